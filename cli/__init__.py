@@ -1,0 +1,1 @@
+"""The thin `chartledger` command line: parse, make one call, print."""

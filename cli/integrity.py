@@ -1,0 +1,202 @@
+"""Creating a ledger and proving it: `init`, `checkpoint`, `prove`, `verify`, `export`."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from pathlib import Path
+
+import click
+
+from cli.main import Session, pass_session
+from cli.output import emit_json
+
+
+@click.command()
+@click.option(
+    "--admin", default="admin", show_default=True, help="User name of the first administrator."
+)
+@click.option(
+    "--origin",
+    default="chartledger.local/ledger",
+    show_default=True,
+    help="The ledger's name in its signed checkpoints (one word).",
+)
+@click.option(
+    "--protect",
+    is_flag=True,
+    help="Protect the administrator's key file with CHARTLEDGER_PASSPHRASE.",
+)
+@pass_session
+def init(session: Session, admin: str, origin: str, protect: bool) -> None:
+    """Create the ledger home, its database, the node key and the first administrator."""
+    secret = os.environ.get("CHARTLEDGER_PASSPHRASE")
+    if protect and not secret:
+        from ledger.errors import UsageError
+
+        raise UsageError("--protect needs the passphrase in CHARTLEDGER_PASSPHRASE.")
+    home = session.home
+    ledger, genesis = home.initialise(
+        admin=admin, origin=origin, db=session.db, passphrase=secret.encode() if protect else None
+    )
+    with ledger:
+        click.echo(f"Created the ledger '{origin}' at {ledger.store.display}")
+        click.echo(f"Administrator: {admin} (key file {home.key_path(admin)}, mode 0600)")
+        click.echo(f"Genesis fingerprint: {genesis.hex()}")
+        click.echo(
+            "Keep the genesis fingerprint somewhere safe: it is the trust anchor that "
+            "'chartledger verify --genesis' checks."
+        )
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_session
+def checkpoint(session: Session, as_json: bool) -> None:
+    """Bring the Merkle log up to date and sign a checkpoint of it with the node key."""
+    with session.ledger() as ledger:
+        size, note = ledger.checkpoint(session.home.node_identity())
+    if as_json:
+        emit_json({"tree_size": size, "note": note})
+    else:
+        click.echo(note, nl=False)
+
+
+@click.command()
+@click.argument("event", required=False)
+@click.option(
+    "--from", "old_size", type=int, help="Consistency proof: the older checkpoint's size."
+)
+@click.option("--to", "new_size", type=int, help="Consistency proof: the newer checkpoint's size.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_session
+def prove(
+    session: Session, event: str | None, old_size: int | None, new_size: int | None, as_json: bool
+) -> None:
+    """Prove EVENT (AGGREGATE-UUID/VERSION or @POSITION) is in the log, or two checkpoints agree."""
+    from ledger.errors import UsageError
+
+    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+    with session.ledger() as ledger:
+        if event is None:
+            if old_size is None or new_size is None:
+                raise UsageError("Give an EVENT, or --from SIZE and --to SIZE of two checkpoints.")
+            old_note, new_note, hashes = ledger.consistency(old_size, new_size)
+            if as_json:
+                emit_json(
+                    {
+                        "old_size": old_size,
+                        "new_size": new_size,
+                        "proof": [b64(h) for h in hashes],
+                        "old_checkpoint": old_note,
+                        "new_checkpoint": new_note,
+                    }
+                )
+                return
+            click.echo(
+                f"Consistency proof: the log at {new_size} events extends the log at "
+                f"{old_size} events ({len(hashes)} hashes, verified)."
+            )
+            for digest in hashes:
+                click.echo(f"  {b64(digest)}")
+            return
+        proof = ledger.prove(event)
+    leaf = proof.leaf
+    if as_json:
+        emit_json(
+            {
+                "event": f"{leaf.originator_id}/{leaf.originator_version}",
+                "position": leaf.position,
+                "event_hash": leaf.event_hash.hex(),
+                "tree_size": proof.tree_size,
+                "root": b64(proof.root),
+                "proof": [b64(h) for h in proof.hashes],
+                "checkpoint": proof.checkpoint,
+            }
+        )
+        return
+    click.echo(
+        f"Event {leaf.originator_id}/{leaf.originator_version} is at log position "
+        f"{leaf.position} (event hash {leaf.event_hash.hex()})."
+    )
+    click.echo(
+        f"Inclusion proof against the checkpoint of {proof.tree_size} events "
+        f"({len(proof.hashes)} hashes, verified):"
+    )
+    for digest in proof.hashes:
+        click.echo(f"  {b64(digest)}")
+    click.echo("Checkpoint:")
+    click.echo(proof.checkpoint, nl=False)
+
+
+@click.command()
+@click.option(
+    "--export",
+    "export_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Verify an export folder instead of the database (no database needed).",
+)
+@click.option("--genesis", help="The trust anchor: the genesis fingerprint (hex) you kept.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_session
+def verify(session: Session, export_dir: Path | None, genesis: str | None, as_json: bool) -> None:
+    """Check every signature, chain, checkpoint and the log; name the first failure."""
+    from ledger.errors import UsageError
+
+    try:
+        anchor = bytes.fromhex(genesis) if genesis else None
+    except ValueError:
+        raise UsageError("--genesis must be the hexadecimal fingerprint printed by init.") from None
+    started = time.perf_counter()
+    if export_dir is not None:
+        from ledger.export import verify_export
+        from ledger.transcoder import MsgpackTranscoder
+
+        report = verify_export(export_dir, transcoder=MsgpackTranscoder(), expected_genesis=anchor)
+        source = str(export_dir)
+    else:
+        if anchor is None and session.home.exists():
+            configured = session.home.config().get("genesis")
+            anchor = bytes.fromhex(configured) if isinstance(configured, str) else None
+        with session.ledger() as ledger:
+            report = ledger.verify(expected_genesis=anchor)
+            source = ledger.store.display
+    seconds = time.perf_counter() - started
+    if as_json:
+        emit_json(
+            {
+                "ok": True,
+                "source": source,
+                "events": report.events,
+                "aggregates": report.aggregates,
+                "signatures": report.signatures,
+                "checkpoints": report.checkpoints,
+                "tree_size": report.tree_size,
+                "root": base64.b64encode(report.root).decode(),
+                "genesis": report.genesis.hex() if report.genesis else None,
+                "seconds": round(seconds, 3),
+            }
+        )
+        return
+    click.echo(
+        f"Verified {source}: {report.events} events in {report.aggregates} aggregates, "
+        f"{report.signatures} signatures, {report.checkpoints} checkpoints "
+        f"({seconds:.2f} s)."
+    )
+    click.echo(f"Root of {report.tree_size} events: {base64.b64encode(report.root).decode()}")
+    if report.genesis:
+        click.echo(f"Genesis fingerprint: {report.genesis.hex()}")
+
+
+@click.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@pass_session
+def export(session: Session, folder: Path) -> None:
+    """Write every logged event, checkpoint and key to FOLDER, verifiable with no database."""
+    with session.ledger() as ledger:
+        count = ledger.export(folder)
+    click.echo(
+        f"Exported {count} events to {folder}; verify it with "
+        f"'chartledger verify --export {folder}'."
+    )

@@ -1,0 +1,101 @@
+"""The `chartledger` command group and the options every command shares."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
+    from ledger.home import LedgerHome
+    from ledger.keys import Identity
+
+
+@dataclass
+class Session:
+    """What the global options say: which home, which store, who is acting."""
+
+    home_path: Path | None
+    db: str | None
+    actor: str | None
+    key_file: Path | None
+
+    @property
+    def home(self) -> LedgerHome:
+        from ledger.home import LedgerHome, default_home
+
+        return LedgerHome(self.home_path or default_home())
+
+    def ledger(self) -> Ledger:
+        home = self.home
+        if self.db is None and not home.exists():
+            from ledger.errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"No ledger at {home.path}; run 'chartledger init' or set CHARTLEDGER_HOME."
+            )
+        return home.open(self.db)
+
+    def identity(self) -> Identity:
+        secret = os.environ.get("CHARTLEDGER_PASSPHRASE")
+        return self.home.identity(
+            self.actor, key_file=self.key_file, passphrase=secret.encode() if secret else None
+        )
+
+
+pass_session = click.make_pass_decorator(Session)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--home",
+    "home_path",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="CHARTLEDGER_HOME",
+    help="Ledger home folder (default ~/.chartledger).",
+)
+@click.option(
+    "--db",
+    envvar="CHARTLEDGER_DB",
+    help="Store URL: sqlite:///path/ledger.db or postgresql://user@host/db[?schema=name].",
+)
+@click.option("--as", "actor", envvar="CHARTLEDGER_USER", help="Who is acting (a user name).")
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="CHARTLEDGER_KEY",
+    help="The acting user's key file (default <home>/keys/<user>.key).",
+)
+@click.version_option("0.1.0", prog_name="chartledger")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    home_path: Path | None,
+    db: str | None,
+    actor: str | None,
+    key_file: Path | None,
+) -> None:
+    """Chartledger: a signed, tamper-evident ledger of medical records."""
+    ctx.obj = Session(home_path=home_path, db=db, actor=actor, key_file=key_file)
+
+
+def _register() -> None:
+    from cli import integrity, users
+
+    cli.add_command(integrity.init)
+    cli.add_command(integrity.checkpoint)
+    cli.add_command(integrity.prove)
+    cli.add_command(integrity.verify)
+    cli.add_command(integrity.export)
+    cli.add_command(users.user)
+    from cli import demo
+
+    cli.add_command(demo.demo)
+
+
+_register()

@@ -1,0 +1,1 @@
+"""The write side of Chartledger: signed events, identities, stores and integrity."""

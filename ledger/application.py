@@ -1,0 +1,342 @@
+"""The Ledger: one `eventsourcing` Application holding every aggregate, one log, one Merkle log."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import MutableOrImmutableAggregate
+from eventsourcing.persistence import (
+    EventStore,
+    Mapper,
+    OperationalError,
+    PersistenceError,
+    Recording,
+    Transcoder,
+)
+
+from ledger import checkpoint as notes
+from ledger import merkle
+from ledger.errors import (
+    IdentityError,
+    LedgerError,
+    NotAuthorised,
+    NotFound,
+    StoreUnavailable,
+    UsageError,
+)
+from ledger.event_store import SignedEventStore, SignedMapper
+from ledger.export import key_document, write_export
+from ledger.keys import Identity, fingerprint, public_key_from_raw
+from ledger.merkle_log import Leaf, MerkleLog
+from ledger.store import Database, StoreURL, prepare_store
+from ledger.transcoder import MsgpackTranscoder
+from ledger.user import NODE_USER, User, user_id
+from ledger.verify import LogEvent, Report, verify_log
+from policies.roles import NODE, may_manage_identities, may_rotate_key, unknown_roles
+
+
+@dataclass(frozen=True)
+class Proof:
+    """An inclusion proof of one event against a signed checkpoint."""
+
+    leaf: Leaf
+    tree_size: int
+    root: bytes
+    hashes: list[bytes]
+    checkpoint: str
+
+
+class Ledger(Application[UUID]):
+    """The write side: every command takes the acting identity and signs what it records."""
+
+    name = "chartledger"
+
+    def __init__(self, store: StoreURL) -> None:
+        self.store = store
+        prepare_store(store)
+        try:
+            super().__init__(env={**store.env, "IS_SNAPSHOTTING_ENABLED": "n"})
+            self.db = Database(self.recorder.datastore, store)  # type: ignore[attr-defined]
+            self.merkle_log = MerkleLog(
+                self.db, self.recorder, self.factory.tracking_recorder(), self.mapper.transcoder
+            )
+            self.merkle_log.create_tables()
+        except (OperationalError, PersistenceError) as error:
+            raise StoreUnavailable(
+                f"The ledger store at {store.display} cannot be opened: {_first_line(error)}"
+            ) from None
+        self.signed_events.integrity = self.merkle_log
+        self.origin = self.merkle_log.meta("origin") or ""
+
+    # -- wiring -----------------------------------------------------------------------------
+    def construct_transcoder(self) -> Transcoder:
+        return MsgpackTranscoder()
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return SignedMapper(transcoder=self.construct_transcoder())
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        return SignedEventStore(cast(SignedMapper, self.mapper), self.recorder)
+
+    @property
+    def signed_events(self) -> SignedEventStore:
+        return cast(SignedEventStore, self.events)
+
+    def save(  # type: ignore[override]
+        self, *objs: MutableOrImmutableAggregate[UUID] | None, signer: Identity, **kwargs: Any
+    ) -> list[Recording[UUID]]:
+        """Save aggregates' new events, each signed by `signer` (keyword-only on purpose)."""
+        return super().save(*objs, signer=signer, **kwargs)
+
+    # -- identities -------------------------------------------------------------------------
+    def is_initialised(self) -> bool:
+        return bool(self.recorder.max_notification_id())
+
+    def create(self, admin: Identity, node: Identity, *, origin: str) -> bytes:
+        """Write the genesis (the first administrator, self-signed) and enrol the node key."""
+        if self.is_initialised():
+            raise UsageError("This ledger already exists; it was left as it is.")
+        if not origin or any(c.isspace() for c in origin) or "+" in origin:
+            raise UsageError("The ledger's origin name must be one word without spaces or '+'.")
+        self.merkle_log.set_meta("origin", origin)
+        self.origin = origin
+        first = User.register(admin.name, ["administrator"], admin.public_raw, actor=admin.name)
+        self.save(first, signer=admin)
+        node_user = User.register(NODE_USER, [NODE], node.public_raw, actor=admin.name)
+        self.save(node_user, signer=admin)
+        return admin.fingerprint
+
+    def genesis_fingerprint(self) -> bytes:
+        self.merkle_log.catch_up()
+        genesis = self.merkle_log.registry().genesis
+        if genesis is None:
+            raise NotFound("This ledger has no genesis event yet; run 'chartledger init'.")
+        return genesis
+
+    def user(self, name: str) -> User:
+        try:
+            return cast(User, self.repository.get(user_id(name)))
+        except AggregateNotFoundError:
+            raise NotFound(f"There is no user named '{name}'.") from None
+
+    def authenticate(self, identity: Identity) -> User:
+        """The acting user, if the key they hold is the one the ledger has for them now."""
+        user = self.user_or_identity_error(identity.name)
+        if user.revoked:
+            raise IdentityError(f"The key of user '{identity.name}' has been revoked.")
+        if user.public_key != identity.public_raw:
+            raise IdentityError(
+                f"The key file for user '{identity.name}' is not the key the ledger holds "
+                "for them (it may have been rotated)."
+            )
+        return user
+
+    def user_or_identity_error(self, name: str) -> User:
+        try:
+            return self.user(name)
+        except NotFound:
+            raise IdentityError(f"There is no user named '{name}' in this ledger.") from None
+
+    def add_user(self, name: str, roles: list[str], public_key: bytes, *, actor: Identity) -> UUID:
+        """Enrol a person or interface with their public key."""
+        acting = self.authenticate(actor)
+        _require(may_manage_identities(acting.roles))
+        if not name or not name.replace("-", "").replace(".", "").replace("_", "").isalnum():
+            raise UsageError("A user name must be letters, digits, '.', '-' or '_' (no spaces).")
+        if name == NODE_USER:
+            raise UsageError(f"The name '{NODE_USER}' is reserved for the ledger's own key.")
+        bad = unknown_roles(roles)
+        if bad or not roles:
+            raise UsageError(
+                f"Unknown role '{bad[0] if bad else ''}'; see 'chartledger user roles'."
+            )
+        public_key_from_raw(public_key)
+        if user_id(name) in self.repository:
+            raise UsageError(f"There is already a user named '{name}'.")
+        if fingerprint(public_key) in self.merkle_log.registry().keys:
+            raise UsageError("That public key already belongs to another user.")
+        user = User.register(name, roles, public_key, actor=actor.name)
+        self.save(user, signer=actor)
+        return user.id
+
+    def rotate_key(self, name: str, public_key: bytes, *, actor: Identity) -> None:
+        """Replace a user's key; events they sign with the old key from here on are invalid."""
+        acting = self.authenticate(actor)
+        _require(may_rotate_key(acting.roles, actor=actor.name, subject=name))
+        public_key_from_raw(public_key)
+        user = self.user(name)
+        if fingerprint(public_key) in self.merkle_log.registry().keys or public_key in (
+            user.public_key,
+            *user.past_keys,
+        ):
+            raise UsageError("A key can be used once only; generate a new one.")
+        user.rotate_key(public_key, actor=actor.name)
+        self.save(user, signer=actor)
+
+    def revoke_key(self, name: str, reason: str, *, actor: Identity) -> None:
+        """Withdraw a user's current key (for example when it is lost or the user leaves)."""
+        acting = self.authenticate(actor)
+        _require(may_manage_identities(acting.roles))
+        if not reason.strip():
+            raise UsageError("Give a reason for the revocation.")
+        user = self.user(name)
+        if name == actor.name:
+            raise UsageError("An administrator cannot revoke their own key; ask another one.")
+        if user.revoked:
+            raise UsageError(f"The key of user '{name}' is already revoked.")
+        user.revoke_key(reason, actor=actor.name)
+        self.save(user, signer=actor)
+
+    def users(self) -> list[User]:
+        """Every user ever enrolled, in order of enrolment."""
+        registered = self.recorder.select_notifications(
+            start=None, limit=1_000_000, topics=[User.Registered.TOPIC]
+        )
+        return [cast(User, self.repository.get(cast(UUID, n.originator_id))) for n in registered]
+
+    # -- checkpoints and proofs -------------------------------------------------------------
+    def node_identity_check(self, node: Identity) -> None:
+        user = self.user(NODE_USER)
+        if user.public_key != node.public_raw:
+            raise IdentityError("The node key file is not the key this ledger holds for its node.")
+
+    def checkpoint(self, node: Identity) -> tuple[int, str]:
+        """Bring the Merkle log up to date and sign a checkpoint of it with the node key."""
+        self.node_identity_check(node)
+        self.merkle_log.catch_up()
+        size = self.merkle_log.size()
+        existing = dict(self.merkle_log.checkpoints())
+        if size in existing:
+            return size, existing[size]
+        root = self.merkle_log.root(size)
+        note = notes.sign_checkpoint(
+            notes.Checkpoint(origin=self.origin, size=size, root=root),
+            name=self.origin,
+            private_key=node.private_key,
+        )
+        self.merkle_log.store_checkpoint(size, root, note)
+        return size, note
+
+    def node_verifier(self) -> notes.NoteVerifier:
+        return notes.NoteVerifier(self.origin, public_key_from_raw(self.user(NODE_USER).public_key))
+
+    def latest_checkpoint(self) -> tuple[int, str]:
+        stored = self.merkle_log.checkpoints()
+        if not stored:
+            raise NotFound("No checkpoint has been signed yet; run 'chartledger checkpoint'.")
+        return stored[-1]
+
+    def find_event(self, ref: str) -> Leaf:
+        """An event by `UUID/VERSION` or by `@POSITION` in the log."""
+        self.merkle_log.catch_up()
+        ref = ref.strip()
+        try:
+            if ref.startswith("@"):
+                return self.merkle_log.at(int(ref[1:]))
+            oid, _, version = ref.partition("/")
+            return self.merkle_log.find(UUID(oid), int(version))
+        except ValueError:
+            raise UsageError(
+                f"'{ref}' is not an event id: give AGGREGATE-UUID/VERSION or @POSITION."
+            ) from None
+
+    def prove(self, ref: str) -> Proof:
+        """An inclusion proof of one event against the latest checkpoint, checked before return."""
+        leaf = self.find_event(ref)
+        size, note = self.latest_checkpoint()
+        if leaf.position >= size:
+            raise NotFound(
+                f"Event {leaf.originator_id}/{leaf.originator_version} came after the latest "
+                "checkpoint; run 'chartledger checkpoint' first."
+            )
+        checkpoint = notes.open_checkpoint(note, [self.node_verifier()])
+        hashes = self.merkle_log.inclusion_proof(leaf.position, size)
+        merkle.verify_inclusion(
+            merkle.leaf_hash(leaf.event_hash), leaf.position, size, hashes, checkpoint.root
+        )
+        return Proof(leaf, size, checkpoint.root, hashes, note)
+
+    def consistency(self, old_size: int, new_size: int) -> tuple[str, str, list[bytes]]:
+        """A consistency proof between two stored checkpoints, checked before return."""
+        stored = dict(self.merkle_log.checkpoints())
+        for size in (old_size, new_size):
+            if size not in stored:
+                raise NotFound(f"There is no checkpoint at tree size {size}.")
+        if old_size > new_size:
+            raise UsageError("The first checkpoint must not be larger than the second.")
+        verifier = [self.node_verifier()]
+        old = notes.open_checkpoint(stored[old_size], verifier)
+        new = notes.open_checkpoint(stored[new_size], verifier)
+        hashes = self.merkle_log.consistency_proof(old_size, new_size)
+        merkle.verify_consistency(old_size, new_size, old.root, new.root, hashes)
+        return stored[old_size], stored[new_size], hashes
+
+    # -- verification and export -----------------------------------------------------------
+    def log_events(self, batch_size: int = 2000) -> Iterator[LogEvent]:
+        """Every stored event in notification order, numbered as log positions."""
+        position = 0
+        start: int | None = None
+        while True:
+            batch = (
+                self.recorder.select_notifications(
+                    start=start, limit=batch_size, inclusive_of_start=False
+                )
+                if start is not None
+                else self.recorder.select_notifications(start=None, limit=batch_size)
+            )
+            if not batch:
+                return
+            for note in batch:
+                yield LogEvent(
+                    position,
+                    cast(UUID, note.originator_id),
+                    note.originator_version,
+                    note.topic,
+                    note.state,
+                )
+                position += 1
+            start = batch[-1].id
+
+    def verify(
+        self, *, expected_genesis: bytes | None = None, workers: int | None = None
+    ) -> Report:
+        """Check every signature, chain, checkpoint and the stored log; raise at the first."""
+        size_hint = self.recorder.max_notification_id() or 0
+        return verify_log(
+            self.log_events(),
+            self.merkle_log.checkpoints(),
+            origin=self.origin,
+            transcoder=self.mapper.transcoder,
+            expected_genesis=expected_genesis,
+            workers=workers,
+            stored_hashes=self.merkle_log.stored_hashes(),
+            size_hint=size_hint,
+        )
+
+    def export(self, folder: Path) -> int:
+        """Write the export folder of every logged event, checkpoint and key."""
+        self.merkle_log.catch_up()
+        size = self.merkle_log.size()
+        registry = self.merkle_log.registry()
+        keys = key_document(registry, self.origin, self.user(NODE_USER).public_key)
+        events = itertools.islice(self.log_events(), size)
+        return write_export(folder, events, self.merkle_log.checkpoints(), keys)
+
+
+def _require(decision: Any) -> None:
+    if not decision.allowed:
+        raise NotAuthorised(decision.reason[0].upper() + decision.reason[1:] + ".")
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+__all__ = ["Ledger", "LedgerError", "Proof"]

@@ -1,0 +1,141 @@
+"""The signed envelope, version 1 (contract: docs/format.md, DESIGN.md section 4).
+
+Every stored event's `state` is a msgpack map {v, body, enc, prev, signer, sig}. The signature
+covers a preimage that binds the aggregate id, its version, the topic, the body's SHA-256, the
+previous event's hash and the signer, so a row cannot be moved, reordered or re-attributed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import msgpack
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ledger.errors import IntegrityViolation
+
+VERSION = 1
+DOMAIN = b"chartledger/event/v1\n"
+GENESIS_PREV = bytes(32)
+_KEYS = ("v", "body", "enc", "prev", "signer", "sig")
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One opened envelope: what was signed, by whom, and after which event."""
+
+    body: bytes
+    enc: dict[str, Any] | None
+    prev: bytes
+    signer: bytes
+    sig: bytes
+
+
+def preimage(
+    originator_id: UUID,
+    originator_version: int,
+    topic: str,
+    body: bytes,
+    prev: bytes,
+    signer: bytes,
+) -> bytes:
+    """The exact bytes an event's Ed25519 signature covers."""
+    topic_bytes = topic.encode("utf-8")
+    return b"".join(
+        (
+            DOMAIN,
+            originator_id.bytes,
+            originator_version.to_bytes(8, "big"),
+            len(topic_bytes).to_bytes(2, "big"),
+            topic_bytes,
+            hashlib.sha256(body).digest(),
+            prev,
+            signer,
+        )
+    )
+
+
+def event_hash(signed_preimage: bytes, sig: bytes) -> bytes:
+    """The hash that the next event of the aggregate names as `prev`, and the log's leaf input."""
+    return hashlib.sha256(signed_preimage + sig).digest()
+
+
+def pack(envelope: Envelope) -> bytes:
+    """Serialise an envelope into the stored `state` bytes."""
+    return msgpack.packb(
+        {
+            "v": VERSION,
+            "body": envelope.body,
+            "enc": envelope.enc,
+            "prev": envelope.prev,
+            "signer": envelope.signer,
+            "sig": envelope.sig,
+        },
+        use_bin_type=True,
+    )
+
+
+def unpack(
+    state: bytes,
+    *,
+    position: int | None = None,
+    originator_id: UUID | None = None,
+    originator_version: int | None = None,
+) -> Envelope:
+    """Parse stored `state` strictly; anything that is not a v1 envelope is an integrity failure."""
+
+    def fail(detail: str) -> IntegrityViolation:
+        return IntegrityViolation(
+            "envelope",
+            detail,
+            position=position,
+            originator_id=originator_id,
+            originator_version=originator_version,
+        )
+
+    try:
+        obj = msgpack.unpackb(state, raw=False, use_list=True, strict_map_key=True)
+    except Exception:
+        raise fail("the stored state is not a readable msgpack envelope") from None
+    if not isinstance(obj, dict) or tuple(obj) != _KEYS:
+        raise fail("the stored state does not have the fields of an envelope")
+    if obj["v"] != VERSION:
+        raise fail(f"envelope version {obj['v']!r} is not supported")
+    body, enc, prev, signer, sig = obj["body"], obj["enc"], obj["prev"], obj["signer"], obj["sig"]
+    if not isinstance(body, bytes):
+        raise fail("the envelope body is not bytes")
+    if enc is not None and not isinstance(enc, dict):
+        raise fail("the envelope's encryption field is malformed")
+    if not isinstance(prev, bytes) or len(prev) != 32:
+        raise fail("the envelope's previous-event hash is not 32 bytes")
+    if not isinstance(signer, bytes) or len(signer) != 32:
+        raise fail("the envelope's signer fingerprint is not 32 bytes")
+    if not isinstance(sig, bytes) or len(sig) != 64:
+        raise fail("the envelope's signature is not 64 bytes")
+    return Envelope(body=body, enc=enc, prev=prev, signer=signer, sig=sig)
+
+
+def verify_signature(
+    public_key: Ed25519PublicKey,
+    signed_preimage: bytes,
+    sig: bytes,
+    *,
+    position: int | None = None,
+    originator_id: UUID | None = None,
+    originator_version: int | None = None,
+) -> None:
+    """Raise `IntegrityViolation` unless `sig` is the key's signature over the preimage."""
+    try:
+        public_key.verify(sig, signed_preimage)
+    except InvalidSignature:
+        raise IntegrityViolation(
+            "signature",
+            "the event's signature does not match its content and signer",
+            position=position,
+            originator_id=originator_id,
+            originator_version=originator_version,
+        ) from None

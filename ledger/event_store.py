@@ -1,0 +1,317 @@
+"""Where the signed envelope plugs into `eventsourcing` (DESIGN.md section 4).
+
+`SignedMapper` seals each event's body into a v1 envelope and opens it before any topic is
+resolved. `SignedEventStore.put` links each event to its aggregate's previous one and signs it
+with the acting identity; `get` catches a tampered row by checking each row's hash against what
+the Merkle log recorded, and verifies signatures only of events the log has not reached yet.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol, cast
+from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    EventStore,
+    IntegrityError,
+    Mapper,
+    Notification,
+    Recording,
+    StoredEvent,
+)
+from eventsourcing.utils import get_topic
+
+from ledger import envelope
+from ledger.errors import ConflictError, IntegrityViolation, LedgerError
+from ledger.keys import Identity, public_key_from_raw
+
+
+class IntegrityIndex(Protocol):
+    """What the read path needs from the Merkle log: recorded hashes and current keys."""
+
+    def logged_hashes(self, originator_id: UUID) -> dict[int, bytes]: ...
+
+    def public_key_for(self, signer: bytes) -> bytes | None: ...
+
+    def catch_up(self) -> int: ...
+
+
+class SignedMapper(Mapper[UUID]):
+    """Transcodes an event's attributes into the envelope body; never stores an unsigned event."""
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        raise LedgerError("Every event must be signed: save it through the ledger with a signer.")
+
+    def seal(
+        self, domain_event: DomainEventProtocol[UUID], prev: bytes, signer: Identity
+    ) -> tuple[StoredEvent, bytes]:
+        """The stored event for `domain_event` and its event hash."""
+        topic = get_topic(type(domain_event))
+        state = dict(vars(domain_event))
+        originator_id = cast(UUID, state.pop("originator_id"))
+        originator_version = cast(int, state.pop("originator_version"))
+        class_version = getattr(type(domain_event), "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
+        body = self.transcoder.encode(state)
+        pre = envelope.preimage(
+            originator_id, originator_version, topic, body, prev, signer.fingerprint
+        )
+        sig = signer.sign(pre)
+        state_bytes = envelope.pack(
+            envelope.Envelope(body=body, enc=None, prev=prev, signer=signer.fingerprint, sig=sig)
+        )
+        stored = StoredEvent(originator_id, originator_version, topic, state_bytes)
+        return stored, envelope.event_hash(pre, sig)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        opened = envelope.unpack(
+            stored_event.state,
+            originator_id=cast(UUID, stored_event.originator_id),
+            originator_version=stored_event.originator_version,
+        )
+        return self.from_body(stored_event, opened.body)
+
+    def from_body(self, stored_event: StoredEvent, body: bytes) -> DomainEventProtocol[UUID]:
+        """Build the domain event from an envelope's (already checked) body."""
+        return super().to_domain_event(
+            StoredEvent(
+                stored_event.originator_id,
+                stored_event.originator_version,
+                stored_event.topic,
+                body,
+            )
+        )
+
+
+def opened_hash(
+    stored: StoredEvent, position: int | None = None
+) -> tuple[envelope.Envelope, bytes, bytes]:
+    """Open a stored event: its envelope, signed preimage and event hash."""
+    originator_id = cast(UUID, stored.originator_id)
+    opened = envelope.unpack(
+        stored.state,
+        position=position,
+        originator_id=originator_id,
+        originator_version=stored.originator_version,
+    )
+    pre = envelope.preimage(
+        originator_id,
+        stored.originator_version,
+        stored.topic,
+        opened.body,
+        opened.prev,
+        opened.signer,
+    )
+    return opened, pre, envelope.event_hash(pre, opened.sig)
+
+
+class _StaleKeys(Exception):
+    """An unlogged event's signer is not valid now; the log must catch up before judging it."""
+
+
+class SignedEventStore(EventStore[UUID]):
+    """An event store whose every row is signed, chained and checked on the way back."""
+
+    LAST_HASH_CACHE_SIZE = 10_000
+
+    def __init__(self, mapper: SignedMapper, recorder: AggregateRecorder) -> None:
+        super().__init__(mapper, recorder)
+        self.signed_mapper = mapper
+        self.integrity: IntegrityIndex | None = None
+        self._last_hash: OrderedDict[UUID, tuple[int, bytes]] = OrderedDict()
+
+    # -- writing ------------------------------------------------------------------------------
+    def put(
+        self,
+        domain_events: Sequence[DomainEventProtocol[UUID]],
+        *,
+        signer: Identity | None = None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        if signer is None:
+            raise LedgerError("Every event must be signed: no signer was given for this save.")
+        stored_events: list[StoredEvent] = []
+        new_heads: dict[UUID, tuple[int, bytes]] = {}
+        for event in domain_events:
+            oid, version = event.originator_id, event.originator_version
+            head = new_heads.get(oid)
+            prev = head[1] if head and head[0] == version - 1 else self._prev_hash(oid, version)
+            stored, digest = self.signed_mapper.seal(event, prev, signer)
+            stored_events.append(stored)
+            new_heads[oid] = (version, digest)
+        try:
+            ids = self.recorder.insert_events(stored_events, **kwargs)
+        except IntegrityError:
+            for oid in new_heads:
+                self._last_hash.pop(oid, None)
+            raise ConflictError(
+                "Someone else changed the same record at the same moment; nothing was saved. "
+                "Try again."
+            ) from None
+        for oid, head in new_heads.items():
+            self._remember(oid, *head)
+        if not ids:
+            return []
+        return [
+            Recording(
+                event,
+                Notification(
+                    originator_id=stored.originator_id,
+                    originator_version=stored.originator_version,
+                    topic=stored.topic,
+                    state=stored.state,
+                    id=nid,
+                ),
+            )
+            for event, stored, nid in zip(domain_events, stored_events, ids, strict=True)
+        ]
+
+    def _remember(self, oid: UUID, version: int, digest: bytes) -> None:
+        self._last_hash[oid] = (version, digest)
+        self._last_hash.move_to_end(oid)
+        if len(self._last_hash) > self.LAST_HASH_CACHE_SIZE:
+            self._last_hash.popitem(last=False)
+
+    def _prev_hash(self, oid: UUID, version: int) -> bytes:
+        if version == 1:
+            return envelope.GENESIS_PREV
+        cached = self._last_hash.get(oid)
+        if cached and cached[0] == version - 1:
+            return cached[1]
+        rows = self.recorder.select_events(oid, gt=version - 2, lte=version - 1)
+        if not rows:
+            raise ConflictError(
+                f"Record {oid} changed while it was being saved; nothing was saved. Try again."
+            )
+        return opened_hash(rows[0])[2]
+
+    # -- reading ------------------------------------------------------------------------------
+    def get(
+        self,
+        originator_id: UUID,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[DomainEventProtocol[UUID]]:
+        rows = list(
+            self.recorder.select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        )
+        ascending = rows[::-1] if desc else rows
+        full_read = gt is None and lte is None and limit is None
+        try:
+            bodies = self.check(originator_id, ascending, full=full_read)
+        except _StaleKeys:
+            # The log has not reached these events and knows their signer's key only as it is
+            # now: let it admit them (verifying each signature at its own position), then recheck.
+            cast(IntegrityIndex, self.integrity).catch_up()
+            bodies = self.check(originator_id, ascending, full=full_read, retried=True)
+        events = [
+            self.signed_mapper.from_body(row, bodies[row.originator_version]) for row in ascending
+        ]
+        return iter(events[::-1] if desc else events)
+
+    def check(
+        self,
+        originator_id: UUID,
+        rows: Sequence[StoredEvent],
+        *,
+        full: bool,
+        retried: bool = False,
+    ) -> dict[int, bytes]:
+        """Check rows (ascending) against the log, chain and keys; return their bodies."""
+        logged = self.integrity.logged_hashes(originator_id) if self.integrity else {}
+        bodies: dict[int, bytes] = {}
+        previous: tuple[int, bytes] | None = None
+        if full:
+            expected_versions = range(1, (max(logged) if logged else 0) + 1)
+            present = {row.originator_version for row in rows}
+            missing = [v for v in expected_versions if v not in present]
+            if missing:
+                raise IntegrityViolation(
+                    "missing event",
+                    "an event the Merkle log recorded is no longer in the store",
+                    originator_id=originator_id,
+                    originator_version=missing[0],
+                )
+        for row in rows:
+            version = row.originator_version
+            opened, pre, digest = opened_hash(row)
+            if previous is not None and version != previous[0] + 1:
+                raise IntegrityViolation(
+                    "chain",
+                    f"events between version {previous[0]} and {version} are missing",
+                    originator_id=originator_id,
+                    originator_version=version,
+                )
+            if previous is None and full and version != 1:
+                raise IntegrityViolation(
+                    "chain",
+                    "the aggregate's first events are missing",
+                    originator_id=originator_id,
+                    originator_version=version,
+                )
+            recorded = logged.get(version)
+            if recorded is not None:
+                if recorded != digest:
+                    raise IntegrityViolation(
+                        "log",
+                        "the stored event differs from the one the Merkle log recorded",
+                        originator_id=originator_id,
+                        originator_version=version,
+                    )
+            else:
+                self._check_unlogged(row, opened, pre, previous, logged, retried=retried)
+            bodies[version] = opened.body
+            previous = (version, digest)
+        if previous is not None:
+            self._remember(originator_id, *previous)
+        return bodies
+
+    def _check_unlogged(
+        self,
+        row: StoredEvent,
+        opened: envelope.Envelope,
+        pre: bytes,
+        previous: tuple[int, bytes] | None,
+        logged: dict[int, bytes],
+        *,
+        retried: bool,
+    ) -> None:
+        oid = cast(UUID, row.originator_id)
+        version = row.originator_version
+        if version == 1:
+            expected_prev: bytes | None = envelope.GENESIS_PREV
+        elif previous is not None and previous[0] == version - 1:
+            expected_prev = previous[1]
+        else:
+            expected_prev = logged.get(version - 1)
+            if expected_prev is None:
+                earlier = self.recorder.select_events(oid, gt=version - 2, lte=version - 1)
+                expected_prev = opened_hash(earlier[0])[2] if earlier else None
+        if expected_prev != opened.prev:
+            raise IntegrityViolation(
+                "chain",
+                "the event does not follow the aggregate's previous event",
+                originator_id=oid,
+                originator_version=version,
+            )
+        raw = self.integrity.public_key_for(opened.signer) if self.integrity else None
+        if raw is None and not retried and self.integrity is not None:
+            raise _StaleKeys
+        if raw is None:
+            raise IntegrityViolation(
+                "signer",
+                f"signed by a key that is unknown or no longer valid {opened.signer.hex()[:16]}…",
+                originator_id=oid,
+                originator_version=version,
+            )
+        envelope.verify_signature(
+            public_key_from_raw(raw), pre, opened.sig, originator_id=oid, originator_version=version
+        )

@@ -1,0 +1,373 @@
+"""The Merkle log: every event in notification order, admitted once, kept by a tracking follower.
+
+An event enters the log only after its signature verifies against the key that was valid for its
+signer at that position and its `prev` names the hash the log holds for the aggregate's previous
+event. Leaves, tree nodes (by level and index), key changes and the tracking record are written in
+one transaction, so a restart rebuilds nothing and no event enters twice. PostgreSQL notification
+ids have gaps; the log keeps its own dense leaf positions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    Notification,
+    Tracking,
+    Transcoder,
+)
+
+from ledger import envelope, merkle
+from ledger.errors import IntegrityViolation, NotFound
+from ledger.event_store import opened_hash
+from ledger.keys import public_key_from_raw
+from ledger.registry import KeyRecord, KeyRegistry
+from ledger.store import Cursor, Database
+from ledger.user import KEY_TOPICS
+
+LOG_NAME = "merkle-log"
+
+_TABLES = (
+    "CREATE TABLE IF NOT EXISTS {leaves} ("
+    " position BIGINT PRIMARY KEY,"
+    " notification_id BIGINT NOT NULL UNIQUE,"
+    " originator_id TEXT NOT NULL,"
+    " originator_version BIGINT NOT NULL,"
+    " event_hash {blob} NOT NULL,"
+    " UNIQUE (originator_id, originator_version))",
+    "CREATE TABLE IF NOT EXISTS {nodes} ("
+    " level INTEGER NOT NULL, idx BIGINT NOT NULL, hash {blob} NOT NULL,"
+    " PRIMARY KEY (level, idx))",
+    "CREATE TABLE IF NOT EXISTS {keys} ("
+    " fingerprint {blob} PRIMARY KEY, public_key {blob} NOT NULL, user_name TEXT NOT NULL,"
+    " user_id TEXT NOT NULL, roles TEXT NOT NULL, valid_from BIGINT NOT NULL,"
+    " revoked_at BIGINT)",
+    "CREATE TABLE IF NOT EXISTS {checkpoints} ("
+    " tree_size BIGINT PRIMARY KEY, root {blob} NOT NULL, note TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {meta} (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """Where one event sits in the log."""
+
+    position: int
+    notification_id: int
+    originator_id: UUID
+    originator_version: int
+    event_hash: bytes
+
+
+class _DbNodes:
+    """Stored tree nodes read through one cursor, as `merkle.NodeReader` wants them."""
+
+    def __init__(self, cursor: Cursor, table: str) -> None:
+        self.cursor = cursor
+        self.table = table
+        self.cache: dict[tuple[int, int], bytes] = {}
+
+    def node(self, level: int, index: int) -> bytes:
+        key = (level, index)
+        if key not in self.cache:
+            self.cursor.execute(
+                f"SELECT hash FROM {self.table} WHERE level=? AND idx=?", (level, index)
+            )
+            row = self.cursor.fetchone()
+            if row is None:
+                raise IntegrityViolation(
+                    "log", f"the stored Merkle tree has no node at level {level}, index {index}"
+                )
+            self.cache[key] = bytes(row["hash"])
+        return self.cache[key]
+
+
+class MerkleLog:
+    """The ledger's Merkle log over its own database."""
+
+    def __init__(
+        self,
+        db: Database,
+        recorder: ApplicationRecorder,
+        tracking: Any,
+        transcoder: Transcoder,
+    ) -> None:
+        self.db = db
+        self.recorder = recorder
+        self.tracking = tracking
+        self.transcoder = transcoder
+        self.t_leaves = db.table("merkle_leaves")
+        self.t_nodes = db.table("merkle_nodes")
+        self.t_keys = db.table("ledger_keys")
+        self.t_checkpoints = db.table("ledger_checkpoints")
+        self.t_meta = db.table("ledger_meta")
+        self._registry: KeyRegistry | None = None
+
+    def create_tables(self) -> None:
+        names = {
+            "leaves": self.t_leaves,
+            "nodes": self.t_nodes,
+            "keys": self.t_keys,
+            "checkpoints": self.t_checkpoints,
+            "meta": self.t_meta,
+            "blob": "{blob}",
+        }
+        with self.db.transaction(commit=True) as cur:
+            for statement in _TABLES:
+                cur.execute(statement.format(**names))
+
+    # -- following the notification log ---------------------------------------------------
+    def catch_up(self, batch_size: int = 1000) -> int:
+        """Admit every event not yet in the log; raise at the first one that fails its checks."""
+        added = 0
+        while True:
+            last = self.tracking.max_tracking_id(LOG_NAME) or 0
+            batch = self.recorder.select_notifications(start=last + 1, limit=batch_size)
+            if not batch:
+                return added
+            try:
+                added += self._admit_batch(batch)
+            except IntegrityError:
+                # Another process admitted the same events first: start again from its position.
+                self._registry = None
+                continue
+
+    def _admit_batch(self, batch: Sequence[Notification]) -> int:
+        size = self.size()
+        registry = self.registry()
+        heads: dict[UUID, tuple[int, bytes]] = {}
+        leaves: list[Leaf] = []
+        changed: dict[bytes, KeyRecord] = {}
+        failure: IntegrityViolation | None = None
+        for note in batch:
+            try:
+                leaf, records = self._admit(note, size + len(leaves), registry, heads)
+            except IntegrityViolation as violation:
+                failure = violation
+                break
+            leaves.append(leaf)
+            changed.update((r.fingerprint, r) for r in records)
+        if leaves:
+            self._write(size, leaves, list(changed.values()))
+        if failure is not None:
+            self._registry = None
+            raise failure
+        return len(leaves)
+
+    def _admit(
+        self,
+        note: Notification,
+        position: int,
+        registry: KeyRegistry,
+        heads: dict[UUID, tuple[int, bytes]],
+    ) -> tuple[Leaf, list[KeyRecord]]:
+        oid = cast(UUID, note.originator_id)
+        version = note.originator_version
+        where = {"position": position, "originator_id": oid, "originator_version": version}
+        opened, pre, digest = opened_hash(note, position)
+        body: dict[str, Any] | None = None
+        if note.topic in KEY_TOPICS:
+            try:
+                body = self.transcoder.decode(opened.body)
+            except Exception:
+                raise IntegrityViolation(
+                    "envelope", "the body of a key event cannot be read", **where
+                ) from None
+        raw_key = registry.signing_key(
+            position=position,
+            originator_id=oid,
+            originator_version=version,
+            topic=note.topic,
+            signer=opened.signer,
+            body=body,
+        )
+        envelope.verify_signature(public_key_from_raw(raw_key), pre, opened.sig, **where)
+        if version == 1:
+            expected: bytes | None = envelope.GENESIS_PREV
+        elif oid in heads and heads[oid][0] == version - 1:
+            expected = heads[oid][1]
+        else:
+            expected = self.logged_hashes(oid).get(version - 1)
+        if expected is None:
+            raise IntegrityViolation(
+                "chain", "the aggregate's previous event is not in the log", **where
+            )
+        if opened.prev != expected:
+            raise IntegrityViolation(
+                "chain", "the event does not follow the aggregate's previous event", **where
+            )
+        heads[oid] = (version, digest)
+        records = (
+            registry.apply(position=position, originator_id=oid, topic=note.topic, body=body)
+            if body is not None
+            else []
+        )
+        return Leaf(position, note.id, oid, version, digest), records
+
+    def _write(self, size: int, leaves: list[Leaf], records: list[KeyRecord]) -> None:
+        with self.db.transaction(commit=True) as cur:
+            nodes = merkle.nodes_to_store(
+                size,
+                [merkle.leaf_hash(leaf.event_hash) for leaf in leaves],
+                _DbNodes(cur, self.t_nodes),
+            )
+            cur.executemany(
+                f"INSERT INTO {self.t_leaves} VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        leaf.position,
+                        leaf.notification_id,
+                        leaf.originator_id.hex,
+                        leaf.originator_version,
+                        leaf.event_hash,
+                    )
+                    for leaf in leaves
+                ],
+            )
+            cur.executemany(
+                f"INSERT INTO {self.t_nodes} VALUES (?, ?, ?)",
+                [(level, index, digest) for level, index, digest in nodes],
+            )
+            for record in records:
+                cur.execute(f"DELETE FROM {self.t_keys} WHERE fingerprint=?", (record.fingerprint,))
+                cur.execute(
+                    f"INSERT INTO {self.t_keys} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.fingerprint,
+                        record.public_key,
+                        record.user,
+                        record.user_id.hex,
+                        json.dumps(record.roles),
+                        record.valid_from,
+                        record.revoked_at,
+                    ),
+                )
+            self.tracking._insert_tracking(cur.raw, Tracking(LOG_NAME, leaves[-1].notification_id))
+
+    # -- reading the log ------------------------------------------------------------------
+    def size(self) -> int:
+        with self.db.transaction(commit=False) as cur:
+            cur.execute(f"SELECT MAX(position) AS top FROM {self.t_leaves}")
+            row = cur.fetchone()
+        return 0 if row is None or row["top"] is None else int(row["top"]) + 1
+
+    def registry(self) -> KeyRegistry:
+        """The key registry as of the last admitted event (cached until the next failure)."""
+        if self._registry is None:
+            with self.db.transaction(commit=False) as cur:
+                cur.execute(f"SELECT * FROM {self.t_keys}")
+                rows = cur.fetchall()
+            records = [
+                KeyRecord(
+                    fingerprint=bytes(r["fingerprint"]),
+                    public_key=bytes(r["public_key"]),
+                    user=r["user_name"],
+                    user_id=UUID(r["user_id"]),
+                    roles=json.loads(r["roles"]),
+                    valid_from=int(r["valid_from"]),
+                    revoked_at=None if r["revoked_at"] is None else int(r["revoked_at"]),
+                )
+                for r in rows
+            ]
+            genesis = min(records, key=lambda r: r.valid_from).fingerprint if records else None
+            self._registry = KeyRegistry.from_records(records, genesis)
+        return self._registry
+
+    def logged_hashes(self, originator_id: UUID) -> dict[int, bytes]:
+        with self.db.transaction(commit=False) as cur:
+            cur.execute(
+                f"SELECT originator_version, event_hash FROM {self.t_leaves} WHERE originator_id=?",
+                (originator_id.hex,),
+            )
+            return {int(r["originator_version"]): bytes(r["event_hash"]) for r in cur.fetchall()}
+
+    def public_key_for(self, signer: bytes) -> bytes | None:
+        """The signer's key if it is valid now (as of the last event the log admitted)."""
+        return self.registry().current_key(signer)
+
+    def leaves(self, start: int = 0, limit: int = 10_000) -> list[Leaf]:
+        with self.db.transaction(commit=False) as cur:
+            cur.execute(
+                f"SELECT * FROM {self.t_leaves} WHERE position>=? ORDER BY position LIMIT ?",
+                (start, limit),
+            )
+            return [_leaf(r) for r in cur.fetchall()]
+
+    def find(self, originator_id: UUID, originator_version: int) -> Leaf:
+        with self.db.transaction(commit=False) as cur:
+            cur.execute(
+                f"SELECT * FROM {self.t_leaves} WHERE originator_id=? AND originator_version=?",
+                (originator_id.hex, originator_version),
+            )
+            row = cur.fetchone()
+        if row is None:
+            raise NotFound(
+                f"Event {originator_id}/{originator_version} is not in the log "
+                "(no such event, or the log has not reached it yet)."
+            )
+        return _leaf(row)
+
+    def at(self, position: int) -> Leaf:
+        with self.db.transaction(commit=False) as cur:
+            cur.execute(f"SELECT * FROM {self.t_leaves} WHERE position=?", (position,))
+            row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"The log has no event at position {position}.")
+        return _leaf(row)
+
+    def root(self, size: int) -> bytes:
+        with self.db.transaction(commit=False) as cur:
+            return merkle.root_from_nodes(size, _DbNodes(cur, self.t_nodes))
+
+    def inclusion_proof(self, position: int, size: int) -> list[bytes]:
+        with self.db.transaction(commit=False) as cur:
+            return merkle.inclusion_proof(position, size, _DbNodes(cur, self.t_nodes))
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        with self.db.transaction(commit=False) as cur:
+            return merkle.consistency_proof(old_size, new_size, _DbNodes(cur, self.t_nodes))
+
+    def meta(self, name: str) -> str | None:
+        """A setting the ledger keeps about itself (its origin name)."""
+        with self.db.transaction(commit=False) as cur:
+            cur.execute(f"SELECT value FROM {self.t_meta} WHERE name=?", (name,))
+            row = cur.fetchone()
+        return None if row is None else str(row["value"])
+
+    def set_meta(self, name: str, value: str) -> None:
+        with self.db.transaction(commit=True) as cur:
+            cur.execute(f"DELETE FROM {self.t_meta} WHERE name=?", (name,))
+            cur.execute(f"INSERT INTO {self.t_meta} VALUES (?, ?)", (name, value))
+
+    def stored_hashes(self) -> list[bytes]:
+        """Every event hash the log recorded, by position."""
+        with self.db.transaction(commit=False) as cur:
+            cur.execute(f"SELECT event_hash FROM {self.t_leaves} ORDER BY position")
+            return [bytes(r["event_hash"]) for r in cur.fetchall()]
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def store_checkpoint(self, size: int, root: bytes, note: str) -> None:
+        with self.db.transaction(commit=True) as cur:
+            cur.execute(f"INSERT INTO {self.t_checkpoints} VALUES (?, ?, ?)", (size, root, note))
+
+    def checkpoints(self) -> list[tuple[int, str]]:
+        """Every stored checkpoint note, smallest tree first."""
+        with self.db.transaction(commit=False) as cur:
+            cur.execute(f"SELECT tree_size, note FROM {self.t_checkpoints} ORDER BY tree_size")
+            return [(int(r["tree_size"]), str(r["note"])) for r in cur.fetchall()]
+
+
+def _leaf(row: Any) -> Leaf:
+    return Leaf(
+        position=int(row["position"]),
+        notification_id=int(row["notification_id"]),
+        originator_id=UUID(row["originator_id"]),
+        originator_version=int(row["originator_version"]),
+        event_hash=bytes(row["event_hash"]),
+    )

@@ -1,0 +1,152 @@
+"""One URL selects the store: `sqlite:///path/ledger.db` (default) or `postgresql://…`.
+
+The `eventsourcing` recorders store the events; `Database` gives the ledger's own tables (the
+Merkle log, the key registry, checkpoints) the same datastore and transactions, so a log write and
+its tracking record commit together.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ledger.errors import StoreUnavailable, UsageError
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class StoreURL:
+    """A parsed store URL and the `eventsourcing` environment it stands for."""
+
+    kind: Literal["sqlite", "postgresql"]
+    url: str
+    env: dict[str, str] = field(repr=False)
+    schema: str = "public"
+    sqlite_path: Path | None = None
+
+    @property
+    def display(self) -> str:
+        """The URL with any password hidden, for messages."""
+        return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", self.url)
+
+
+def parse_store_url(url: str) -> StoreURL:
+    """Turn a store URL into the environment the `eventsourcing` factory reads."""
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite://") :])
+        return StoreURL(
+            kind="sqlite",
+            url=url,
+            env={
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(path),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            },
+            sqlite_path=path,
+        )
+    if url.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        schema = (query.get("schema") or ["public"])[0]
+        if not _SCHEMA_NAME.match(schema):
+            raise UsageError(f"The schema name '{schema}' is not a plain lower-case identifier.")
+        dbname = unquote(parts.path.lstrip("/")) or "postgres"
+        return StoreURL(
+            kind="postgresql",
+            url=url,
+            env={
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": dbname,
+                "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+                "POSTGRES_PORT": str(parts.port or 5432),
+                "POSTGRES_USER": unquote(parts.username or "postgres"),
+                "POSTGRES_PASSWORD": unquote(parts.password or ""),
+                "POSTGRES_SCHEMA": schema,
+                "POSTGRES_CONNECT_TIMEOUT": "5",
+                "POSTGRES_LOCK_TIMEOUT": "10",
+                "POSTGRES_POOL_SIZE": "2",
+                "POSTGRES_MAX_OVERFLOW": "8",
+            },
+            schema=schema,
+        )
+    raise UsageError(
+        "The store URL must start with sqlite:/// or postgresql:// "
+        f"(got '{url.split('://')[0]}://…')."
+    )
+
+
+def prepare_store(store: StoreURL) -> None:
+    """Make sure the store can hold a ledger: the SQLite folder, or the PostgreSQL schema."""
+    if store.kind == "sqlite":
+        assert store.sqlite_path is not None  # noqa: S101 (set for every sqlite URL)
+        store.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        return
+    import psycopg  # the PostgreSQL driver costs ~400 ms to import: only when used
+
+    env = store.env
+    try:
+        with psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"],
+            connect_timeout=5,
+            autocommit=True,
+        ) as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{store.schema}"')
+    except psycopg.Error:
+        raise StoreUnavailable(f"The database at {store.display} cannot be reached.") from None
+
+
+class Database:
+    """The ledger's own SQL over the `eventsourcing` datastore, for both dialects.
+
+    Statements are written with `?` placeholders and `{blob}` for binary columns; table names go
+    through `table()` so PostgreSQL gets them in the ledger's schema.
+    """
+
+    def __init__(self, datastore: Any, store: StoreURL) -> None:
+        self.datastore = datastore
+        self.store = store
+        self.is_postgres = store.kind == "postgresql"
+
+    def table(self, name: str) -> str:
+        return f'"{self.store.schema}"."{name}"' if self.is_postgres else name
+
+    def sql(self, statement: str) -> str:
+        blob = "BYTEA" if self.is_postgres else "BLOB"
+        statement = statement.replace("{blob}", blob)
+        return statement.replace("?", "%s") if self.is_postgres else statement
+
+    @contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[Cursor]:
+        with self.datastore.transaction(commit=commit) as raw:
+            yield Cursor(raw, self)
+
+
+class Cursor:
+    """A cursor that translates placeholders; rows are read by column name on both stores."""
+
+    def __init__(self, raw: Any, db: Database) -> None:
+        self.raw = raw
+        self.db = db
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        self.raw.execute(self.db.sql(statement), params)
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.raw.executemany(self.db.sql(statement), rows)
+
+    def fetchall(self) -> list[Any]:
+        return list(self.raw.fetchall())
+
+    def fetchone(self) -> Any:
+        return self.raw.fetchone()

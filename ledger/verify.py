@@ -1,0 +1,330 @@
+"""`verify`: every check of DESIGN.md section 5, naming the first failure precisely.
+
+One core serves both the live database and an export folder: it replays the events in log order,
+rebuilding the key registry (so validity is by position), each aggregate's chain and the Merkle
+tree, verifies every signature (in parallel on all cores) and checks the tree against every signed
+checkpoint and each checkpoint against the next. The failure at the lowest log position wins.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent, Transcoder
+
+from ledger import checkpoint as notes
+from ledger import envelope, merkle
+from ledger.errors import IntegrityViolation
+from ledger.event_store import opened_hash
+from ledger.keys import public_key_from_raw
+from ledger.registry import KeyRegistry
+from ledger.sigcheck import SignatureItem, first_bad_signature
+from ledger.user import KEY_TOPICS, NODE_USER
+
+CHUNK = 2048
+PARALLEL_FROM = 4 * CHUNK
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    """One event as the log holds it: its position and its stored row."""
+
+    position: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+@dataclass
+class Report:
+    """What a successful verification covered."""
+
+    events: int = 0
+    aggregates: int = 0
+    signatures: int = 0
+    checkpoints: int = 0
+    tree_size: int = 0
+    root: bytes = merkle.EMPTY_ROOT
+    genesis: bytes | None = None
+    registry: KeyRegistry = field(default_factory=KeyRegistry)
+    event_hashes: list[bytes] = field(default_factory=list, repr=False)
+
+
+class _Failures:
+    """Collects failures; the one at the lowest position is the first failure of the log."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[int, int, IntegrityViolation]] = []
+
+    def add(self, position: int, violation: IntegrityViolation, rank: int = 0) -> None:
+        self.found.append((position, rank, violation))
+
+    def raise_first(self) -> None:
+        if self.found:
+            raise min(self.found, key=lambda item: (item[0], item[1]))[2]
+
+
+def verify_log(
+    events: Iterable[LogEvent],
+    checkpoints: Sequence[tuple[int, str]],
+    *,
+    origin: str,
+    transcoder: Transcoder,
+    expected_genesis: bytes | None = None,
+    workers: int | None = None,
+    stored_hashes: Sequence[bytes] | None = None,
+    size_hint: int = 0,
+) -> Report:
+    """Verify a whole log; raise `IntegrityViolation` naming the first failure."""
+    report = Report()
+    failures = _Failures()
+    registry = report.registry
+    heads: dict[UUID, tuple[int, bytes]] = {}
+    leaves = merkle.MemoryTree()
+    pending: list[SignatureItem] = []
+    futures: list[Future[int | None]] = []
+    pool = _LazyPool(workers, eager=size_hint >= PARALLEL_FROM)
+    ids: list[tuple[UUID, int]] = []
+    leaf_hashes: list[bytes] = []
+    stop_at: int | None = None
+    try:
+        for expected_position, event in enumerate(events):
+            if event.position != expected_position:
+                failures.add(
+                    expected_position,
+                    IntegrityViolation(
+                        "log order",
+                        f"position {event.position} found where {expected_position} was expected",
+                        position=expected_position,
+                    ),
+                )
+                stop_at = expected_position
+                break
+            try:
+                item, digest = _replay(event, registry, heads, transcoder)
+            except IntegrityViolation as violation:
+                failures.add(event.position, violation)
+                stop_at = event.position
+                break
+            pending.append(item)
+            ids.append((event.originator_id, event.originator_version))
+            report.event_hashes.append(digest)
+            leaf_hashes.append(merkle.leaf_hash(digest))
+            if len(pending) >= CHUNK:
+                futures.append(pool.submit(pending))
+                pending = []
+        if pending:
+            futures.append(pool.submit(pending))
+        for future in futures:
+            bad = future.result()
+            if bad is not None:
+                failures.add(
+                    bad,
+                    IntegrityViolation(
+                        "signature",
+                        "the event's signature does not match its content and signer",
+                        position=bad,
+                        originator_id=ids[bad][0],
+                        originator_version=ids[bad][1],
+                    ),
+                    rank=-1,
+                )
+                break
+    finally:
+        pool.shutdown()
+    leaves.extend(leaf_hashes)
+    report.events = len(report.event_hashes)
+    report.signatures = report.events
+    report.aggregates = len(heads)
+    report.genesis = registry.genesis
+    if expected_genesis is not None and registry.genesis not in (None, expected_genesis):
+        failures.add(
+            0,
+            IntegrityViolation(
+                "genesis",
+                "the genesis key is not the trust anchor you gave "
+                f"({expected_genesis.hex()[:16]}…)",
+                position=0,
+            ),
+            rank=-2,
+        )
+    if stored_hashes is not None:
+        _compare_with_stored_log(report.event_hashes, stored_hashes, failures, stop_at)
+    failures.raise_first()
+    if stop_at is None:
+        _check_checkpoints(leaves, checkpoints, registry, origin, failures)
+        failures.raise_first()
+    report.checkpoints = len(checkpoints)
+    report.tree_size = leaves.size
+    report.root = leaves.root()
+    return report
+
+
+def _replay(
+    event: LogEvent,
+    registry: KeyRegistry,
+    heads: dict[UUID, tuple[int, bytes]],
+    transcoder: Transcoder,
+) -> tuple[SignatureItem, bytes]:
+    where = {
+        "position": event.position,
+        "originator_id": event.originator_id,
+        "originator_version": event.originator_version,
+    }
+    stored = StoredEvent(event.originator_id, event.originator_version, event.topic, event.state)
+    opened, pre, digest = opened_hash(stored, event.position)
+    body: dict[str, Any] | None = None
+    if event.topic in KEY_TOPICS:
+        try:
+            body = transcoder.decode(opened.body)
+        except Exception:
+            raise IntegrityViolation(
+                "envelope", "the body of a key event cannot be read", **where
+            ) from None
+    raw_key = registry.signing_key(
+        position=event.position,
+        originator_id=event.originator_id,
+        originator_version=event.originator_version,
+        topic=event.topic,
+        signer=opened.signer,
+        body=body,
+    )
+    head = heads.get(event.originator_id)
+    version = event.originator_version
+    if head is None and version != 1:
+        raise IntegrityViolation(
+            "chain", "the aggregate's earlier events are missing from the log", **where
+        )
+    if head is not None and version != head[0] + 1:
+        raise IntegrityViolation(
+            "chain",
+            f"the aggregate's events between version {head[0]} and {version} are missing",
+            **where,
+        )
+    expected_prev = head[1] if head is not None else bytes(32)
+    if opened.prev != expected_prev:
+        raise IntegrityViolation(
+            "chain", "the event does not follow the aggregate's previous event", **where
+        )
+    heads[event.originator_id] = (version, digest)
+    if body is not None:
+        # A key event changes who may sign what follows: check its signature before it counts.
+        envelope.verify_signature(public_key_from_raw(raw_key), pre, opened.sig, **where)
+        registry.apply(
+            position=event.position,
+            originator_id=event.originator_id,
+            topic=event.topic,
+            body=body,
+        )
+    return (event.position, raw_key, opened.sig, pre), digest
+
+
+def _compare_with_stored_log(
+    recomputed: Sequence[bytes],
+    stored: Sequence[bytes],
+    failures: _Failures,
+    stop_at: int | None,
+) -> None:
+    """The stored Merkle log is a second witness: it names deleted and inserted rows."""
+    limit = len(recomputed) if stop_at is None else min(len(recomputed), stop_at)
+    for position in range(min(limit, len(stored))):
+        if recomputed[position] != stored[position]:
+            failures.add(
+                position,
+                IntegrityViolation(
+                    "log",
+                    "the event stored at this position is not the one the Merkle log recorded "
+                    "there (a row was deleted, inserted, reordered or changed)",
+                    position=position,
+                ),
+                rank=1,
+            )
+            return
+    if stop_at is None and len(stored) > len(recomputed):
+        failures.add(
+            len(recomputed),
+            IntegrityViolation(
+                "missing event",
+                f"the Merkle log recorded {len(stored)} events but the store holds only "
+                f"{len(recomputed)}",
+                position=len(recomputed),
+            ),
+            rank=1,
+        )
+
+
+def _check_checkpoints(
+    leaves: merkle.MemoryTree,
+    checkpoints: Sequence[tuple[int, str]],
+    registry: KeyRegistry,
+    origin: str,
+    failures: _Failures,
+) -> None:
+    node_keys = [
+        notes.NoteVerifier(origin, public_key_from_raw(record.public_key))
+        for record in registry.keys.values()
+        if record.user == NODE_USER
+    ]
+    previous: notes.Checkpoint | None = None
+    for size, note in sorted(checkpoints):
+        try:
+            checkpoint = notes.open_checkpoint(note, node_keys)
+            if checkpoint.size != size or checkpoint.origin != origin:
+                raise IntegrityViolation(
+                    "checkpoint",
+                    f"the checkpoint filed under tree size {size} is for "
+                    f"'{checkpoint.origin}' at size {checkpoint.size}",
+                )
+            if size > leaves.size:
+                raise IntegrityViolation(
+                    "checkpoint",
+                    f"a signed checkpoint covers {size} events but the log holds only "
+                    f"{leaves.size}: the log was cut back",
+                    position=leaves.size,
+                )
+            if leaves.root(size) != checkpoint.root:
+                raise IntegrityViolation(
+                    "checkpoint",
+                    f"the events do not hash to the root signed in the checkpoint at size {size}",
+                )
+            if previous is not None:
+                proof = leaves.consistency_proof(previous.size, size)
+                merkle.verify_consistency(
+                    previous.size, size, previous.root, checkpoint.root, proof
+                )
+        except IntegrityViolation as violation:
+            failures.add(min(size, leaves.size), violation, rank=2)
+            return
+        previous = checkpoint
+
+
+class _LazyPool:
+    """Worker processes for signatures, started only once a log is large enough to need them."""
+
+    def __init__(self, workers: int | None, *, eager: bool) -> None:
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self.submitted = PARALLEL_FROM if eager else 0
+        self.executor: Executor | None = None
+
+    def submit(self, items: list[SignatureItem]) -> Future[int | None]:
+        self.submitted += len(items)
+        if self.executor is None and self.workers > 1 and self.submitted >= PARALLEL_FROM:
+            self.executor = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=get_context("forkserver")
+            )
+        if self.executor is None:
+            done: Future[int | None] = Future()
+            done.set_result(first_bad_signature(items))
+            return done
+        return self.executor.submit(first_bad_signature, items)
+
+    def shutdown(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(cancel_futures=True)

@@ -1,0 +1,55 @@
+"""Roles a user can hold, and who may manage identities. Pure: plain inputs, a decision out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+POLICY_VERSION = "roles/1"
+
+ADMINISTRATOR = "administrator"
+NODE = "node"
+INTERFACE = "interface"
+
+ROLES = frozenset(
+    {
+        "technician",
+        "coder",
+        "physician",
+        "nurse",
+        "roi-specialist",
+        "compliance-officer",
+        "him-director",
+        ADMINISTRATOR,
+        INTERFACE,
+    }
+)
+"""Roles a person or interface can be given; `node` is the ledger's own and is never given."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A yes or no with the reason and the policy version that gave it."""
+
+    allowed: bool
+    reason: str
+    policy_version: str = POLICY_VERSION
+
+
+def unknown_roles(roles: Iterable[str]) -> list[str]:
+    """The roles in `roles` that the ledger does not know, in the order given."""
+    return [role for role in roles if role not in ROLES]
+
+
+def may_manage_identities(actor_roles: Iterable[str]) -> Decision:
+    """Only an administrator enrols users, rotates others' keys and revokes keys."""
+    if ADMINISTRATOR in set(actor_roles):
+        return Decision(True, "administrators manage identities")
+    return Decision(False, "only an administrator may manage users and keys")
+
+
+def may_rotate_key(actor_roles: Iterable[str], *, actor: str, subject: str) -> Decision:
+    """A user may replace their own key; an administrator may replace anyone's."""
+    if actor == subject:
+        return Decision(True, "a user may rotate their own key")
+    return may_manage_identities(actor_roles)
