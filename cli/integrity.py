@@ -37,8 +37,9 @@ def init(session: Session, admin: str, origin: str, protect: bool) -> None:
 
         raise UsageError("--protect needs the passphrase in CHARTLEDGER_PASSPHRASE.")
     home = session.home
+    passphrase = secret.encode() if protect and secret else None
     ledger, genesis = home.initialise(
-        admin=admin, origin=origin, db=session.db, passphrase=secret.encode() if protect else None
+        admin=admin, origin=origin, db=session.db, passphrase=passphrase
     )
     with ledger:
         click.echo(f"Created the ledger '{origin}' at {ledger.store.display}")
@@ -63,6 +64,10 @@ def checkpoint(session: Session, as_json: bool) -> None:
         click.echo(note, nl=False)
 
 
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
 @click.command()
 @click.argument("event", required=False)
 @click.option(
@@ -77,7 +82,6 @@ def prove(
     """Prove EVENT (AGGREGATE-UUID/VERSION or @POSITION) is in the log, or two checkpoints agree."""
     from ledger.errors import UsageError
 
-    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
     with session.ledger() as ledger:
         if event is None:
             if old_size is None or new_size is None:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ledger.errors import LedgerError
+
 if TYPE_CHECKING:
     from ledger.application import Ledger
     from ledger.home import LedgerHome
@@ -50,7 +52,31 @@ class Session:
 pass_session = click.make_pass_decorator(Session)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LedgerFailure(click.ClickException):
+    """A `LedgerError` on its way out: one plain sentence and the error's own exit code."""
+
+    def __init__(self, error: LedgerError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code  # type: ignore[misc]  # click reads it per instance
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"Error: {self.message}", err=True)
+
+
+class LedgerGroup(click.Group):
+    """The one place where the ledger's errors become exit codes (no traceback for user errors)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except LedgerError as error:
+            raise LedgerFailure(error) from None
+
+
+@click.group(
+    cls=LedgerGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--home",
     "home_path",

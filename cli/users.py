@@ -64,22 +64,26 @@ def _read_public_key(path: Path) -> bytes:
 def add(session: Session, name: str, roles: tuple[str, ...], public_key: Path | None) -> None:
     """Enrol NAME with ROLE(s); writes their key file (0600) unless --public-key is given."""
     from ledger.keys import Identity, write_key_file
+    from ledger.user import check_user_name
 
+    check_user_name(name)
     actor = session.identity()
     home = session.home
-    fresh = None if public_key else Identity.generate(name)
-    raw = _read_public_key(public_key) if public_key else fresh.public_raw  # type: ignore[union-attr]
-    with session.ledger() as ledger:
-        if fresh is not None and home.key_path(name).exists():
-            from ledger.errors import UsageError
-
-            raise UsageError(f"A key file already exists at {home.key_path(name)}.")
-        ledger.add_user(name, list(roles), raw, actor=actor)
-    if fresh is not None:
-        write_key_file(fresh, home.key_path(name))
-        click.echo(f"Enrolled {name} ({', '.join(roles)}); key file {home.key_path(name)} (0600).")
-    else:
+    if public_key is not None:
+        with session.ledger() as ledger:
+            ledger.add_user(name, list(roles), _read_public_key(public_key), actor=actor)
         click.echo(f"Enrolled {name} ({', '.join(roles)}) with the key from {public_key}.")
+        return
+    fresh = Identity.generate(name)
+    key_path = home.key_path(name)
+    write_key_file(fresh, key_path)  # refuses to overwrite an existing key file
+    try:
+        with session.ledger() as ledger:
+            ledger.add_user(name, list(roles), fresh.public_raw, actor=actor)
+    except BaseException:
+        key_path.unlink(missing_ok=True)
+        raise
+    click.echo(f"Enrolled {name} ({', '.join(roles)}); key file {key_path} (0600).")
 
 
 @user.command("list")
@@ -110,14 +114,14 @@ def list_users(session: Session, as_json: bool) -> None:
         [
             [
                 r["name"],
-                ", ".join(r["roles"]),
+                ", ".join(u.roles),
                 r["key"],
                 r["status"],
                 r["keys_retired"],
                 r["enrolled_at"],
                 r["enrolled_by"],
             ]
-            for r in rows
+            for r, u in zip(rows, users, strict=True)
         ],
     )
 
@@ -142,23 +146,32 @@ def roles() -> None:
 def rotate_key(session: Session, name: str, public_key: Path | None) -> None:
     """Replace NAME's key; the old key file is kept beside it as retired."""
     from ledger.keys import Identity, write_key_file
+    from ledger.user import check_user_name
 
+    check_user_name(name)
     actor = session.identity()
-    home = session.home
-    fresh = None if public_key else Identity.generate(name)
-    raw = _read_public_key(public_key) if public_key else fresh.public_raw  # type: ignore[union-attr]
-    with session.ledger() as ledger:
-        ledger.rotate_key(name, raw, actor=actor)
-    if fresh is None:
+    if public_key is not None:
+        with session.ledger() as ledger:
+            ledger.rotate_key(name, _read_public_key(public_key), actor=actor)
         click.echo(f"Rotated the key of {name} to the key from {public_key}.")
         return
-    current = home.key_path(name)
+    current = session.home.key_path(name)
+    staged = current.with_name(f"{name}.key.new")
+    fresh = Identity.generate(name)
+    staged.unlink(missing_ok=True)
+    write_key_file(fresh, staged)
+    try:
+        with session.ledger() as ledger:
+            ledger.rotate_key(name, fresh.public_raw, actor=actor)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
     if current.exists():
         stamp = 1
         while current.with_name(f"{name}.key.retired-{stamp}").exists():
             stamp += 1
         os.replace(current, current.with_name(f"{name}.key.retired-{stamp}"))
-    write_key_file(fresh, current)
+    os.replace(staged, current)
     click.echo(f"Rotated the key of {name}; new key file {current} (0600).")
 
 

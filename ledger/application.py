@@ -36,7 +36,7 @@ from ledger.keys import Identity, fingerprint, public_key_from_raw
 from ledger.merkle_log import Leaf, MerkleLog
 from ledger.store import Database, StoreURL, prepare_store
 from ledger.transcoder import MsgpackTranscoder
-from ledger.user import NODE_USER, User, user_id
+from ledger.user import NODE_USER, User, check_user_name, user_id
 from ledger.verify import LogEvent, Report, verify_log
 from policies.roles import NODE, may_manage_identities, may_rotate_key, unknown_roles
 
@@ -147,10 +147,7 @@ class Ledger(Application[UUID]):
         """Enrol a person or interface with their public key."""
         acting = self.authenticate(actor)
         _require(may_manage_identities(acting.roles))
-        if not name or not name.replace("-", "").replace(".", "").replace("_", "").isalnum():
-            raise UsageError("A user name must be letters, digits, '.', '-' or '_' (no spaces).")
-        if name == NODE_USER:
-            raise UsageError(f"The name '{NODE_USER}' is reserved for the ledger's own key.")
+        check_user_name(name)
         bad = unknown_roles(roles)
         if bad or not roles:
             raise UsageError(

@@ -66,7 +66,7 @@ def event_hash(signed_preimage: bytes, sig: bytes) -> bytes:
 
 def pack(envelope: Envelope) -> bytes:
     """Serialise an envelope into the stored `state` bytes."""
-    return msgpack.packb(
+    packed: bytes = msgpack.packb(
         {
             "v": VERSION,
             "body": envelope.body,
@@ -77,6 +77,7 @@ def pack(envelope: Envelope) -> bytes:
         },
         use_bin_type=True,
     )
+    return packed
 
 
 def unpack(

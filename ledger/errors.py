@@ -6,6 +6,7 @@ else is a bug and keeps its traceback. Messages name identifiers only, never pat
 
 from __future__ import annotations
 
+from typing import TypedDict
 from uuid import UUID
 
 
@@ -51,6 +52,14 @@ class ConflictError(LedgerError):
     """Someone else changed the same record at the same moment; nothing was saved."""
 
     exit_code = 6
+
+
+class Where(TypedDict, total=False):
+    """Where in the ledger a check failed: log position, aggregate and version."""
+
+    position: int | None
+    originator_id: UUID | None
+    originator_version: int | None
 
 
 class IntegrityViolation(LedgerError):

@@ -24,7 +24,7 @@ from eventsourcing.persistence import (
 )
 
 from ledger import envelope, merkle
-from ledger.errors import IntegrityViolation, NotFound
+from ledger.errors import IntegrityViolation, NotFound, Where
 from ledger.event_store import opened_hash
 from ledger.keys import public_key_from_raw
 from ledger.registry import KeyRecord, KeyRegistry
@@ -169,7 +169,7 @@ class MerkleLog:
     ) -> tuple[Leaf, list[KeyRecord]]:
         oid = cast(UUID, note.originator_id)
         version = note.originator_version
-        where = {"position": position, "originator_id": oid, "originator_version": version}
+        where: Where = {"position": position, "originator_id": oid, "originator_version": version}
         opened, pre, digest = opened_hash(note, position)
         body: dict[str, Any] | None = None
         if note.topic in KEY_TOPICS:

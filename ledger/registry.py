@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from ledger.errors import IntegrityViolation
+from ledger.errors import IntegrityViolation, Where
 from ledger.keys import fingerprint
 from ledger.user import User
 from policies.roles import ADMINISTRATOR, may_manage_identities, may_rotate_key
@@ -63,7 +63,7 @@ class KeyRegistry:
         body: dict[str, Any] | None,
     ) -> bytes:
         """The raw public key that must have signed this event, or `IntegrityViolation`."""
-        where = {
+        where: Where = {
             "position": position,
             "originator_id": originator_id,
             "originator_version": originator_version,
@@ -73,7 +73,13 @@ class KeyRegistry:
                 raise IntegrityViolation(
                     "genesis", "the first event of the log is not a user registration", **where
                 )
-            _require_fields(topic, body, **where)
+            _require_fields(
+                topic,
+                body,
+                position=position,
+                originator_id=originator_id,
+                originator_version=originator_version,
+            )
             if fingerprint(body["public_key"]) != signer:
                 raise IntegrityViolation(
                     "genesis", "the first user registration is not signed by its own key", **where
@@ -161,7 +167,7 @@ class KeyRegistry:
         return str(body["name"]) if body is not None and "name" in body else ""
 
 
-_FIELDS = {
+_FIELDS: dict[str, dict[str, type]] = {
     User.Registered.TOPIC: {"name": str, "roles": list, "public_key": bytes},
     User.KeyRotated.TOPIC: {"public_key": bytes},
     User.KeyRevoked.TOPIC: {"reason": str},
@@ -179,7 +185,7 @@ def _require_fields(
     """A key event must carry its fields with their types, or it is not a key event at all."""
     for name, kind in _FIELDS.get(topic, {}).items():
         value = body.get(name)
-        if not isinstance(value, kind) or (kind is bytes and len(value) != 32):
+        if not isinstance(value, kind) or (isinstance(value, bytes) and len(value) != 32):
             raise IntegrityViolation(
                 "envelope",
                 f"the key event lacks a valid '{name}' field",

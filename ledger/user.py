@@ -13,6 +13,17 @@ USER_NAMESPACE = uuid5(NAMESPACE_URL, "https://chartledger.invalid/user")
 NODE_USER = "node"
 
 
+def check_user_name(name: str) -> None:
+    """A user name is one word (it names a key file too): letters, digits, '.', '-', '_'."""
+    from ledger.errors import UsageError
+
+    plain = name.replace("-", "").replace(".", "").replace("_", "")
+    if not name or not plain.isascii() or not plain.isalnum() or name.startswith("."):
+        raise UsageError("A user name must be letters, digits, '.', '-' or '_' (no spaces).")
+    if name == NODE_USER:
+        raise UsageError(f"The name '{NODE_USER}' is reserved for the ledger's own key.")
+
+
 def user_id(name: str) -> UUID:
     """Users are found by name: the aggregate id is derived from it, so a name is never reused."""
     return uuid5(USER_NAMESPACE, name)

@@ -20,7 +20,7 @@ from eventsourcing.persistence import StoredEvent, Transcoder
 
 from ledger import checkpoint as notes
 from ledger import envelope, merkle
-from ledger.errors import IntegrityViolation
+from ledger.errors import IntegrityViolation, Where
 from ledger.event_store import opened_hash
 from ledger.keys import public_key_from_raw
 from ledger.registry import KeyRegistry
@@ -173,7 +173,7 @@ def _replay(
     heads: dict[UUID, tuple[int, bytes]],
     transcoder: Transcoder,
 ) -> tuple[SignatureItem, bytes]:
-    where = {
+    where: Where = {
         "position": event.position,
         "originator_id": event.originator_id,
         "originator_version": event.originator_version,

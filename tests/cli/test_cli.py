@@ -1,0 +1,198 @@
+"""The command line, through click's runner: exit codes, plain sentences, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cli.main import cli
+from tests.rawdb import RawDB
+
+
+class Chartledger:
+    """Runs `chartledger` in one ledger home against one store."""
+
+    def __init__(self, home: Path, store_url: str) -> None:
+        self.home = home
+        self.store_url = store_url
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, actor: str | None = "admin", ok: bool = True) -> Result:
+        env = {"CHARTLEDGER_HOME": str(self.home), "CHARTLEDGER_DB": self.store_url}
+        env["CHARTLEDGER_USER"] = actor or ""
+        result = self.runner.invoke(cli, list(args), env=env, catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        else:
+            assert result.exit_code != 0, result.output
+            assert "Traceback" not in result.output
+        return result
+
+
+@pytest.fixture
+def run(store_url: str, tmp_path: Path) -> Chartledger:
+    return Chartledger(tmp_path / "home", store_url)
+
+
+@pytest.fixture
+def ready(run: Chartledger) -> Chartledger:
+    run("init", "--origin", "cli.hospital/ledger")
+    return run
+
+
+def test_help_lists_the_commands() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for command in ("init", "user", "checkpoint", "prove", "verify", "export"):
+        assert command in result.output
+
+
+def test_init_prints_the_genesis_fingerprint_and_makes_a_private_key(run: Chartledger) -> None:
+    result = run("init", "--admin", "hana", "--origin", "cli.hospital/ledger")
+    fingerprint = result.output.split("Genesis fingerprint: ")[1].split()[0]
+    assert len(bytes.fromhex(fingerprint)) == 32
+    key = run.home / "keys" / "hana.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    again = run("init", ok=False)
+    assert "already exists" in again.output
+
+
+def test_users_are_enrolled_listed_rotated_and_revoked(ready: Chartledger) -> None:
+    ready("user", "add", "tech1", "--role", "technician")
+    ready("user", "add", "doc1", "--role", "physician", "--role", "him-director")
+    listed = json.loads(ready("user", "list", "--json").output)
+    assert [u["name"] for u in listed] == ["admin", "node", "tech1", "doc1"]
+    assert listed[3]["roles"] == ["physician", "him-director"]
+    table = ready("user", "list").output
+    assert "tech1" in table and "technician" in table
+    ready("user", "rotate-key", "doc1", actor="doc1")
+    assert (ready.home / "keys" / "doc1.key.retired-1").exists()
+    ready("user", "revoke", "tech1", "--reason", "left the hospital")
+    listed = json.loads(ready("user", "list", "--json").output)
+    assert listed[2]["status"] == "revoked" and listed[3]["keys_retired"] == 1
+    refused = ready("user", "add", "x1", "--role", "nurse", actor="tech1", ok=False)
+    assert "revoked" in refused.output
+    ready("verify")
+
+
+def test_an_enrolment_with_a_users_own_public_key(ready: Chartledger, tmp_path: Path) -> None:
+    from ledger.keys import Identity
+
+    own = Identity.generate("doc2")
+    path = tmp_path / "doc2.pub"
+    path.write_bytes(own.public_raw)
+    ready("user", "add", "doc2", "--role", "physician", "--public-key", str(path))
+    assert not (ready.home / "keys" / "doc2.key").exists()
+    path.write_text("not a key")
+    bad = ready("user", "add", "doc3", "--role", "physician", "--public-key", str(path), ok=False)
+    assert "not an Ed25519 public key" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("args", "actor", "message", "code"),
+    [
+        (["user", "add", "x1", "--role", "nurse"], None, "Say who you are", 3),
+        (["user", "add", "x1", "--role", "nurse"], "ghost", "No key file for user 'ghost'", 3),
+        (["user", "add", "x1", "--role", "wizard"], "admin", "Unknown role 'wizard'", 2),
+        (["user", "add", "../x", "--role", "nurse"], "admin", "A user name must be", 2),
+        (["user", "revoke", "nobody", "--reason", "r"], "admin", "no user named 'nobody'", 5),
+        (["prove", "not-an-event"], "admin", "is not an event id", 2),
+        (["prove", "@999"], "admin", "no event at position 999", 5),
+        (["prove"], "admin", "Give an EVENT", 2),
+        (["verify", "--genesis", "zz"], "admin", "hexadecimal", 2),
+    ],
+)
+def test_user_errors_are_one_sentence_and_write_nothing(
+    ready: Chartledger, args: list[str], actor: str | None, message: str, code: int
+) -> None:
+    before = RawDB(ready.store_url).rows()
+    result = ready(*args, actor=actor, ok=False)
+    assert message in result.output
+    assert result.exit_code == code
+    assert len(result.output.strip().splitlines()) == 1
+    assert RawDB(ready.store_url).rows() == before
+    assert not (ready.home / "keys" / "x1.key").exists()
+
+
+def test_a_non_administrator_is_refused(ready: Chartledger) -> None:
+    ready("user", "add", "tech1", "--role", "technician")
+    result = ready("user", "add", "x1", "--role", "nurse", actor="tech1", ok=False)
+    assert result.exit_code == 4
+    assert "Only an administrator" in result.output
+
+
+def test_a_key_file_others_can_read_is_refused(ready: Chartledger) -> None:
+    os.chmod(ready.home / "keys" / "admin.key", 0o644)
+    result = ready("user", "add", "x1", "--role", "nurse", ok=False)
+    assert "chmod 600" in result.output
+
+
+def test_checkpoint_prove_and_consistency(ready: Chartledger) -> None:
+    first = json.loads(ready("checkpoint", "--json").output)
+    ready("user", "add", "tech1", "--role", "technician")
+    ready("user", "add", "tech2", "--role", "technician")
+    second = json.loads(ready("checkpoint", "--json").output)
+    assert (first["tree_size"], second["tree_size"]) == (2, 4)
+    assert second["note"].startswith("cli.hospital/ledger\n4\n")
+    proof = json.loads(ready("prove", "@3", "--json").output)
+    assert proof["position"] == 3 and proof["tree_size"] == 4
+    by_id = json.loads(ready("prove", proof["event"], "--json").output)
+    assert by_id["proof"] == proof["proof"]
+    text = ready("prove", "--from", "2", "--to", "4").output
+    assert "extends the log at 2 events" in text
+    missing = ready("prove", "--from", "3", "--to", "4", ok=False)
+    assert "no checkpoint at tree size 3" in missing.output
+
+
+def test_verify_names_a_tampered_event(ready: Chartledger) -> None:
+    ready("user", "add", "tech1", "--role", "technician")
+    ready("checkpoint")
+    assert "Verified" in ready("verify").output
+    raw = RawDB(ready.store_url)
+    _, oid, version, _, state = raw.rows()[2]
+    raw.set_state(oid, version, state[:-1] + bytes([state[-1] ^ 0xFF]))
+    result = ready("verify", ok=False)
+    assert result.exit_code == 10
+    assert "log position 2" in result.output and str(oid) in result.output
+
+
+def test_an_export_verifies_with_no_database(ready: Chartledger, tmp_path: Path) -> None:
+    ready("user", "add", "tech1", "--role", "technician")
+    ready("checkpoint")
+    folder = tmp_path / "export"
+    ready("export", str(folder))
+    genesis = json.loads((folder / "keys.json").read_text())["genesis"]
+    offline = Chartledger(tmp_path / "elsewhere", "sqlite:////nonexistent/never.db")
+    result = offline("verify", "--export", str(folder), "--genesis", genesis, "--json", actor=None)
+    assert json.loads(result.output)["events"] == 3
+    assert not Path("/nonexistent/never.db").exists()
+    again = ready("export", str(folder), ok=False)
+    assert "not empty" in again.output
+    nothing = offline("verify", "--export", str(tmp_path / "nope"), actor=None, ok=False)
+    assert "is not a Chartledger export" in nothing.output
+
+
+def test_a_bad_store_url_is_a_clear_error(tmp_path: Path) -> None:
+    run = Chartledger(tmp_path / "home", "mysql://nope")
+    result = run("init", ok=False)
+    assert "must start with sqlite:/// or postgresql://" in result.output
+
+
+def test_an_unreachable_postgresql_is_a_clear_error(tmp_path: Path) -> None:
+    run = Chartledger(tmp_path / "home", "postgresql://postgres@127.0.0.1:1/none")
+    result = run("init", ok=False)
+    assert "cannot be reached" in result.output
+
+
+def test_the_demo_runs_end_to_end_and_catches_its_own_tampering(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "checkpoints: all good" in result.output
+    assert "verified offline" in result.output
+    assert "verify: Integrity check 'signature' failed (log position 4" in result.output
+    again = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
+    assert again.exit_code == 2 and "not empty" in again.output
