@@ -67,7 +67,7 @@ def demo(folder: Path | None) -> None:
     from ledger.errors import IdentityError, IntegrityViolation
     from ledger.export import verify_export
     from ledger.home import LedgerHome
-    from ledger.keys import Identity
+    from ledger.keys import Identity, write_key_file
     from ledger.transcoder import MsgpackTranscoder
 
     root = folder or Path(tempfile.mkdtemp(prefix="chartledger-demo-"))
@@ -95,6 +95,7 @@ def demo(folder: Path | None) -> None:
         people: dict[str, Identity] = {}
         for name, roles in [*STAFF, *((p, ["physician"]) for p in physicians)]:
             person = Identity.generate(name)
+            write_key_file(person, home.key_path(name))
             ledger.add_user(name, roles, person.public_raw, actor=admin)
             people[name] = person
             click.echo(
@@ -106,9 +107,11 @@ def demo(folder: Path | None) -> None:
             "A physician replaces their own key; a technician who left loses theirs",
             "chartledger user rotate-key … ; chartledger user revoke tech.okafor --reason …",
         )
-        ledger.rotate_key(
-            physicians[0], Identity.generate(physicians[0]).public_raw, actor=people[physicians[0]]
-        )
+        rotated = Identity.generate(physicians[0])
+        ledger.rotate_key(physicians[0], rotated.public_raw, actor=people[physicians[0]])
+        current = home.key_path(physicians[0])
+        current.rename(current.with_name(f"{physicians[0]}.key.retired-1"))
+        write_key_file(rotated, current)
         ledger.revoke_key("tech.okafor", "left the hospital", actor=admin)
         click.echo(f"   {physicians[0]}: key rotated (old key valid only before this point)")
         click.echo("   tech.okafor: key revoked; anything signed with it from now on is invalid")
@@ -146,7 +149,9 @@ def demo(folder: Path | None) -> None:
             f"chartledger prove --from {first_size} --to …",
         )
         for name in ("tech.silva", "tech.haddad"):
-            ledger.add_user(name, ["technician"], Identity.generate(name).public_raw, actor=admin)
+            person = Identity.generate(name)
+            write_key_file(person, home.key_path(name))
+            ledger.add_user(name, ["technician"], person.public_raw, actor=admin)
         second_size, _ = ledger.checkpoint(node)
         _, _, hashes = ledger.consistency(first_size, second_size)
         click.echo(
@@ -208,4 +213,7 @@ def demo(folder: Path | None) -> None:
     click.secho("Try it yourself:", bold=True)
     click.echo(f"   export CHARTLEDGER_HOME={home.path} CHARTLEDGER_USER=admin")
     click.echo("   chartledger user list")
+    click.echo("   chartledger user add nurse.kim --role nurse")
+    click.echo(f"   chartledger user rotate-key {physicians[0]} --as {physicians[0]}")
+    click.echo("   chartledger checkpoint && chartledger prove @3")
     click.echo("   chartledger verify")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -49,7 +50,57 @@ class Session:
         )
 
 
-pass_session = click.make_pass_decorator(Session)
+_pass_session = click.make_pass_decorator(Session)
+
+
+def _late(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """A callback that lets a global option also be given after the subcommand."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is not None:
+            setattr(ctx.ensure_object(Session), field, value)
+
+    return remember
+
+
+def pass_session(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Pass the session, and accept --as, --key, --db and --home after the subcommand too."""
+    command = _pass_session(command)
+    options = [
+        click.option(
+            "--as",
+            "_actor",
+            expose_value=False,
+            callback=_late("actor"),
+            help="Who is acting (a user name).",
+        ),
+        click.option(
+            "--key",
+            "_key",
+            expose_value=False,
+            callback=_late("key_file"),
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="The acting user's key file.",
+        ),
+        click.option(
+            "--db",
+            "_db",
+            expose_value=False,
+            callback=_late("db"),
+            help="Store URL (sqlite:///… or postgresql://…).",
+        ),
+        click.option(
+            "--home",
+            "_home",
+            expose_value=False,
+            callback=_late("home_path"),
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Ledger home folder.",
+        ),
+    ]
+    for option in options:
+        command = option(command)
+    return command
 
 
 class LedgerFailure(click.ClickException):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,9 +18,12 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     from rich.console import Console
     from rich.table import Table
 
-    grid = Table(title=title, title_justify="left")
+    click.echo(title)
+    grid = Table()
     for column in columns:
         grid.add_column(column)
     for row in rows:
         grid.add_row(*("" if cell is None else str(cell) for cell in row))
-    Console(soft_wrap=True).print(grid)
+    # On a terminal rich fits the table to the screen; piped, it keeps every cell whole.
+    console = Console() if sys.stdout.isatty() else Console(width=1000)
+    console.print(grid)

@@ -101,6 +101,7 @@ def list_users(session: Session, as_json: bool) -> None:
             "status": "revoked" if u.revoked else "active",
             "keys_retired": len(u.past_keys),
             "enrolled_at": u.created_on.isoformat(timespec="seconds"),
+            "enrolled": u.created_on.strftime("%Y-%m-%d %H:%M"),
             "enrolled_by": u.registered_by,
         }
         for u in users
@@ -118,7 +119,7 @@ def list_users(session: Session, as_json: bool) -> None:
                 r["key"],
                 r["status"],
                 r["keys_retired"],
-                r["enrolled_at"],
+                r["enrolled"],
                 r["enrolled_by"],
             ]
             for r, u in zip(rows, users, strict=True)

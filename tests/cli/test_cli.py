@@ -196,3 +196,10 @@ def test_the_demo_runs_end_to_end_and_catches_its_own_tampering(tmp_path: Path) 
     assert "verify: Integrity check 'signature' failed (log position 4" in result.output
     again = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
     assert again.exit_code == 2 and "not empty" in again.output
+
+
+def test_global_options_may_follow_the_subcommand(ready: Chartledger) -> None:
+    ready("user", "add", "tech1", "--role", "technician", "--as", "admin", actor=None)
+    ready("user", "rotate-key", "tech1", "--as", "tech1", actor=None)
+    refused = ready("user", "add", "x1", "--role", "nurse", "--as", "tech1", actor=None, ok=False)
+    assert refused.exit_code == 4
