@@ -22,6 +22,7 @@ from eventsourcing.persistence import (
 
 from ledger import checkpoint as notes
 from ledger import merkle
+from ledger.data_keys import DataKeys
 from ledger.errors import (
     IdentityError,
     LedgerError,
@@ -57,7 +58,7 @@ class Ledger(Application[UUID]):
 
     name = "chartledger"
 
-    def __init__(self, store: StoreURL) -> None:
+    def __init__(self, store: StoreURL, *, master_key: bytes | None = None) -> None:
         self.store = store
         prepare_store(store)
         try:
@@ -67,6 +68,9 @@ class Ledger(Application[UUID]):
                 self.db, self.recorder, self.factory.tracking_recorder(), self.mapper.transcoder
             )
             self.merkle_log.create_tables()
+            self.data_keys = DataKeys(self.db, master_key)
+            self.data_keys.create_table()
+            self.signed_events.signed_mapper.data_keys = self.data_keys
         except (OperationalError, PersistenceError) as error:
             raise StoreUnavailable(
                 f"The ledger store at {store.display} cannot be opened: {_first_line(error)}"

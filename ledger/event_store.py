@@ -26,7 +26,8 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic
 
 from ledger import envelope
-from ledger.errors import ConflictError, IntegrityViolation, LedgerError
+from ledger.data_keys import ALGORITHM, DataKeys, open_body, seal_body
+from ledger.errors import ConfigurationError, ConflictError, IntegrityViolation, LedgerError
 from ledger.keys import Identity, public_key_from_raw
 
 
@@ -41,7 +42,13 @@ class IntegrityIndex(Protocol):
 
 
 class SignedMapper(Mapper[UUID]):
-    """Transcodes an event's attributes into the envelope body; never stores an unsigned event."""
+    """Transcodes an event's attributes into the envelope body; never stores an unsigned event.
+
+    An event class that sets `ENCRYPT_FOR` (the name of the attribute holding the subject's id,
+    or "originator_id") has its body encrypted with that subject's data key before signing.
+    """
+
+    data_keys: DataKeys | None = None
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         raise LedgerError("Every event must be signed: save it through the ledger with a signer.")
@@ -58,12 +65,21 @@ class SignedMapper(Mapper[UUID]):
         if class_version > 1:
             state["class_version"] = class_version
         body = self.transcoder.encode(state)
+        enc: dict[str, Any] | None = None
+        subject_field = getattr(type(domain_event), "ENCRYPT_FOR", None)
+        if subject_field:
+            subject = originator_id if subject_field == "originator_id" else state[subject_field]
+            if self.data_keys is None:
+                raise ConfigurationError("This ledger has no data keys to encrypt patient data.")
+            key_id, key = self.data_keys.key_for(subject)
+            body = seal_body(key, key_id, body)
+            enc = {"alg": ALGORITHM, "kid": key_id}
         pre = envelope.preimage(
             originator_id, originator_version, topic, body, prev, signer.fingerprint
         )
         sig = signer.sign(pre)
         state_bytes = envelope.pack(
-            envelope.Envelope(body=body, enc=None, prev=prev, signer=signer.fingerprint, sig=sig)
+            envelope.Envelope(body=body, enc=enc, prev=prev, signer=signer.fingerprint, sig=sig)
         )
         stored = StoredEvent(originator_id, originator_version, topic, state_bytes)
         return stored, envelope.event_hash(pre, sig)
@@ -74,10 +90,34 @@ class SignedMapper(Mapper[UUID]):
             originator_id=cast(UUID, stored_event.originator_id),
             originator_version=stored_event.originator_version,
         )
-        return self.from_body(stored_event, opened.body)
+        return self.from_body(stored_event, opened)
 
-    def from_body(self, stored_event: StoredEvent, body: bytes) -> DomainEventProtocol[UUID]:
-        """Build the domain event from an envelope's (already checked) body."""
+    def from_body(
+        self, stored_event: StoredEvent, opened: envelope.Envelope
+    ) -> DomainEventProtocol[UUID]:
+        """Build the domain event from an envelope whose integrity was already checked."""
+        body = opened.body
+        if opened.enc is not None:
+            if self.data_keys is None:
+                raise ConfigurationError("This ledger has no data keys to read patient data.")
+            key_id = str(opened.enc.get("kid", ""))
+            if opened.enc.get("alg") != ALGORITHM:
+                raise IntegrityViolation(
+                    "envelope",
+                    f"the body is encrypted with an unknown algorithm {opened.enc.get('alg')!r}",
+                    originator_id=cast(UUID, stored_event.originator_id),
+                    originator_version=stored_event.originator_version,
+                )
+            try:
+                key = self.data_keys.key(key_id)
+            except KeyError:
+                raise IntegrityViolation(
+                    "decryption",
+                    f"the body names a data key {key_id} the ledger never held",
+                    originator_id=cast(UUID, stored_event.originator_id),
+                    originator_version=stored_event.originator_version,
+                ) from None
+            body = open_body(key, key_id, body)
         return super().to_domain_event(
             StoredEvent(
                 stored_event.originator_id,
@@ -206,14 +246,14 @@ class SignedEventStore(EventStore[UUID]):
         ascending = rows[::-1] if desc else rows
         full_read = gt is None and lte is None and limit is None
         try:
-            bodies = self.check(originator_id, ascending, full=full_read)
+            opened = self.check(originator_id, ascending, full=full_read)
         except _StaleKeys:
             # The log has not reached these events and knows their signer's key only as it is
             # now: let it admit them (verifying each signature at its own position), then recheck.
             cast(IntegrityIndex, self.integrity).catch_up()
-            bodies = self.check(originator_id, ascending, full=full_read, retried=True)
+            opened = self.check(originator_id, ascending, full=full_read, retried=True)
         events = [
-            self.signed_mapper.from_body(row, bodies[row.originator_version]) for row in ascending
+            self.signed_mapper.from_body(row, opened[row.originator_version]) for row in ascending
         ]
         return iter(events[::-1] if desc else events)
 
@@ -224,10 +264,10 @@ class SignedEventStore(EventStore[UUID]):
         *,
         full: bool,
         retried: bool = False,
-    ) -> dict[int, bytes]:
-        """Check rows (ascending) against the log, chain and keys; return their bodies."""
+    ) -> dict[int, envelope.Envelope]:
+        """Check rows (ascending) against the log, chain and keys; return their envelopes."""
         logged = self.integrity.logged_hashes(originator_id) if self.integrity else {}
-        bodies: dict[int, bytes] = {}
+        envelopes: dict[int, envelope.Envelope] = {}
         previous: tuple[int, bytes] | None = None
         if full:
             expected_versions = range(1, (max(logged) if logged else 0) + 1)
@@ -268,11 +308,11 @@ class SignedEventStore(EventStore[UUID]):
                     )
             else:
                 self._check_unlogged(row, opened, pre, previous, logged, retried=retried)
-            bodies[version] = opened.body
+            envelopes[version] = opened
             previous = (version, digest)
         if previous is not None:
             self._remember(originator_id, *previous)
-        return bodies
+        return envelopes
 
     def _check_unlogged(
         self,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.errors import ConfigurationError, IdentityError, UsageError
-from ledger.keys import Identity, load_identity, write_key_file
+from ledger.keys import Identity, load_identity, write_key_file, write_secret_file
 from ledger.store import parse_store_url
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 CONFIG = "chartledger.json"
 NODE_KEY = "node.key"
+MASTER_KEY = "master.key"
 
 
 def default_home() -> Path:
@@ -76,11 +77,21 @@ class LedgerHome:
                 return url
         return f"sqlite:///{self.path.resolve() / 'ledger.db'}"
 
+    def master_key(self) -> bytes | None:
+        """The key that wraps patients' data keys, if this home holds it."""
+        path = self.keys_dir / MASTER_KEY
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            raise ConfigurationError(f"The master key file {path} cannot be read.") from None
+
     def open(self, db: str | None = None) -> Ledger:
         """Open the ledger this home (or `db`) names."""
         from ledger.application import Ledger
 
-        return Ledger(parse_store_url(self.db_url(db)))
+        return Ledger(parse_store_url(self.db_url(db)), master_key=self.master_key())
 
     def identity(
         self, name: str | None, *, key_file: Path | None = None, passphrase: bytes | None = None
@@ -108,14 +119,19 @@ class LedgerHome:
         if self.exists():
             raise UsageError(f"A ledger home already exists at {self.path}; it was left as it is.")
         url = self.db_url(db)
+        master = os.urandom(32)
         admin_identity = Identity.generate(admin)
         node = Identity.generate("node")
-        ledger = self.open(url)
+        from ledger.application import Ledger
+
+        ledger = Ledger(parse_store_url(url), master_key=master)
         if ledger.is_initialised():
             ledger.close()
             raise UsageError("That store already holds a ledger; it was left as it is.")
         written: list[Path] = []
         try:
+            write_secret_file(self.keys_dir / MASTER_KEY, master)
+            written.append(self.keys_dir / MASTER_KEY)
             for identity, path, secret in (
                 (node, self.keys_dir / NODE_KEY, None),
                 (admin_identity, self.key_path(admin), passphrase),

@@ -69,13 +69,18 @@ def write_key_file(identity: Identity, path: Path, *, passphrase: bytes | None =
     pem = identity.private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
+    write_secret_file(path, pem)
+
+
+def write_secret_file(path: Path, content: bytes) -> None:
+    """Create a file only its owner can read (0600); never overwrite one."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise UsageError(f"A key file already exists at {path}; it was left as it is.") from None
     with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+        handle.write(content)
 
 
 def load_identity(name: str, path: Path, *, passphrase: bytes | None = None) -> Identity:
