@@ -204,3 +204,59 @@ def export(session: Session, folder: Path) -> None:
         f"Exported {count} events to {folder}; verify it with "
         f"'chartledger verify --export {folder}'."
     )
+
+
+@click.group("log")
+def log_group() -> None:
+    """The Merkle log: its state, and a follower that keeps it current."""
+
+
+@log_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_session
+def log_status(session: Session, as_json: bool) -> None:
+    """How many events the log holds, how many wait to enter it, and the latest checkpoint."""
+    with session.ledger() as ledger:
+        logged = ledger.merkle_log.size()
+        stored = sum(1 for _ in ledger.log_events())
+        checkpoints = ledger.merkle_log.checkpoints()
+    latest = checkpoints[-1][0] if checkpoints else None
+    if as_json:
+        emit_json(
+            {
+                "logged": logged,
+                "waiting": stored - logged,
+                "latest_checkpoint": latest,
+                "checkpoints": len(checkpoints),
+            }
+        )
+        return
+    click.echo(f"{logged} events in the Merkle log, {stored - logged} waiting to enter it.")
+    if latest is None:
+        click.echo("No checkpoint yet: run 'chartledger checkpoint'.")
+    else:
+        click.echo(f"Latest checkpoint covers {latest} events ({len(checkpoints)} in all).")
+
+
+@log_group.command("follow")
+@click.option(
+    "--interval",
+    default=0.5,
+    show_default=True,
+    help="Seconds between polls on SQLite (PostgreSQL is woken by LISTEN/NOTIFY).",
+)
+@pass_session
+def log_follow(session: Session, interval: float) -> None:
+    """Keep the Merkle log current until interrupted (a worker process for production)."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with session.ledger() as ledger:
+        click.echo(f"Following {ledger.store.display}; Ctrl-C to stop.")
+        try:
+            ledger.merkle_log.follow(stop, poll_seconds=interval)
+        except KeyboardInterrupt:
+            stop.set()
+        click.echo(f"Stopped; {ledger.merkle_log.size()} events in the log.")

@@ -169,6 +169,7 @@ def _register() -> None:
     cli.add_command(integrity.prove)
     cli.add_command(integrity.verify)
     cli.add_command(integrity.export)
+    cli.add_command(integrity.log_group)
     cli.add_command(users.user)
     from cli import demo
 

@@ -10,6 +10,7 @@ ids have gaps; the log keeps its own dense leaf positions.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -137,6 +138,31 @@ class MerkleLog:
                 # Another process admitted the same events first: start again from its position.
                 self._registry = None
                 continue
+
+    def follow(self, stop: threading.Event, *, poll_seconds: float = 0.5) -> None:
+        """Keep the log current until `stop` is set: LISTEN/NOTIFY on PostgreSQL, polling on SQLite.
+
+        A failing event stops the follower loudly (its `IntegrityViolation` propagates): a log
+        that skipped an event would be a log that lies.
+        """
+        self.catch_up()
+        if not self.db.is_postgres:
+            while not stop.wait(poll_seconds):
+                self.catch_up()
+            return
+        while not stop.is_set():
+            last = self.tracking.max_tracking_id(LOG_NAME) or 0
+            with self.recorder.subscribe(gt=last) as subscription:
+                watcher = threading.Thread(
+                    target=lambda s=subscription: (stop.wait(), s.stop()), daemon=True
+                )
+                watcher.start()
+                for note in subscription:
+                    if note.id > last:
+                        self.catch_up()
+                        last = self.tracking.max_tracking_id(LOG_NAME) or last
+                    if stop.is_set():
+                        break
 
     def _admit_batch(self, batch: Sequence[Notification]) -> int:
         size = self.size()

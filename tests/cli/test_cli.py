@@ -203,3 +203,14 @@ def test_global_options_may_follow_the_subcommand(ready: Chartledger) -> None:
     ready("user", "rotate-key", "tech1", "--as", "tech1", actor=None)
     refused = ready("user", "add", "x1", "--role", "nurse", "--as", "tech1", actor=None, ok=False)
     assert refused.exit_code == 4
+
+
+def test_log_status_counts_what_waits_to_enter_the_log(ready: Chartledger) -> None:
+    ready("user", "add", "tech1", "--role", "technician")
+    before = json.loads(ready("log", "status", "--json").output)
+    assert before["logged"] + before["waiting"] == 3
+    assert before["latest_checkpoint"] is None
+    ready("checkpoint")
+    after = json.loads(ready("log", "status", "--json").output)
+    assert after == {"logged": 3, "waiting": 0, "latest_checkpoint": 3, "checkpoints": 1}
+    assert "Latest checkpoint covers 3 events" in ready("log", "status").output

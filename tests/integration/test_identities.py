@@ -147,3 +147,36 @@ def test_the_merkle_log_survives_a_restart_and_admits_each_event_once(hospital: 
     assert ledger.merkle_log.size() == 8
     assert ledger.merkle_log.root(7) == root
     ledger.verify()
+
+
+def test_a_follower_keeps_the_log_current_until_stopped(hospital: Hospital) -> None:
+    import threading
+    import time
+
+    follower_ledger = hospital.home.open()
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            follower_ledger.merkle_log.follow(stop, poll_seconds=0.05)
+        except BaseException as error:  # the test reports it below
+            failures.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        for n in range(3):
+            hospital.ledger.add_user(
+                f"f{n}", ["nurse"], Identity.generate(f"f{n}").public_raw, actor=hospital.admin
+            )
+        deadline = time.monotonic() + 10
+        while follower_ledger.merkle_log.size() < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert follower_ledger.merkle_log.size() == 5
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        follower_ledger.close()
+    assert not thread.is_alive()
+    assert failures == []
