@@ -25,12 +25,10 @@ from eventsourcing.persistence import (
 )
 
 from ledger import envelope, merkle
-from ledger.errors import IntegrityViolation, NotFound, Where
-from ledger.event_store import opened_hash
-from ledger.keys import public_key_from_raw
+from ledger.admission import admit
+from ledger.errors import IntegrityViolation, NotFound
 from ledger.registry import KeyRecord, KeyRegistry
 from ledger.store import Cursor, Database
-from ledger.user import KEY_TOPICS
 
 LOG_NAME = "merkle-log"
 
@@ -195,46 +193,15 @@ class MerkleLog:
     ) -> tuple[Leaf, list[KeyRecord]]:
         oid = cast(UUID, note.originator_id)
         version = note.originator_version
-        where: Where = {"position": position, "originator_id": oid, "originator_version": version}
-        opened, pre, digest = opened_hash(note, position)
-        body: dict[str, Any] | None = None
-        if note.topic in KEY_TOPICS:
-            try:
-                body = self.transcoder.decode(opened.body)
-            except Exception:
-                raise IntegrityViolation(
-                    "envelope", "the body of a key event cannot be read", **where
-                ) from None
-        raw_key = registry.signing_key(
-            position=position,
-            originator_id=oid,
-            originator_version=version,
-            topic=note.topic,
-            signer=opened.signer,
-            body=body,
-        )
-        envelope.verify_signature(public_key_from_raw(raw_key), pre, opened.sig, **where)
         if version == 1:
             expected: bytes | None = envelope.GENESIS_PREV
         elif oid in heads and heads[oid][0] == version - 1:
             expected = heads[oid][1]
         else:
             expected = self.logged_hashes(oid).get(version - 1)
-        if expected is None:
-            raise IntegrityViolation(
-                "chain", "the aggregate's previous event is not in the log", **where
-            )
-        if opened.prev != expected:
-            raise IntegrityViolation(
-                "chain", "the event does not follow the aggregate's previous event", **where
-            )
-        heads[oid] = (version, digest)
-        records = (
-            registry.apply(position=position, originator_id=oid, topic=note.topic, body=body)
-            if body is not None
-            else []
-        )
-        return Leaf(position, note.id, oid, version, digest), records
+        admitted = admit(note, position, registry, self.transcoder, expected, check_signature=True)
+        heads[oid] = (version, admitted.digest)
+        return Leaf(position, note.id, oid, version, admitted.digest), admitted.key_changes
 
     def _write(self, size: int, leaves: list[Leaf], records: list[KeyRecord]) -> None:
         with self.db.transaction(commit=True) as cur:

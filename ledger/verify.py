@@ -13,19 +13,18 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent, Transcoder
 
 from ledger import checkpoint as notes
 from ledger import envelope, merkle
-from ledger.errors import IntegrityViolation, Where
-from ledger.event_store import opened_hash
+from ledger.admission import admit
+from ledger.errors import IntegrityViolation
 from ledger.keys import public_key_from_raw
 from ledger.registry import KeyRegistry
 from ledger.sigcheck import SignatureItem, first_bad_signature
-from ledger.user import KEY_TOPICS, NODE_USER
+from ledger.user import NODE_USER
 
 CHUNK = 2048
 PARALLEL_FROM = 4 * CHUNK
@@ -173,57 +172,28 @@ def _replay(
     heads: dict[UUID, tuple[int, bytes]],
     transcoder: Transcoder,
 ) -> tuple[SignatureItem, bytes]:
-    where: Where = {
-        "position": event.position,
-        "originator_id": event.originator_id,
-        "originator_version": event.originator_version,
-    }
-    stored = StoredEvent(event.originator_id, event.originator_version, event.topic, event.state)
-    opened, pre, digest = opened_hash(stored, event.position)
-    body: dict[str, Any] | None = None
-    if event.topic in KEY_TOPICS:
-        try:
-            body = transcoder.decode(opened.body)
-        except Exception:
-            raise IntegrityViolation(
-                "envelope", "the body of a key event cannot be read", **where
-            ) from None
-    raw_key = registry.signing_key(
-        position=event.position,
-        originator_id=event.originator_id,
-        originator_version=event.originator_version,
-        topic=event.topic,
-        signer=opened.signer,
-        body=body,
-    )
     head = heads.get(event.originator_id)
     version = event.originator_version
+    problem = ""
+    expected: bytes | None = head[1] if head is not None else envelope.GENESIS_PREV
     if head is None and version != 1:
-        raise IntegrityViolation(
-            "chain", "the aggregate's earlier events are missing from the log", **where
-        )
-    if head is not None and version != head[0] + 1:
-        raise IntegrityViolation(
-            "chain",
-            f"the aggregate's events between version {head[0]} and {version} are missing",
-            **where,
-        )
-    expected_prev = head[1] if head is not None else bytes(32)
-    if opened.prev != expected_prev:
-        raise IntegrityViolation(
-            "chain", "the event does not follow the aggregate's previous event", **where
-        )
-    heads[event.originator_id] = (version, digest)
-    if body is not None:
-        # A key event changes who may sign what follows: check its signature before it counts.
-        envelope.verify_signature(public_key_from_raw(raw_key), pre, opened.sig, **where)
-        registry.apply(
-            position=event.position,
-            originator_id=event.originator_id,
-            topic=event.topic,
-            body=body,
-        )
-    return (event.position, raw_key, opened.sig, pre), digest
+        expected, problem = None, "the aggregate's earlier events are missing from the log"
+    elif head is not None and version != head[0] + 1:
+        expected = None
+        problem = f"the aggregate's events between version {head[0]} and {version} are missing"
+    stored = StoredEvent(event.originator_id, version, event.topic, event.state)
+    admitted = admit(
+        stored,
+        event.position,
+        registry,
+        transcoder,
+        expected,
+        check_signature=False,
+        chain_problem=problem,
+    )
+    heads[event.originator_id] = (version, admitted.digest)
+    item = (event.position, admitted.public_key, admitted.sig, admitted.preimage)
+    return item, admitted.digest
 
 
 def _compare_with_stored_log(

@@ -64,6 +64,19 @@ def test_one_byte_of_one_state_changed(hospital: Hospital) -> None:
     assert failure.check == "signature"
 
 
+def test_a_key_event_whose_body_no_longer_decodes_is_named_by_its_signature(
+    hospital: Hospital,
+) -> None:
+    seed(hospital)
+    raw = RawDB(hospital.store_url)
+    _, oid, version, _, state = raw.rows()[2]
+    body = envelope.unpack(state).body
+    at = state.index(body)
+    raw.set_state(oid, version, state[:at] + b"\xc1" + state[at + 1 :])  # never-valid msgpack
+    failure = verify_fails(hospital)
+    assert (failure.check, failure.position) == ("signature", 2)
+
+
 def test_reading_a_tampered_aggregate_fails_loudly(hospital: Hospital) -> None:
     seed(hospital)
     raw = RawDB(hospital.store_url)

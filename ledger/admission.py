@@ -1,0 +1,108 @@
+"""The checks an event passes to enter the log, shared by the Merkle log and by `verify`.
+
+An event is admitted at a log position when its envelope is well formed, its signer holds a key
+valid at that position (and, for a key event, the authority to change keys), it follows its
+aggregate's previous event, and its signature verifies. Key events change the registry only after
+their signature is checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent, Transcoder
+
+from ledger import envelope
+from ledger.errors import IntegrityViolation, Where
+from ledger.event_store import opened_hash
+from ledger.keys import public_key_from_raw
+from ledger.registry import KeyRecord, KeyRegistry
+from ledger.user import KEY_TOPICS
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """An event that passed admission (its signature maybe still to check, in bulk)."""
+
+    digest: bytes
+    preimage: bytes
+    sig: bytes
+    public_key: bytes
+    key_changes: list[KeyRecord]
+
+
+def admit(
+    stored: StoredEvent,
+    position: int,
+    registry: KeyRegistry,
+    transcoder: Transcoder,
+    expected_prev: bytes | None,
+    *,
+    check_signature: bool,
+    chain_problem: str = "the aggregate's previous event is not in the log",
+) -> Admitted:
+    """Check one event at `position`; raise `IntegrityViolation` naming the first failed check.
+
+    With `check_signature` false the caller verifies the signature later (in bulk), except for
+    key events, which are always verified here because they change who may sign what follows.
+    `expected_prev` is the hash the event must name as `prev`; None means the aggregate's chain
+    is already broken there, as `chain_problem` says.
+    """
+    oid = cast(UUID, stored.originator_id)
+    where: Where = {
+        "position": position,
+        "originator_id": oid,
+        "originator_version": stored.originator_version,
+    }
+    opened, pre, digest = opened_hash(stored, position)
+    body = _key_body(stored, opened, pre, registry, transcoder, where)
+    raw_key = registry.signing_key(
+        position=position,
+        originator_id=oid,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        signer=opened.signer,
+        body=body,
+    )
+    if expected_prev is None:
+        raise IntegrityViolation("chain", chain_problem, **where)
+    if opened.prev != expected_prev:
+        raise IntegrityViolation(
+            "chain", "the event does not follow the aggregate's previous event", **where
+        )
+    changes: list[KeyRecord] = []
+    if check_signature or body is not None:
+        envelope.verify_signature(public_key_from_raw(raw_key), pre, opened.sig, **where)
+    if body is not None:
+        changes = registry.apply(
+            position=position, originator_id=oid, topic=stored.topic, body=body
+        )
+    return Admitted(digest, pre, opened.sig, raw_key, changes)
+
+
+def _key_body(
+    stored: StoredEvent,
+    opened: envelope.Envelope,
+    pre: bytes,
+    registry: KeyRegistry,
+    transcoder: Transcoder,
+    where: Where,
+) -> dict[str, Any] | None:
+    """The decoded body of a key event (None for any other event)."""
+    if stored.topic not in KEY_TOPICS:
+        return None
+    try:
+        body = transcoder.decode(opened.body)
+        if not isinstance(body, dict):
+            raise TypeError
+        return body
+    except Exception:
+        # Say why it cannot be read: a body that no longer matches its signature was changed.
+        if registry.genesis is not None and opened.signer in registry.keys:
+            key = public_key_from_raw(registry.keys[opened.signer].public_key)
+            envelope.verify_signature(key, pre, opened.sig, **where)
+        raise IntegrityViolation(
+            "envelope", "the body of a key event cannot be read", **where
+        ) from None
