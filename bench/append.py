@@ -4,9 +4,12 @@
     round-robin over many aggregates;
 (b) 100-event saves: 100 events triggered on one aggregate and saved in one `save()`.
 
-Only the `save()` calls are timed (triggering the events is the same work on both sides).
-After a warm-up, bare and ledger rounds alternate (their order flips every round) and the
-median of the rounds is reported. Goals (DESIGN): ledger >= 0.7x bare for (a), >= 0.5x for (b).
+Two timings of the same work: `save()` alone, and the whole command (triggering the events on
+the aggregate, then saving them), which is what an application pays per append and what the
+DESIGN's baseline figures (2.6k/s and 17.6k/s bare on SQLite) correspond to. After a warm-up,
+bare and ledger rounds alternate (their order flips every round) and the median of the rounds
+is reported. Goals (DESIGN): ledger >= 0.7x bare for (a), >= 0.5x for (b), judged on `save()`
+alone (the stricter reading); the command rows are printed for information.
 
     .venv/bin/python bench/append.py [--quick] [--store sqlite|postgresql|both]
 """
@@ -39,6 +42,8 @@ AGGREGATES = 100
 BATCH = 100
 GOAL_ONE = 0.7
 GOAL_BATCH = 0.5
+LABELS = ("one-event saves", f"{BATCH}-event saves")
+TARGETS = (GOAL_ONE, GOAL_BATCH)
 
 
 @dataclass
@@ -50,38 +55,48 @@ class Side:
     counter: int = 0
     one: list[float] = field(default_factory=list)
     batch: list[float] = field(default_factory=list)
+    one_cmd: list[float] = field(default_factory=list)
+    batch_cmd: list[float] = field(default_factory=list)
 
     def setup(self) -> None:
         self.aggregates = [Chart(patient=f"patient-{i:05d}") for i in range(AGGREGATES)]
         for aggregate in self.aggregates:
             self.subject.save(aggregate)
 
-    def one_event_saves(self, count: int) -> float:
-        """Seconds spent in `save()` for `count` one-event saves."""
-        spent = 0.0
+    def one_event_saves(self, count: int) -> tuple[float, float]:
+        """Seconds in `save()`, and in whole commands, for `count` one-event saves."""
+        spent = whole = 0.0
         save = self.subject.save
         for i in range(count):
             aggregate = self.aggregates[(self.counter + i) % AGGREGATES]
-            aggregate.add_note(note_text(self.counter + i), ACTOR)
+            text = note_text(self.counter + i)
+            begin = time.perf_counter()
+            aggregate.add_note(text, ACTOR)
             start = time.perf_counter()
             save(aggregate)
-            spent += time.perf_counter() - start
+            end = time.perf_counter()
+            spent += end - start
+            whole += end - begin
         self.counter += count
-        return spent
+        return spent, whole
 
-    def batch_saves(self, batches: int) -> float:
-        """Seconds spent in `save()` for `batches` saves of BATCH events each."""
-        spent = 0.0
+    def batch_saves(self, batches: int) -> tuple[float, float]:
+        """Seconds in `save()`, and in whole commands, for `batches` saves of BATCH events."""
+        spent = whole = 0.0
         save = self.subject.save
         for j in range(batches):
             aggregate = self.aggregates[(self.counter + j) % AGGREGATES]
-            for i in range(BATCH):
-                aggregate.add_note(note_text(self.counter + i), ACTOR)
+            texts = [note_text(self.counter + i) for i in range(BATCH)]
+            begin = time.perf_counter()
+            for text in texts:
+                aggregate.add_note(text, ACTOR)
             start = time.perf_counter()
             save(aggregate)
-            spent += time.perf_counter() - start
+            end = time.perf_counter()
+            spent += end - start
+            whole += end - begin
         self.counter += batches
-        return spent
+        return spent, whole
 
 
 def run_store(
@@ -101,9 +116,13 @@ def run_store(
     for r in range(rounds):
         order = (bare, ledger) if r % 2 == 0 else (ledger, bare)
         for side in order:
-            side.one.append(rate(one_count, side.one_event_saves(one_count)))
+            spent, whole = side.one_event_saves(one_count)
+            side.one.append(rate(one_count, spent))
+            side.one_cmd.append(rate(one_count, whole))
         for side in order:
-            side.batch.append(rate(batches * BATCH, side.batch_saves(batches)))
+            spent, whole = side.batch_saves(batches)
+            side.batch.append(rate(batches * BATCH, spent))
+            side.batch_cmd.append(rate(batches * BATCH, whole))
     elapsed = time.perf_counter() - started
 
     rows = []
@@ -111,6 +130,8 @@ def run_store(
     for label, per_save, attr in (
         ("one-event saves", 1, "one"),
         (f"{BATCH}-event saves", BATCH, "batch"),
+        ("one-event commands (info)", 1, "one_cmd"),
+        (f"{BATCH}-event commands (info)", BATCH, "batch_cmd"),
     ):
         b = median(getattr(bare, attr))
         led = median(getattr(ledger, attr))
@@ -162,16 +183,12 @@ def main() -> None:
     goals: list[Goal] = []
     with stores() as made:
         for kind in kinds:
-            one, batch = run_store(kind, made, args.quick, rounds, args.profile)
-            goals.append(Goal(f"append one-event saves, {kind}, ledger/bare", one, GOAL_ONE))
-            goals.append(
-                Goal(f"append {BATCH}-event saves, {kind}, ledger/bare", batch, GOAL_BATCH)
-            )
+            measured = run_store(kind, made, args.quick, rounds, args.profile)
+            for label, ratio, target in zip(LABELS, measured, TARGETS, strict=True):
+                goals.append(Goal(f"append {label}, {kind}, ledger/bare", ratio, target))
     for kind, why in skipped.items():
-        goals.append(Goal(f"append one-event saves, {kind}, ledger/bare", None, GOAL_ONE, why))
-        goals.append(
-            Goal(f"append {BATCH}-event saves, {kind}, ledger/bare", None, GOAL_BATCH, why)
-        )
+        for label, target in zip(LABELS, TARGETS, strict=True):
+            goals.append(Goal(f"append {label}, {kind}, ledger/bare", None, target, why))
     print_goals(goals)
 
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent, Transcoder
+from eventsourcing.persistence import Transcoder
 
 from ledger import envelope
 from ledger.errors import IntegrityViolation, Where
-from ledger.event_store import opened_hash
+from ledger.event_store import EventRow, opened_hash
 from ledger.keys import public_key_from_raw
 from ledger.registry import KeyRecord, KeyRegistry
 from ledger.user import KEY_TOPICS
@@ -34,7 +34,7 @@ class Admitted:
 
 
 def admit(
-    stored: StoredEvent,
+    stored: EventRow,
     position: int,
     registry: KeyRegistry,
     transcoder: Transcoder,
@@ -83,7 +83,7 @@ def admit(
 
 
 def _key_body(
-    stored: StoredEvent,
+    stored: EventRow,
     opened: envelope.Envelope,
     pre: bytes,
     registry: KeyRegistry,

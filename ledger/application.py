@@ -308,7 +308,6 @@ class Ledger(Application[UUID]):
         self, *, expected_genesis: bytes | None = None, workers: int | None = None
     ) -> Report:
         """Check every signature, chain, checkpoint and the stored log; raise at the first."""
-        size_hint = self.recorder.max_notification_id() or 0
         return verify_log(
             self.log_events(),
             self.merkle_log.checkpoints(),
@@ -317,7 +316,6 @@ class Ledger(Application[UUID]):
             expected_genesis=expected_genesis,
             workers=workers,
             stored_hashes=self.merkle_log.stored_hashes(),
-            size_hint=size_hint,
         )
 
     def export(self, folder: Path) -> int:

@@ -31,10 +31,31 @@ from ledger.errors import ConfigurationError, ConflictError, IntegrityViolation,
 from ledger.keys import Identity, public_key_from_raw
 
 
+class EventRow(Protocol):
+    """A stored event as any reader holds it: the four stored columns."""
+
+    @property
+    def originator_id(self) -> UUID | str: ...
+    @property
+    def originator_version(self) -> int: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def state(self) -> bytes: ...
+
+
 class IntegrityIndex(Protocol):
     """What the read path needs from the Merkle log: recorded hashes and current keys."""
 
-    def logged_hashes(self, originator_id: UUID) -> dict[int, bytes]: ...
+    def select_with_log(
+        self,
+        originator_id: UUID,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> tuple[list[StoredEvent], dict[int, bytes], int]: ...
 
     def public_key_for(self, signer: bytes) -> bytes | None: ...
 
@@ -129,7 +150,7 @@ class SignedMapper(Mapper[UUID]):
 
 
 def opened_hash(
-    stored: StoredEvent, position: int | None = None
+    stored: EventRow, position: int | None = None
 ) -> tuple[envelope.Envelope, bytes, bytes]:
     """Open a stored event: its envelope, signed preimage and event hash."""
     originator_id = cast(UUID, stored.originator_id)
@@ -240,18 +261,28 @@ class SignedEventStore(EventStore[UUID]):
         desc: bool = False,
         limit: int | None = None,
     ) -> Iterator[DomainEventProtocol[UUID]]:
-        rows = list(
-            self.recorder.select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
-        )
-        ascending = rows[::-1] if desc else rows
+        if self.integrity is None:
+            raise LedgerError("The ledger's Merkle log is not open; events cannot be checked.")
         full_read = gt is None and lte is None and limit is None
-        try:
-            opened = self.check(originator_id, ascending, full=full_read)
-        except _StaleKeys:
-            # The log has not reached these events and knows their signer's key only as it is
-            # now: let it admit them (verifying each signature at its own position), then recheck.
-            cast(IntegrityIndex, self.integrity).catch_up()
-            opened = self.check(originator_id, ascending, full=full_read, retried=True)
+        for retried in (False, True):
+            rows, logged, logged_max = self.integrity.select_with_log(
+                originator_id, gt=gt, lte=lte, desc=desc, limit=limit
+            )
+            ascending = rows[::-1] if desc else rows
+            try:
+                opened = self.check(
+                    originator_id,
+                    ascending,
+                    logged,
+                    logged_max=logged_max,
+                    full=full_read,
+                    retried=retried,
+                )
+                break
+            except _StaleKeys:
+                # The log has not reached these events and knows their signer's key only as it
+                # is now: let it admit them (each signature checked at its own position), retry.
+                self.integrity.catch_up()
         events = [
             self.signed_mapper.from_body(row, opened[row.originator_version]) for row in ascending
         ]
@@ -261,18 +292,22 @@ class SignedEventStore(EventStore[UUID]):
         self,
         originator_id: UUID,
         rows: Sequence[StoredEvent],
+        logged: dict[int, bytes],
         *,
+        logged_max: int,
         full: bool,
         retried: bool = False,
     ) -> dict[int, envelope.Envelope]:
-        """Check rows (ascending) against the log, chain and keys; return their envelopes."""
-        logged = self.integrity.logged_hashes(originator_id) if self.integrity else {}
+        """Check rows (ascending) against the log, chain and keys; return their envelopes.
+
+        `logged` holds what the log recorded for these rows. A `full` read must hold every
+        version from 1, including each up to `logged_max`, the last one the log recorded.
+        """
         envelopes: dict[int, envelope.Envelope] = {}
         previous: tuple[int, bytes] | None = None
-        if full:
-            expected_versions = range(1, (max(logged) if logged else 0) + 1)
+        if full and logged_max:
             present = {row.originator_version for row in rows}
-            missing = [v for v in expected_versions if v not in present]
+            missing = [v for v in range(1, logged_max + 1) if v not in present]
             if missing:
                 raise IntegrityViolation(
                     "missing event",

@@ -6,6 +6,7 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -39,16 +40,17 @@ class Identity:
     name: str
     private_key: Ed25519PrivateKey
 
-    @property
+    @cached_property
     def public_key(self) -> Ed25519PublicKey:
         return self.private_key.public_key()
 
-    @property
+    @cached_property
     def public_raw(self) -> bytes:
         return raw_public(self.public_key)
 
-    @property
+    @cached_property
     def fingerprint(self) -> bytes:
+        """Computed once: every event this identity signs carries it."""
         return fingerprint(self.public_raw)
 
     def sign(self, data: bytes) -> bytes:

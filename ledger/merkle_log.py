@@ -20,6 +20,7 @@ from eventsourcing.persistence import (
     ApplicationRecorder,
     IntegrityError,
     Notification,
+    StoredEvent,
     Tracking,
     Transcoder,
 )
@@ -36,7 +37,7 @@ _TABLES = (
     "CREATE TABLE IF NOT EXISTS {leaves} ("
     " position BIGINT PRIMARY KEY,"
     " notification_id BIGINT NOT NULL UNIQUE,"
-    " originator_id TEXT NOT NULL,"
+    " originator_id {uuid} NOT NULL,"
     " originator_version BIGINT NOT NULL,"
     " event_hash {blob} NOT NULL,"
     " UNIQUE (originator_id, originator_version))",
@@ -106,6 +107,7 @@ class MerkleLog:
         self.t_keys = db.table("ledger_keys")
         self.t_checkpoints = db.table("ledger_checkpoints")
         self.t_meta = db.table("ledger_meta")
+        self.t_events = db.table(recorder.events_table_name)  # type: ignore[attr-defined]
         self._registry: KeyRegistry | None = None
 
     def create_tables(self) -> None:
@@ -116,6 +118,7 @@ class MerkleLog:
             "checkpoints": self.t_checkpoints,
             "meta": self.t_meta,
             "blob": "{blob}",
+            "uuid": "{uuid}",
         }
         with self.db.transaction(commit=True) as cur:
             for statement in _TABLES:
@@ -216,7 +219,7 @@ class MerkleLog:
                     (
                         leaf.position,
                         leaf.notification_id,
-                        leaf.originator_id.hex,
+                        self.db.uuid_param(leaf.originator_id),
                         leaf.originator_version,
                         leaf.event_hash,
                     )
@@ -276,9 +279,59 @@ class MerkleLog:
         with self.db.transaction(commit=False) as cur:
             cur.execute(
                 f"SELECT originator_version, event_hash FROM {self.t_leaves} WHERE originator_id=?",
-                (originator_id.hex,),
+                (self.db.uuid_param(originator_id),),
             )
             return {int(r["originator_version"]): bytes(r["event_hash"]) for r in cur.fetchall()}
+
+    def select_with_log(
+        self,
+        originator_id: UUID,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> tuple[list[StoredEvent], dict[int, bytes], int]:
+        """An aggregate's stored events, what the log recorded for each, and its last logged
+        version, in one round trip (reads check every row against the log)."""
+        oid = self.db.uuid_param(originator_id)
+        statement = (
+            "SELECT e.originator_version AS v, e.topic AS topic, e.state AS state, "
+            "l.event_hash AS h, "
+            f"(SELECT MAX(originator_version) FROM {self.t_leaves} WHERE originator_id=?) AS top "
+            f"FROM {self.t_events} e LEFT JOIN {self.t_leaves} l "
+            "ON l.originator_id = e.originator_id AND l.originator_version = e.originator_version "
+            "WHERE e.originator_id=? "
+        )
+        params: list[Any] = [oid, oid]
+        if gt is not None:
+            statement += "AND e.originator_version>? "
+            params.append(gt)
+        if lte is not None:
+            statement += "AND e.originator_version<=? "
+            params.append(lte)
+        statement += "ORDER BY e.originator_version " + ("DESC " if desc else "ASC ")
+        if limit is not None:
+            statement += "LIMIT ?"
+            params.append(limit)
+        with self.db.transaction(commit=False) as cur:
+            cur.execute(statement, params)
+            rows = cur.fetchall()
+            if rows:
+                top = rows[0]["top"]
+            else:
+                cur.execute(
+                    f"SELECT MAX(originator_version) AS top FROM {self.t_leaves} "
+                    "WHERE originator_id=?",
+                    (oid,),
+                )
+                top = cur.fetchone()["top"]
+        events = [
+            StoredEvent(originator_id, int(r["v"]), str(r["topic"]), bytes(r["state"]))
+            for r in rows
+        ]
+        logged = {int(r["v"]): bytes(r["h"]) for r in rows if r["h"] is not None}
+        return events, logged, int(top or 0)
 
     def public_key_for(self, signer: bytes) -> bytes | None:
         """The signer's key if it is valid now (as of the last event the log admitted)."""
@@ -296,7 +349,7 @@ class MerkleLog:
         with self.db.transaction(commit=False) as cur:
             cur.execute(
                 f"SELECT * FROM {self.t_leaves} WHERE originator_id=? AND originator_version=?",
-                (originator_id.hex, originator_version),
+                (self.db.uuid_param(originator_id), originator_version),
             )
             row = cur.fetchone()
         if row is None:
@@ -360,7 +413,7 @@ def _leaf(row: Any) -> Leaf:
     return Leaf(
         position=int(row["position"]),
         notification_id=int(row["notification_id"]),
-        originator_id=UUID(row["originator_id"]),
+        originator_id=Database.uuid_value(row["originator_id"]),
         originator_version=int(row["originator_version"]),
         event_hash=bytes(row["event_hash"]),
     )

@@ -1,4 +1,4 @@
-"""Ed25519 verification of many events at once, in worker processes (imports only cryptography)."""
+"""Ed25519 verification of many events at once (pyca releases the GIL, so threads run it)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
+from uuid import UUID
 
 from ledger.errors import StoreUnavailable, UsageError
 
@@ -121,9 +122,18 @@ class Database:
         return f'"{self.store.schema}"."{name}"' if self.is_postgres else name
 
     def sql(self, statement: str) -> str:
-        blob = "BYTEA" if self.is_postgres else "BLOB"
-        statement = statement.replace("{blob}", blob)
-        return statement.replace("?", "%s") if self.is_postgres else statement
+        if self.is_postgres:
+            statement = statement.replace("{blob}", "BYTEA").replace("{uuid}", "UUID")
+            return statement.replace("?", "%s")
+        return statement.replace("{blob}", "BLOB").replace("{uuid}", "TEXT")
+
+    def uuid_param(self, value: UUID) -> UUID | str:
+        """A UUID as the events table stores it: native on PostgreSQL, hex text on SQLite."""
+        return value if self.is_postgres else value.hex
+
+    @staticmethod
+    def uuid_value(value: UUID | str) -> UUID:
+        return value if isinstance(value, UUID) else UUID(value)
 
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[Cursor]:
