@@ -8,8 +8,7 @@ their signature is checked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 from eventsourcing.persistence import Transcoder
@@ -22,8 +21,7 @@ from ledger.registry import KeyRecord, KeyRegistry
 from ledger.user import KEY_TOPICS
 
 
-@dataclass(frozen=True)
-class Admitted:
+class Admitted(NamedTuple):
     """An event that passed admission (its signature maybe still to check, in bulk)."""
 
     digest: bytes
@@ -51,13 +49,12 @@ def admit(
     is already broken there, as `chain_problem` says.
     """
     oid = cast(UUID, stored.originator_id)
-    where: Where = {
-        "position": position,
-        "originator_id": oid,
-        "originator_version": stored.originator_version,
-    }
     opened, pre, digest = opened_hash(stored, position)
-    body = _key_body(stored, opened, pre, registry, transcoder, where)
+    body = (
+        _key_body(stored, opened, pre, registry, transcoder, _where(stored, position))
+        if stored.topic in KEY_TOPICS
+        else None
+    )
     raw_key = registry.signing_key(
         position=position,
         originator_id=oid,
@@ -67,19 +64,31 @@ def admit(
         body=body,
     )
     if expected_prev is None:
-        raise IntegrityViolation("chain", chain_problem, **where)
+        raise IntegrityViolation("chain", chain_problem, **_where(stored, position))
     if opened.prev != expected_prev:
         raise IntegrityViolation(
-            "chain", "the event does not follow the aggregate's previous event", **where
+            "chain",
+            "the event does not follow the aggregate's previous event",
+            **_where(stored, position),
         )
     changes: list[KeyRecord] = []
     if check_signature or body is not None:
-        envelope.verify_signature(public_key_from_raw(raw_key), pre, opened.sig, **where)
+        envelope.verify_signature(
+            public_key_from_raw(raw_key), pre, opened.sig, **_where(stored, position)
+        )
     if body is not None:
         changes = registry.apply(
             position=position, originator_id=oid, topic=stored.topic, body=body
         )
     return Admitted(digest, pre, opened.sig, raw_key, changes)
+
+
+def _where(stored: EventRow, position: int) -> Where:
+    return {
+        "position": position,
+        "originator_id": cast(UUID, stored.originator_id),
+        "originator_version": stored.originator_version,
+    }
 
 
 def _key_body(
@@ -89,10 +98,8 @@ def _key_body(
     registry: KeyRegistry,
     transcoder: Transcoder,
     where: Where,
-) -> dict[str, Any] | None:
-    """The decoded body of a key event (None for any other event)."""
-    if stored.topic not in KEY_TOPICS:
-        return None
+) -> dict[str, Any]:
+    """The decoded body of a key event."""
     try:
         body = transcoder.decode(opened.body)
         if not isinstance(body, dict):

@@ -8,8 +8,7 @@ previous event's hash and the signer, so a row cannot be moved, reordered or re-
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgpack
@@ -24,8 +23,7 @@ GENESIS_PREV = bytes(32)
 _KEYS = ("v", "body", "enc", "prev", "signer", "sig")
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(NamedTuple):
     """One opened envelope: what was signed, by whom, and after which event."""
 
     body: bytes

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from ledger.errors import IntegrityViolation, Where
 from ledger.keys import fingerprint
-from ledger.user import User
+from ledger.user import KEY_TOPICS, User
 from policies.roles import ADMINISTRATOR, may_manage_identities, may_rotate_key
 
 
@@ -63,6 +63,11 @@ class KeyRegistry:
         body: dict[str, Any] | None,
     ) -> bytes:
         """The raw public key that must have signed this event, or `IntegrityViolation`."""
+        if self.genesis is not None and topic not in KEY_TOPICS:
+            # The common case, kept cheap: an ordinary event by a key valid at this position.
+            known = self.keys.get(signer)
+            if known is not None and known.valid_at(position):
+                return known.public_key
         where: Where = {
             "position": position,
             "originator_id": originator_id,
@@ -102,7 +107,7 @@ class KeyRegistry:
                 f"at that point of the log",
                 **where,
             )
-        if topic in (User.Registered.TOPIC, User.KeyRotated.TOPIC, User.KeyRevoked.TOPIC):
+        if topic in KEY_TOPICS:
             subject = self._subject_name(originator_id, body)
             decision = (
                 may_rotate_key(record.roles, actor=record.user, subject=subject)

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from uuid import UUID
 
 from eventsourcing.persistence import Transcoder
@@ -32,8 +33,7 @@ SWITCH_INTERVAL = 0.0002
 back at once after each verification instead of queueing behind the reading thread."""
 
 
-@dataclass(frozen=True)
-class LogEvent:
+class LogEvent(NamedTuple):
     """One event as the log holds it: its position and its stored row."""
 
     position: int
