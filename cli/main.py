@@ -63,43 +63,40 @@ def _late(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     return remember
 
 
+# The options every command shares: (flag, Session field, type, environment variable, help).
+_SHARED: list[tuple[str, str, click.Path | None, str, str]] = [
+    (
+        "--home",
+        "home_path",
+        click.Path(path_type=Path, file_okay=False),
+        "CHARTLEDGER_HOME",
+        "Ledger home folder (default ~/.chartledger).",
+    ),
+    (
+        "--db",
+        "db",
+        None,
+        "CHARTLEDGER_DB",
+        "Store URL: sqlite:///path/ledger.db or postgresql://user@host/db[?schema=name].",
+    ),
+    ("--as", "actor", None, "CHARTLEDGER_USER", "Who is acting (a user name)."),
+    (
+        "--key",
+        "key_file",
+        click.Path(path_type=Path, dir_okay=False),
+        "CHARTLEDGER_KEY",
+        "The acting user's key file (default <home>/keys/<user>.key).",
+    ),
+]
+
+
 def pass_session(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Pass the session, and accept --as, --key, --db and --home after the subcommand too."""
+    """Pass the session, and accept the shared options after the subcommand too."""
     command = _pass_session(command)
-    options = [
-        click.option(
-            "--as",
-            "_actor",
-            expose_value=False,
-            callback=_late("actor"),
-            help="Who is acting (a user name).",
-        ),
-        click.option(
-            "--key",
-            "_key",
-            expose_value=False,
-            callback=_late("key_file"),
-            type=click.Path(path_type=Path, dir_okay=False),
-            help="The acting user's key file.",
-        ),
-        click.option(
-            "--db",
-            "_db",
-            expose_value=False,
-            callback=_late("db"),
-            help="Store URL (sqlite:///… or postgresql://…).",
-        ),
-        click.option(
-            "--home",
-            "_home",
-            expose_value=False,
-            callback=_late("home_path"),
-            type=click.Path(path_type=Path, file_okay=False),
-            help="Ledger home folder.",
-        ),
-    ]
-    for option in options:
-        command = option(command)
+    for flag, field, kind, _, help_text in reversed(_SHARED):
+        command = click.option(
+            flag, f"_{field}", type=kind, expose_value=False, callback=_late(field), help=help_text
+        )(command)
     return command
 
 
@@ -124,41 +121,21 @@ class LedgerGroup(click.Group):
             raise LedgerFailure(error) from None
 
 
-@click.group(
-    cls=LedgerGroup,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
-@click.option(
-    "--home",
-    "home_path",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="CHARTLEDGER_HOME",
-    help="Ledger home folder (default ~/.chartledger).",
-)
-@click.option(
-    "--db",
-    envvar="CHARTLEDGER_DB",
-    help="Store URL: sqlite:///path/ledger.db or postgresql://user@host/db[?schema=name].",
-)
-@click.option("--as", "actor", envvar="CHARTLEDGER_USER", help="Who is acting (a user name).")
-@click.option(
-    "--key",
-    "key_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar="CHARTLEDGER_KEY",
-    help="The acting user's key file (default <home>/keys/<user>.key).",
-)
-@click.version_option("0.1.0", prog_name="chartledger")
-@click.pass_context
-def cli(
-    ctx: click.Context,
-    home_path: Path | None,
-    db: str | None,
-    actor: str | None,
-    key_file: Path | None,
-) -> None:
+def _group(function: Callable[..., Any]) -> click.Group:
+    for flag, field, kind, envvar, help_text in reversed(_SHARED):
+        function = click.option(flag, field, type=kind, envvar=envvar, help=help_text)(function)
+    function = click.version_option("0.1.0", prog_name="chartledger")(function)
+    function = click.pass_context(function)
+    return click.group(
+        cls=LedgerGroup,
+        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    )(function)
+
+
+@_group
+def cli(ctx: click.Context, **settings: Any) -> None:
     """Chartledger: a signed, tamper-evident ledger of medical records."""
-    ctx.obj = Session(home_path=home_path, db=db, actor=actor, key_file=key_file)
+    ctx.obj = Session(**settings)
 
 
 def _register() -> None:
