@@ -115,7 +115,12 @@ def unpack(
         raise fail("the envelope's signer fingerprint is not 32 bytes")
     if not isinstance(sig, bytes) or len(sig) != 64:
         raise fail("the envelope's signature is not 64 bytes")
-    return Envelope(body=body, enc=enc, prev=prev, signer=signer, sig=sig)
+    opened = Envelope(body=body, enc=enc, prev=prev, signer=signer, sig=sig)
+    if pack(opened) != state:
+        # The wrapper is not signed, so only its one canonical encoding is accepted: a stored
+        # byte cannot change without the change being seen.
+        raise fail("the envelope is not in its canonical encoding")
+    return opened
 
 
 def verify_signature(

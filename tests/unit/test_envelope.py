@@ -113,6 +113,15 @@ def test_anything_but_a_v1_envelope_is_an_integrity_failure(state: bytes) -> Non
     assert caught.value.position == 4
 
 
+def test_a_non_canonical_encoding_of_the_same_envelope_is_refused() -> None:
+    state, _ = sealed()
+    assert b"\xa1v\x01" in state
+    longer = state.replace(b"\xa1v\x01", b"\xa1v\xcc\x01", 1)  # 1 as uint8, not fixint
+    assert msgpack.unpackb(longer) == msgpack.unpackb(state)
+    with pytest.raises(IntegrityViolation, match="canonical"):
+        envelope.unpack(longer)
+
+
 @given(st.binary(max_size=200), st.data())
 def test_any_single_byte_change_of_a_sealed_event_is_caught(
     body: bytes, data: st.DataObject
