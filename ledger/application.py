@@ -35,6 +35,7 @@ from ledger.event_store import SignedEventStore, SignedMapper
 from ledger.export import key_document, write_export
 from ledger.keys import Identity, fingerprint, public_key_from_raw
 from ledger.merkle_log import Leaf, MerkleLog
+from ledger.mpi import PatientCommands
 from ledger.store import Database, StoreURL, prepare_store
 from ledger.transcoder import MsgpackTranscoder
 from ledger.user import NODE_USER, User, check_user_name, user_id
@@ -53,7 +54,7 @@ class Proof:
     checkpoint: str
 
 
-class Ledger(Application[UUID]):
+class Ledger(PatientCommands, Application[UUID]):
     """The write side: every command takes the acting identity and signs what it records."""
 
     name = "chartledger"

@@ -94,3 +94,22 @@ class IntegrityViolation(LedgerError):
             where.append(f"version {originator_version}")
         place = f" ({', '.join(where)})" if where else ""
         super().__init__(f"Integrity check '{check}' failed{place}: {detail}")
+
+
+class AccessDenied(NotAuthorised):
+    """The access policy refused to show patient data (the refusal itself was recorded)."""
+
+
+class PatientNotFound(NotFound):
+    """No patient holds that medical record number."""
+
+
+class ProbableDuplicate(UsageError):
+    """A new registration looks like a patient the index already holds."""
+
+    def __init__(self, mrns: list[str]) -> None:
+        self.mrns = mrns
+        super().__init__(
+            f"This patient looks like {', '.join(mrns)} already in the index; check them, or "
+            "register anyway with --new-despite-match REASON."
+        )

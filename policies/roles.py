@@ -53,3 +53,13 @@ def may_rotate_key(actor_roles: Iterable[str], *, actor: str, subject: str) -> D
     if actor == subject:
         return Decision(True, "a user may rotate their own key")
     return may_manage_identities(actor_roles)
+
+
+INDEX_ROLES = frozenset({"technician", "him-director", "interface"})
+
+
+def may_maintain_index(actor_roles: Iterable[str]) -> Decision:
+    """Registering, correcting and merging patients is health-information work."""
+    if INDEX_ROLES & set(actor_roles):
+        return Decision(True, "health information staff maintain the patient index")
+    return Decision(False, "only technicians, the HIM director or an interface maintain the index")

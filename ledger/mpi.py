@@ -1,0 +1,207 @@
+"""The ledger's commands for the master patient index and for recording access to it.
+
+Registration takes the likely matches the caller found (the search runs over the patient index,
+a projection) and refuses to register over them unless a reason is given; the MRN is issued in
+the same transaction. Merges record both sides and never rewrite history.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any, Protocol, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from ledger.access import Access
+from ledger.errors import (
+    AccessDenied,
+    ConflictError,
+    NotAuthorised,
+    PatientNotFound,
+    ProbableDuplicate,
+    UsageError,
+)
+from ledger.keys import Identity
+from ledger.patient import (
+    DEFAULT_MRN_FORMAT,
+    MRN_REGISTRY_ID,
+    MrnRegistry,
+    Patient,
+    patient_id,
+)
+from policies import access as access_policy
+from policies.roles import Decision, may_maintain_index
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Repository
+    from eventsourcing.domain import MutableOrImmutableAggregate
+    from eventsourcing.persistence import Recording
+
+    from ledger.user import User
+
+
+class _LedgerLike(Protocol):
+    """What these commands use of the `Ledger` they are mixed into."""
+
+    @property
+    def repository(self) -> Repository[UUID]: ...
+
+    def authenticate(self, identity: Identity) -> User: ...
+
+    def save(
+        self, *objs: MutableOrImmutableAggregate[UUID] | None, signer: Identity, **kwargs: Any
+    ) -> list[Recording[UUID]]: ...
+
+    def patient(self, mrn: str) -> Patient: ...
+
+
+def _require(decision: Decision) -> None:
+    if not decision.allowed:
+        raise NotAuthorised(decision.reason[0].upper() + decision.reason[1:] + ".")
+
+
+def check_demographics(demographics: dict[str, Any], *, today: date) -> None:
+    """A registration needs a name and a plausible date of birth."""
+    if not str(demographics.get("given_name") or "").strip():
+        raise UsageError("A patient needs a given name.")
+    if not str(demographics.get("family_name") or "").strip():
+        raise UsageError("A patient needs a family name.")
+    born = demographics.get("birth_date")
+    if born is not None and not isinstance(born, date):
+        raise UsageError("The date of birth must be a date (YYYY-MM-DD).")
+    if isinstance(born, date) and (born > today or born.year < 1880):
+        raise UsageError("The date of birth is not a plausible date.")
+    sex = demographics.get("sex")
+    if sex is not None and sex not in ("female", "male", "other", "unknown"):
+        raise UsageError("Sex must be female, male, other or unknown.")
+
+
+class PatientCommands:
+    """Mixed into `Ledger`: every command names its actor and signs what it records."""
+
+    def patient(self: _LedgerLike, mrn: str) -> Patient:
+        """A patient's index entry (an aggregate read, checked against the log)."""
+        try:
+            return cast(Patient, self.repository.get(patient_id(mrn)))
+        except AggregateNotFoundError:
+            raise PatientNotFound(f"There is no patient with MRN {mrn.strip().upper()}.") from None
+
+    def configure_mrns(self: _LedgerLike, template: str, *, actor: Identity) -> None:
+        """Set the MRN format, once, before the first registration."""
+        self.authenticate(actor)
+        if MRN_REGISTRY_ID in self.repository:
+            raise UsageError("The MRN format is already set; numbers once issued never change.")
+        self.save(MrnRegistry.configure(template, actor=actor.name), signer=actor)
+
+    def register_patient(
+        self: _LedgerLike,
+        demographics: dict[str, Any],
+        *,
+        actor: Identity,
+        likely_matches: list[str],
+        override: str | None = None,
+        today: date | None = None,
+    ) -> str:
+        """Issue the next MRN to a new patient; returns it."""
+        acting = self.authenticate(actor)
+        _require(may_maintain_index(acting.roles))
+        check_demographics(demographics, today=today or date.today())
+        if likely_matches and not (override and override.strip()):
+            raise ProbableDuplicate(likely_matches)
+        for _ in range(5):
+            if MRN_REGISTRY_ID in self.repository:
+                registry = cast(MrnRegistry, self.repository.get(MRN_REGISTRY_ID))
+            else:
+                registry = MrnRegistry.configure(DEFAULT_MRN_FORMAT, actor=actor.name)
+            mrn = registry.issue(actor=actor.name)
+            patient = Patient.register(
+                mrn,
+                demographics,
+                actor=actor.name,
+                likely_matches=likely_matches,
+                override=override.strip() if override else None,
+            )
+            try:
+                self.save(registry, patient, signer=actor)
+            except ConflictError:
+                continue  # another registration took this number first: take the next one
+            return mrn
+        raise ConflictError("The index is very busy; the patient was not registered. Try again.")
+
+    def correct_demographics(
+        self: _LedgerLike, mrn: str, changes: dict[str, Any], *, reason: str, actor: Identity
+    ) -> None:
+        acting = self.authenticate(actor)
+        _require(may_maintain_index(acting.roles))
+        if not reason.strip():
+            raise UsageError("Give a reason for the correction.")
+        patient = self.patient(mrn)
+        merged = {**patient.demographics, **changes}
+        check_demographics(merged, today=date.today())
+        patient.correct(changes, reason=reason, actor=actor.name)
+        self.save(patient, signer=actor)
+
+    def merge_patients(
+        self: _LedgerLike, survivor_mrn: str, retired_mrn: str, *, reason: str, actor: Identity
+    ) -> None:
+        """Bring a duplicate record under the survivor; both sides record it."""
+        acting = self.authenticate(actor)
+        _require(may_maintain_index(acting.roles))
+        if not reason.strip():
+            raise UsageError("Give a reason for the merge.")
+        survivor, retired = self.patient(survivor_mrn), self.patient(retired_mrn)
+        if survivor.mrn == retired.mrn:
+            raise UsageError("A record cannot be merged into itself.")
+        for record in (survivor, retired):
+            if record.merged_into is not None:
+                raise UsageError(f"{record.mrn} was already merged into {record.merged_into}.")
+        retired.merge_into(survivor.mrn, reason=reason, actor=actor.name)
+        survivor.absorb(retired.mrn, reason=reason, actor=actor.name)
+        self.save(retired, survivor, signer=actor)
+
+    def undo_merge(
+        self: _LedgerLike, survivor_mrn: str, retired_mrn: str, *, reason: str, actor: Identity
+    ) -> None:
+        """Undo a wrong merge; the merge and its undoing both stay in the history."""
+        acting = self.authenticate(actor)
+        _require(may_maintain_index(acting.roles))
+        if not reason.strip():
+            raise UsageError("Give a reason for undoing the merge.")
+        survivor, retired = self.patient(survivor_mrn), self.patient(retired_mrn)
+        if retired.merged_into != survivor.mrn:
+            raise UsageError(f"{retired.mrn} is not merged into {survivor.mrn}.")
+        for record in (retired, survivor):
+            record.undo_merge(survivor.mrn, retired.mrn, reason=reason, actor=actor.name)
+        self.save(retired, survivor, signer=actor)
+
+    def record_access(
+        self: _LedgerLike,
+        mrns: list[str],
+        *,
+        actor: Identity,
+        action: str,
+        sections: list[str],
+        purpose: str,
+        break_glass_reason: str | None = None,
+    ) -> Decision:
+        """Record an access before anything is shown; a refusal is recorded, then raised."""
+        acting = self.authenticate(actor)
+        decision = access_policy.decide(
+            acting.roles, purpose, break_glass_reason=break_glass_reason
+        )
+        facts = {
+            "actor": actor.name,
+            "mrns": sorted({m.strip().upper() for m in mrns}),
+            "action": action,
+            "sections": list(sections),
+            "purpose": purpose,
+            "break_glass_reason": break_glass_reason,
+            "decision": decision.reason,
+            "policy_version": decision.policy_version,
+        }
+        record = Access.granted(**facts) if decision.allowed else Access.denied(**facts)
+        self.save(record, signer=actor)
+        if not decision.allowed:
+            raise AccessDenied(f"Access refused: {decision.reason}.")
+        return decision

@@ -1,0 +1,99 @@
+"""Keep read models current: the ledger's events, applied once each, in log order.
+
+A view only sees events the Merkle log has admitted (each signature checked once, there), and
+each row is checked against the log's recorded hash before it is projected, so a tampered row
+never reaches a read model. View rows and the `eventsourcing` tracking record are written in one
+transaction; a failing handler stops the follower loudly (a skipped audit row is a lost one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, cast
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+
+from ledger.application import Ledger
+from ledger.errors import IntegrityViolation
+from ledger.event_store import opened_hash
+from ledger.store import Cursor
+
+
+class View(Protocol):
+    """A read model: its tables, and what each event does to them."""
+
+    name: str
+
+    def create_tables(self, cur: Cursor) -> None: ...
+
+    def apply(self, cur: Cursor, event: Any, notification_id: int) -> None: ...
+
+
+class Follower:
+    """Catches views up with the log (polling works on both stores; a CLI catches up first)."""
+
+    def __init__(self, ledger: Ledger, views: Sequence[View]) -> None:
+        self.ledger = ledger
+        self.views = list(views)
+        self.tracking: Any = ledger.factory.tracking_recorder()
+        with ledger.db.transaction(commit=True) as cur:
+            for view in self.views:
+                view.create_tables(cur)
+
+    def catch_up(self, batch_size: int = 500) -> int:
+        """Apply every admitted event each view has not seen; returns how many were applied."""
+        self.ledger.merkle_log.catch_up()
+        applied = 0
+        for view in self.views:
+            while True:
+                done = self._batch(view, batch_size)
+                if not done:
+                    break
+                applied += done
+        return applied
+
+    def _batch(self, view: View, batch_size: int) -> int:
+        last = self.tracking.max_tracking_id(view.name) or 0
+        rows = self._admitted_after(last, batch_size)
+        if not rows:
+            return 0
+        mapper = self.ledger.signed_events.signed_mapper
+        with self.ledger.db.transaction(commit=True) as cur:
+            for note, recorded in rows:
+                opened, _, digest = opened_hash(note)
+                if digest != recorded:
+                    raise IntegrityViolation(
+                        "log",
+                        "the stored event differs from the one the Merkle log recorded",
+                        originator_id=cast(UUID, note.originator_id),
+                        originator_version=note.originator_version,
+                    )
+                view.apply(cur, mapper.from_body(note, opened), note.id)
+            self.tracking._insert_tracking(cur.raw, Tracking(view.name, rows[-1][0].id))
+        return len(rows)
+
+    def _admitted_after(self, last: int, limit: int) -> list[tuple[Any, bytes]]:
+        """Notifications after `last` that the log admitted, with the hash it recorded."""
+        log = self.ledger.merkle_log
+        with self.ledger.db.transaction(commit=False) as cur:
+            cur.execute(
+                f"SELECT notification_id, event_hash FROM {log.t_leaves} "
+                "WHERE notification_id > ? ORDER BY notification_id LIMIT ?",
+                (last, limit),
+            )
+            recorded = {int(r["notification_id"]): bytes(r["event_hash"]) for r in cur.fetchall()}
+        if not recorded:
+            return []
+        notes = self.ledger.recorder.select_notifications(
+            start=last + 1, limit=limit, stop=max(recorded)
+        )
+        outside = [note for note in notes if note.id not in recorded]
+        if outside:
+            raise IntegrityViolation(
+                "log",
+                "a stored event lies between events the Merkle log admitted but is not in it",
+                originator_id=cast(UUID, outside[0].originator_id),
+                originator_version=outside[0].originator_version,
+            )
+        return [(note, recorded[note.id]) for note in notes]

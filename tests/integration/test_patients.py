@@ -1,0 +1,192 @@
+"""The master patient index on every store: MRNs, duplicates, merges, access events, the index."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ledger.access import Access
+from ledger.errors import (
+    AccessDenied,
+    ConflictError,
+    IntegrityViolation,
+    NotAuthorised,
+    PatientNotFound,
+    ProbableDuplicate,
+    UsageError,
+)
+from ledger.keys import Identity
+from ledger.patient import MRN_REGISTRY_ID, Patient
+from projections.follower import Follower
+from projections.patients import PatientIndex
+from tests.conftest import Hospital
+from tests.rawdb import RawDB
+
+ADA = {
+    "given_name": "Ada",
+    "family_name": "Okafor",
+    "birth_date": date(1961, 4, 2),
+    "sex": "female",
+}
+BEN = {"given_name": "Ben", "family_name": "Salo", "birth_date": date(1990, 1, 30), "sex": "male"}
+
+
+def staff(hospital: Hospital, name: str, role: str) -> Identity:
+    person = Identity.generate(name)
+    hospital.ledger.add_user(name, [role], person.public_raw, actor=hospital.admin)
+    return person
+
+
+def test_mrns_are_issued_in_order_and_the_bodies_are_encrypted(hospital: Hospital) -> None:
+    tech = staff(hospital, "tech1", "technician")
+    ledger = hospital.ledger
+    first = ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    second = ledger.register_patient(BEN, actor=tech, likely_matches=[])
+    assert (first, second) == ("MR0000001", "MR0000002")
+    assert ledger.patient("mr0000001").demographics["family_name"] == "Okafor"
+    stored = b"".join(row[4] for row in RawDB(hospital.store_url).rows())
+    assert b"Okafor" not in stored and b"Salo" not in stored
+    assert ledger.verify().events > 0
+
+
+def test_a_configured_format_is_used_and_never_changes(hospital: Hospital) -> None:
+    tech = staff(hospital, "tech1", "technician")
+    ledger = hospital.ledger
+    ledger.configure_mrns("SM-{number:06d}", actor=tech)
+    assert ledger.register_patient(ADA, actor=tech, likely_matches=[]) == "SM-000001"
+    with pytest.raises(UsageError, match="already set"):
+        ledger.configure_mrns("X{number}", actor=tech)
+
+
+def test_two_registrations_at_once_never_share_an_mrn(hospital: Hospital) -> None:
+    tech = staff(hospital, "tech1", "technician")
+    first, second = hospital.ledger, hospital.home.open()
+    try:
+        first.register_patient(ADA, actor=tech, likely_matches=[])
+        seen_first = first.repository.get(MRN_REGISTRY_ID)
+        seen_second = second.repository.get(MRN_REGISTRY_ID)
+        mrn_a = seen_first.issue(actor="tech1")
+        mrn_b = seen_second.issue(actor="tech1")
+        assert mrn_a == mrn_b  # both would take the same number...
+        first.save(
+            seen_first,
+            Patient.register(mrn_a, BEN, actor="tech1", likely_matches=[], override=None),
+            signer=tech,
+        )
+        with pytest.raises(ConflictError):  # ...but only one can
+            second.save(
+                seen_second,
+                Patient.register(mrn_b, BEN, actor="tech1", likely_matches=[], override=None),
+                signer=tech,
+            )
+        assert second.register_patient(BEN, actor=tech, likely_matches=[]) == "MR0000003"
+    finally:
+        second.close()
+
+
+@pytest.mark.parametrize(
+    ("demographics", "message"),
+    [
+        ({**ADA, "given_name": " "}, "given name"),
+        ({**ADA, "birth_date": date(2999, 1, 1)}, "plausible"),
+        ({**ADA, "sex": "x"}, "Sex must be"),
+        ({**ADA, "shoe_size": "9"}, "Unknown demographic field"),
+    ],
+)
+def test_bad_registrations_write_nothing(
+    hospital: Hospital, demographics: dict[str, object], message: str
+) -> None:
+    tech = staff(hospital, "tech1", "technician")
+    before = hospital.ledger.recorder.max_notification_id()
+    with pytest.raises(UsageError, match=message):
+        hospital.ledger.register_patient(demographics, actor=tech, likely_matches=[])
+    assert hospital.ledger.recorder.max_notification_id() == before
+
+
+def test_a_probable_duplicate_needs_a_reason(hospital: Hospital) -> None:
+    tech = staff(hospital, "tech1", "technician")
+    ledger = hospital.ledger
+    ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    with pytest.raises(ProbableDuplicate, match="MR0000001"):
+        ledger.register_patient(ADA, actor=tech, likely_matches=["MR0000001"])
+    mrn = ledger.register_patient(
+        ADA, actor=tech, likely_matches=["MR0000001"], override="twin sister, same name"
+    )
+    assert ledger.patient(mrn).override == "twin sister, same name"
+    assert ledger.patient(mrn).likely_matches == ["MR0000001"]
+
+
+def test_only_index_staff_register_patients(hospital: Hospital) -> None:
+    doc = staff(hospital, "doc1", "physician")
+    with pytest.raises(NotAuthorised, match="maintain the index"):
+        hospital.ledger.register_patient(ADA, actor=doc, likely_matches=[])
+
+
+def test_a_merge_keeps_both_histories_and_can_be_undone(hospital: Hospital) -> None:
+    tech = staff(hospital, "tech1", "technician")
+    ledger = hospital.ledger
+    survivor = ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    retired = ledger.register_patient(
+        {**ADA, "given_name": "Adah"}, actor=tech, likely_matches=[survivor], override="unsure"
+    )
+    ledger.merge_patients(survivor, retired, reason="same person, typo", actor=tech)
+    assert ledger.patient(retired).merged_into == survivor
+    assert ledger.patient(survivor).absorbed == [retired]
+    with pytest.raises(UsageError, match="already merged"):
+        ledger.merge_patients(survivor, retired, reason="again", actor=tech)
+    ledger.undo_merge(survivor, retired, reason="different people after all", actor=tech)
+    assert ledger.patient(retired).merged_into is None
+    assert ledger.patient(survivor).absorbed == []
+    assert ledger.patient(retired).version == 3  # registered, merged, unmerged: nothing erased
+    with pytest.raises(PatientNotFound, match="MR0000099"):
+        ledger.merge_patients(survivor, "MR0000099", reason="x", actor=tech)
+
+
+def test_reads_are_recorded_and_a_refusal_is_recorded_too(hospital: Hospital) -> None:
+    tech = staff(hospital, "tech1", "technician")
+    coder = staff(hospital, "coder1", "coder")
+    ledger = hospital.ledger
+    mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    decision = ledger.record_access(
+        [mrn], actor=tech, action="query", sections=["demographics"], purpose="operations"
+    )
+    assert decision.allowed
+    with pytest.raises(AccessDenied, match="does not allow treatment"):
+        ledger.record_access(
+            [mrn], actor=coder, action="query", sections=["chart"], purpose="treatment"
+        )
+    topics = [n.topic for n in ledger.recorder.select_notifications(start=None, limit=1000)]
+    assert topics[-2:] == [Access.RecordAccessed.TOPIC, Access.AccessDenied.TOPIC]
+
+
+def test_the_index_follows_the_log_and_skips_nothing(hospital: Hospital) -> None:
+    tech = staff(hospital, "tech1", "technician")
+    ledger = hospital.ledger
+    index = PatientIndex(ledger.db)
+    follower = Follower(ledger, [index])
+    a = ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    b = ledger.register_patient(BEN, actor=tech, likely_matches=[])
+    assert follower.catch_up() > 0
+    assert [p.mrn for p in index.all()] == [a, b]
+    assert index.get(a).demographics["birth_date"] == date(1961, 4, 2)  # type: ignore[union-attr]
+    ledger.correct_demographics(b, {"family_name": "Saló"}, reason="accent", actor=tech)
+    ledger.merge_patients(a, b, reason="test", actor=tech)
+    follower.catch_up()
+    assert [p.mrn for p in index.all()] == [a]
+    assert index.get(b).merged_into == a  # type: ignore[union-attr]
+    assert index.get(b).demographics["family_name"] == "Saló"  # type: ignore[union-attr]
+    again = Follower(hospital.reopen(), [PatientIndex(hospital.ledger.db)])
+    assert again.catch_up() == 0  # a restart applies nothing twice
+
+
+def test_the_index_refuses_a_tampered_row(hospital: Hospital) -> None:
+    tech = staff(hospital, "tech1", "technician")
+    ledger = hospital.ledger
+    ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    ledger.merkle_log.catch_up()
+    raw = RawDB(hospital.store_url)
+    _, oid, version, _, state = raw.rows()[-1]
+    raw.set_state(oid, version, state[:-1] + bytes([state[-1] ^ 1]))
+    with pytest.raises(IntegrityViolation):
+        Follower(hospital.reopen(), [PatientIndex(hospital.ledger.db)]).catch_up()
