@@ -22,6 +22,7 @@ from eventsourcing.persistence import (
 
 from ledger import checkpoint as notes
 from ledger import merkle
+from ledger.charts import ChartCommands
 from ledger.data_keys import DataKeys
 from ledger.errors import (
     IdentityError,
@@ -54,7 +55,7 @@ class Proof:
     checkpoint: str
 
 
-class Ledger(PatientCommands, Application[UUID]):
+class Ledger(PatientCommands, ChartCommands, Application[UUID]):
     """The write side: every command takes the acting identity and signs what it records."""
 
     name = "chartledger"
