@@ -24,6 +24,7 @@ from ledger import checkpoint as notes
 from ledger import merkle
 from ledger.charts import ChartCommands
 from ledger.data_keys import DataKeys
+from ledger.documents import BlobStore, DocumentCommands
 from ledger.errors import (
     IdentityError,
     LedgerError,
@@ -55,7 +56,7 @@ class Proof:
     checkpoint: str
 
 
-class Ledger(PatientCommands, ChartCommands, Application[UUID]):
+class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]):
     """The write side: every command takes the acting identity and signs what it records."""
 
     name = "chartledger"
@@ -73,6 +74,8 @@ class Ledger(PatientCommands, ChartCommands, Application[UUID]):
             self.data_keys = DataKeys(self.db, master_key)
             self.data_keys.create_table()
             self.signed_events.signed_mapper.data_keys = self.data_keys
+            self.blobs = BlobStore(self.db, self.data_keys)
+            self.blobs.create_table()
         except (OperationalError, PersistenceError) as error:
             raise StoreUnavailable(
                 f"The ledger store at {store.display} cannot be opened: {_first_line(error)}"
@@ -310,7 +313,7 @@ class Ledger(PatientCommands, ChartCommands, Application[UUID]):
         self, *, expected_genesis: bytes | None = None, workers: int | None = None
     ) -> Report:
         """Check every signature, chain, checkpoint and the stored log; raise at the first."""
-        return verify_log(
+        report = verify_log(
             self.log_events(),
             self.merkle_log.checkpoints(),
             origin=self.origin,
@@ -319,6 +322,9 @@ class Ledger(PatientCommands, ChartCommands, Application[UUID]):
             workers=workers,
             stored_hashes=self.merkle_log.stored_hashes(),
         )
+        documents = self.check_documents(can_decrypt=self.data_keys.available)
+        report.documents, report.documents_skipped = documents.checked, documents.skipped
+        return report
 
     def export(self, folder: Path) -> int:
         """Write the export folder of every logged event, checkpoint and key."""

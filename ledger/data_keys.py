@@ -68,6 +68,11 @@ class DataKeys:
         with self.db.transaction(commit=True) as cur:
             cur.execute(_TABLE.format(table=self.table, blob="{blob}"))
 
+    @property
+    def available(self) -> bool:
+        """Whether this ledger holds the master key (it can read patient data)."""
+        return self._master is not None
+
     def _require_master(self) -> AESGCM:
         if self._master is None:
             raise ConfigurationError(

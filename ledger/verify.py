@@ -54,6 +54,8 @@ class Report:
     tree_size: int = 0
     root: bytes = merkle.EMPTY_ROOT
     genesis: bytes | None = None
+    documents: int = 0
+    documents_skipped: bool = False
     registry: KeyRegistry = field(default_factory=KeyRegistry)
     event_hashes: list[bytes] = field(default_factory=list, repr=False)
 

@@ -1,0 +1,260 @@
+"""Scanned and electronic documents: content-addressed, encrypted, and checked by `verify`.
+
+Filing a document stores its bytes once under their SHA-256 (encrypted with the patient's data
+key, bound to the hash) and records `Document.Filed` with the hash, size and media type. The
+event is signed, so a blob that was swapped or corrupted later no longer matches its hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, cast
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from ledger.data_keys import DataDestroyed, DataKeys, open_body, seal_body
+from ledger.errors import IntegrityViolation, NotAuthorised, NotFound, UsageError
+from ledger.keys import Identity
+from ledger.patient import Patient, patient_id
+from ledger.store import Database
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Repository
+    from eventsourcing.domain import MutableOrImmutableAggregate
+    from eventsourcing.persistence import ApplicationRecorder, Recording
+
+    from ledger.user import User
+
+DOCUMENT_KINDS = frozenset(
+    {
+        "consent",
+        "release-form",
+        "handwritten-note",
+        "correspondence",
+        "referral-letter",
+        "discharge-summary",
+        "operative-report",
+        "laboratory-report",
+        "imaging-report",
+        "advance-directive",
+        "identification",
+        "other",
+    }
+)
+FILING_ROLES = frozenset({"technician", "him-director", "interface", "physician", "nurse"})
+MAX_SIZE = 200 * 1024 * 1024
+
+
+class Document(Aggregate):
+    """One filed document of a patient's chart."""
+
+    TOPIC = "chartledger/document"
+
+    class Created(Aggregate.Created):
+        TOPIC = "chartledger/document/created"
+
+    class Filed(Aggregate.Created):
+        TOPIC = "chartledger/document/filed"
+        ENCRYPT_FOR = "patient_id"
+        patient_id: UUID
+        mrn: str
+        encounter_id: UUID | None
+        kind: str
+        sha256: str
+        size: int
+        media_type: str
+        filename: str
+        actor: str
+
+    def __init__(
+        self,
+        patient_id: UUID,
+        mrn: str,
+        encounter_id: UUID | None,
+        kind: str,
+        sha256: str,
+        size: int,
+        media_type: str,
+        filename: str,
+        actor: str,
+    ) -> None:
+        self.patient_id = patient_id
+        self.mrn = mrn
+        self.encounter_id = encounter_id
+        self.kind = kind
+        self.sha256 = sha256
+        self.size = size
+        self.media_type = media_type
+        self.filename = filename
+        self.filed_by = actor
+
+
+class BlobStore:
+    """Document bytes by SHA-256, encrypted with their patient's data key."""
+
+    def __init__(self, db: Database, data_keys: DataKeys) -> None:
+        self.db = db
+        self.data_keys = data_keys
+        self.table = db.table("document_blobs")
+
+    def create_table(self) -> None:
+        with self.db.transaction(commit=True) as cur:
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.table} (sha256 TEXT NOT NULL, "
+                "key_id TEXT NOT NULL, content {blob} NOT NULL, PRIMARY KEY (sha256, key_id))"
+            )
+
+    def put(self, subject: UUID, content: bytes) -> str:
+        digest = hashlib.sha256(content).hexdigest()
+        key_id, key = self.data_keys.key_for(subject)
+        sealed = seal_body(key, f"{key_id}/blob/{digest}", content)
+        with self.db.transaction(commit=True) as cur:
+            cur.execute(
+                f"INSERT INTO {self.table} (sha256, key_id, content) VALUES (?, ?, ?) "
+                "ON CONFLICT (sha256, key_id) DO NOTHING",
+                (digest, key_id, sealed),
+            )
+        return digest
+
+    def get(self, subject: UUID, digest: str) -> bytes:
+        """The document's bytes, checked against the hash its signed event recorded."""
+        key_id, key = self.data_keys.key_for(subject)
+        with self.db.transaction(commit=False) as cur:
+            cur.execute(
+                f"SELECT content FROM {self.table} WHERE sha256=? AND key_id=?", (digest, key_id)
+            )
+            row = cur.fetchone()
+        if row is None:
+            raise IntegrityViolation("document", f"the content of document {digest} is missing")
+        content = open_body(key, f"{key_id}/blob/{digest}", bytes(row["content"]))
+        if hashlib.sha256(content).hexdigest() != digest:
+            raise IntegrityViolation(
+                "document", f"the stored content does not match document {digest}"
+            )
+        return content
+
+
+@dataclass(frozen=True)
+class DocumentCheck:
+    """What `verify` found of the documents."""
+
+    checked: int
+    skipped: bool
+
+
+class _LedgerLike(Protocol):
+    @property
+    def repository(self) -> Repository[UUID]: ...
+
+    @property
+    def recorder(self) -> ApplicationRecorder: ...
+
+    @property
+    def blobs(self) -> BlobStore: ...
+
+    def authenticate(self, identity: Identity) -> User: ...
+
+    def save(
+        self, *objs: MutableOrImmutableAggregate[UUID] | None, signer: Identity, **kwargs: Any
+    ) -> list[Recording[UUID]]: ...
+
+    def patient(self, mrn: str) -> Patient: ...
+
+
+class DocumentCommands:
+    """Mixed into `Ledger`."""
+
+    def file_document(
+        self: _LedgerLike,
+        mrn: str,
+        path: Path,
+        *,
+        kind: str,
+        actor: Identity,
+        encounter_id: UUID | None = None,
+        media_type: str | None = None,
+    ) -> UUID:
+        """File a document to a patient's chart; the bytes are read once, hashed, encrypted."""
+        acting = self.authenticate(actor)
+        if not FILING_ROLES & set(acting.roles):
+            raise NotAuthorised("Your role may not file documents to charts.")
+        if kind not in DOCUMENT_KINDS:
+            kinds = ", ".join(sorted(DOCUMENT_KINDS))
+            raise UsageError(f"Unknown document kind '{kind}'; one of {kinds}.")
+        patient = self.patient(mrn)
+        if patient.merged_into is not None:
+            raise UsageError(f"{patient.mrn} was merged into {patient.merged_into}; file it there.")
+        try:
+            size = path.stat().st_size
+            if size > MAX_SIZE:
+                raise UsageError(f"{path.name} is larger than {MAX_SIZE // (1024 * 1024)} MiB.")
+            content = path.read_bytes()
+        except FileNotFoundError:
+            raise UsageError(f"There is no file at {path}.") from None
+        except IsADirectoryError:
+            raise UsageError(f"{path} is a folder, not a file.") from None
+        except PermissionError:
+            raise UsageError(f"The file {path} cannot be read.") from None
+        guessed = media_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        digest = self.blobs.put(patient.id, content)
+        document = Document._create(
+            Document.Filed,
+            id=uuid4(),
+            patient_id=patient.id,
+            mrn=patient.mrn,
+            encounter_id=encounter_id,
+            kind=kind,
+            sha256=digest,
+            size=len(content),
+            media_type=guessed,
+            filename=path.name,
+            actor=actor.name,
+        )
+        self.save(document, signer=actor)
+        return document.id
+
+    def document(self: _LedgerLike, document_id: UUID) -> tuple[Document, bytes]:
+        """A filed document and its bytes, byte for byte (the caller records the access)."""
+        try:
+            document = cast(Document, self.repository.get(document_id))
+        except AggregateNotFoundError:
+            raise NotFound(f"There is no document {document_id}.") from None
+        return document, self.blobs.get(document.patient_id, document.sha256)
+
+    def documents_of(self: _LedgerLike, mrn: str) -> list[Document]:
+        """Every document filed to a patient's chart (and to charts merged into it)."""
+        wanted = {patient_id(m) for m in (mrn, *self.patient(mrn).absorbed)}
+        filed = self.recorder.select_notifications(
+            start=None, limit=10_000_000, topics=[Document.Filed.TOPIC]
+        )
+        found = [cast(Document, self.repository.get(cast(UUID, n.originator_id))) for n in filed]
+        return [d for d in found if d.patient_id in wanted]
+
+    def check_documents(self: _LedgerLike, *, can_decrypt: bool) -> DocumentCheck:
+        """Re-hash every filed document's bytes (needs the master key; skipped without it)."""
+        if not can_decrypt:
+            return DocumentCheck(0, skipped=True)
+        filed = self.recorder.select_notifications(
+            start=None, limit=10_000_000, topics=[Document.Filed.TOPIC]
+        )
+        checked = 0
+        for note in filed:
+            try:
+                document = cast(Document, self.repository.get(cast(UUID, note.originator_id)))
+                self.blobs.get(document.patient_id, document.sha256)
+            except DataDestroyed:
+                continue  # shredded at the end of retention: nothing left to compare
+            except IntegrityViolation as failure:
+                raise IntegrityViolation(
+                    "document",
+                    failure.detail,
+                    originator_id=cast(UUID, note.originator_id),
+                    originator_version=1,
+                ) from None
+            checked += 1
+        return DocumentCheck(checked, skipped=False)
