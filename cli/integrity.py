@@ -179,6 +179,8 @@ def verify(session: Session, export_dir: Path | None, genesis: str | None, as_js
                 "tree_size": report.tree_size,
                 "root": base64.b64encode(report.root).decode(),
                 "genesis": report.genesis.hex() if report.genesis else None,
+                "documents": report.documents,
+                "documents_checked": not report.documents_skipped,
                 "seconds": round(seconds, 3),
             }
         )
@@ -191,6 +193,10 @@ def verify(session: Session, export_dir: Path | None, genesis: str | None, as_js
     click.echo(f"Root of {report.tree_size} events: {base64.b64encode(report.root).decode()}")
     if report.genesis:
         click.echo(f"Genesis fingerprint: {report.genesis.hex()}")
+    if report.documents_skipped:
+        click.echo("Documents not re-hashed: this home holds no master key to read them.")
+    elif report.documents:
+        click.echo(f"Re-hashed {report.documents} filed documents against their signed hashes.")
 
 
 @click.command()
