@@ -148,6 +148,10 @@ def _register() -> None:
     cli.add_command(integrity.export)
     cli.add_command(integrity.log_group)
     cli.add_command(users.user)
+    from cli import charts, patients
+
+    cli.add_command(patients.patient)
+    cli.add_command(charts.chart)
     from cli import demo
 
     cli.add_command(demo.demo)

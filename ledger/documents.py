@@ -165,6 +165,8 @@ class _LedgerLike(Protocol):
 
     def patient(self, mrn: str) -> Patient: ...
 
+    def document_info(self, document_id: UUID) -> Document: ...
+
 
 class DocumentCommands:
     """Mixed into `Ledger`."""
@@ -218,12 +220,16 @@ class DocumentCommands:
         self.save(document, signer=actor)
         return document.id
 
-    def document(self: _LedgerLike, document_id: UUID) -> tuple[Document, bytes]:
-        """A filed document and its bytes, byte for byte (the caller records the access)."""
+    def document_info(self: _LedgerLike, document_id: UUID) -> Document:
+        """What was filed (kind, hash, size), without reading its content."""
         try:
-            document = cast(Document, self.repository.get(document_id))
+            return cast(Document, self.repository.get(document_id))
         except AggregateNotFoundError:
             raise NotFound(f"There is no document {document_id}.") from None
+
+    def document(self: _LedgerLike, document_id: UUID) -> tuple[Document, bytes]:
+        """A filed document and its bytes, byte for byte (the caller records the access)."""
+        document = self.document_info(document_id)
         return document, self.blobs.get(document.patient_id, document.sha256)
 
     def documents_of(self: _LedgerLike, mrn: str) -> list[Document]:
