@@ -1,0 +1,139 @@
+"""Who may keep a chart: encounters, entries, amendments, retractions, signatures, denials.
+
+Pure: roles and names in, a `Decision` with its reason and policy version out. The ledger checks
+these before it records anything, so a refusal writes nothing. `is_late` is the one rule for
+"late documentation", shared by the aggregate and the chart history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from policies.roles import INTERFACE, Decision
+
+POLICY_VERSION = "charting/1"
+
+PHYSICIAN = "physician"
+HIM_DIRECTOR = "him-director"
+
+ENCOUNTER_CLASSES = frozenset({"inpatient", "outpatient", "emergency"})
+
+ENTRY_KINDS = frozenset(
+    {
+        "presenting-symptoms",
+        "history",
+        "condition",
+        "diagnosis",
+        "allergy",
+        "medication",
+        "treatment",
+        "procedure",
+        "treatment-schedule",
+        "examination",
+        "laboratory-report",
+        "x-ray-report",
+        "complication",
+        "referral",
+        "outcome",
+        "progress-note",
+        "physician-note",
+    }
+)
+
+ENCOUNTER_ROLES = frozenset({"technician", "nurse", PHYSICIAN, INTERFACE})
+"""Who admits, registers, transfers and discharges."""
+
+ENTRY_ROLES = frozenset({PHYSICIAN, "nurse", "technician", INTERFACE})
+"""Who adds clinical entries (and may be named as an entry's author)."""
+
+DENIAL_ROLES = frozenset({HIM_DIRECTOR, PHYSICIAN})
+"""Who may deny a patient's request to amend their record (HIPAA 164.526(d))."""
+
+LATE_AFTER = timedelta(hours=24)
+"""An entry effective longer than this before it was recorded is late documentation."""
+
+
+def _decision(allowed: bool, reason: str) -> Decision:
+    return Decision(allowed, reason, POLICY_VERSION)
+
+
+def may_manage_encounter(actor_roles: Iterable[str]) -> Decision:
+    """Admitting, transferring and discharging is registration and ward work."""
+    if ENCOUNTER_ROLES & set(actor_roles):
+        return _decision(True, "registration and clinical staff manage encounters")
+    return _decision(
+        False,
+        "only technicians, nurses, physicians or an interface open, transfer or discharge "
+        "encounters",
+    )
+
+
+def may_record_entry(actor_roles: Iterable[str]) -> Decision:
+    """Clinical staff and interfaces (laboratory, imaging) document care."""
+    if ENTRY_ROLES & set(actor_roles):
+        return _decision(True, "clinical staff and interfaces add chart entries")
+    return _decision(
+        False, "only physicians, nurses, technicians or an interface add chart entries"
+    )
+
+
+def may_be_attending(roles: Iterable[str]) -> Decision:
+    """The attending is responsible for the encounter, and signs for it: a physician."""
+    if PHYSICIAN in set(roles):
+        return _decision(True, "the attending is a physician")
+    return _decision(False, "the attending of an encounter must be a physician")
+
+
+def may_sign(actor_roles: Iterable[str], *, actor: str, author: str, attending: str) -> Decision:
+    """A signature attests an entry: a physician who wrote it or who is responsible for it."""
+    if PHYSICIAN not in set(actor_roles):
+        return _decision(False, "only a physician may sign a chart entry")
+    if actor == author:
+        return _decision(True, "the author signs their own entry")
+    if actor == attending:
+        return _decision(True, "the attending signs for the encounter")
+    return _decision(
+        False, "only the entry's author or the encounter's attending physician may sign it"
+    )
+
+
+def may_amend(actor_roles: Iterable[str], *, actor: str, author: str) -> Decision:
+    """The author may correct their own entry; any physician may amend one."""
+    held = set(actor_roles)
+    if PHYSICIAN in held:
+        return _decision(True, "a physician may amend a chart entry")
+    if actor == author and ENTRY_ROLES & held:
+        return _decision(True, "the author may amend their own entry")
+    return _decision(False, "only the entry's author or a physician may amend it")
+
+
+def may_retract(actor_roles: Iterable[str], *, actor: str, author: str) -> Decision:
+    """Marking an entry "entered in error" is a correction: the same people as an amendment."""
+    held = set(actor_roles)
+    if PHYSICIAN in held:
+        return _decision(True, "a physician may retract a chart entry")
+    if actor == author and ENTRY_ROLES & held:
+        return _decision(True, "the author may retract their own entry")
+    return _decision(False, "only the entry's author or a physician may retract it")
+
+
+def may_deny_amendment(actor_roles: Iterable[str]) -> Decision:
+    """Denying a patient's amendment request is an HIM or clinical judgement."""
+    if DENIAL_ROLES & set(actor_roles):
+        return _decision(True, "the HIM director or a physician decides amendment requests")
+    return _decision(False, "only the HIM director or a physician may deny an amendment request")
+
+
+def is_late(
+    effective_at: datetime, recorded_at: datetime, *, discharged_at: datetime | None = None
+) -> bool:
+    """Late documentation: recorded long after the fact, or about the stay after discharge.
+
+    `discharged_at` is the discharge's effective time when the entry was recorded after the
+    discharge, else None. A result that arrives after discharge but is effective after it (a
+    follow-up call, a late laboratory result) is not late by the second rule.
+    """
+    if recorded_at - effective_at > LATE_AFTER:
+        return True
+    return discharged_at is not None and effective_at <= discharged_at

@@ -1,0 +1,589 @@
+"""Encounters and chart entries on every store: admission to discharge, amendments that never
+erase, retractions, signatures, denied amendment requests, the chart as of a moment, history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from ledger.application import Ledger
+from ledger.encounter import Encounter
+from ledger.errors import NotAuthorised, NotFound, PatientNotFound, UsageError
+from ledger.keys import Identity
+from tests.conftest import Hospital
+from tests.rawdb import RawDB
+
+ADA = {"given_name": "Ada", "family_name": "Okafor", "sex": "female"}
+BEN = {"given_name": "Ben", "family_name": "Salo", "sex": "male"}
+
+
+def ago(**delta: float) -> datetime:
+    return datetime.now(UTC) - timedelta(**delta)
+
+
+@dataclass
+class Ward:
+    """A hospital with its staff and one registered patient."""
+
+    hospital: Hospital
+    tech: Identity
+    nurse: Identity
+    nurse2: Identity
+    doc: Identity
+    doc2: Identity
+    coder: Identity
+    director: Identity
+    lab: Identity
+    mrn: str
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.hospital.ledger
+
+    def admit(self, **overrides: object) -> Encounter:
+        arguments: dict[str, Any] = {
+            "encounter_class": "inpatient",
+            "attending": "doc1",
+            "service": "cardiology",
+            "bed": "4B-12",
+            "effective_at": ago(hours=6),
+            "actor": self.tech,
+        }
+        arguments.update(overrides)
+        mrn = str(arguments.pop("mrn", self.mrn))
+        return self.ledger.encounter(self.ledger.open_encounter(mrn, **arguments))
+
+
+def staff(hospital: Hospital, name: str, role: str) -> Identity:
+    person = Identity.generate(name)
+    hospital.ledger.add_user(name, [role], person.public_raw, actor=hospital.admin)
+    return person
+
+
+@pytest.fixture
+def ward(hospital: Hospital) -> Ward:
+    people = {
+        "tech": staff(hospital, "tech1", "technician"),
+        "nurse": staff(hospital, "nurse1", "nurse"),
+        "nurse2": staff(hospital, "nurse2", "nurse"),
+        "doc": staff(hospital, "doc1", "physician"),
+        "doc2": staff(hospital, "doc2", "physician"),
+        "coder": staff(hospital, "coder1", "coder"),
+        "director": staff(hospital, "him1", "him-director"),
+        "lab": staff(hospital, "lab-system", "interface"),
+    }
+    mrn = hospital.ledger.register_patient(ADA, actor=people["tech"], likely_matches=[])
+    return Ward(hospital, mrn=mrn, **people)
+
+
+def writes_nothing(
+    ward: Ward, attempt: Callable[[], object], error: type[Exception], match: str
+) -> None:
+    """The attempt is refused with `error`, and nothing reaches the log."""
+    before = ward.ledger.recorder.max_notification_id()
+    with pytest.raises(error, match=match):
+        attempt()
+    assert ward.ledger.recorder.max_notification_id() == before
+
+
+def test_an_admission_is_charted_transferred_and_discharged(ward: Ward) -> None:
+    ledger = ward.ledger
+    encounter = ward.admit()
+    eid = encounter.id
+    symptoms = ledger.add_entry(
+        eid,
+        kind="presenting-symptoms",
+        text="Crushing chest pain radiating to the left arm",
+        effective_at=ago(hours=6),
+        actor=ward.nurse,
+    )
+    diagnosis = ledger.add_entry(
+        eid,
+        kind="diagnosis",
+        text="Acute anterior myocardial infarction",
+        fields={"code": "I21.0", "system": "ICD-10", "onset": ago(hours=7)},
+        effective_at=ago(hours=5),
+        actor=ward.doc,
+    )
+    lab = ledger.add_entry(
+        eid,
+        kind="laboratory-report",
+        text="Troponin I raised",
+        fields={"troponin_ng_l": 2400, "flags": ["high"]},
+        author="doc1",
+        effective_at=ago(hours=5),
+        actor=ward.lab,
+    )
+    ledger.add_entry(
+        eid,
+        kind="medication",
+        text="Aspirin 300 mg orally",
+        effective_at=ago(hours=5),
+        actor=ward.nurse,
+    )
+    ledger.transfer(eid, bed="CCU-3", attending="doc2", effective_at=ago(hours=4), actor=ward.nurse)
+    ledger.discharge(eid, disposition="home", effective_at=ago(hours=1), actor=ward.tech)
+
+    [charted] = ledger.encounters(ward.mrn.lower())
+    assert charted.id == eid and charted.mrn == ward.mrn
+    assert (charted.bed, charted.service, charted.attending) == ("CCU-3", "cardiology", "doc2")
+    assert [(m.bed, m.attending) for m in charted.movements] == [
+        ("4B-12", "doc1"),
+        ("CCU-3", "doc2"),
+    ]
+    assert charted.discharged and charted.disposition == "home"
+    assert [e.kind for e in charted.entries.values()] == [
+        "presenting-symptoms",
+        "diagnosis",
+        "laboratory-report",
+        "medication",
+    ]
+    assert charted.entry(symptoms).author == "nurse1"
+    assert charted.entry(diagnosis).fields["code"] == "I21.0"
+    assert charted.entry(lab).author == "doc1"
+    assert charted.entry(lab).current.recorded_by == "lab-system"
+    assert not any(e.late for e in charted.entries.values())
+
+    writes_nothing(
+        ward,
+        lambda: ledger.discharge(
+            eid, disposition="home", effective_at=ago(hours=1), actor=ward.tech
+        ),
+        UsageError,
+        "already discharged",
+    )
+    writes_nothing(
+        ward,
+        lambda: ledger.transfer(eid, bed="5A-1", effective_at=ago(minutes=5), actor=ward.nurse),
+        UsageError,
+        "cannot be transferred",
+    )
+    stored = b"".join(row[4] for row in RawDB(ward.hospital.store_url).rows())
+    for plain in (b"Crushing chest pain", b"myocardial", b"I21.0", b"Troponin", b"CCU-3", b"home"):
+        assert plain not in stored
+    assert ledger.verify().events > 0
+
+
+def test_an_amendment_keeps_the_original_and_links_the_new_version(ward: Ward) -> None:
+    ledger = ward.ledger
+    eid = ward.admit().id
+    entry_id = ledger.add_entry(
+        eid,
+        kind="allergy",
+        text="Allergic to penicillin",
+        fields={"substance": "penicillin"},
+        effective_at=ago(hours=3),
+        actor=ward.nurse,
+    )
+    writes_nothing(
+        ward,
+        lambda: ledger.amend_entry(
+            eid, entry_id, text="x", reason="y", requested_by="nurse2", actor=ward.nurse2
+        ),
+        NotAuthorised,
+        "author or a physician",
+    )
+    ledger.amend_entry(
+        eid,
+        entry_id,
+        text="Allergic to amoxicillin (not penicillin)",
+        fields={"substance": "amoxicillin"},
+        reason="patient corrected the drug name",
+        requested_by="patient",
+        actor=ward.nurse,
+    )
+    ledger.amend_entry(
+        eid,
+        entry_id,
+        text="Allergic to amoxicillin: rash",
+        reason="reaction added",
+        requested_by="doc1",
+        actor=ward.doc,
+    )
+    entry = ledger.encounter(eid).entry(entry_id)
+    assert [v.text for v in entry.versions] == [
+        "Allergic to penicillin",
+        "Allergic to amoxicillin (not penicillin)",
+        "Allergic to amoxicillin: rash",
+    ]
+    assert entry.original.fields == {"substance": "penicillin"}
+    assert entry.fields == {"substance": "amoxicillin"}  # fields=None kept them
+    assert (entry.versions[1].reason, entry.versions[1].requested_by) == (
+        "patient corrected the drug name",
+        "patient",
+    )
+    assert entry.author == "nurse1" and entry.current.recorded_by == "doc1"
+    assert entry.current.effective_at == entry.original.effective_at
+    writes_nothing(
+        ward,
+        lambda: ledger.amend_entry(
+            eid,
+            entry_id,
+            text="Allergic to amoxicillin: rash",
+            reason="again",
+            requested_by="doc1",
+            actor=ward.doc,
+        ),
+        UsageError,
+        "would not change",
+    )
+    amended = [line for line in ledger.chart_history(ward.mrn) if line.what.endswith("Amended")]
+    assert [(line.entry_id, line.reason, line.requested_by) for line in amended] == [
+        (entry_id, "patient corrected the drug name", "patient"),
+        (entry_id, "reaction added", "doc1"),
+    ]
+
+
+def test_a_retraction_keeps_the_entry_and_marks_it(ward: Ward) -> None:
+    ledger = ward.ledger
+    eid = ward.admit().id
+    entry_id = ledger.add_entry(
+        eid,
+        kind="progress-note",
+        text="Wrong patient's note",
+        effective_at=ago(hours=1),
+        actor=ward.nurse,
+    )
+    writes_nothing(
+        ward,
+        lambda: ledger.retract_entry(eid, entry_id, reason="not mine", actor=ward.nurse2),
+        NotAuthorised,
+        "author or a physician",
+    )
+    ledger.retract_entry(eid, entry_id, reason="entered on the wrong chart", actor=ward.nurse)
+    entry = ledger.encounter(eid).entry(entry_id)
+    assert entry.retracted and entry.text == "Wrong patient's note"
+    assert (entry.retraction_reason, entry.retracted_by) == ("entered on the wrong chart", "nurse1")
+    for attempt, match in [
+        (lambda: ledger.retract_entry(eid, entry_id, reason="again", actor=ward.doc), "already"),
+        (
+            lambda: ledger.amend_entry(
+                eid, entry_id, text="x", reason="y", requested_by="doc1", actor=ward.doc
+            ),
+            "cannot be amended",
+        ),
+        (lambda: ledger.sign_entry(eid, entry_id, actor=ward.doc), "cannot be signed"),
+    ]:
+        writes_nothing(ward, attempt, UsageError, match)
+
+
+def test_only_the_author_or_attending_physician_signs(ward: Ward) -> None:
+    ledger = ward.ledger
+    eid = ward.admit().id
+    note = ledger.add_entry(
+        eid, kind="examination", text="Chest clear", effective_at=ago(hours=1), actor=ward.nurse
+    )
+    own = ledger.add_entry(
+        eid, kind="physician-note", text="Plan: PCI", effective_at=ago(hours=1), actor=ward.doc2
+    )
+    writes_nothing(
+        ward, lambda: ledger.sign_entry(eid, note, actor=ward.nurse), NotAuthorised, "physician"
+    )
+    writes_nothing(
+        ward,
+        lambda: ledger.sign_entry(eid, note, actor=ward.doc2),
+        NotAuthorised,
+        "author or the encounter's attending",
+    )
+    ledger.sign_entry(eid, note, actor=ward.doc)  # the attending
+    ledger.sign_entry(eid, own, actor=ward.doc2)  # the author
+    writes_nothing(
+        ward, lambda: ledger.sign_entry(eid, note, actor=ward.doc), UsageError, "already signed"
+    )
+    encounter = ledger.encounter(eid)
+    assert encounter.entry(note).signed and encounter.entry(own).signed
+    assert [(s.physician, s.version) for s in encounter.entry(note).signatures] == [("doc1", 1)]
+    ledger.amend_entry(
+        eid,
+        note,
+        text="Chest clear, no crackles",
+        reason="detail",
+        requested_by="doc1",
+        actor=ward.doc,
+    )
+    assert not ledger.encounter(eid).entry(note).signed  # an amendment needs a new signature
+    ledger.sign_entry(eid, note, actor=ward.doc)
+    assert ledger.encounter(eid).entry(note).signed
+    with pytest.raises(NotFound, match="There is no entry"):
+        ledger.sign_entry(eid, uuid4(), actor=ward.doc)
+
+
+def test_a_denied_amendment_records_the_statement_of_disagreement(ward: Ward) -> None:
+    ledger = ward.ledger
+    eid = ward.admit().id
+    entry_id = ledger.add_entry(
+        eid, kind="history", text="Smoker, 20 a day", effective_at=ago(hours=2), actor=ward.doc
+    )
+    writes_nothing(
+        ward,
+        lambda: ledger.deny_amendment(
+            eid, entry_id, reason="r", statement_of_disagreement=None, actor=ward.tech
+        ),
+        NotAuthorised,
+        "HIM director or a physician",
+    )
+    ledger.deny_amendment(
+        eid,
+        entry_id,
+        reason="the entry is accurate as recorded at admission",
+        statement_of_disagreement="I stopped smoking last year.",
+        requested_change="Remove 'smoker'",
+        actor=ward.director,
+    )
+    entry = ledger.encounter(eid).entry(entry_id)
+    assert entry.text == "Smoker, 20 a day" and not entry.amended
+    [denial] = entry.denied_amendments
+    assert denial.statement_of_disagreement == "I stopped smoking last year."
+    assert (denial.requested_by, denial.denied_by) == ("patient", "him1")
+    assert denial.requested_change == "Remove 'smoker'"
+    stored = b"".join(row[4] for row in RawDB(ward.hospital.store_url).rows())
+    assert b"stopped smoking" not in stored and b"Smoker" not in stored
+
+
+def test_the_chart_as_of_a_moment_shows_exactly_what_was_recorded_by_then(ward: Ward) -> None:
+    ledger = ward.ledger
+    registered_at = ledger.patient(ward.mrn).created_on
+    eid = ward.admit().id
+    first = ledger.add_entry(
+        eid, kind="condition", text="Hypertension", effective_at=ago(hours=5), actor=ward.doc
+    )
+    second = ledger.add_entry(
+        eid, kind="treatment", text="Ramipril 5 mg", effective_at=ago(hours=4), actor=ward.doc
+    )
+    ledger.amend_entry(
+        eid,
+        first,
+        text="Essential hypertension",
+        reason="precision",
+        requested_by="doc1",
+        actor=ward.doc,
+    )
+    ledger.discharge(eid, disposition="home", effective_at=ago(hours=1), actor=ward.tech)
+    now = ledger.encounter(eid)
+    opened_at = now.created_on
+    first_at = now.entry(first).recorded_at
+    second_at = now.entry(second).recorded_at
+    amended_at = now.entry(first).current.recorded_at
+    assert registered_at < opened_at < first_at < second_at < amended_at
+
+    assert ledger.chart_as_of(ward.mrn, registered_at) == []  # registered, not yet admitted
+    [then] = ledger.chart_as_of(ward.mrn, opened_at)
+    assert then.entries == {} and not then.discharged
+    [then] = ledger.chart_as_of(ward.mrn, first_at + (second_at - first_at) / 2)
+    assert list(then.entries) == [first]
+    assert then.entry(first).text == "Hypertension"
+    [then] = ledger.chart_as_of(ward.mrn, second_at)
+    assert list(then.entries) == [first, second] and not then.entry(first).amended
+    [then] = ledger.chart_as_of(ward.mrn, amended_at)
+    assert then.entry(first).text == "Essential hypertension" and not then.discharged
+    [then] = ledger.chart_as_of(ward.mrn, datetime.now(UTC))
+    assert then.discharged and then.version == now.version
+
+    with pytest.raises(UsageError, match="in the future"):
+        ledger.chart_as_of(ward.mrn, datetime.now(UTC) + timedelta(minutes=1))
+    with pytest.raises(UsageError, match="time zone"):
+        ledger.chart_as_of(ward.mrn, datetime.now())
+    with pytest.raises(PatientNotFound, match=f"no patient with MRN {ward.mrn} at"):
+        ledger.chart_as_of(ward.mrn, registered_at - timedelta(microseconds=1))
+    with pytest.raises(PatientNotFound, match="MR0000099"):
+        ledger.chart_as_of("MR0000099", datetime.now(UTC))
+
+
+def test_late_entries_are_flagged_in_the_history(ward: Ward) -> None:
+    ledger = ward.ledger
+    eid = ward.admit(effective_at=ago(days=5)).id  # registered long after the fact: late too
+    ledger.add_entry(eid, kind="outcome", text="Stable", effective_at=ago(hours=1), actor=ward.doc)
+    old = ledger.add_entry(
+        eid, kind="procedure", text="Central line", effective_at=ago(days=3), actor=ward.doc
+    )
+    ledger.discharge(eid, disposition="home", effective_at=ago(minutes=30), actor=ward.tech)
+    after = ledger.add_entry(
+        eid,
+        kind="progress-note",
+        text="Pain settled before discharge",
+        effective_at=ago(minutes=40),
+        actor=ward.nurse,
+    )
+    followup = ledger.add_entry(
+        eid,
+        kind="referral",
+        text="Refer to cardiac rehab",
+        effective_at=ago(minutes=1),
+        actor=ward.doc,
+    )
+    history = ledger.chart_history(ward.mrn)
+    assert [line.what for line in history] == [
+        "Patient.Registered",
+        "Encounter.Opened",
+        "Encounter.EntryRecorded",
+        "Encounter.EntryRecorded",
+        "Encounter.Discharged",
+        "Encounter.EntryRecorded",
+        "Encounter.EntryRecorded",
+    ]
+    late = {line.entry_id for line in history if line.late and line.entry_id}
+    assert late == {old, after}  # the follow-up after discharge is effective after it: not late
+    assert followup not in late
+    assert [line.late for line in history[:2]] == [False, True]
+    assert history[1].event_id == f"{eid}/1" and history[1].actor == "tech1"
+    assert all(line.recorded_at for line in history)
+    assert [line.recorded_at for line in history] == sorted(line.recorded_at for line in history)
+    assert ledger.encounter(eid).entry(after).late
+
+
+def test_refusals_write_nothing(ward: Ward) -> None:
+    ledger = ward.ledger
+    eid = ward.admit().id
+    cases: list[tuple[Callable[[], object], type[Exception], str]] = [
+        (lambda: ward.admit(actor=ward.coder), NotAuthorised, "open, transfer or discharge"),
+        (lambda: ward.admit(encounter_class="day-case"), UsageError, "Unknown encounter class"),
+        (lambda: ward.admit(attending="nurse1"), UsageError, "must be a physician"),
+        (lambda: ward.admit(attending="nobody"), UsageError, "no user named 'nobody'"),
+        (lambda: ward.admit(effective_at=datetime.now()), UsageError, "time zone"),
+        (lambda: ward.admit(effective_at=ago(hours=-1)), UsageError, "in the future"),
+        (lambda: ward.admit(mrn="MR0000099"), PatientNotFound, "MR0000099"),
+        (
+            lambda: ledger.add_entry(
+                eid, kind="note", text="x", effective_at=ago(hours=1), actor=ward.doc
+            ),
+            UsageError,
+            "Unknown entry kind",
+        ),
+        (
+            lambda: ledger.add_entry(
+                eid, kind="history", text=" ", effective_at=ago(hours=1), actor=ward.doc
+            ),
+            UsageError,
+            "Give the entry's text",
+        ),
+        (
+            lambda: ledger.add_entry(
+                eid, kind="history", text="x", effective_at=ago(hours=1), actor=ward.coder
+            ),
+            NotAuthorised,
+            "add chart entries",
+        ),
+        (
+            lambda: ledger.add_entry(
+                eid,
+                kind="history",
+                text="x",
+                author="coder1",
+                effective_at=ago(hours=1),
+                actor=ward.nurse,
+            ),
+            UsageError,
+            "cannot be an entry's author",
+        ),
+        (
+            lambda: ledger.add_entry(
+                eid,
+                kind="history",
+                text="x",
+                fields={"at": object()},
+                effective_at=ago(hours=1),
+                actor=ward.nurse,
+            ),
+            UsageError,
+            "Field 'at'",
+        ),
+        (
+            lambda: ledger.add_entry(
+                uuid4(), kind="history", text="x", effective_at=ago(hours=1), actor=ward.doc
+            ),
+            NotFound,
+            "There is no encounter",
+        ),
+        (
+            lambda: ledger.add_entry(
+                ward.hospital.ledger.user("doc1").id,
+                kind="history",
+                text="x",
+                effective_at=ago(hours=1),
+                actor=ward.doc,
+            ),
+            NotFound,
+            "There is no encounter",
+        ),
+        (
+            lambda: ledger.amend_entry(
+                eid, uuid4(), text="x", reason="y", requested_by="doc1", actor=ward.doc
+            ),
+            NotFound,
+            "There is no entry",
+        ),
+        (
+            lambda: ledger.transfer(eid, bed="4B-12", effective_at=ago(hours=1), actor=ward.nurse),
+            UsageError,
+            "changes neither",
+        ),
+        (
+            lambda: ledger.discharge(
+                eid, disposition="home", effective_at=ago(days=1), actor=ward.tech
+            ),
+            UsageError,
+            "before encounter",
+        ),
+    ]
+    for attempt, error, match in cases:
+        writes_nothing(ward, attempt, error, match)
+
+
+def test_a_merged_record_brings_its_encounters_and_the_retired_mrn_points_to_the_survivor(
+    ward: Ward,
+) -> None:
+    ledger = ward.ledger
+    other = ledger.register_patient(BEN, actor=ward.tech, likely_matches=[])
+    mine = ward.admit().id
+    theirs = ward.admit(mrn=other, encounter_class="emergency", bed=None).id
+    before_merge = datetime.now(UTC)
+    ledger.merge_patients(ward.mrn, other, reason="same person", actor=ward.tech)
+    assert [e.id for e in ledger.encounters(ward.mrn)] == [mine, theirs]
+    assert ledger.encounter(theirs).mrn == other  # the encounter keeps the MRN it was opened on
+    assert {line.event_id.split("/")[0] for line in ledger.chart_history(ward.mrn)} >= {
+        str(mine),
+        str(theirs),
+        str(ledger.patient(other).id),
+    }
+    for read in (ledger.encounters, ledger.chart_history):
+        with pytest.raises(UsageError, match=f"merged into {ward.mrn}"):
+            read(other)
+    writes_nothing(ward, lambda: ward.admit(mrn=other), UsageError, f"merged into {ward.mrn}")
+    assert [e.id for e in ledger.chart_as_of(other, before_merge)] == [theirs]
+    assert [e.id for e in ledger.chart_as_of(ward.mrn, before_merge)] == [mine]
+    with pytest.raises(UsageError, match="had been merged"):
+        ledger.chart_as_of(other, datetime.now(UTC))
+    assert ledger.verify().events > 0
+
+
+def test_an_entry_that_loses_a_race_is_added_after_the_winner(
+    ward: Ward, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = ward.ledger
+    eid = ward.admit().id
+    other = ward.hospital.home.open()
+    try:
+        save = ledger.save
+        raced: list[bool] = []
+
+        def save_after_a_rival(*aggregates: Any, signer: Identity, **kwargs: Any) -> Any:
+            if not raced:  # another node records an entry between our read and our write
+                raced.append(True)
+                other.add_entry(
+                    eid, kind="history", text="rival", effective_at=ago(hours=1), actor=ward.nurse
+                )
+            return save(*aggregates, signer=signer, **kwargs)
+
+        monkeypatch.setattr(ledger, "save", save_after_a_rival)
+        mine = ledger.add_entry(
+            eid, kind="history", text="mine", effective_at=ago(hours=1), actor=ward.doc
+        )
+    finally:
+        other.close()
+    entries = list(ledger.encounter(eid).entries.values())
+    assert [e.text for e in entries] == ["rival", "mine"] and entries[1].id == mine
