@@ -28,10 +28,10 @@ from ledger.documents import BlobStore, DocumentCommands
 from ledger.errors import (
     IdentityError,
     LedgerError,
-    NotAuthorised,
     NotFound,
     StoreUnavailable,
     UsageError,
+    require,
 )
 from ledger.event_store import SignedEventStore, SignedMapper
 from ledger.export import key_document, write_export
@@ -155,7 +155,7 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
     def add_user(self, name: str, roles: list[str], public_key: bytes, *, actor: Identity) -> UUID:
         """Enrol a person or interface with their public key."""
         acting = self.authenticate(actor)
-        _require(may_manage_identities(acting.roles))
+        require(may_manage_identities(acting.roles))
         check_user_name(name)
         bad = unknown_roles(roles)
         if bad or not roles:
@@ -174,7 +174,7 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
     def rotate_key(self, name: str, public_key: bytes, *, actor: Identity) -> None:
         """Replace a user's key; events they sign with the old key from here on are invalid."""
         acting = self.authenticate(actor)
-        _require(may_rotate_key(acting.roles, actor=actor.name, subject=name))
+        require(may_rotate_key(acting.roles, actor=actor.name, subject=name))
         public_key_from_raw(public_key)
         user = self.user(name)
         if fingerprint(public_key) in self.merkle_log.registry().keys or public_key in (
@@ -188,7 +188,7 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
     def revoke_key(self, name: str, reason: str, *, actor: Identity) -> None:
         """Withdraw a user's current key (for example when it is lost or the user leaves)."""
         acting = self.authenticate(actor)
-        _require(may_manage_identities(acting.roles))
+        require(may_manage_identities(acting.roles))
         if not reason.strip():
             raise UsageError("Give a reason for the revocation.")
         user = self.user(name)
@@ -334,11 +334,6 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         keys = key_document(registry, self.origin, self.user(NODE_USER).public_key)
         events = itertools.islice(self.log_events(), size)
         return write_export(folder, events, self.merkle_log.checkpoints(), keys)
-
-
-def _require(decision: Any) -> None:
-    if not decision.allowed:
-        raise NotAuthorised(decision.reason[0].upper() + decision.reason[1:] + ".")
 
 
 def _first_line(error: BaseException) -> str:

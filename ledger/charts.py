@@ -27,12 +27,11 @@ from eventsourcing.application import AggregateNotFoundError, project_aggregate
 from eventsourcing.domain import CanMutateAggregate
 
 from ledger.encounter import Encounter, check_effective_at
-from ledger.errors import ConflictError, NotAuthorised, NotFound, PatientNotFound, UsageError
+from ledger.errors import ConflictError, NotFound, PatientNotFound, UsageError, require
 from ledger.keys import Identity
 from ledger.patient import Patient, patient_id
 from policies import charting
 from policies.charting import is_late
-from policies.roles import Decision
 
 if TYPE_CHECKING:
     from eventsourcing.application import Repository
@@ -83,11 +82,6 @@ class HistoryLine:
     late: bool
     entry_id: UUID | None = None
     requested_by: str | None = None
-
-
-def _require(decision: Decision) -> None:
-    if not decision.allowed:
-        raise NotAuthorised(decision.reason[0].upper() + decision.reason[1:] + ".")
 
 
 def _now() -> datetime:
@@ -233,7 +227,7 @@ class ChartCommands:
     ) -> UUID:
         """Admit or register a patient for a visit; returns the encounter's id."""
         acting = self.authenticate(actor)
-        _require(charting.may_manage_encounter(acting.roles))
+        require(charting.may_manage_encounter(acting.roles))
         check_effective_at(effective_at, now=_now(), what="admission time")
         _check_attending(self, attending)
         patient = _current_patient(self, mrn)
@@ -262,7 +256,7 @@ class ChartCommands:
     ) -> None:
         """Move the patient to another bed or service, or hand over to another attending."""
         acting = self.authenticate(actor)
-        _require(charting.may_manage_encounter(acting.roles))
+        require(charting.may_manage_encounter(acting.roles))
         check_effective_at(effective_at, now=_now(), what="transfer time")
         if attending is not None:
             _check_attending(self, attending)
@@ -285,7 +279,7 @@ class ChartCommands:
         actor: Identity,
     ) -> None:
         acting = self.authenticate(actor)
-        _require(charting.may_manage_encounter(acting.roles))
+        require(charting.may_manage_encounter(acting.roles))
         check_effective_at(effective_at, now=_now(), what="discharge time")
         encounter = _encounter(self, encounter_id)
         encounter.discharge(disposition=disposition, effective_at=effective_at, actor=actor.name)
@@ -305,7 +299,7 @@ class ChartCommands:
     ) -> UUID:
         """Record a clinical entry; `author` (default: the actor) is who wrote it."""
         acting = self.authenticate(actor)
-        _require(charting.may_record_entry(acting.roles))
+        require(charting.may_record_entry(acting.roles))
         check_effective_at(effective_at, now=_now())
         written_by = (author or actor.name).strip()
         if written_by != actor.name:
@@ -344,7 +338,7 @@ class ChartCommands:
         acting = self.authenticate(actor)
         encounter = _encounter(self, encounter_id)
         entry = encounter.entry(entry_id)
-        _require(charting.may_amend(acting.roles, actor=actor.name, author=entry.author))
+        require(charting.may_amend(acting.roles, actor=actor.name, author=entry.author))
         encounter.amend_entry(
             entry_id,
             text=text,
@@ -362,7 +356,7 @@ class ChartCommands:
         acting = self.authenticate(actor)
         encounter = _encounter(self, encounter_id)
         entry = encounter.entry(entry_id)
-        _require(charting.may_retract(acting.roles, actor=actor.name, author=entry.author))
+        require(charting.may_retract(acting.roles, actor=actor.name, author=entry.author))
         encounter.retract_entry(entry_id, reason=reason, actor=actor.name)
         self.save(encounter, signer=actor)
 
@@ -373,7 +367,7 @@ class ChartCommands:
         acting = self.authenticate(actor)
         encounter = _encounter(self, encounter_id)
         entry = encounter.entry(entry_id)
-        _require(
+        require(
             charting.may_sign(
                 acting.roles, actor=actor.name, author=entry.author, attending=encounter.attending
             )
@@ -394,7 +388,7 @@ class ChartCommands:
     ) -> None:
         """Record a refused amendment request with the patient's statement of disagreement."""
         acting = self.authenticate(actor)
-        _require(charting.may_deny_amendment(acting.roles))
+        require(charting.may_deny_amendment(acting.roles))
         encounter = _encounter(self, encounter_id)
         encounter.deny_amendment(
             entry_id,

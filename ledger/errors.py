@@ -6,7 +6,7 @@ else is a bug and keeps its traceback. Messages name identifiers only, never pat
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Protocol, TypedDict
 from uuid import UUID
 
 
@@ -113,3 +113,16 @@ class ProbableDuplicate(UsageError):
             f"This patient looks like {', '.join(mrns)} already in the index; check them, or "
             "register anyway with --new-despite-match REASON."
         )
+
+
+class _Decision(Protocol):
+    @property
+    def allowed(self) -> bool: ...
+    @property
+    def reason(self) -> str: ...
+
+
+def require(decision: _Decision) -> None:
+    """Turn a policy's refusal into `NotAuthorised`, its reason as the sentence."""
+    if not decision.allowed:
+        raise NotAuthorised(decision.reason[0].upper() + decision.reason[1:] + ".")

@@ -17,10 +17,10 @@ from ledger.access import Access
 from ledger.errors import (
     AccessDenied,
     ConflictError,
-    NotAuthorised,
     PatientNotFound,
     ProbableDuplicate,
     UsageError,
+    require,
 )
 from ledger.keys import Identity
 from ledger.patient import (
@@ -54,11 +54,6 @@ class _LedgerLike(Protocol):
     ) -> list[Recording[UUID]]: ...
 
     def patient(self, mrn: str) -> Patient: ...
-
-
-def _require(decision: Decision) -> None:
-    if not decision.allowed:
-        raise NotAuthorised(decision.reason[0].upper() + decision.reason[1:] + ".")
 
 
 def check_demographics(demographics: dict[str, Any], *, today: date) -> None:
@@ -105,7 +100,7 @@ class PatientCommands:
     ) -> str:
         """Issue the next MRN to a new patient; returns it."""
         acting = self.authenticate(actor)
-        _require(may_maintain_index(acting.roles))
+        require(may_maintain_index(acting.roles))
         check_demographics(demographics, today=today or date.today())
         if likely_matches and not (override and override.strip()):
             raise ProbableDuplicate(likely_matches)
@@ -133,7 +128,7 @@ class PatientCommands:
         self: _LedgerLike, mrn: str, changes: dict[str, Any], *, reason: str, actor: Identity
     ) -> None:
         acting = self.authenticate(actor)
-        _require(may_maintain_index(acting.roles))
+        require(may_maintain_index(acting.roles))
         if not reason.strip():
             raise UsageError("Give a reason for the correction.")
         patient = self.patient(mrn)
@@ -147,7 +142,7 @@ class PatientCommands:
     ) -> None:
         """Bring a duplicate record under the survivor; both sides record it."""
         acting = self.authenticate(actor)
-        _require(may_maintain_index(acting.roles))
+        require(may_maintain_index(acting.roles))
         if not reason.strip():
             raise UsageError("Give a reason for the merge.")
         survivor, retired = self.patient(survivor_mrn), self.patient(retired_mrn)
@@ -165,7 +160,7 @@ class PatientCommands:
     ) -> None:
         """Undo a wrong merge; the merge and its undoing both stay in the history."""
         acting = self.authenticate(actor)
-        _require(may_maintain_index(acting.roles))
+        require(may_maintain_index(acting.roles))
         if not reason.strip():
             raise UsageError("Give a reason for undoing the merge.")
         survivor, retired = self.patient(survivor_mrn), self.patient(retired_mrn)
