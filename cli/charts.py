@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from uuid import UUID
 
 import click
 
 from cli.common import purpose_options, why
 from cli.main import Session, pass_session
+from cli.output import emit_json
+from cli.parsing import parse_entry, parse_time, parse_uuid
 
 DOCUMENT_KINDS = (
     "consent",
@@ -24,15 +25,6 @@ DOCUMENT_KINDS = (
     "identification",
     "other",
 )
-
-
-def _uuid(value: str, what: str) -> UUID:
-    from ledger.errors import UsageError
-
-    try:
-        return UUID(value)
-    except ValueError:
-        raise UsageError(f"'{value}' is not {what} id.") from None
 
 
 @click.group()
@@ -57,7 +49,7 @@ def file_document(
 ) -> None:
     """File a scanned or electronic document to MRN's chart (stored by its SHA-256)."""
     actor = session.identity()
-    encounter_id = _uuid(encounter, "an encounter") if encounter else None
+    encounter_id = parse_uuid(encounter, "an encounter") if encounter else None
     with session.ledger() as ledger:
         document_id = ledger.file_document(
             mrn, path, kind=kind, actor=actor, encounter_id=encounter_id, media_type=media_type
@@ -91,7 +83,254 @@ def get_document(
     actor = session.identity()
     with session.ledger() as ledger:
         document, content = document_content(
-            ledger, _uuid(document_id, "a document"), actor=actor, why=why(purpose, break_glass)
+            ledger,
+            parse_uuid(document_id, "a document"),
+            actor=actor,
+            why=why(purpose, break_glass),
         )
     out.write_bytes(content)
     click.echo(f"Wrote {document.size} bytes to {out} (sha256 {document.sha256}, verified).")
+
+
+ENTRY_KINDS = (
+    "presenting-symptoms",
+    "history",
+    "condition",
+    "diagnosis",
+    "allergy",
+    "medication",
+    "treatment",
+    "procedure",
+    "treatment-schedule",
+    "examination",
+    "laboratory-report",
+    "x-ray-report",
+    "complication",
+    "referral",
+    "outcome",
+    "progress-note",
+    "physician-note",
+)
+
+
+def _fields(pairs: tuple[str, ...]) -> dict[str, str]:
+    from ledger.errors import UsageError
+
+    fields: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"'{pair}' is not a field: give NAME=VALUE.")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+@chart.command("add")
+@click.argument("encounter_id")
+@click.option("--kind", required=True, type=click.Choice(ENTRY_KINDS))
+@click.option("--text", required=True, help="What to record.")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A structured field (repeat), e.g. --field code=I10.",
+)
+@click.option("--author", help="Who wrote it, if not you (a user name).")
+@click.option("--effective", help="When it happened clinically (ISO 8601; default now).")
+@pass_session
+def add_entry(
+    session: Session,
+    encounter_id: str,
+    kind: str,
+    text: str,
+    fields: tuple[str, ...],
+    author: str | None,
+    effective: str | None,
+) -> None:
+    """Record a clinical entry in an encounter; prints its reference ENCOUNTER:ENTRY."""
+    actor = session.identity()
+    encounter = parse_uuid(encounter_id, "an encounter")
+    with session.ledger() as ledger:
+        entry = ledger.add_entry(
+            encounter,
+            kind=kind,
+            text=text,
+            fields=_fields(fields),
+            author=author,
+            effective_at=parse_time(effective, what="time"),
+            actor=actor,
+        )
+    click.echo(f"Recorded {kind} {encounter}:{entry}")
+
+
+@chart.command("amend")
+@click.argument("entry")
+@click.option("--text", required=True, help="The corrected text.")
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE")
+@click.option("--reason", required=True, help="Why it is amended.")
+@click.option("--requested-by", required=True, help="Who asked (e.g. patient, the author).")
+@pass_session
+def amend(
+    session: Session, entry: str, text: str, fields: tuple[str, ...], reason: str, requested_by: str
+) -> None:
+    """Amend an entry: a new version that links the old one, which stays readable."""
+    actor = session.identity()
+    encounter, entry_id = parse_entry(entry)
+    with session.ledger() as ledger:
+        ledger.amend_entry(
+            encounter,
+            entry_id,
+            text=text,
+            fields=_fields(fields) or None,
+            reason=reason,
+            requested_by=requested_by,
+            actor=actor,
+        )
+    click.echo(f"Amended {entry}; the earlier version is kept.")
+
+
+@chart.command("retract")
+@click.argument("entry")
+@click.option("--reason", required=True, help="Why it was entered in error.")
+@pass_session
+def retract(session: Session, entry: str, reason: str) -> None:
+    """Mark an entry as entered in error (it stays in the chart, marked)."""
+    actor = session.identity()
+    encounter, entry_id = parse_entry(entry)
+    with session.ledger() as ledger:
+        ledger.retract_entry(encounter, entry_id, reason=reason, actor=actor)
+    click.echo(f"Retracted {entry} (entered in error); the original is kept.")
+
+
+@chart.command("sign")
+@click.argument("entry")
+@pass_session
+def sign(session: Session, entry: str) -> None:
+    """Authenticate an entry's current version as its physician."""
+    actor = session.identity()
+    encounter, entry_id = parse_entry(entry)
+    with session.ledger() as ledger:
+        ledger.sign_entry(encounter, entry_id, actor=actor)
+    click.echo(f"Signed {entry}.")
+
+
+@chart.command("deny-amendment")
+@click.argument("entry")
+@click.option("--reason", required=True, help="Why the requested amendment is refused.")
+@click.option("--statement", help="The patient's statement of disagreement, if any.")
+@click.option("--requested-change", help="What the patient asked to change.")
+@pass_session
+def deny_amendment(
+    session: Session, entry: str, reason: str, statement: str | None, requested_change: str | None
+) -> None:
+    """Record a refused amendment request with the patient's disagreement (HIPAA 164.526)."""
+    actor = session.identity()
+    encounter, entry_id = parse_entry(entry)
+    with session.ledger() as ledger:
+        ledger.deny_amendment(
+            encounter,
+            entry_id,
+            reason=reason,
+            statement_of_disagreement=statement,
+            requested_change=requested_change,
+            actor=actor,
+        )
+    click.echo(f"Recorded the denied amendment request on {entry}.")
+
+
+@chart.command("show")
+@click.argument("mrn")
+@click.option("--as-of", "as_of", help="Show the chart exactly as the ledger held it then.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@purpose_options
+@pass_session
+def show(
+    session: Session,
+    mrn: str,
+    as_of: str | None,
+    as_json: bool,
+    purpose: str,
+    break_glass: str | None,
+) -> None:
+    """A patient's chart: encounters and entries (amended, retracted, signed), documents."""
+    from projections.queries import chart_record
+
+    actor = session.identity()
+    moment = parse_time(as_of, what="time") if as_of else None
+    with session.ledger() as ledger:
+        record = chart_record(ledger, mrn, actor=actor, why=why(purpose, break_glass), as_of=moment)
+    if as_json:
+        emit_json(record)
+        return
+    d = record["demographics"]
+    title = f"{record['mrn']}  {d.get('family_name', '')}, {d.get('given_name', '')}"
+    click.echo(title + (f"   (as of {record['as_of']})" if record["as_of"] else ""))
+    if d.get("birth_date"):
+        click.echo(f"  born {d['birth_date']}  {d.get('sex') or ''}")
+    for enc in record["encounters"]:
+        until = (
+            f" to {enc['discharged_at'][:16]} ({enc['disposition']})"
+            if enc["discharged_at"]
+            else " (open)"
+        )
+        click.echo(
+            f"\n  {enc['class']} {enc['id']}  {enc['service']}, attending "
+            f"{enc['attending']}, from {enc['admitted_at'][:16]}{until}"
+        )
+        for entry in enc["entries"]:
+            marks = []
+            if entry["retracted"]:
+                marks.append(f"RETRACTED: {entry['retraction_reason']}")
+            if entry["amended"]:
+                marks.append(f"amended x{len(entry['versions']) - 1}")
+            if entry["late"]:
+                marks.append("late entry")
+            marks.append("signed" if entry["signed"] else "unsigned")
+            click.echo(
+                f"    {entry['effective_at'][:16]}  {entry['kind']:<18} "
+                f"{entry['text']}  [{'; '.join(marks)}]  by {entry['author']}"
+            )
+            for denied in entry["denied_amendments"]:
+                click.echo(
+                    f"      amendment refused: {denied['reason']}; patient's statement: "
+                    f"{denied['statement_of_disagreement'] or '(none)'}"
+                )
+    for doc in record["documents"]:
+        click.echo(f"\n  document {doc['id']}  {doc['kind']}  {doc['filename']}")
+
+
+@chart.command("history")
+@click.argument("mrn")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@purpose_options
+@pass_session
+def history(
+    session: Session, mrn: str, as_json: bool, purpose: str, break_glass: str | None
+) -> None:
+    """Every change to a chart: who, when, why, and the event id to prove it."""
+    from cli.output import table
+    from projections.queries import chart_history
+
+    actor = session.identity()
+    with session.ledger() as ledger:
+        lines = chart_history(ledger, mrn, actor=actor, why=why(purpose, break_glass))
+    if as_json:
+        emit_json(lines)
+        return
+    table(
+        f"History of {mrn.upper()}",
+        ["recorded", "effective", "who", "what", "why", "late", "event"],
+        [
+            [
+                (x["recorded_at"] or "")[:16],
+                (x["effective_at"] or "")[:16],
+                x["actor"],
+                x["what"],
+                x["reason"] or "",
+                "late" if x["late"] else "",
+                x["event"],
+            ]
+            for x in lines
+        ],
+    )

@@ -148,9 +148,10 @@ def _register() -> None:
     cli.add_command(integrity.export)
     cli.add_command(integrity.log_group)
     cli.add_command(users.user)
-    from cli import charts, patients
+    from cli import charts, encounters, patients
 
     cli.add_command(patients.patient)
+    cli.add_command(encounters.encounter)
     cli.add_command(charts.chart)
     from cli import demo
 

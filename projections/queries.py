@@ -8,6 +8,7 @@ purpose of use, because the ledger must say who saw what, and why.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -90,3 +91,118 @@ def document_content(
         break_glass_reason=why.break_glass_reason,
     )
     return ledger.document(document_id)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _entry(entry: Any) -> dict[str, Any]:
+    return {
+        "id": str(entry.id),
+        "kind": entry.kind,
+        "text": entry.text,
+        "fields": {k: _iso(v) for k, v in entry.fields.items()},
+        "author": entry.author,
+        "effective_at": _iso(entry.effective_at),
+        "recorded_at": _iso(entry.recorded_at),
+        "late": entry.late,
+        "amended": entry.amended,
+        "versions": [
+            {
+                "text": v.text,
+                "fields": {k: _iso(x) for k, x in v.fields.items()},
+                "recorded_at": _iso(v.recorded_at),
+                "recorded_by": v.recorded_by,
+                "reason": v.reason,
+                "requested_by": v.requested_by,
+            }
+            for v in entry.versions
+        ],
+        "retracted": entry.retracted,
+        "retraction_reason": entry.retraction_reason,
+        "signed": entry.signed,
+        "signatures": [
+            {"physician": s.physician, "version": s.version, "signed_at": _iso(s.signed_at)}
+            for s in entry.signatures
+        ],
+        "denied_amendments": [
+            {
+                "reason": d.reason,
+                "statement_of_disagreement": d.statement_of_disagreement,
+                "requested_by": d.requested_by,
+                "denied_by": d.denied_by,
+                "denied_at": _iso(d.denied_at),
+            }
+            for d in entry.denied_amendments
+        ],
+    }
+
+
+def _encounter(encounter: Any) -> dict[str, Any]:
+    return {
+        "id": str(encounter.id),
+        "mrn": encounter.mrn,
+        "class": encounter.encounter_class,
+        "service": encounter.service,
+        "attending": encounter.attending,
+        "bed": encounter.bed,
+        "admitted_at": _iso(encounter.admitted_at),
+        "discharged_at": _iso(encounter.discharged_at),
+        "disposition": encounter.disposition,
+        "entries": [_entry(e) for e in encounter.entries.values()],
+    }
+
+
+def chart_record(
+    ledger: Ledger,
+    mrn: str,
+    *,
+    actor: Identity,
+    why: Purpose,
+    as_of: datetime | None = None,
+) -> dict[str, Any]:
+    """A patient's chart now, or exactly as the ledger held it at `as_of`, access recorded."""
+    ledger.patient(mrn)
+    ledger.record_access(
+        [mrn],
+        actor=actor,
+        action="query",
+        sections=["chart"] if as_of is None else [f"chart-as-of:{as_of.isoformat()}"],
+        purpose=why.purpose,
+        break_glass_reason=why.break_glass_reason,
+    )
+    encounters = ledger.encounters(mrn) if as_of is None else ledger.chart_as_of(mrn, as_of)
+    record = PatientRecord(ledger.patient(mrn), ledger.documents_of(mrn)).as_dict()
+    record["as_of"] = None if as_of is None else as_of.isoformat()
+    record["encounters"] = [_encounter(e) for e in encounters]
+    return record
+
+
+def chart_history(
+    ledger: Ledger, mrn: str, *, actor: Identity, why: Purpose
+) -> list[dict[str, Any]]:
+    """Every change to a chart, with who, when, why and the event id, access recorded."""
+    ledger.patient(mrn)
+    ledger.record_access(
+        [mrn],
+        actor=actor,
+        action="query",
+        sections=["history"],
+        purpose=why.purpose,
+        break_glass_reason=why.break_glass_reason,
+    )
+    return [
+        {
+            "event": line.event_id,
+            "recorded_at": _iso(line.recorded_at),
+            "effective_at": _iso(line.effective_at),
+            "actor": line.actor,
+            "what": line.what,
+            "reason": line.reason,
+            "late": line.late,
+            "entry": None if line.entry_id is None else str(line.entry_id),
+            "requested_by": line.requested_by,
+        }
+        for line in ledger.chart_history(mrn)
+    ]

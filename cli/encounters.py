@@ -1,0 +1,128 @@
+"""`chartledger encounter …`: admissions, visits, transfers, discharges."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import click
+
+from cli.main import Session, pass_session
+from cli.parsing import parse_time, parse_uuid
+
+
+def _id(value: str) -> UUID:
+    return parse_uuid(value, "an encounter")
+
+
+@click.group()
+def encounter() -> None:
+    """Admit, register, transfer and discharge patients."""
+
+
+def _open(
+    session: Session,
+    mrn: str,
+    encounter_class: str,
+    attending: str,
+    service: str,
+    bed: str | None,
+    at: str | None,
+) -> None:
+    actor = session.identity()
+    when = parse_time(at, what="time")
+    with session.ledger() as ledger:
+        encounter_id = ledger.open_encounter(
+            mrn,
+            encounter_class=encounter_class,
+            attending=attending,
+            service=service,
+            bed=bed,
+            effective_at=when,
+            actor=actor,
+        )
+    click.echo(f"Opened {encounter_class} encounter {encounter_id} for {mrn.upper()}.")
+
+
+@encounter.command("admit")
+@click.argument("mrn")
+@click.option("--attending", required=True, help="The attending physician (a user name).")
+@click.option("--service", required=True, help="The service, e.g. medicine, surgery.")
+@click.option("--bed", help="The bed, e.g. 4W-12.")
+@click.option("--at", "at", help="When (ISO 8601; default now).")
+@pass_session
+def admit(
+    session: Session, mrn: str, attending: str, service: str, bed: str | None, at: str | None
+) -> None:
+    """Admit MRN as an inpatient."""
+    _open(session, mrn, "inpatient", attending, service, bed, at)
+
+
+@encounter.command("register")
+@click.argument("mrn")
+@click.option(
+    "--class",
+    "encounter_class",
+    type=click.Choice(["outpatient", "emergency"]),
+    default="outpatient",
+    show_default=True,
+)
+@click.option("--attending", required=True, help="The attending physician (a user name).")
+@click.option("--service", required=True, help="The clinic or department.")
+@click.option("--at", "at", help="When (ISO 8601; default now).")
+@pass_session
+def register(
+    session: Session, mrn: str, encounter_class: str, attending: str, service: str, at: str | None
+) -> None:
+    """Register MRN for an outpatient or emergency visit."""
+    _open(session, mrn, encounter_class, attending, service, None, at)
+
+
+@encounter.command("transfer")
+@click.argument("encounter_id")
+@click.option("--bed")
+@click.option("--service")
+@click.option("--attending")
+@click.option("--at", "at", help="When (ISO 8601; default now).")
+@pass_session
+def transfer(
+    session: Session,
+    encounter_id: str,
+    bed: str | None,
+    service: str | None,
+    attending: str | None,
+    at: str | None,
+) -> None:
+    """Move a patient to another bed or service, or hand over to another attending."""
+    actor = session.identity()
+    with session.ledger() as ledger:
+        ledger.transfer(
+            _id(encounter_id),
+            bed=bed,
+            service=service,
+            attending=attending,
+            effective_at=parse_time(at, what="time"),
+            actor=actor,
+        )
+    click.echo(f"Transferred encounter {encounter_id}.")
+
+
+@encounter.command("discharge")
+@click.argument("encounter_id")
+@click.option(
+    "--disposition",
+    required=True,
+    help="Where the patient went: home, transferred, deceased, left against advice…",
+)
+@click.option("--at", "at", help="When (ISO 8601; default now).")
+@pass_session
+def discharge(session: Session, encounter_id: str, disposition: str, at: str | None) -> None:
+    """Discharge the patient of an encounter."""
+    actor = session.identity()
+    with session.ledger() as ledger:
+        ledger.discharge(
+            _id(encounter_id),
+            disposition=disposition,
+            effective_at=parse_time(at, what="time"),
+            actor=actor,
+        )
+    click.echo(f"Discharged encounter {encounter_id} ({disposition}).")

@@ -1,0 +1,28 @@
+"""Fixtures for CLI tests: a ledger home with staff and one registered patient."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ledger.home import LedgerHome
+from ledger.keys import load_identity
+from tests.cli.test_cli import Chartledger
+
+ADA = {"given_name": "Ada", "family_name": "Okafor", "birth_date": date(1961, 4, 2)}
+
+
+@pytest.fixture
+def clinic(store_url: str, tmp_path: Path) -> tuple[Chartledger, str]:
+    run = Chartledger(tmp_path / "home", store_url)
+    run("init")
+    run("user", "add", "tech1", "--role", "technician")
+    run("user", "add", "coder1", "--role", "coder")
+    run("user", "add", "dr1", "--role", "physician")
+    home = LedgerHome(run.home)
+    tech = load_identity("tech1", home.key_path("tech1"))
+    with home.open(store_url) as ledger:
+        mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    return run, mrn
