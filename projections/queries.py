@@ -8,14 +8,26 @@ purpose of use, because the ledger must say who saw what, and why.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from ledger.application import Ledger
 from ledger.documents import Document
+from ledger.errors import ProbableDuplicate
 from ledger.keys import Identity
+from ledger.mpi import check_demographics
 from ledger.patient import Patient
+from policies.matching import (
+    POSSIBLE_THRESHOLD,
+    Demographics,
+    MatchScore,
+    find_duplicates,
+    rank_candidates,
+    score,
+)
+from projections.follower import Follower
+from projections.patients import IndexedPatient, PatientIndex
 
 
 @dataclass(frozen=True)
@@ -206,3 +218,151 @@ def chart_history(
         }
         for line in ledger.chart_history(mrn)
     ]
+
+
+# -- the master patient index: search, duplicates, registration --------------------------------
+
+
+class LikelyDuplicates(ProbableDuplicate):
+    """A registration refused for likely matches, carrying them (already recorded as shown)."""
+
+    def __init__(self, candidates: list[Candidate]) -> None:
+        super().__init__([c.patient.mrn for c in candidates])
+        self.candidates = candidates
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A patient the index proposes, with the score and the reason (fields, never values)."""
+
+    patient: IndexedPatient
+    score: MatchScore
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mrn": self.patient.mrn,
+            "demographics": {k: _iso(v) for k, v in self.patient.demographics.items()},
+            "score": round(self.score.total, 1),
+            "classification": self.score.classification,
+            "agreed": list(self.score.agreed),
+            "disagreed": list(self.score.disagreed),
+            "reason": self.score.reason,
+        }
+
+
+def _current_index(ledger: Ledger) -> PatientIndex:
+    index = PatientIndex(ledger.db)
+    Follower(ledger, [index]).catch_up()
+    return index
+
+
+def _demographics(fields: dict[str, Any]) -> Demographics:
+    def text(name: str) -> str | None:
+        value = fields.get(name)
+        return None if value in (None, "") else str(value)
+
+    born = fields.get("birth_date")
+    return Demographics(
+        given_name=str(fields.get("given_name") or ""),
+        family_name=str(fields.get("family_name") or ""),
+        birth_date=born if isinstance(born, date) else None,
+        sex=text("sex"),
+        street=text("street"),
+        locality=text("locality"),
+        postcode=text("postcode"),
+        state=text("state"),
+        phone=text("phone"),
+        identifier=text("identifier"),
+    )
+
+
+def _ranked(
+    index: PatientIndex, query: dict[str, Any], limit: int
+) -> list[tuple[IndexedPatient, MatchScore]]:
+    patients = index.all()
+    records = [_demographics(p.demographics).normalise() for p in patients]
+    ranked = rank_candidates(_demographics(query).normalise(), records, limit=limit)
+    return [(patients[i], score) for i, score in ranked]
+
+
+def find_patients(
+    ledger: Ledger, query: dict[str, Any], *, actor: Identity, why: Purpose, limit: int = 10
+) -> list[Candidate]:
+    """Candidates for a search, best first; every MRN shown is recorded as accessed first."""
+    index = _current_index(ledger)
+    mrn = str(query.get("mrn") or "").strip().upper()
+    if mrn:
+        found = index.get(mrn)
+        if found is None:
+            ledger.patient(mrn)  # raises the plain "no patient with MRN" error
+        hits = (
+            []
+            if found is None
+            else [(found, score(_demographics(query), _demographics(found.demographics)))]
+        )
+    else:
+        hits = _ranked(index, query, limit)
+    _record_shown(ledger, [p.mrn for p, _ in hits], actor=actor, why=why)
+    return [Candidate(p, s) for p, s in hits]
+
+
+def duplicate_pairs(
+    ledger: Ledger, *, actor: Identity, why: Purpose, include_possible: bool = False
+) -> list[tuple[Candidate, Candidate]]:
+    """Probable duplicate pairs in the index (and, on request, pairs for human review)."""
+    index = _current_index(ledger)
+    patients = index.all()
+    records = [_demographics(p.demographics).normalise() for p in patients]
+    threshold = POSSIBLE_THRESHOLD if include_possible else None
+    decisions = find_duplicates(records, threshold=threshold)
+    shown = sorted({patients[i].mrn for d in decisions for i in (d.left, d.right)})
+    _record_shown(ledger, shown, actor=actor, why=why)
+    return [
+        (Candidate(patients[d.left], d.score), Candidate(patients[d.right], d.score))
+        for d in decisions
+    ]
+
+
+def register_patient(
+    ledger: Ledger,
+    demographics: dict[str, Any],
+    *,
+    actor: Identity,
+    override: str | None = None,
+) -> tuple[str, list[Candidate]]:
+    """Search for likely matches, show them (recorded), and register unless one is likely.
+
+    Returns the new MRN and the candidates that were shown; raises `ProbableDuplicate` (after
+    recording what was shown) when a likely match exists and no reason was given.
+    """
+    check_demographics(demographics, today=date.today())
+    index = _current_index(ledger)
+    likely = [
+        Candidate(p, s)
+        for p, s in _ranked(index, demographics, 5)
+        if s.classification in ("match", "possible")
+    ]
+    if likely:
+        _record_shown(
+            ledger, [c.patient.mrn for c in likely], actor=actor, why=Purpose("operations")
+        )
+        if not (override and override.strip()):
+            raise LikelyDuplicates(likely)
+    mrn = ledger.register_patient(
+        demographics,
+        actor=actor,
+        likely_matches=[c.patient.mrn for c in likely],
+        override=override,
+    )
+    return mrn, likely
+
+
+def _record_shown(ledger: Ledger, mrns: list[str], *, actor: Identity, why: Purpose) -> None:
+    ledger.record_access(
+        mrns,
+        actor=actor,
+        action="query",
+        sections=["demographics"],
+        purpose=why.purpose,
+        break_glass_reason=why.break_glass_reason,
+    )
