@@ -171,3 +171,25 @@ def test_chart_errors_are_clear(clinic: tuple[Chartledger, str]) -> None:
     assert "is not a time" in when.output
     unknown = run("chart", "show", "MR0000404", "--purpose", "treatment", actor="dr1", ok=False)
     assert unknown.exit_code == 5
+    opened = run(
+        "encounter", "admit", mrn, "--attending", "dr1", "--service", "medicine", actor="tech1"
+    )
+    encounter = opened.output.split("encounter ")[1].split()[0]
+    before = RawDB(run.store_url).rows()
+    missing = run(
+        "chart", "sign", f"{encounter}:00000000-0000-4000-8000-000000000000", actor="dr1", ok=False
+    )
+    assert missing.exit_code == 5 and "There is no entry" in missing.output
+    no_encounter = run(
+        "chart",
+        "add",
+        "00000000-0000-4000-8000-000000000000",
+        "--kind",
+        "history",
+        "--text",
+        "x",
+        actor="dr1",
+        ok=False,
+    )
+    assert no_encounter.exit_code == 5 and "There is no encounter" in no_encounter.output
+    assert RawDB(run.store_url).rows() == before
