@@ -156,6 +156,9 @@ def _register() -> None:
     from cli import demo
 
     cli.add_command(demo.demo)
+    from cli import importing
+
+    cli.add_command(importing.import_group)
 
 
 _register()

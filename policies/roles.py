@@ -63,3 +63,13 @@ def may_maintain_index(actor_roles: Iterable[str]) -> Decision:
     if INDEX_ROLES & set(actor_roles):
         return Decision(True, "health information staff maintain the patient index")
     return Decision(False, "only technicians, the HIM director or an interface maintain the index")
+
+
+def may_import_records(actor_roles: Iterable[str]) -> Decision:
+    """Only an interface user imports: what it imports is signed as its own, so a person's key
+    never vouches for records that person did not write."""
+    if INTERFACE in set(actor_roles):
+        return Decision(True, "an interface imports records from other systems")
+    return Decision(
+        False, "only an interface user may import records (what it imports is signed as theirs)"
+    )

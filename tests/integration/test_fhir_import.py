@@ -1,0 +1,413 @@
+"""FHIR import of the Synthea sample: complete, idempotent, all-or-nothing on a bad line, encrypted.
+
+The whole sample (13 patients, about 15,000 events) is imported once per store; the other tests
+use a subset of two patients written to tmp_path (one with allergies, so an "imported history"
+encounter; one with a Device, a type the import skips).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any, cast
+from uuid import UUID
+
+import pytest
+
+from ledger.application import Ledger
+from ledger.documents import Document
+from ledger.encounter import Encounter
+from ledger.errors import ConflictError, NotAuthorised, UsageError
+from ledger.fhir_import import ImportedResource, _Importer, import_fhir, imported_id
+from ledger.keys import Identity
+from tests.conftest import Hospital
+from tests.rawdb import RawDB
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-10-patients"
+SUBSET = ("cbc86e51-9eca-3855-76ec-c058f72c5761", "63ee2253-bdd5-da55-2ad2-b4984d0ad700")
+ENTRY_KIND = {
+    "Procedure": "procedure",
+    "MedicationRequest": "medication",
+    "AllergyIntolerance": "allergy",
+    "Immunization": "treatment",
+}
+
+pytestmark = pytest.mark.skipif(
+    not DATA.is_dir(), reason=f"the Synthea sample is not at {DATA} (shared/data beside the repo)"
+)
+
+
+def staff(hospital: Hospital) -> Identity:
+    """Enrol the interface that signs the import and the default attending physician."""
+    interface = Identity.generate("fhir-interface")
+    doctor = Identity.generate("dr.import")
+    hospital.ledger.add_user(
+        "fhir-interface", ["interface"], interface.public_raw, actor=hospital.admin
+    )
+    hospital.ledger.add_user("dr.import", ["physician"], doctor.public_raw, actor=hospital.admin)
+    return interface
+
+
+def resources(folder: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for path in sorted(folder.glob("*.ndjson"))
+        if path.name != "log.ndjson"
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
+def subset(target: Path, patients: tuple[str, ...] = SUBSET, skip: tuple[str, ...] = ()) -> Path:
+    """A copy of the sample holding only these patients (and every practitioner)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in DATA.glob("*.ndjson"):
+        if path.name == "log.ndjson" or path.name.split(".")[0] in skip:
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines()
+        if not path.name.startswith("Practitioner."):
+            lines = [line for line in lines if any(p in line for p in patients)]
+        if lines:
+            (target / path.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target
+
+
+def expected_entries(folder: Path) -> Counter[str]:
+    kinds: Counter[str] = Counter()
+    for resource in resources(folder):
+        kind = resource["resourceType"]
+        if kind == "Condition":
+            categories = {c["code"] for cat in resource["category"] for c in cat["coding"]}
+            kinds["diagnosis" if "encounter-diagnosis" in categories else "condition"] += 1
+        elif kind in ENTRY_KIND:
+            kinds[ENTRY_KIND[kind]] += 1
+    return kinds
+
+
+def encounters(ledger: Ledger) -> list[Encounter]:
+    opened = ledger.recorder.select_notifications(
+        start=None, limit=1_000_000, topics=[Encounter.Opened.TOPIC]
+    )
+    return [ledger.encounter(cast(UUID, n.originator_id)) for n in opened]
+
+
+def filed(ledger: Ledger) -> list[UUID]:
+    notes = ledger.recorder.select_notifications(
+        start=None, limit=1_000_000, topics=[Document.Filed.TOPIC]
+    )
+    return [cast(UUID, n.originator_id) for n in notes]
+
+
+def test_the_whole_synthea_sample_is_imported_completely(hospital: Hospital) -> None:
+    interface = staff(hospital)
+    ledger = hospital.ledger
+    report = import_fhir(ledger, DATA, actor=interface, attending="dr.import")
+    source = resources(DATA)
+    counts = Counter(r["resourceType"] for r in source)
+
+    assert report.imported == {t: counts[t] for t in (*ENTRY_KIND, "Condition", "Patient")} | {
+        "Encounter": counts["Encounter"],
+        "DocumentReference": counts["DocumentReference"],
+    }
+    assert report.skipped == {
+        "Device": 16,
+        "Location": 44,
+        "Organization": 43,
+        "PractitionerRole": 43,
+    }
+    assert len(report.new_mrns) == counts["Patient"] == len(set(report.mrns.values()))
+    for pid, mrn in report.mrns.items():
+        assert ledger.patient(mrn).mrn == mrn
+        assert (
+            cast(ImportedResource, ledger.repository.get(imported_id("Patient", pid))).became == mrn
+        )
+
+    # What the ledger holds, read back from its aggregates.
+    charted = encounters(ledger)
+    patients_with_loose = {
+        r["patient"]["reference"] for r in source if r["resourceType"] == "AllergyIntolerance"
+    }
+    assert report.history_encounters == len(patients_with_loose)
+    assert len(charted) == counts["Encounter"] + report.history_encounters
+    classes = Counter(e.encounter_class for e in charted)
+    source_classes = Counter(r["class"]["code"] for r in source if r["resourceType"] == "Encounter")
+    assert classes["inpatient"] == source_classes["IMP"]
+    assert classes["emergency"] == source_classes["EMER"]
+    assert all(e.attending == "dr.import" and e.discharged for e in charted)
+    assert sum("; practitioner Dr. " in e.service for e in charted) == counts["Encounter"]
+    entries = [entry for e in charted for entry in e.entries.values()]
+    assert Counter(entry.kind for entry in entries) == expected_entries(DATA)
+    assert all(entry.author == "fhir-interface" for entry in entries)
+    assert all(entry.effective_at.tzinfo is not None for entry in entries)
+    medications = [entry for entry in entries if entry.kind == "medication"]
+    assert all(entry.fields["system"].endswith("rxnorm") for entry in medications)
+    assert all(entry.fields["practitioner"].startswith("Dr. ") for entry in medications)
+    assert len(filed(ledger)) == counts["DocumentReference"]
+
+    verified = ledger.verify()
+    assert verified.documents == counts["DocumentReference"]
+
+    # Bodies are encrypted: no name, nor the source's patient ids, in the stored states.
+    stored = b"\n".join(state for *_, state in RawDB(hospital.store_url).rows())
+    for resource in source:
+        if resource["resourceType"] == "Patient":
+            for name in resource["name"]:
+                assert name["family"].encode() not in stored
+            assert resource["id"].encode() not in stored
+
+
+def test_a_second_import_writes_nothing(hospital: Hospital, tmp_path: Path) -> None:
+    interface = staff(hospital)
+    folder = subset(tmp_path / "export")
+    first = import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    assert first.events > 0 and first.history_encounters == 1
+    before = hospital.ledger.recorder.max_notification_id()
+    again = import_fhir(hospital.reopen(), folder, actor=interface, attending="dr.import")
+    assert hospital.ledger.recorder.max_notification_id() == before
+    assert (again.events, sum(again.imported.values()), again.new_mrns) == (0, 0, [])
+    assert again.already == first.imported
+    assert again.mrns == first.mrns
+    assert again.skipped == first.skipped == {"Device": 1}
+
+
+def test_an_attachment_is_filed_as_its_decoded_bytes(hospital: Hospital, tmp_path: Path) -> None:
+    interface = staff(hospital)
+    folder = subset(tmp_path / "export", patients=SUBSET[:1])
+    import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    reference = next(r for r in resources(folder) if r["resourceType"] == "DocumentReference")
+    record = hospital.ledger.repository.get(imported_id("DocumentReference", reference["id"]))
+    document, content = hospital.ledger.document(UUID(cast(ImportedResource, record).became))
+    assert content == base64.b64decode(reference["content"][0]["attachment"]["data"])
+    assert (document.kind, document.media_type) == ("other", "text/plain; charset=utf-8")
+    encounter = cast(
+        ImportedResource,
+        hospital.ledger.repository.get(
+            imported_id(
+                "Encounter", reference["context"]["encounter"][0]["reference"].split("/")[1]
+            )
+        ),
+    )
+    assert document.encounter_id == UUID(encounter.became)
+
+
+def test_a_later_export_adds_only_what_is_new(hospital: Hospital, tmp_path: Path) -> None:
+    """Conditions and procedures arriving later go into the encounters imported before."""
+    interface = staff(hospital)
+    partial = subset(tmp_path / "partial", skip=("Condition", "Procedure"))
+    first = import_fhir(hospital.ledger, partial, actor=interface, attending="dr.import")
+    full = subset(tmp_path / "full")
+    second = import_fhir(hospital.ledger, full, actor=interface, attending="dr.import")
+    counts = Counter(r["resourceType"] for r in resources(full))
+    assert second.imported == {"Condition": counts["Condition"], "Procedure": counts["Procedure"]}
+    assert second.already == first.imported
+    charted = encounters(hospital.ledger)
+    assert len(charted) == counts["Encounter"] + 1
+    kinds = Counter(entry.kind for e in charted for entry in e.entries.values())
+    assert kinds == expected_entries(full)
+
+
+def test_a_resource_a_later_export_moves_is_not_imported_again(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    """Its new encounter's record does not list it, but its own record says it is imported."""
+    interface = staff(hospital)
+    folder = subset(tmp_path / "export", patients=SUBSET[:1])
+    import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    before = hospital.ledger.recorder.max_notification_id()
+    path = folder / "Condition.000.ndjson"
+    conditions = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    others = {c["encounter"]["reference"] for c in conditions} - {
+        conditions[0]["encounter"]["reference"]
+    }
+    conditions[0]["encounter"]["reference"] = sorted(others)[0]
+    path.write_text("\n".join(json.dumps(c) for c in conditions) + "\n", encoding="utf-8")
+    again = import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    assert (again.events, sum(again.imported.values())) == (0, 0)
+    assert again.already["Condition"] == len(conditions)
+    assert hospital.ledger.recorder.max_notification_id() == before
+
+
+def test_a_patient_merged_away_since_stops_the_import_before_it_writes(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    interface = staff(hospital)
+    folder = subset(tmp_path / "export", patients=SUBSET[:1])
+    first = import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    (imported,) = first.new_mrns
+    survivor = hospital.ledger.register_patient(
+        {"given_name": "Test", "family_name": "Survivor"}, actor=interface, likely_matches=[]
+    )
+    hospital.ledger.merge_patients(survivor, imported, reason="same person", actor=interface)
+    before = RawDB(hospital.store_url).rows()
+    with pytest.raises(UsageError) as raised:
+        import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    assert str(raised.value) == (
+        f"Patient/{SUBSET[0]} was imported as {imported}, which was merged into {survivor}; "
+        "nothing was imported."
+    )
+    assert RawDB(hospital.store_url).rows() == before
+
+
+def corrupt(folder: Path, name: str, line: int, change: str) -> None:
+    path = folder / name
+    lines = path.read_text(encoding="utf-8").splitlines()
+    resource = json.loads(lines[line - 1])
+    if change == "truncated":
+        lines[line - 1] = lines[line - 1][:150]
+    elif change == "bad-date":
+        resource["onsetDateTime" if "onsetDateTime" in resource else "performedPeriod"] = "soon"
+        lines[line - 1] = json.dumps(resource)
+    elif change == "no-type":
+        del resource["resourceType"]
+        lines[line - 1] = json.dumps(resource)
+    elif change == "unknown-element":
+        resource["colour"] = "blue"
+        lines[line - 1] = json.dumps(resource)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "reason"),
+    [
+        ("Condition.000.ndjson", "truncated", "it is not JSON"),
+        ("Condition.000.ndjson", "bad-date", "onsetDateTime: "),
+        ("Condition.000.ndjson", "no-type", "it has no resourceType"),
+        ("Procedure.000.ndjson", "unknown-element", "colour: extra inputs are not permitted"),
+    ],
+)
+def test_a_malformed_line_is_named_and_nothing_is_written(
+    hospital: Hospital, tmp_path: Path, name: str, change: str, reason: str
+) -> None:
+    interface = staff(hospital)
+    folder = subset(tmp_path / "export")
+    corrupt(folder, name, 17, change)
+    before = RawDB(hospital.store_url).rows()
+    with pytest.raises(UsageError) as raised:
+        import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    message = str(raised.value)
+    kind = name.split(".")[0]
+    assert message.startswith(f"{name} line 17 is not a valid FHIR {kind}: ")
+    assert reason in message
+    assert message.endswith(".") and "\n" not in message
+    assert RawDB(hospital.store_url).rows() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "reference", "message"),
+    [
+        (
+            "Condition.000.ndjson",
+            "encounter",
+            "Encounter/not-in-the-export",
+            "Condition.000.ndjson line 3 cannot be imported: it refers to "
+            "Encounter/not-in-the-export, which is neither in the export nor imported before.",
+        ),
+        (
+            "AllergyIntolerance.000.ndjson",
+            "patient",
+            "Patient/not-in-the-export",
+            "AllergyIntolerance.000.ndjson line 3 cannot be imported: it refers to "
+            "Patient/not-in-the-export, which is neither in the export nor imported before.",
+        ),
+    ],
+)
+def test_a_reference_to_something_not_in_the_export_is_an_error(
+    hospital: Hospital, tmp_path: Path, name: str, field: str, reference: str, message: str
+) -> None:
+    interface = staff(hospital)
+    folder = subset(tmp_path / "export")
+    path = folder / name
+    lines = path.read_text(encoding="utf-8").splitlines()
+    resource = json.loads(lines[2])
+    resource[field] = {"reference": reference}
+    lines[2] = json.dumps(resource)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    before = RawDB(hospital.store_url).rows()
+    with pytest.raises(UsageError) as raised:
+        import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    assert str(raised.value) == message
+    assert RawDB(hospital.store_url).rows() == before
+
+
+def test_unknown_types_are_skipped_and_counted(hospital: Hospital, tmp_path: Path) -> None:
+    interface = staff(hospital)
+    folder = subset(tmp_path / "export", patients=SUBSET[1:])
+    (folder / "Observation.000.ndjson").write_text(
+        json.dumps({"resourceType": "Observation", "id": "o1", "status": "final"}) + "\n\n"
+    )
+    report = import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    assert report.skipped == {"Device": 1, "Observation": 1}
+    assert report.imported["Patient"] == 1
+
+
+@pytest.mark.parametrize("seen", ["nothing imported yet", "encounters without their entries"])
+def test_two_imports_that_race_import_each_resource_once(
+    hospital: Hospital, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seen: str
+) -> None:
+    """The loser of a race checked before the winner saved; its saves conflict, and it skips.
+
+    The loser reads each record as it was before the winner's save (absent, or an encounter's
+    record not yet listing the entries and documents imported into it) until one of its own
+    saves conflicts; from then on it sees what the winner saved.
+    """
+    interface = staff(hospital)
+    folder = subset(tmp_path / "export", patients=SUBSET[:1])
+    first = import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    before = hospital.ledger.recorder.max_notification_id()
+
+    read: set[str] = set()
+    fresh: set[str] = set()
+    conflicts: list[str] = []
+    real_record, real_save = _Importer._record, _Importer._save
+
+    def record_read_too_early(self: _Importer, key: str) -> ImportedResource | None:
+        record = real_record(self, key)
+        if key in fresh or record is None:
+            return record
+        read.add(key)
+        if seen == "nothing imported yet":
+            return None
+        record.included = []
+        return record
+
+    def save_and_count_conflicts(self: _Importer, *objs: Any) -> None:
+        try:
+            real_save(self, *objs)
+        except ConflictError:
+            conflicts.append(type(objs[0]).__name__)
+            fresh.update(read)
+            raise
+
+    monkeypatch.setattr(_Importer, "_record", record_read_too_early)
+    monkeypatch.setattr(_Importer, "_save", save_and_count_conflicts)
+    with hospital.home.open() as other:
+        loser = import_fhir(other, folder, actor=interface, attending="dr.import")
+    assert hospital.ledger.recorder.max_notification_id() == before
+    # Every encounter's save conflicted (the history one's too), and the patient's if it too
+    # looked new; the entries and documents were then each found by their own record.
+    opened = first.imported["Encounter"] + first.history_encounters
+    patients = 1 if seen == "nothing imported yet" else 0
+    assert Counter(conflicts) == {"Encounter": opened} | ({"MrnRegistry": 1} if patients else {})
+    assert (loser.events, sum(loser.imported.values())) == (0, 0)
+    assert loser.already == first.imported
+    assert loser.mrns == first.mrns
+    hospital.ledger.verify()
+
+
+def test_only_an_interface_imports_and_the_attending_is_a_physician(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    interface = staff(hospital)
+    folder = subset(tmp_path / "export", patients=SUBSET[:1])
+    technician = Identity.generate("tech1")
+    hospital.ledger.add_user("tech1", ["technician"], technician.public_raw, actor=hospital.admin)
+    before = RawDB(hospital.store_url).rows()
+    with pytest.raises(NotAuthorised, match="Only an interface user may import"):
+        import_fhir(hospital.ledger, folder, actor=technician, attending="dr.import")
+    with pytest.raises(UsageError, match="tech1 cannot be the attending"):
+        import_fhir(hospital.ledger, folder, actor=interface, attending="tech1")
+    with pytest.raises(UsageError, match=r"no user named 'dr\.nobody'"):
+        import_fhir(hospital.ledger, folder, actor=interface, attending="dr.nobody")
+    assert RawDB(hospital.store_url).rows() == before
