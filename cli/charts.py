@@ -284,7 +284,9 @@ def show(
                 marks.append(f"RETRACTED: {entry['retraction_reason']}")
             if entry["amended"]:
                 marks.append(f"amended x{len(entry['versions']) - 1}")
-            if entry["late"]:
+            if entry["fields"].get("fhir"):  # recorded long after, by the import: not late work
+                marks.append("imported")
+            elif entry["late"]:
                 marks.append("late entry")
             marks.append("signed" if entry["signed"] else "unsigned")
             click.echo(

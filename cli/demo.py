@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
+import re
+import shlex
 import shutil
 import sqlite3
 import tempfile
+import time
+from contextlib import redirect_stderr, redirect_stdout
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from ledger.home import LedgerHome
 
 STAFF = [
     ("him.director", ["him-director"]),
@@ -49,10 +60,88 @@ def _find_data() -> Path | None:
     return None
 
 
-def _step(number: int, title: str, command: str) -> None:
+def _synthea_patient(data: Path) -> tuple[str, str, str] | None:
+    """Given name, family name and birth date of the first living woman in the sample."""
+    path = data / "Patient.000.ndjson"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        resource = json.loads(line)
+        if resource.get("gender") != "female" or resource.get("deceasedDateTime"):
+            continue
+        name = resource["name"][0]
+        # Synthea makes names unique with digits ("Yvone889"); the front desk types letters.
+        given, family = (_letters(n) for n in (name["given"][0], name["family"]))
+        return given, family, resource["birthDate"]
+    return None
+
+
+def _letters(name: str) -> str:
+    return "".join(ch for ch in name if ch.isalpha() or ch in " -'")
+
+
+def _misspell(name: str) -> str:
+    """The name as someone might mistype it: a doubled letter typed once, else two swapped."""
+    for i in range(1, len(name)):
+        if name[i] == name[i - 1]:
+            return name[:i] + name[i + 1 :]
+    if len(name) < 4:
+        return name
+    return name[0] + name[2] + name[1] + name[3:]
+
+
+_STEPS = itertools.count(1)
+
+
+def _step(title: str, command: str = "") -> None:
     click.echo()
-    click.secho(f"{number}. {title}", bold=True)
-    click.secho(f"   $ {command}", fg="cyan")
+    click.secho(f"{next(_STEPS)}. {title}", bold=True)
+    if command:
+        click.secho(f"   $ {command}", fg="cyan")
+
+
+q = shlex.quote
+
+_PROGRESS = re.compile(r"Importing: [\d,]+/[\d,]+ resources")
+
+
+class _Runner:
+    """Runs a real `chartledger` command in this process and shows what it printed, indented."""
+
+    MAX_LINES = 14
+
+    def __init__(self, home: LedgerHome) -> None:
+        self.shared = ["--home", str(home.path), "--db", f"sqlite:///{home.path / 'ledger.db'}"]
+
+    def __call__(self, actor: str, command: str, *, quiet: bool = False) -> str:
+        """Run `chartledger COMMAND --as ACTOR`; return what it printed."""
+        from cli.main import cli
+
+        args = shlex.split(command)
+        if not quiet:
+            click.secho(f"   $ chartledger {command} --as {actor}", fg="cyan")
+        buffer = io.StringIO()
+        code = 0
+        with redirect_stdout(buffer), redirect_stderr(buffer):
+            try:
+                cli.main(
+                    [*self.shared, "--as", actor, *args],
+                    prog_name="chartledger",
+                    standalone_mode=False,
+                )
+            except click.ClickException as failure:
+                failure.show()
+                code = failure.exit_code
+        output = buffer.getvalue()
+        if not quiet:
+            lines = output.rstrip("\n").split("\n")
+            progress = [line for line in lines if _PROGRESS.fullmatch(line)]
+            lines = [line for line in lines if line not in progress[:-1]]
+            for line in lines[: self.MAX_LINES]:
+                click.echo(f"   {line}")
+            if len(lines) > self.MAX_LINES:
+                click.echo(f"   … ({len(lines) - self.MAX_LINES} more lines)")
+            if code:
+                click.echo(f"   (exit code {code})")
+        return output
 
 
 @click.command()
@@ -78,7 +167,7 @@ def demo(folder: Path | None) -> None:
     home = LedgerHome(root / "home")
     data = _find_data()
 
-    _step(1, "Create St. Mary's ledger: node key, first administrator, genesis", "chartledger init")
+    _step("Create St. Mary's ledger: node key, first administrator, genesis", "chartledger init")
     ledger, genesis = home.initialise(admin="admin", origin="stmarys.example/ledger")
     admin = home.identity("admin")
     click.echo(f"   Genesis fingerprint (the trust anchor): {genesis.hex()}")
@@ -86,7 +175,6 @@ def demo(folder: Path | None) -> None:
     with ledger:
         physicians = _physicians(data)
         _step(
-            2,
             "Enrol the records department and the medical staff (each a signed event)",
             "chartledger user add tech.alvarez --role technician",
         )
@@ -103,7 +191,6 @@ def demo(folder: Path | None) -> None:
             )
 
         _step(
-            3,
             "A physician replaces their own key; a technician who left loses theirs",
             "chartledger user rotate-key … ; chartledger user revoke tech.okafor --reason …",
         )
@@ -126,52 +213,111 @@ def demo(folder: Path | None) -> None:
             click.echo(f"   tech.okafor tries to enrol someone: refused: {refused}")
 
         node = home.node_identity()
-        _step(4, "Sign a checkpoint of the Merkle log with the node key", "chartledger checkpoint")
+        _step("Sign a checkpoint of the Merkle log with the node key", "chartledger checkpoint")
         first_size, note = ledger.checkpoint(node)
         for line in note.rstrip("\n").split("\n"):
             click.echo(f"   {line}")
 
-        _step(
-            5,
-            "Prove one event is in the log (an inclusion proof anyone can check)",
-            "chartledger prove @5",
-        )
-        proof = ledger.prove("@5")
-        click.echo(
-            f"   event {proof.leaf.originator_id}/{proof.leaf.originator_version} at "
-            f"position {proof.leaf.position}: {len(proof.hashes)} hashes lead to the "
-            f"signed root of {proof.tree_size} events"
-        )
+    run = _Runner(home)
+    click.echo()
+    click.echo(f"   From here on each step runs the real command (CHARTLEDGER_HOME={home.path}).")
+    attending = physicians[1]
+    known = _synthea_patient(data) if data is not None else None
+    if data is not None:
+        _step("Import the Synthea FHIR export as the interface user")
+        run("fhir-interface", f"import fhir {q(str(data))} --attending-default {attending}")
+        _step("Run the same import again: every resource is already there")
+        run("fhir-interface", f"import fhir {q(str(data))} --attending-default {attending}")
+    else:
+        click.echo("\n   (The Synthea sample is not at hand, so no records are imported.)")
 
-        _step(
-            6,
-            "More work, a second checkpoint, and proof that the log only grew",
-            f"chartledger prove --from {first_size} --to …",
+    if known is not None:
+        given, family, born = known
+        _step("The front desk looks for a patient, misspelling her name")
+        find = f"patient find {q(given)} {q(_misspell(family))} --born {born}"
+        run("tech.alvarez", f"{find} --purpose operations --limit 3")
+        _step("Registering her again is refused: the likely match is shown")
+        run(
+            "tech.alvarez",
+            f"patient register --given {q(given)} --family {q(family)} --born {born} --sex female",
         )
-        for name in ("tech.silva", "tech.haddad"):
-            person = Identity.generate(name)
-            write_key_file(person, home.key_path(name))
-            ledger.add_user(name, ["technician"], person.public_raw, actor=admin)
+        _step("Her imported chart, read by the attending (the read itself is recorded)")
+        found = run("tech.alvarez", f"{find} --purpose operations --limit 1 --json", quiet=True)
+        run(attending, f"chart show {json.loads(found)[0]['mrn']} --purpose treatment")
+
+    _step("A new patient is registered and admitted")
+    registered = run(
+        "tech.alvarez",
+        "patient register --given Tomasz --family Wisniewski --born 1958-02-14 --sex male "
+        "--locality Wichita",
+    )
+    mrn = re.findall(r"Registered (\S+)", registered)[0].rstrip(".")
+    admitted = run(
+        "tech.alvarez",
+        f"encounter admit {mrn} --attending {attending} --service medicine --bed 4W-12",
+    )
+    encounter = re.findall(r"encounter (\S+)", admitted)[0]
+
+    _step("The attending records a diagnosis and signs it; the consent form is filed")
+    added = run(
+        attending,
+        f"chart add {encounter} --kind diagnosis --text 'Community-acquired pneumonia' "
+        "--field code=J18.9",
+    )
+    entry = added.split()[-1].rstrip(".")
+    run(attending, f"chart sign {entry}")
+    consent = root / "consent-to-treat.txt"
+    consent.write_text("Consent to treatment, signed by the patient on admission.\n")
+    run(
+        "tech.alvarez", f"chart file {mrn} {q(str(consent))} --kind consent --encounter {encounter}"
+    )
+    before_amendment = datetime.now(UTC).isoformat(timespec="microseconds")
+    time.sleep(0.01)
+
+    _step("The x-ray shows the lobe: the diagnosis is amended, never overwritten")
+    run(
+        attending,
+        f"chart amend {entry} --text 'Lobar pneumonia, right lower lobe' --field code=J18.1 "
+        f"--reason 'chest x-ray read' --requested-by {attending}",
+    )
+    _step("The chart now, and as the ledger held it before the amendment")
+    run(attending, f"chart show {mrn} --purpose treatment")
+    run(attending, f"chart show {mrn} --purpose treatment --as-of {before_amendment}")
+    _step("Every change, with who, when, why and the event to prove it")
+    run("him.director", f"chart history {mrn} --purpose operations")
+
+    _step("A mistyped MRN is one plain sentence and a non-zero exit")
+    run(attending, "chart show MR9999999 --purpose treatment")
+
+    with home.open(None) as ledger:
+        _step(
+            "A second checkpoint, and proof that the log only grew",
+            f"chartledger checkpoint && chartledger prove --from {first_size} --to …",
+        )
         second_size, _ = ledger.checkpoint(node)
         _, _, hashes = ledger.consistency(first_size, second_size)
         click.echo(
-            f"   the log of {second_size} events extends the log of {first_size} "
+            f"   the log of {second_size:,} events extends the log of {first_size} "
             f"({len(hashes)} hashes, verified)"
+        )
+        proof = ledger.prove("@5")
+        click.echo(
+            f"   and event {proof.leaf.originator_id}/{proof.leaf.originator_version} at "
+            f"position {proof.leaf.position} is in it: {len(proof.hashes)} hashes lead to the "
+            "signed root (chartledger prove @5)"
         )
 
         _step(
-            7,
-            "Verify everything: signatures, key validity, chains, tree, checkpoints",
+            "Verify everything: signatures, key validity, chains, tree, checkpoints, documents",
             "chartledger verify",
         )
         report = ledger.verify(expected_genesis=genesis)
         click.echo(
-            f"   {report.events} events, {report.aggregates} aggregates, "
-            f"{report.signatures} signatures, {report.checkpoints} checkpoints: all good"
+            f"   {report.events:,} events, {report.aggregates:,} aggregates, "
+            f"{report.signatures:,} signatures, {report.checkpoints} checkpoints: all good"
         )
 
         _step(
-            8,
             "Export for an outside auditor, and verify it with no database at all",
             "chartledger export audit-export && chartledger verify --export audit-export",
         )
@@ -180,10 +326,9 @@ def demo(folder: Path | None) -> None:
         offline = verify_export(
             export_dir, transcoder=MsgpackTranscoder(), expected_genesis=genesis
         )
-        click.echo(f"   {export_dir}: {offline.events} events verified offline")
+        click.echo(f"   {export_dir}: {offline.events:,} events verified offline")
 
     _step(
-        9,
         "Tamper with a copy of the database and watch verify name the damage",
         'sqlite3 tampered.db "UPDATE stored_events SET state=…" && chartledger verify',
     )
@@ -211,9 +356,9 @@ def demo(folder: Path | None) -> None:
 
     click.echo()
     click.secho("Try it yourself:", bold=True)
-    click.echo(f"   export CHARTLEDGER_HOME={home.path} CHARTLEDGER_USER=admin")
-    click.echo("   chartledger user list")
-    click.echo("   chartledger user add nurse.kim --role nurse")
-    click.echo(f"   chartledger user rotate-key {physicians[0]} --as {physicians[0]}")
-    click.echo("   chartledger checkpoint && chartledger prove @3")
-    click.echo("   chartledger verify")
+    click.echo(f"   export CHARTLEDGER_HOME={home.path} CHARTLEDGER_USER={attending}")
+    click.echo(f"   chartledger chart show {mrn} --purpose treatment")
+    click.echo(f"   chartledger chart history {mrn} --purpose treatment")
+    click.echo("   chartledger patient find Wisnewski --purpose operations --as tech.alvarez")
+    click.echo("   chartledger patient duplicates --as him.director")
+    click.echo("   chartledger checkpoint --as admin && chartledger verify")

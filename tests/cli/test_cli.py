@@ -191,9 +191,18 @@ def test_an_unreachable_postgresql_is_a_clear_error(tmp_path: Path) -> None:
 def test_the_demo_runs_end_to_end_and_catches_its_own_tampering(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
-    assert "checkpoints: all good" in result.output
-    assert "verified offline" in result.output
-    assert "verify: Integrity check 'signature' failed (log position 4" in result.output
+    out = result.output
+    assert "checkpoints: all good" in out
+    assert "verified offline" in out
+    assert "verify: Integrity check 'signature' failed (log position 4" in out
+    # The clinical part runs the real commands: import, find, a refused duplicate, charting.
+    assert "Imported 13 patients, 1,215 encounters" in out
+    assert "Nothing new to import: no events were written." in out
+    assert "This patient looks like MR0000004 already in the index" in out
+    assert "Community-acquired pneumonia  [signed]" in out  # as of before the amendment
+    assert "Lobar pneumonia, right lower lobe  [amended x1; unsigned]" in out
+    assert "Encounter.EntryAmended  │ chest x-ray read" in out
+    assert "Error: There is no patient with MRN MR9999999." in out
     again = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
     assert again.exit_code == 2 and "not empty" in again.output
 

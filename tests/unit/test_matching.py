@@ -164,6 +164,25 @@ def test_one_shared_part_of_a_double_name_agrees_closely() -> None:
     assert shared[:3:2] == ("close", "one name part in common")
 
 
+def test_a_middle_name_on_one_side_and_a_typo_in_the_first_agree_closely() -> None:
+    a = Demographics(given_name="Yvone Janina").normalise()
+    b = Demographics(given_name="Yovne").normalise()
+    assert compare_given_names(a, b)[:3:2] == (
+        "close",
+        "one given name spelt slightly differently",
+    )
+    c = Demographics(given_name="Mark").normalise()
+    assert compare_given_names(a, c)[0] == "different"
+
+
+def test_digits_in_names_are_ignored() -> None:
+    """Synthea makes names unique with digits ("Yvone889"); no real name has them."""
+    a = Demographics(given_name="Yvone889 Janina163", family_name="Cummings51").normalise()
+    b = Demographics(given_name="Yvone Janina", family_name="Cummings").normalise()
+    assert (a.given_name, a.family_name) == (b.given_name, b.family_name)
+    assert a.family_codes == b.family_codes
+
+
 @pytest.mark.parametrize(
     ("other", "note"),
     [
