@@ -360,5 +360,5 @@ def demo(folder: Path | None) -> None:
     click.echo(f"   chartledger chart show {mrn} --purpose treatment")
     click.echo(f"   chartledger chart history {mrn} --purpose treatment")
     click.echo("   chartledger patient find Wisnewski --purpose operations --as tech.alvarez")
-    click.echo("   chartledger patient duplicates --as him.director")
+    click.echo("   chartledger patient duplicates --purpose operations --as him.director")
     click.echo("   chartledger checkpoint --as admin && chartledger verify")
