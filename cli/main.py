@@ -159,13 +159,14 @@ def _register() -> None:
     from cli import importing
 
     cli.add_command(importing.import_group)
-    from cli import audit, audit_monitoring, policy, roi
+    from cli import audit, audit_monitoring, legal, policy, roi
 
     for command in audit_monitoring.COMMANDS:
         audit.audit.add_command(command)  # type: ignore[arg-type]
     cli.add_command(audit.audit)
     cli.add_command(policy.policy)
     cli.add_command(roi.roi)
+    cli.add_command(legal.legal)
 
 
 _register()

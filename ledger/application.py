@@ -20,8 +20,8 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 
+from ledger import aggregates, merkle
 from ledger import checkpoint as notes
-from ledger import merkle
 from ledger.charts import ChartCommands
 from ledger.data_keys import DataKeys
 from ledger.documents import BlobStore, DocumentCommands
@@ -60,6 +60,8 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
     """The write side: every command takes the acting identity and signs what it records."""
 
     name = "chartledger"
+    aggregate_classes = aggregates.AGGREGATES
+    """Every aggregate the log may hold (imported, so that every event topic resolves)."""
 
     def __init__(self, store: StoreURL, *, master_key: bytes | None = None) -> None:
         self.store = store

@@ -58,3 +58,17 @@ def decide(
     if ADMINISTRATOR in held:
         return Decision(False, "administrators manage the ledger, not charts", POLICY_VERSION)
     return Decision(False, f"the user's role does not allow {purpose}", POLICY_VERSION)
+
+
+AUDIT_READERS = frozenset({"compliance-officer", "him-director"})
+
+
+def may_read_audit_trail(roles: Iterable[str]) -> Decision:
+    """The audit trail says who looked at whom: compliance and HIM leadership read it."""
+    if AUDIT_READERS & set(roles):
+        return Decision(True, "compliance and HIM leadership read the audit trail", POLICY_VERSION)
+    return Decision(
+        False,
+        "only a compliance officer or the HIM director may read the audit trail",
+        POLICY_VERSION,
+    )

@@ -1,17 +1,74 @@
 """The confidentiality audit trail: one row per patient per access, change or disclosure.
 
-(Issue 4; being built.) `AuditRow` is the contract between the audit view, the monitoring rules
-and the CLI: every field of ASTM E2147 / ONC 170.210(e) (date and time, patient, user, action,
+`AuditRow` is the contract between the audit view, the monitoring rules, the legal package and
+the CLI: every field of ASTM E2147 / ONC 170.210(e) (date and time, patient, user, action,
 category of data) plus what the access policy decided, and the event id that `chartledger prove`
-takes.
+takes. The view is kept by the `Follower` (so only events the Merkle log admitted, each once) and
+indexed by patient, by user and by time, so "every access to this patient" reads one index range
+however large the ledger grows.
+
+Rows come from:
+- `Access.RecordAccessed` / `AccessDenied`: the action as recorded (query, print, copy …), the
+  sections shown as the categories, the purpose, the break-the-glass reason, the decision;
+- chart changes: a registration or an encounter opened, an entry recorded or a document filed is
+  "create"; corrections, merges, transfers, discharges, amendments, retractions, signatures and
+  denied amendment requests are "change" (category: what was changed, an entry's kind);
+- disclosures: the release-of-information `Released` event (matched by its topic), "disclose".
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.application import Ledger
+from ledger.errors import UsageError, require
+from ledger.keys import Identity
+from ledger.store import Cursor, Database
+from policies.access import may_read_audit_trail
 
 ACTIONS = ("create", "query", "change", "print", "copy", "disclose")
+ACCESS_TOPICS = {
+    "chartledger/access/record-accessed": "granted",
+    "chartledger/access/access-denied": "denied",
+}
+RELEASED_TOPIC = "chartledger/release-request/released"
+_CHANGES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "chartledger/patient/registered": ("create", ("demographics",)),
+    "chartledger/patient/demographics-corrected": ("change", ("demographics",)),
+    "chartledger/patient/merged-into": ("change", ("demographics", "merge")),
+    "chartledger/patient/absorbed": ("change", ("demographics", "merge")),
+    "chartledger/patient/merge-undone": ("change", ("demographics", "merge")),
+    "chartledger/encounter/opened": ("create", ("encounters",)),
+    "chartledger/encounter/transferred": ("change", ("encounters",)),
+    "chartledger/encounter/discharged": ("change", ("encounters",)),
+    "chartledger/encounter/entry-recorded": ("create", ()),
+    "chartledger/encounter/entry-amended": ("change", ()),
+    "chartledger/encounter/entry-retracted": ("change", ()),
+    "chartledger/encounter/entry-signed": ("change", ()),
+    "chartledger/encounter/amendment-denied": ("change", ("amendment-request",)),
+    "chartledger/document/filed": ("create", ()),
+}
+_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+"""Fixed width, UTC: the stored text sorts as the time does."""
+_COLUMNS = (
+    "position",
+    "event",
+    "recorded_at",
+    "mrn",
+    "actor",
+    "action",
+    "categories",
+    "outcome",
+    "purpose",
+    "break_glass_reason",
+    "policy_version",
+    "decision",
+    "relationship",
+    "recipient",
+)
 
 
 @dataclass(frozen=True)
@@ -41,3 +98,357 @@ class AuditRow:
     """The treatment relationship found (attending, care-team, recent-encounter), if any."""
     recipient: str | None = None
     """For a disclosure: to whom."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "event": self.event,
+            "recorded_at": self.recorded_at.isoformat(),
+            "mrn": self.mrn,
+            "actor": self.actor,
+            "action": self.action,
+            "categories": list(self.categories),
+            "outcome": self.outcome,
+            "purpose": self.purpose,
+            "break_glass_reason": self.break_glass_reason,
+            "policy_version": self.policy_version,
+            "decision": self.decision,
+            "relationship": self.relationship,
+            "recipient": self.recipient,
+            "position": self.position,
+        }
+
+
+def stamp(moment: datetime) -> str:
+    """A time as the trail stores it (UTC, fixed width)."""
+    return moment.astimezone(UTC).strftime(_TIME)
+
+
+class AuditTrail:
+    """The view: `audit_trail` rows, and what it must remember to name patients and entries."""
+
+    name = "audit-trail"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.table = db.table("audit_trail")
+        self.patients = db.table("audit_patients")
+        self.entries = db.table("audit_entries")
+        self._mrns: dict[str, str] = {}
+
+    def create_tables(self, cur: Cursor) -> None:
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.table} ("
+            " position BIGINT NOT NULL, event TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+            " mrn TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,"
+            " categories TEXT NOT NULL, outcome TEXT NOT NULL, purpose TEXT,"
+            " break_glass_reason TEXT, policy_version TEXT, decision TEXT, relationship TEXT,"
+            " recipient TEXT, PRIMARY KEY (position, mrn))"
+        )
+        for name, columns in (("mrn", "mrn, position"), ("actor", "actor, position")):
+            cur.execute(
+                f"CREATE INDEX IF NOT EXISTS audit_trail_by_{name} ON {self.table} ({columns})"
+            )
+        cur.execute(f"CREATE INDEX IF NOT EXISTS audit_trail_by_time ON {self.table} (recorded_at)")
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.patients} ("
+            " patient_id TEXT PRIMARY KEY, mrn TEXT NOT NULL)"
+        )
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.entries} (entry_id TEXT PRIMARY KEY, kind TEXT)"
+        )
+
+    # -- keeping it -------------------------------------------------------------------------------
+    def apply(self, cur: Cursor, event: Any, notification_id: int) -> None:
+        topic = getattr(type(event), "TOPIC", "")
+        if topic in ACCESS_TOPICS:
+            self._access(cur, event, notification_id, ACCESS_TOPICS[topic])
+        elif topic in _CHANGES:
+            self._change(cur, event, notification_id, topic)
+        elif topic == RELEASED_TOPIC:
+            self._insert(
+                cur,
+                event,
+                notification_id,
+                [str(getattr(event, "mrn", ""))],
+                action="disclose",
+                categories=tuple(getattr(event, "sections", ()) or ()),
+                purpose=getattr(event, "purpose", None),
+                recipient=getattr(event, "recipient", None),
+            )
+
+    def _access(self, cur: Cursor, event: Any, notification_id: int, outcome: str) -> None:
+        self._insert(
+            cur,
+            event,
+            notification_id,
+            list(event.mrns),
+            action=str(event.action),
+            categories=tuple(event.sections),
+            outcome=outcome,
+            purpose=event.purpose,
+            break_glass_reason=event.break_glass_reason,
+            policy_version=event.policy_version,
+            decision=event.decision,
+            relationship=getattr(event, "relationship", None),
+        )
+
+    def _change(self, cur: Cursor, event: Any, notification_id: int, topic: str) -> None:
+        action, categories = _CHANGES[topic]
+        if topic == "chartledger/patient/registered":
+            pid = event.originator_id.hex
+            cur.execute(
+                f"INSERT INTO {self.patients} (patient_id, mrn) VALUES (?, ?)", (pid, event.mrn)
+            )
+            self._mrns[pid] = event.mrn
+        subject = getattr(event, "patient_id", None) or event.originator_id
+        mrn = getattr(event, "mrn", None) or self._mrn(cur, subject.hex)
+        entry = getattr(event, "entry_id", None)
+        if topic == "chartledger/encounter/entry-recorded" and entry is not None:
+            cur.execute(
+                f"INSERT INTO {self.entries} (entry_id, kind) VALUES (?, ?)",
+                (entry.hex, event.kind),
+            )
+            categories = (str(event.kind),)
+        elif entry is not None:
+            categories = (self._entry_kind(cur, entry.hex), *categories)
+        elif topic == "chartledger/document/filed":
+            categories = (f"documents:{event.kind}",)
+        self._insert(cur, event, notification_id, [mrn], action=action, categories=categories)
+
+    def _mrn(self, cur: Cursor, patient_id: str) -> str:
+        if patient_id not in self._mrns:
+            cur.execute(f"SELECT mrn FROM {self.patients} WHERE patient_id=?", (patient_id,))
+            row = cur.fetchone()
+            self._mrns[patient_id] = str(row["mrn"]) if row is not None else "?"
+        return self._mrns[patient_id]
+
+    def _entry_kind(self, cur: Cursor, entry_id: str) -> str:
+        cur.execute(f"SELECT kind FROM {self.entries} WHERE entry_id=?", (entry_id,))
+        row = cur.fetchone()
+        return str(row["kind"]) if row is not None else "entries"
+
+    def _insert(
+        self,
+        cur: Cursor,
+        event: Any,
+        notification_id: int,
+        mrns: Iterable[str],
+        *,
+        action: str,
+        categories: tuple[str, ...],
+        outcome: str = "granted",
+        purpose: str | None = None,
+        break_glass_reason: str | None = None,
+        policy_version: str | None = None,
+        decision: str | None = None,
+        relationship: str | None = None,
+        recipient: str | None = None,
+    ) -> None:
+        common = (
+            notification_id,
+            f"{event.originator_id}/{event.originator_version}",
+            stamp(event.timestamp),
+        )
+        rest = (
+            str(getattr(event, "actor", "")),
+            action,
+            ",".join(categories),
+            outcome,
+            purpose,
+            break_glass_reason,
+            policy_version,
+            decision,
+            relationship,
+            recipient,
+        )
+        placeholders = ", ".join("?" * len(_COLUMNS))
+        cur.executemany(
+            f"INSERT INTO {self.table} ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
+            [(*common, mrn, *rest) for mrn in sorted(set(mrns))],
+        )
+
+    # -- reading it -------------------------------------------------------------------------------
+    def query(
+        self,
+        *,
+        mrn: str | None = None,
+        mrns: Sequence[str] | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        purpose: str | None = None,
+        break_glass: bool | None = None,
+        denied: bool | None = None,
+        limit: int | None = None,
+    ) -> list[AuditRow]:
+        """Rows in log order; `since` inclusive, `until` exclusive; filters combine with AND."""
+        where: list[str] = []
+        params: list[Any] = []
+        wanted = [*(mrns or ()), *([mrn] if mrn else [])]
+        if wanted:
+            where.append(f"mrn IN ({', '.join('?' * len(wanted))})")
+            params.extend(m.strip().upper() for m in wanted)
+        if actor is not None:
+            where.append("actor = ?")
+            params.append(actor)
+        if since is not None:
+            where.append("recorded_at >= ?")
+            params.append(stamp(since))
+        if until is not None:
+            where.append("recorded_at < ?")
+            params.append(stamp(until))
+        if purpose is not None:
+            where.append("purpose = ?")
+            params.append(purpose)
+        if break_glass is not None:
+            where.append(
+                "break_glass_reason IS NOT NULL" if break_glass else "break_glass_reason IS NULL"
+            )
+        if denied is not None:
+            where.append("outcome = ?")
+            params.append("denied" if denied else "granted")
+        sql = f"SELECT * FROM {self.table}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY position, mrn"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self.db.transaction(commit=False) as cur:
+            cur.execute(sql, tuple(params))
+            rows = cur.fetchall()
+        return [_row(r) for r in rows]
+
+
+def _row(row: Any) -> AuditRow:
+    return AuditRow(
+        position=int(row["position"]),
+        event=str(row["event"]),
+        recorded_at=datetime.strptime(str(row["recorded_at"]), _TIME).replace(tzinfo=UTC),
+        mrn=str(row["mrn"]),
+        actor=str(row["actor"]),
+        action=str(row["action"]),
+        categories=tuple(c for c in str(row["categories"]).split(",") if c),
+        outcome=str(row["outcome"]),
+        purpose=row["purpose"],
+        break_glass_reason=row["break_glass_reason"],
+        policy_version=row["policy_version"],
+        decision=row["decision"],
+        relationship=row["relationship"],
+        recipient=row["recipient"],
+    )
+
+
+def caught_up_trail(ledger: Ledger) -> AuditTrail:
+    """The audit view, brought up to date with the log before it answers."""
+    from projections.follower import Follower
+
+    trail = AuditTrail(ledger.db)
+    Follower(ledger, [trail]).catch_up()
+    return trail
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What `audit` narrows the trail to, beyond whose or which period."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    purpose: str | None = None
+    break_glass: bool | None = None
+    denied: bool | None = None
+
+
+def _checked(window: AuditFilter, now: datetime) -> None:
+    if window.since is not None and window.since > now:
+        raise UsageError("The start of the period is in the future.")
+    if window.since is not None and window.until is not None and window.since >= window.until:
+        raise UsageError("The start of the period must come before its end.")
+
+
+def _read(
+    ledger: Ledger,
+    *,
+    reader: Identity,
+    purpose_of_use: str,
+    window: AuditFilter,
+    now: datetime | None,
+    mrns: Sequence[str] = (),
+    actor: str | None = None,
+    named: Sequence[str] = (),
+) -> list[AuditRow]:
+    """The rows asked for, after the reader's role is checked and the read is recorded."""
+    _checked(window, now or datetime.now(UTC))
+    require(may_read_audit_trail(ledger.authenticate(reader).roles))
+    trail = caught_up_trail(ledger)
+    rows = trail.query(
+        mrns=list(mrns) or None,
+        actor=actor,
+        since=window.since,
+        until=window.until,
+        purpose=window.purpose,
+        break_glass=window.break_glass,
+        denied=window.denied,
+    )
+    shown = sorted({*named, *(row.mrn for row in rows)})
+    ledger.record_access(
+        shown, actor=reader, action="query", sections=["audit-trail"], purpose=purpose_of_use
+    )
+    return rows
+
+
+def audit_patient(
+    ledger: Ledger,
+    mrn: str,
+    *,
+    reader: Identity,
+    purpose_of_use: str = "operations",
+    window: AuditFilter = AuditFilter(),
+    now: datetime | None = None,
+) -> tuple[list[str], list[AuditRow]]:
+    """Every access, change and disclosure of a patient (and of records merged into it).
+
+    Returns the MRNs covered (the patient's and those it absorbed) and the rows.
+    """
+    patient = ledger.patient(mrn)  # a wrong MRN is one sentence, nothing recorded
+    mrns = [patient.mrn, *patient.absorbed]
+    rows = _read(
+        ledger,
+        reader=reader,
+        purpose_of_use=purpose_of_use,
+        window=window,
+        now=now,
+        mrns=mrns,
+        named=[patient.mrn],
+    )
+    return mrns, rows
+
+
+def audit_user(
+    ledger: Ledger,
+    name: str,
+    *,
+    reader: Identity,
+    purpose_of_use: str = "operations",
+    window: AuditFilter = AuditFilter(),
+    now: datetime | None = None,
+) -> list[AuditRow]:
+    """Everything one user did to patients' records."""
+    ledger.user(name)  # an unknown user is one sentence, nothing recorded
+    return _read(
+        ledger, reader=reader, purpose_of_use=purpose_of_use, window=window, now=now, actor=name
+    )
+
+
+def audit_between(
+    ledger: Ledger,
+    *,
+    reader: Identity,
+    purpose_of_use: str = "operations",
+    window: AuditFilter,
+    now: datetime | None = None,
+) -> list[AuditRow]:
+    """Everything in a period (both ends required)."""
+    if window.since is None or window.until is None:
+        raise UsageError("Give both the start and the end of the period.")
+    return _read(ledger, reader=reader, purpose_of_use=purpose_of_use, window=window, now=now)

@@ -1,0 +1,17 @@
+"""Every aggregate the log may hold, imported so that each event topic resolves.
+
+`eventsourcing` finds an event's class by the topic it registered when its module was imported.
+A process that reads the whole log (a follower, the audit trail, verification) may meet any
+event, so `Ledger` imports this module: add each new aggregate module here.
+"""
+
+from __future__ import annotations
+
+from ledger.access import Access
+from ledger.documents import Document
+from ledger.encounter import Encounter
+from ledger.fhir_import import ImportedResource
+from ledger.patient import MrnRegistry, Patient
+from ledger.user import User
+
+AGGREGATES = (Access, Document, Encounter, ImportedResource, MrnRegistry, Patient, User)

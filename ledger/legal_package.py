@@ -1,0 +1,462 @@
+"""The proof part of a legal request package, and its offline verification.
+
+A legal package (`chartledger legal package`) holds one patient's record as it stood on a date,
+its history, its access and disclosure trail and its documents, written by
+`projections.legal`. This module writes what makes the package provable, and checks it with
+nothing but the package and this project:
+
+- `events.ndjson`: the stored bytes of every event the package rests on (every version of the
+  patient's aggregates, of the accesses and disclosures in its trail, and of every user, whose
+  events establish which key was valid where), each with its log position and its RFC 9162
+  inclusion proof against
+- `checkpoint.txt`: a checkpoint signed by the node key when the package was made;
+- `subject-keys.json`: the data keys of this patient's encrypted events, so the verifier can read
+  them and compare them with what the package says (the package discloses this record anyway; the
+  keys open nothing else);
+- `MANIFEST.json`: the SHA-256 of every other file, signed by whoever made the package.
+
+`verify_package` replays the events in log order as `verify` does (key validity by position,
+each aggregate's hash chain from its first version, every signature), checks every inclusion
+proof against the signed root, the genesis key against the trust anchor, the manifest, each
+document's bytes against the SHA-256 its signed `Filed` event holds, and that every event the
+record, history and trail files cite is among the proven ones, and each entry's text in the
+record is the text its last proven version (up to the as-of time) holds.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
+
+from eventsourcing.persistence import Transcoder
+
+from ledger import checkpoint as notes
+from ledger import envelope, merkle
+from ledger.admission import admit
+from ledger.data_keys import ALGORITHM, open_body
+from ledger.errors import IntegrityViolation, UsageError
+from ledger.keys import public_key_from_raw
+from ledger.registry import KeyRegistry
+from ledger.user import NODE_USER
+from ledger.verify import LogEvent
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
+    from ledger.keys import Identity
+
+FORMAT = "chartledger-legal-package/1"
+MANIFEST = "MANIFEST.json"
+PROOF_FILES = ("events.ndjson", "checkpoint.txt", "subject-keys.json")
+DOCUMENT_FILED_TOPIC = "chartledger/document/filed"
+ENTRY_TOPICS = ("chartledger/encounter/entry-recorded", "chartledger/encounter/entry-amended")
+
+
+@dataclass
+class PackageReport:
+    """What a successful package verification covered."""
+
+    events: int = 0
+    aggregates: int = 0
+    tree_size: int = 0
+    root: bytes = merkle.EMPTY_ROOT
+    genesis: bytes | None = None
+    documents: int = 0
+    entries: int = 0
+    cited: int = 0
+    signed_by: str = ""
+    files: int = 0
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def write_proofs(
+    ledger: Ledger,
+    folder: Path,
+    *,
+    aggregate_ids: Iterable[UUID],
+    subjects: Iterable[UUID],
+    node: Identity,
+) -> tuple[int, int]:
+    """Sign a checkpoint and write every version of these aggregates (and of every user) with
+    its inclusion proof, and the subjects' data keys. Returns (events written, tree size)."""
+    size, note = ledger.checkpoint(node)
+    log = ledger.merkle_log
+    wanted = set(aggregate_ids) | _user_ids(ledger)
+    lines: list[tuple[int, dict[str, Any]]] = []
+    for oid in wanted:
+        for stored in ledger.recorder.select_events(oid):
+            leaf = log.find(oid, stored.originator_version)
+            if leaf.position >= size:
+                continue  # recorded after the checkpoint (not possible while one writer signs)
+            lines.append(
+                (
+                    leaf.position,
+                    {
+                        "position": leaf.position,
+                        "originator_id": str(oid),
+                        "originator_version": stored.originator_version,
+                        "topic": stored.topic,
+                        "state": _b64(stored.state),
+                        "proof": [_b64(h) for h in log.inclusion_proof(leaf.position, size)],
+                    },
+                )
+            )
+    lines.sort(key=lambda item: item[0])
+    with (folder / "events.ndjson").open("w", encoding="utf-8") as out:
+        for _, line in lines:
+            out.write(json.dumps(line, separators=(",", ":")) + "\n")
+    (folder / "checkpoint.txt").write_text(note, encoding="utf-8")
+    keys: dict[str, str] = {}
+    if ledger.data_keys.available:
+        from ledger.data_keys import key_id_for
+
+        for subject in subjects:
+            kid = key_id_for(subject)
+            try:
+                keys[kid] = _b64(ledger.data_keys.key(kid))
+            except KeyError:
+                continue  # nothing of this subject was ever encrypted
+    (folder / "subject-keys.json").write_text(
+        json.dumps({"format": FORMAT, "keys": keys}, indent=2) + "\n", encoding="utf-8"
+    )
+    return len(lines), size
+
+
+def _user_ids(ledger: Ledger) -> set[UUID]:
+    """Every user the log has known, the node included (their events make keys valid)."""
+    log = ledger.merkle_log
+    with ledger.db.transaction(commit=False) as cur:
+        cur.execute(f"SELECT DISTINCT user_id FROM {log.t_keys}")
+        return {UUID(str(row["user_id"])) for row in cur.fetchall()}
+
+
+def sign_manifest(folder: Path, signer: Identity, *, origin: str, made_at: datetime) -> None:
+    """MANIFEST.json: the SHA-256 of every file in the package, signed by its maker."""
+    files = {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != MANIFEST
+    }
+    body = {
+        "format": FORMAT,
+        "origin": origin,
+        "made_at": made_at.isoformat(),
+        "made_by": signer.name,
+        "signer": signer.fingerprint.hex(),
+        "files": files,
+    }
+    signature = signer.sign(_canonical(body))
+    manifest = {**body, "signature": _b64(signature)}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def _canonical(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+# -- verifying -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Proven:
+    """The events of a package that passed every check, by id, with their opened bodies."""
+
+    ids: set[str] = field(default_factory=set)
+    bodies: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    """`ID/VERSION` -> (topic, decoded body) for the events the verifier could read."""
+
+
+def verify_package(
+    folder: Path, *, transcoder: Transcoder, expected_genesis: bytes | None = None
+) -> PackageReport:
+    """Verify a legal package offline; raise `IntegrityViolation` naming the first failure."""
+    folder = Path(folder)
+    if not (folder / MANIFEST).is_file() or not (folder / "events.ndjson").is_file():
+        raise UsageError(f"{folder} is not a Chartledger legal package (no {MANIFEST}).")
+    report = PackageReport()
+    checkpoint_note = _read_text(folder / "checkpoint.txt")
+    subject_keys = _subject_keys(folder / "subject-keys.json")
+    registry = KeyRegistry()
+    heads: dict[UUID, tuple[int, bytes]] = {}
+    proven = _Proven()
+    pending: list[tuple[LogEvent, bytes, list[bytes]]] = []
+    last = -1
+    for event, proof in _read_events(folder / "events.ndjson"):
+        if event.position <= last:
+            raise _package("events.ndjson is not in log order", event.position)
+        last = event.position
+        head = heads.get(event.originator_id)
+        expected: bytes | None = envelope.GENESIS_PREV if head is None else head[1]
+        problem = ""
+        if head is None and event.originator_version != 1:
+            expected, problem = None, "the package omits the aggregate's earlier events"
+        elif head is not None and event.originator_version != head[0] + 1:
+            expected, problem = None, "the package omits some of the aggregate's events"
+        admitted = admit(
+            event,
+            event.position,
+            registry,
+            transcoder,
+            expected,
+            check_signature=True,
+            chain_problem=problem,
+        )
+        heads[event.originator_id] = (event.originator_version, admitted.digest)
+        pending.append((event, admitted.digest, proof))
+        ref = f"{event.originator_id}/{event.originator_version}"
+        proven.ids.add(ref)
+        body = _readable_body(event, subject_keys, transcoder)
+        if body is not None:
+            proven.bodies[ref] = (event.topic, body)
+    report.genesis = registry.genesis
+    if expected_genesis is not None and registry.genesis != expected_genesis:
+        raise IntegrityViolation(
+            "genesis",
+            f"the package's genesis key is not the trust anchor you gave "
+            f"({expected_genesis.hex()[:16]}…)",
+        )
+    checkpoint = _open_checkpoint(checkpoint_note, registry)
+    for event, digest, proof in pending:
+        if event.position >= checkpoint.size:
+            raise _package("an event lies beyond the signed checkpoint", event.position)
+        try:
+            merkle.verify_inclusion(
+                merkle.leaf_hash(digest), event.position, checkpoint.size, proof, checkpoint.root
+            )
+        except IntegrityViolation:
+            raise IntegrityViolation(
+                "inclusion",
+                "the event's inclusion proof does not lead to the signed root",
+                position=event.position,
+                originator_id=event.originator_id,
+                originator_version=event.originator_version,
+            ) from None
+    report.events, report.aggregates = len(pending), len(heads)
+    report.tree_size, report.root = checkpoint.size, checkpoint.root
+    report.signed_by, report.files = _check_manifest(folder, registry, checkpoint.size)
+    report.documents = _check_documents(folder, proven)
+    report.cited = _check_citations(folder, proven)
+    report.entries = _check_entries(folder, proven)
+    return report
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        raise IntegrityViolation("package", f"{path.name} is missing or unreadable") from None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise IntegrityViolation("package", f"{path.name} is missing or not JSON") from None
+
+
+def _package(detail: str, position: int | None = None) -> IntegrityViolation:
+    return IntegrityViolation("package", detail, position=position)
+
+
+def _subject_keys(path: Path) -> dict[str, bytes]:
+    document = _read_json(path)
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), dict):
+        raise _package("subject-keys.json lacks its keys")
+    try:
+        return {str(k): base64.b64decode(v, validate=True) for k, v in document["keys"].items()}
+    except (binascii.Error, ValueError, TypeError):
+        raise _package("subject-keys.json holds a key that is not base64") from None
+
+
+def _read_events(path: Path) -> Iterator[tuple[LogEvent, list[bytes]]]:
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            try:
+                obj = json.loads(line)
+                event = LogEvent(
+                    position=int(obj["position"]),
+                    originator_id=UUID(obj["originator_id"]),
+                    originator_version=int(obj["originator_version"]),
+                    topic=str(obj["topic"]),
+                    state=base64.b64decode(obj["state"], validate=True),
+                )
+                proof = [base64.b64decode(h, validate=True) for h in obj["proof"]]
+            except (ValueError, KeyError, TypeError, binascii.Error):
+                raise _package(f"events.ndjson line {number} is not a valid event line") from None
+            yield event, proof
+
+
+def _readable_body(
+    event: LogEvent, keys: dict[str, bytes], transcoder: Transcoder
+) -> dict[str, Any] | None:
+    """The event's decoded body, decrypted with the package's subject keys; None if not held."""
+    opened = envelope.unpack(
+        event.state, originator_id=event.originator_id, originator_version=event.originator_version
+    )
+    body = opened.body
+    if opened.enc is not None:
+        kid = str(opened.enc.get("kid", ""))
+        if opened.enc.get("alg") != ALGORITHM or kid not in keys:
+            return None
+        try:
+            body = open_body(keys[kid], kid, body)
+        except IntegrityViolation:  # the key in the package is not this event's key
+            raise IntegrityViolation(
+                "decryption",
+                "the package's subject key does not open this event",
+                position=event.position,
+                originator_id=event.originator_id,
+                originator_version=event.originator_version,
+            ) from None
+    decoded = transcoder.decode(body)
+    return cast(dict[str, Any], decoded) if isinstance(decoded, dict) else None
+
+
+def _open_checkpoint(note: str, registry: KeyRegistry) -> notes.Checkpoint:
+    origin = note.split("\n", 1)[0]
+    node_keys = [
+        notes.NoteVerifier(origin, public_key_from_raw(record.public_key))
+        for record in registry.keys.values()
+        if record.user == NODE_USER
+    ]
+    if not node_keys:
+        raise _package("the package holds no node key to check its checkpoint with")
+    return notes.open_checkpoint(note, node_keys)
+
+
+def _check_manifest(folder: Path, registry: KeyRegistry, size: int) -> tuple[str, int]:
+    manifest = _read_json(folder / MANIFEST)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise _package(f"{MANIFEST} is not of format {FORMAT}")
+    try:
+        signature = base64.b64decode(manifest.pop("signature"), validate=True)
+        signer = bytes.fromhex(manifest["signer"])
+        files: dict[str, str] = dict(manifest["files"])
+    except (KeyError, ValueError, TypeError, binascii.Error):
+        raise _package(f"{MANIFEST} lacks its signer, signature or files") from None
+    record = registry.keys.get(signer)
+    if record is None or not record.valid_at(size - 1):
+        raise IntegrityViolation(
+            "manifest", "the manifest is signed by a key not valid when the package was made"
+        )
+    if record.user != manifest.get("made_by"):
+        raise IntegrityViolation("manifest", "the manifest names another maker than its key")
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        public_key_from_raw(record.public_key).verify(signature, _canonical(manifest))
+    except InvalidSignature:
+        raise IntegrityViolation("manifest", "the manifest's signature does not match") from None
+    present = {
+        path.relative_to(folder).as_posix()
+        for path in folder.rglob("*")
+        if path.is_file() and path.name != MANIFEST
+    }
+    if present != set(files):
+        extra = sorted(present - set(files)) or sorted(set(files) - present)
+        raise IntegrityViolation(
+            "manifest", f"the files differ from the manifest (first: {extra[0]})"
+        )
+    for name, digest in files.items():
+        if hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest:
+            raise IntegrityViolation("manifest", f"{name} is not the file the manifest signed")
+    return record.user, len(files)
+
+
+def _check_documents(folder: Path, proven: _Proven) -> int:
+    """Each file in documents/ is named `ID-…` and hashes to its proven `Filed` event's SHA-256."""
+    filed = {
+        ref.split("/")[0]: str(body.get("sha256", ""))
+        for ref, (topic, body) in proven.bodies.items()
+        if topic == DOCUMENT_FILED_TOPIC
+    }
+    count = 0
+    documents = folder / "documents"
+    for path in sorted(documents.iterdir()) if documents.is_dir() else []:
+        document_id = path.name[:36]
+        expected = filed.get(document_id)
+        if expected is None:
+            raise IntegrityViolation(
+                "document", f"documents/{path.name} has no proven filing event in the package"
+            )
+        if hashlib.sha256(path.read_bytes()).hexdigest() != expected:
+            raise IntegrityViolation(
+                "document",
+                f"documents/{path.name} is not the document whose SHA-256 was signed when filed",
+            )
+        count += 1
+    return count
+
+
+def _cited(value: Any) -> Iterator[str]:
+    """Every event id (`UUID/VERSION`) cited under an "event" key anywhere in a JSON value."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "event" and isinstance(item, str) and "/" in item:
+                yield item
+            else:
+                yield from _cited(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _cited(item)
+
+
+def _check_citations(folder: Path, proven: _Proven) -> int:
+    count = 0
+    for name in ("record.json", "history.json", "audit-trail.json"):
+        path = folder / name
+        if not path.is_file():
+            raise _package(f"{name} is missing")
+        for ref in _cited(_read_json(path)):
+            if ref not in proven.ids:
+                raise IntegrityViolation(
+                    "citation", f"{name} cites event {ref}, which the package does not prove"
+                )
+            count += 1
+    return count
+
+
+def _check_entries(folder: Path, proven: _Proven) -> int:
+    """Each entry's text in record.json is its last proven version's text up to the as-of time."""
+    record = _read_json(folder / "record.json")
+    as_of = record.get("as_of") if isinstance(record, dict) else None
+    limit = datetime.fromisoformat(as_of) if isinstance(as_of, str) else None
+    latest: dict[str, tuple[datetime, str]] = {}
+    for _, (topic, body) in proven.bodies.items():
+        if topic not in ENTRY_TOPICS or "entry_id" not in body:
+            continue
+        stamp = body.get("timestamp")
+        if not isinstance(stamp, datetime) or (limit is not None and stamp > limit):
+            continue
+        key = str(body["entry_id"])
+        if key not in latest or stamp >= latest[key][0]:
+            latest[key] = (stamp, str(body.get("text", "")))
+    count = 0
+    for encounter in record.get("encounters", []) if isinstance(record, dict) else []:
+        for entry in encounter.get("entries", []):
+            found = latest.get(str(entry.get("id")))
+            if found is None:
+                raise IntegrityViolation(
+                    "record", f"record.json shows entry {entry.get('id')}, which no event proves"
+                )
+            if found[1] != entry.get("text"):
+                raise IntegrityViolation(
+                    "record",
+                    f"record.json's text of entry {entry.get('id')} is not the text its proven "
+                    "events hold",
+                )
+            count += 1
+    return count
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")

@@ -1,0 +1,230 @@
+"""A legal request package: one patient's record as it stood on a date, provable offline.
+
+`legal_package` records the access first (a copy for a legal purpose; refused means nothing is
+written), then writes into a new folder:
+
+- `record.json`: the chart exactly as the ledger held it at the as-of time (by recorded time),
+  the patient's index entry, and the documents filed by then;
+- `history.json`: every change to the chart, up to now, with who, when, why and the event id
+  (lines recorded after the as-of time are marked, so the reader sees what came later);
+- `audit-trail.json` and `audit-trail.csv`: every access, change and disclosure of the patient
+  (the audit trail view), this package's own access included;
+- `documents/`: the bytes of the documents filed by the as-of time, named `ID-FILENAME`;
+- the proofs of `ledger.legal_package` (events, inclusion proofs, a fresh signed checkpoint,
+  the patient's data keys) and `MANIFEST.json`, signed by whoever made the package;
+- `README.txt`: what the package is and how to verify it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from ledger.application import Ledger
+from ledger.errors import UsageError
+from ledger.keys import Identity
+from ledger.legal_package import FORMAT, sign_manifest, write_proofs
+from ledger.patient import patient_id
+from projections.audit import AuditRow, caught_up_trail
+from projections.queries import PatientRecord, Purpose, _encounter
+
+README = """\
+Chartledger legal request package ({format})
+
+Patient:      {mrn}
+Record as of: {as_of}
+Made:         {made_at} by {made_by}
+Checkpoint:   tree size {size} of the log of {origin}
+
+record.json        the chart exactly as the ledger held it at the as-of time
+history.json       every change to the chart, with who, when, why and its event id
+audit-trail.json   every access, change and disclosure of the patient (also as audit-trail.csv)
+documents/         the documents filed by the as-of time, byte for byte
+events.ndjson      every event the files above rest on, signed, each with its inclusion proof
+checkpoint.txt     the signed checkpoint the proofs lead to
+subject-keys.json  this patient's data keys, so the verifier can read the signed events
+                   (confidential, like the record itself: they open this patient's events only)
+MANIFEST.json      the SHA-256 of every file, signed by the maker of the package
+
+To verify it on any machine with Chartledger installed (no database needed):
+
+    chartledger verify --package {folder} --genesis {genesis}
+
+Compare the genesis fingerprint with the one the hospital printed when its ledger was created.
+"""
+
+PACKAGE_SECTIONS = ["chart", "history", "audit-trail", "documents"]
+
+
+@dataclass(frozen=True)
+class PackageSummary:
+    """What a package holds (counts and identifiers only)."""
+
+    folder: Path
+    mrn: str
+    as_of: datetime
+    events: int
+    tree_size: int
+    entries: int
+    history: int
+    trail: int
+    documents: int
+
+
+def legal_package(
+    ledger: Ledger,
+    mrn: str,
+    *,
+    as_of: datetime,
+    out: Path,
+    actor: Identity,
+    node: Identity,
+    why: Purpose,
+    now: datetime | None = None,
+) -> PackageSummary:
+    """Write the legal package of `mrn` as of `as_of` into the new folder `out`."""
+    moment = now or datetime.now(UTC)
+    if as_of.tzinfo is None:
+        raise UsageError("Give the as-of time with its time zone.")
+    if as_of > moment:
+        raise UsageError("The as-of time is in the future; give a time up to now.")
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"The folder {out} is not empty; give a new folder for the package.")
+    patient = ledger.patient(mrn)  # a wrong MRN is one sentence before anything is recorded
+    ledger.record_access(
+        [patient.mrn],
+        actor=actor,
+        action="copy",
+        sections=[f"chart-as-of:{as_of.isoformat()}", *PACKAGE_SECTIONS[1:]],
+        purpose=why.purpose,
+        break_glass_reason=why.break_glass_reason,
+    )
+    mrns = [patient.mrn, *patient.absorbed]
+    encounters = ledger.chart_as_of(patient.mrn, as_of)
+    documents = [d for d in ledger.documents_of(patient.mrn) if d.created_on <= as_of]
+    record = PatientRecord(patient, documents).as_dict()
+    record["as_of"] = as_of.isoformat()
+    record["encounters"] = [_encounter(e) for e in encounters]
+    history = [_history_line(line, as_of) for line in ledger.chart_history(patient.mrn)]
+    trail_view = caught_up_trail(ledger)
+    rows = [row for m in mrns for row in trail_view.query(mrn=m)]
+    rows.sort(key=lambda row: row.position)
+
+    out.mkdir(parents=True, exist_ok=True)
+    _write_json(out / "record.json", record)
+    _write_json(out / "history.json", history)
+    _write_json(out / "audit-trail.json", [_row(row) for row in rows])
+    _write_csv(out / "audit-trail.csv", rows)
+    if documents:
+        (out / "documents").mkdir()
+    for document in documents:
+        _, content = ledger.document(document.id)
+        (out / "documents" / f"{document.id}-{_safe(document.filename)}").write_bytes(content)
+
+    all_encounter_ids = {e.id for e in ledger.encounters(patient.mrn)}
+    aggregate_ids: set[UUID] = {patient_id(m) for m in mrns}
+    aggregate_ids |= all_encounter_ids | {d.id for d in ledger.documents_of(patient.mrn)}
+    aggregate_ids |= {UUID(row.event.split("/")[0]) for row in rows}
+    events, size = write_proofs(
+        ledger, out, aggregate_ids=aggregate_ids, subjects={patient_id(m) for m in mrns}, node=node
+    )
+    genesis = ledger.genesis_fingerprint().hex()
+    (out / "README.txt").write_text(
+        README.format(
+            format=FORMAT,
+            mrn=patient.mrn,
+            as_of=as_of.isoformat(),
+            made_at=moment.isoformat(timespec="seconds"),
+            made_by=actor.name,
+            size=size,
+            origin=_origin(ledger),
+            folder=out,
+            genesis=genesis,
+        ),
+        encoding="utf-8",
+    )
+    sign_manifest(out, actor, origin=_origin(ledger), made_at=moment)
+    return PackageSummary(
+        folder=out,
+        mrn=patient.mrn,
+        as_of=as_of,
+        events=events,
+        tree_size=size,
+        entries=sum(len(e.entries) for e in encounters),
+        history=len(history),
+        trail=len(rows),
+        documents=len(documents),
+    )
+
+
+def _origin(ledger: Ledger) -> str:
+    size, note = ledger.latest_checkpoint()
+    del size
+    return note.split("\n", 1)[0]
+
+
+def _history_line(line: Any, as_of: datetime) -> dict[str, Any]:
+    return {
+        "event": line.event_id,
+        "recorded_at": _iso(line.recorded_at),
+        "effective_at": _iso(line.effective_at),
+        "actor": line.actor,
+        "what": line.what,
+        "reason": line.reason,
+        "late": line.late,
+        "entry": None if line.entry_id is None else str(line.entry_id),
+        "requested_by": line.requested_by,
+        "after_as_of": line.recorded_at is not None and line.recorded_at > as_of,
+    }
+
+
+def _row(row: AuditRow) -> dict[str, Any]:
+    data = asdict(row)
+    data["recorded_at"] = row.recorded_at.isoformat()
+    data["categories"] = list(row.categories)
+    return data
+
+
+_CSV_COLUMNS = [
+    "recorded_at",
+    "mrn",
+    "actor",
+    "action",
+    "categories",
+    "purpose",
+    "outcome",
+    "break_glass_reason",
+    "recipient",
+    "policy_version",
+    "decision",
+    "event",
+]
+
+
+def _write_csv(path: Path, rows: list[AuditRow]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(_CSV_COLUMNS)
+        for row in rows:
+            data = _row(row)
+            data["categories"] = ";".join(row.categories)
+            writer.writerow(["" if data[c] is None else data[c] for c in _CSV_COLUMNS])
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _safe(name: str) -> str:
+    kept = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name)
+    return kept.strip("._") or "document"
