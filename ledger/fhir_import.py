@@ -19,7 +19,7 @@ which a later import reuses. An import stopped midway leaves each resource fully
 at all; running it again completes it. Nothing is shown, so no access is recorded.
 
 Entries are written with the encounter aggregate's own methods (`Encounter.open`, `discharge`,
-`record_entry`) and patients with `MrnRegistry.issue` and `Patient.register`, after the checks
+`record_entry`) and patients with `Ledger.next_mrn` and `Patient.register`, after the checks
 the commands make (`check_importer`: the actor, the policies, the attending; `check_demographics`
 and `check_effective_at` while reading), because the one-shot commands each save on their own
 and could not share a transaction with the import records.
@@ -51,7 +51,7 @@ from ledger.fhir_export import (
     Source,
     read_export,
 )
-from ledger.patient import DEFAULT_MRN_FORMAT, MRN_REGISTRY_ID, MrnRegistry, Patient
+from ledger.patient import Patient
 from policies import charting
 from policies.roles import may_import_records, may_maintain_index
 
@@ -302,11 +302,8 @@ class _Importer:
                 self._use_patient(pid, record)
                 self._already(plan.source)
                 return
-            try:
-                registry = cast(MrnRegistry, self.ledger.repository.get(MRN_REGISTRY_ID))
-            except AggregateNotFoundError:
-                registry = MrnRegistry.configure(DEFAULT_MRN_FORMAT, actor=self.actor.name)
-            mrn = registry.issue(actor=self.actor.name)
+            registry, new_registry = self.ledger.mrn_registry(actor=self.actor.name)
+            mrn = self.ledger.next_mrn(registry)
             patient = Patient.register(
                 mrn,
                 plan.demographics,
@@ -324,7 +321,7 @@ class _Importer:
                 actor=self.actor.name,
             )
             try:
-                self._save(registry, patient, imported)
+                self._save(*([registry] if new_registry else []), patient, imported)
             except ConflictError:
                 continue  # another registration took the number, or another import this patient
             self.patients[pid] = _PatientRef(patient.id, mrn)

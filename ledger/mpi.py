@@ -1,8 +1,9 @@
 """The ledger's commands for the master patient index and for recording access to it.
 
 Registration takes the likely matches the caller found (the search runs over the patient index,
-a projection) and refuses to register over them unless a reason is given; the MRN is issued in
-the same transaction. Merges record both sides and never rewrite history.
+a projection) and refuses to register over them unless a reason is given; the MRN is the next
+free number (`ledger.patient.next_number`), taken by the registration itself. Merges record both
+sides and never rewrite history.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ledger.patient import (
     MRN_REGISTRY_ID,
     MrnRegistry,
     Patient,
+    next_number,
     patient_id,
 )
 from policies import access as access_policy
@@ -36,7 +38,7 @@ from policies.roles import Decision, may_maintain_index
 if TYPE_CHECKING:
     from eventsourcing.application import Repository
     from eventsourcing.domain import MutableOrImmutableAggregate
-    from eventsourcing.persistence import Recording
+    from eventsourcing.persistence import AggregateRecorder, Recording
 
     from ledger.user import User
 
@@ -53,7 +55,14 @@ class _LedgerLike(Protocol):
         self, *objs: MutableOrImmutableAggregate[UUID] | None, signer: Identity, **kwargs: Any
     ) -> list[Recording[UUID]]: ...
 
+    @property
+    def recorder(self) -> AggregateRecorder: ...
+
     def patient(self, mrn: str) -> Patient: ...
+
+    def mrn_registry(self, *, actor: str) -> tuple[MrnRegistry, bool]: ...
+
+    def next_mrn(self, registry: MrnRegistry) -> str: ...
 
 
 def check_demographics(demographics: dict[str, Any], *, today: date) -> None:
@@ -89,6 +98,30 @@ class PatientCommands:
             raise UsageError("The MRN format is already set; numbers once issued never change.")
         self.save(MrnRegistry.configure(template, actor=actor.name), signer=actor)
 
+    def mrn_registry(self: _LedgerLike, *, actor: str) -> tuple[MrnRegistry, bool]:
+        """The MRN format's registry, and whether it is new (to be saved with the first patient).
+
+        Once saved it never changes, so each ledger object reads it once.
+        """
+        cached = self.__dict__.get("_mrn_registry")
+        if isinstance(cached, MrnRegistry):
+            return cached, False
+        if MRN_REGISTRY_ID not in self.repository:
+            return MrnRegistry.configure(DEFAULT_MRN_FORMAT, actor=actor), True
+        registry = cast(MrnRegistry, self.repository.get(MRN_REGISTRY_ID))
+        self.__dict__["_mrn_registry"] = registry
+        return registry, False
+
+    def next_mrn(self: _LedgerLike, registry: MrnRegistry) -> str:
+        """The next free MRN: a search over which patients exist, from the last one seen."""
+
+        def taken(number: int) -> bool:
+            return bool(self.recorder.select_events(patient_id(registry.mrn(number)), limit=1))
+
+        number = next_number(taken, known=int(self.__dict__.get("_mrn_known", 0)))
+        self.__dict__["_mrn_known"] = number - 1
+        return registry.mrn(number)
+
     def register_patient(
         self: _LedgerLike,
         demographics: dict[str, Any],
@@ -105,11 +138,8 @@ class PatientCommands:
         if likely_matches and not (override and override.strip()):
             raise ProbableDuplicate(likely_matches)
         for _ in range(5):
-            if MRN_REGISTRY_ID in self.repository:
-                registry = cast(MrnRegistry, self.repository.get(MRN_REGISTRY_ID))
-            else:
-                registry = MrnRegistry.configure(DEFAULT_MRN_FORMAT, actor=actor.name)
-            mrn = registry.issue(actor=actor.name)
+            registry, new_registry = self.mrn_registry(actor=actor.name)
+            mrn = self.next_mrn(registry)
             patient = Patient.register(
                 mrn,
                 demographics,
@@ -118,7 +148,7 @@ class PatientCommands:
                 override=override.strip() if override else None,
             )
             try:
-                self.save(registry, patient, signer=actor)
+                self.save(*([registry] if new_registry else []), patient, signer=actor)
             except ConflictError:
                 continue  # another registration took this number first: take the next one
             return mrn

@@ -1,15 +1,21 @@
 """The master patient index: `Patient` (one per medical record number) and `MrnRegistry`.
 
 A patient's events carry protected health information, so their bodies are encrypted with the
-patient's data key. Medical record numbers are issued by the `MrnRegistry` aggregate in the same
-transaction as the registration: a number is never reused, and two registrations at once
-conflict rather than share one. A merge never rewrites history: the retired record says where
-it went, the survivor says what it absorbed, and an unmerge records the reverse.
+patient's data key. Medical record numbers come from the format the `MrnRegistry` holds, numbered
+1, 2, 3 …: a patient's aggregate id is derived from its MRN, so a number is taken exactly when
+its patient exists, never reused (patients are never deleted), and two registrations of the same
+number conflict on that patient's first event rather than share it. The taken numbers are
+therefore always 1 … k, and the next one is found by a logarithmic search (`next_number`), not
+by replaying a counter that grows with every patient. (Ledgers written before this recorded an
+`Issued` event per number on the registry; those events are still read, and no longer written.)
+A merge never rewrites history: the retired record says where it went, the survivor says what
+it absorbed, and an unmerge records the reverse.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -84,11 +90,31 @@ class MrnRegistry(Aggregate):
         check_mrn_format(template)
         return cls._create(cls.Configured, id=MRN_REGISTRY_ID, template=template, actor=actor)
 
-    def issue(self, *, actor: str) -> str:
-        number = self.issued + 1
-        mrn = self.template.format(number=number).upper()
-        self.trigger_event(self.Issued, number=number, mrn=mrn, actor=actor)
-        return mrn
+    def mrn(self, number: int) -> str:
+        """The MRN of a number in this registry's format."""
+        return self.template.format(number=number).upper()
+
+
+def next_number(taken: Callable[[int], bool], *, known: int = 0) -> int:
+    """The lowest number not taken, when the taken ones are exactly 1 … k.
+
+    `known` is a number already seen taken (0 if none): the search gallops up from it, then
+    halves, so it asks `taken` about 2 log2(k - known) numbers.
+    """
+    low = known if known > 0 and taken(known) else 0
+    step = 1
+    high = low + step
+    while taken(high):
+        low = high
+        step *= 2
+        high = low + step
+    while high - low > 1:
+        middle = (low + high) // 2
+        if taken(middle):
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 class Patient(Aggregate):

@@ -389,7 +389,7 @@ def test_two_imports_that_race_import_each_resource_once(
     # looked new; the entries and documents were then each found by their own record.
     opened = first.imported["Encounter"] + first.history_encounters
     patients = 1 if seen == "nothing imported yet" else 0
-    assert Counter(conflicts) == {"Encounter": opened} | ({"MrnRegistry": 1} if patients else {})
+    assert Counter(conflicts) == {"Encounter": opened} | ({"Patient": 1} if patients else {})
     assert (loser.events, sum(loser.imported.values())) == (0, 0)
     assert loser.already == first.imported
     assert loser.mrns == first.mrns

@@ -116,3 +116,30 @@ def test_a_key_event_without_its_fields_is_refused(started: tuple[KeyRegistry, I
     registry, admin = started
     with pytest.raises(IntegrityViolation, match="'public_key'"):
         admit(registry, 1, REGISTERED, admin, "x", {"name": "x", "roles": [], "public_key": b"1"})
+
+
+# -- the next free medical record number ----------------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from ledger.patient import next_number  # noqa: E402
+
+
+@given(st.integers(min_value=0, max_value=10**7), st.data())
+def test_next_number_is_the_first_free_one_found_in_logarithmic_probes(
+    taken_up_to: int, data: st.DataObject
+) -> None:
+    known = data.draw(st.integers(min_value=0, max_value=taken_up_to))
+    asked: list[int] = []
+
+    def taken(number: int) -> bool:
+        asked.append(number)
+        return 1 <= number <= taken_up_to
+
+    assert next_number(taken, known=known) == taken_up_to + 1
+    assert len(asked) <= 2 * max(1, (taken_up_to - known + 1).bit_length()) + 2
+
+
+def test_a_stale_or_wrong_hint_is_not_trusted() -> None:
+    assert next_number(lambda n: 1 <= n <= 3, known=10) == 4
