@@ -108,7 +108,7 @@ def _show(title: str, rows: list[AuditRow], as_json: bool, as_csv: bool) -> None
     from cli.output import table
 
     table(
-        f"{title}: {len(rows)} lines",
+        f"{title}: {len(rows)} line{'' if len(rows) == 1 else 's'}",
         [
             "time (UTC)",
             "MRN",

@@ -300,6 +300,11 @@ def show(
                 )
     for doc in record["documents"]:
         click.echo(f"\n  document {doc['id']}  {doc['kind']}  {doc['filename']}")
+    if record.get("withheld"):
+        click.echo(
+            f"\n  Withheld (minimum necessary for {record['purpose']}): "
+            f"{', '.join(record['withheld'])}."
+        )
 
 
 @chart.command("history")

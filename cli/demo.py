@@ -241,9 +241,16 @@ def demo(folder: Path | None) -> None:
             "tech.alvarez",
             f"patient register --given {q(given)} --family {q(family)} --born {born} --sex female",
         )
-        _step("Her imported chart, read by the attending (the read itself is recorded)")
         found = run("tech.alvarez", f"{find} --purpose operations --limit 1 --json", quiet=True)
-        run(attending, f"chart show {json.loads(found)[0]['mrn']} --purpose treatment")
+        known_mrn = json.loads(found)[0]["mrn"]
+        _step("Her imported chart: her visits are years old, so no treatment relationship")
+        run(attending, f"chart show {known_mrn} --purpose treatment")
+        _step("In the emergency department the physician breaks the glass (flagged for review)")
+        run(
+            attending,
+            f"chart show {known_mrn} --purpose treatment "
+            "--break-glass 'ED: chest pain, needs her history'",
+        )
 
     _step("A new patient is registered and admitted")
     registered = run(
@@ -288,6 +295,20 @@ def demo(folder: Path | None) -> None:
 
     _step("A mistyped MRN is one plain sentence and a non-zero exit")
     run(attending, "chart show MR9999999 --purpose treatment")
+
+    _step("The compliance officer: every access, change and disclosure, and the break-glass")
+    run("compliance.reyes", f"audit patient {mrn}")
+    if known is not None:
+        run("compliance.reyes", f"audit patient {known_mrn} --break-glass")
+
+    _step("A legal request: the record as it stood before the amendment, provable offline")
+    package = root / "legal-package"
+    made = run(
+        "roi.nakamura",
+        f"legal package {mrn} --as-of {before_amendment} --out {q(str(package))} --purpose legal",
+    )
+    anchor = made.split("--genesis ")[-1].split()[0] if "--genesis " in made else ""
+    run("compliance.reyes", f"verify --package {q(str(package))} --genesis {anchor}")
 
     with home.open(None) as ledger:
         _step(

@@ -1,10 +1,82 @@
-"""`chartledger policy …`: the access policy configuration, as signed events (issue 4)."""
+"""`chartledger policy …`: the access policy configuration, as signed events."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from cli.main import Session, pass_session
 
 
 @click.group("policy")
 def policy() -> None:
     """The access policy: show it, load a new version (a signed event), its history."""
+
+
+@policy.command("show")
+@pass_session
+def show(session: Session) -> None:
+    """The configuration in force: its version, who loaded it and when, and its TOML text."""
+    from ledger.access_policy import current_access_config, policy_history
+
+    with session.ledger() as ledger:
+        config = current_access_config(ledger)
+        history = policy_history(ledger)
+    if not history:
+        click.echo(f"Policy {config.policy_version}: the built-in defaults (none loaded yet).")
+        return
+    last = history[-1]
+    click.echo(
+        f"Policy {config.policy_version}, loaded by {last.loaded_by} at "
+        f"{last.loaded_at.isoformat(timespec='seconds')} (event {last.event}, sha256 "
+        f"{last.sha256[:16]}…):"
+    )
+    click.echo(last.text.rstrip("\n"))
+
+
+@policy.command("load")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@pass_session
+def load(session: Session, path: Path) -> None:
+    """Load a TOML access policy from PATH as the one in force (administrator or compliance)."""
+    from ledger.access_policy import load_access_policy, parse_policy
+    from ledger.errors import UsageError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise UsageError(f"There is no readable policy file at {path}.") from None
+    actor = session.identity()
+    with session.ledger() as ledger:
+        changed = load_access_policy(ledger, text, actor=actor)
+    version = parse_policy(text).policy_version
+    if changed:
+        click.echo(f"Loaded access policy {version} from {path}; it applies from now on.")
+    else:
+        click.echo(f"Access policy {version} is already in force; nothing was written.")
+
+
+@policy.command("history")
+@pass_session
+def history(session: Session) -> None:
+    """Every version loaded, with who, when, its SHA-256 and its event."""
+    from cli.output import table
+    from ledger.access_policy import policy_history
+
+    with session.ledger() as ledger:
+        loaded = policy_history(ledger)
+    table(
+        "Access policy history",
+        ["loaded at", "version", "by", "sha256", "event"],
+        [
+            [
+                p.loaded_at.isoformat(timespec="seconds"),
+                p.version,
+                p.loaded_by,
+                p.sha256[:16],
+                p.event,
+            ]
+            for p in loaded
+        ],
+    )

@@ -31,6 +31,10 @@ class Access(Aggregate):
         break_glass_reason: str | None
         decision: str
         policy_version: str
+        relationship: str | None
+        """The treatment relationship the policy found (absent in events before access/1)."""
+        flagged: bool
+        """Allowed but for review: break-the-glass, a VIP's or a co-worker's record."""
 
     class AccessDenied(Aggregate.Created):
         TOPIC = "chartledger/access/access-denied"
@@ -42,9 +46,36 @@ class Access(Aggregate):
         break_glass_reason: str | None
         decision: str
         policy_version: str
+        relationship: str | None
+        """The treatment relationship the policy found (absent in events before access/1)."""
+        flagged: bool
+        """Allowed but for review: break-the-glass, a VIP's or a co-worker's record."""
 
-    def __init__(self, **facts: Any) -> None:
-        self.facts = facts
+    def __init__(
+        self,
+        actor: str,
+        mrns: list[str],
+        action: str,
+        sections: list[str],
+        purpose: str,
+        break_glass_reason: str | None,
+        decision: str,
+        policy_version: str,
+        relationship: str | None = None,
+        flagged: bool = False,
+    ) -> None:
+        self.facts: dict[str, Any] = {
+            "actor": actor,
+            "mrns": list(mrns),
+            "action": action,
+            "sections": list(sections),
+            "purpose": purpose,
+            "break_glass_reason": break_glass_reason,
+            "decision": decision,
+            "policy_version": policy_version,
+            "relationship": relationship,
+            "flagged": flagged,
+        }
 
     @classmethod
     def granted(cls, **facts: Any) -> Access:

@@ -8,10 +8,20 @@ event, so `Ledger` imports this module: add each new aggregate module here.
 from __future__ import annotations
 
 from ledger.access import Access
+from ledger.access_policy import AccessPolicy
 from ledger.documents import Document
 from ledger.encounter import Encounter
 from ledger.fhir_import import ImportedResource
 from ledger.patient import MrnRegistry, Patient
 from ledger.user import User
 
-AGGREGATES = (Access, Document, Encounter, ImportedResource, MrnRegistry, Patient, User)
+AGGREGATES = (
+    Access,
+    AccessPolicy,
+    Document,
+    Encounter,
+    ImportedResource,
+    MrnRegistry,
+    Patient,
+    User,
+)

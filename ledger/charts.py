@@ -171,7 +171,8 @@ def _encounter_ids(ledger: _LedgerLike, patient_ids: list[UUID]) -> list[UUID]:
         start = page[-1].id
 
 
-def _as_of(value: Any) -> datetime:
+def check_as_of(value: Any) -> datetime:
+    """An 'as of' moment: aware, and not in the future."""
     if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
         raise UsageError("The 'as of' moment must be a date and time with a time zone.")
     if value > _now():
@@ -416,7 +417,7 @@ class ChartCommands:
         Each encounter is rebuilt from its events recorded at or before `as_of` (a prefix of its
         history, so always a state it really had); merges are taken as they stood then too.
         """
-        moment = _as_of(as_of)
+        moment = check_as_of(as_of)
         patient = _patient_as_of(self, mrn, moment)
         ids = _encounter_ids(self, _chart_patient_ids(self, patient, moment))
         chart = []

@@ -387,6 +387,20 @@ class Encounter(Aggregate):
     def discharged(self) -> bool:
         return self.discharged_at is not None
 
+    @property
+    def care_team(self) -> frozenset[str]:
+        """Everyone who admitted, moved, discharged, charted in or signed for this encounter."""
+        team = {self.attending, self.opened_by}
+        team.update(m.attending for m in self.movements)
+        team.update(m.actor for m in self.movements)
+        if self.discharged_by:
+            team.add(self.discharged_by)
+        for entry in self.entries.values():
+            team.update(v.author for v in entry.versions)
+            team.update(v.recorded_by for v in entry.versions)
+            team.update(s.physician for s in entry.signatures)
+        return frozenset(team)
+
     @classmethod
     def open(
         cls,

@@ -8,13 +8,15 @@ sides and never rewrite history.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
 from ledger.access import Access
+from ledger.access_policy import current_access_config
 from ledger.errors import (
     AccessDenied,
     ConflictError,
@@ -33,13 +35,16 @@ from ledger.patient import (
     patient_id,
 )
 from policies import access as access_policy
-from policies.roles import Decision, may_maintain_index
+from policies.access import AccessDecision
+from policies.roles import may_maintain_index
 
 if TYPE_CHECKING:
     from eventsourcing.application import Repository
     from eventsourcing.domain import MutableOrImmutableAggregate
     from eventsourcing.persistence import AggregateRecorder, Recording
 
+    from ledger.application import Ledger
+    from ledger.encounter import Encounter
     from ledger.user import User
 
 
@@ -59,6 +64,12 @@ class _LedgerLike(Protocol):
     def recorder(self) -> AggregateRecorder: ...
 
     def patient(self, mrn: str) -> Patient: ...
+
+    def encounters(self, mrn: str) -> list[Encounter]: ...
+
+    def relationship_to(
+        self, mrn: str, actor: str, *, now: datetime, window_days: int
+    ) -> str | None: ...
 
     def mrn_registry(self, *, actor: str) -> tuple[MrnRegistry, bool]: ...
 
@@ -209,24 +220,89 @@ class PatientCommands:
         sections: list[str],
         purpose: str,
         break_glass_reason: str | None = None,
-    ) -> Decision:
-        """Record an access before anything is shown; a refusal is recorded, then raised."""
+        relationships: Mapping[str, str | None] | None = None,
+        now: datetime | None = None,
+    ) -> AccessDecision:
+        """Record an access before anything is shown; a refusal is recorded, then raised.
+
+        `relationships` (MRN -> treatment relationship) may come from a view; for an MRN it
+        does not cover, the relationship is found from the patient's encounters when the rule
+        needs it (treatment, or a restricted record).
+        """
         acting = self.authenticate(actor)
-        decision = access_policy.decide(
-            acting.roles, purpose, break_glass_reason=break_glass_reason
-        )
+        config = current_access_config(cast("Ledger", self))
+        moment = now or datetime.now(UTC)
+        wanted = sorted({m.strip().upper() for m in mrns})
+        decisions = []
+        for mrn in wanted:
+            if relationships is not None and mrn in relationships:
+                relationship = relationships[mrn]
+            elif purpose == "treatment" or mrn in config.restricted:
+                relationship = self.relationship_to(
+                    mrn, actor.name, now=moment, window_days=config.window_days
+                )
+            else:
+                relationship = None
+            decisions.append(
+                access_policy.decide(
+                    acting.roles,
+                    purpose,
+                    break_glass_reason=break_glass_reason,
+                    actor=actor.name,
+                    patient=access_policy.PatientFacts(mrn, relationship),
+                    sections=sections,
+                    config=config,
+                )
+            )
+        if not decisions:
+            decisions.append(
+                access_policy.decide(
+                    acting.roles,
+                    purpose,
+                    break_glass_reason=break_glass_reason,
+                    actor=actor.name,
+                    sections=sections,
+                    config=config,
+                )
+            )
+        decision = next((d for d in decisions if not d.allowed), decisions[0])
         facts = {
             "actor": actor.name,
-            "mrns": sorted({m.strip().upper() for m in mrns}),
+            "mrns": wanted,
             "action": action,
-            "sections": list(sections),
+            "sections": list(decision.sections if decision.allowed else sections),
             "purpose": purpose,
             "break_glass_reason": break_glass_reason,
             "decision": decision.reason,
             "policy_version": decision.policy_version,
+            "relationship": decision.relationship if len(wanted) == 1 else None,
+            "flagged": any(d.flagged for d in decisions),
         }
         record = Access.granted(**facts) if decision.allowed else Access.denied(**facts)
         self.save(record, signer=actor)
         if not decision.allowed:
             raise AccessDenied(f"Access refused: {decision.reason}.")
         return decision
+
+    def relationship_to(
+        self: _LedgerLike, mrn: str, actor: str, *, now: datetime, window_days: int
+    ) -> str | None:
+        """The reader's treatment relationship to a patient, from the patient's encounters."""
+        try:
+            encounters = self.encounters(mrn)
+        except PatientNotFound:
+            return None
+        return access_policy.treatment_relationship(
+            actor,
+            [
+                access_policy.EncounterFacts(
+                    attending=e.attending,
+                    care_team=e.care_team,
+                    admitted_at=e.admitted_at,
+                    discharged_at=e.discharged_at,
+                )
+                for e in encounters
+            ],
+            now=now,
+            window_days=window_days,
+        )

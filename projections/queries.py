@@ -13,11 +13,13 @@ from typing import Any
 from uuid import UUID
 
 from ledger.application import Ledger
+from ledger.charts import check_as_of
 from ledger.documents import Document
 from ledger.errors import ProbableDuplicate
 from ledger.keys import Identity
 from ledger.mpi import check_demographics
 from ledger.patient import Patient
+from policies.charting import ENTRY_KINDS
 from policies.matching import (
     POSSIBLE_THRESHOLD,
     Demographics,
@@ -151,7 +153,11 @@ def _entry(entry: Any) -> dict[str, Any]:
     }
 
 
-def _encounter(encounter: Any) -> dict[str, Any]:
+CHART_SECTIONS = ("demographics", "encounters", "documents", *sorted(ENTRY_KINDS))
+"""What `chart show` asks the policy for; minimum necessary may leave some out."""
+
+
+def _encounter(encounter: Any, *, kinds: set[str] | None = None) -> dict[str, Any]:
     return {
         "id": str(encounter.id),
         "mrn": encounter.mrn,
@@ -162,7 +168,9 @@ def _encounter(encounter: Any) -> dict[str, Any]:
         "admitted_at": _iso(encounter.admitted_at),
         "discharged_at": _iso(encounter.discharged_at),
         "disposition": encounter.disposition,
-        "entries": [_entry(e) for e in encounter.entries.values()],
+        "entries": [
+            _entry(e) for e in encounter.entries.values() if kinds is None or e.kind in kinds
+        ],
     }
 
 
@@ -176,18 +184,25 @@ def chart_record(
 ) -> dict[str, Any]:
     """A patient's chart now, or exactly as the ledger held it at `as_of`, access recorded."""
     ledger.patient(mrn)
-    ledger.record_access(
+    if as_of is not None:
+        check_as_of(as_of)  # a moment in the future is bad input, refused before any access
+    wanted = [*CHART_SECTIONS, *([] if as_of is None else [f"chart-as-of:{as_of.isoformat()}"])]
+    decision = ledger.record_access(
         [mrn],
         actor=actor,
         action="query",
-        sections=["chart"] if as_of is None else [f"chart-as-of:{as_of.isoformat()}"],
+        sections=wanted,
         purpose=why.purpose,
         break_glass_reason=why.break_glass_reason,
     )
+    shown = set(decision.sections)
     encounters = ledger.encounters(mrn) if as_of is None else ledger.chart_as_of(mrn, as_of)
-    record = PatientRecord(ledger.patient(mrn), ledger.documents_of(mrn)).as_dict()
+    documents = ledger.documents_of(mrn) if "documents" in shown else []
+    record = PatientRecord(ledger.patient(mrn), documents).as_dict()
     record["as_of"] = None if as_of is None else as_of.isoformat()
-    record["encounters"] = [_encounter(e) for e in encounters]
+    record["encounters"] = [_encounter(e, kinds=shown) for e in encounters]
+    record["withheld"] = [s for s in CHART_SECTIONS if s not in shown]
+    record["purpose"] = why.purpose
     return record
 
 

@@ -203,6 +203,9 @@ def test_the_demo_runs_end_to_end_and_catches_its_own_tampering(tmp_path: Path) 
     assert "Lobar pneumonia, right lower lobe  [amended x1; unsigned]" in out
     assert "Encounter.EntryAmended  │ chest x-ray read" in out
     assert "Error: There is no patient with MRN MR9999999." in out
+    assert "Access refused: no treatment relationship" in out
+    assert "ED: chest pain, needs her history" in out  # the break-glass, in the audit trail
+    assert "Verified the legal package" in out and "(matches)" in out
     again = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
     assert again.exit_code == 2 and "not empty" in again.output
 

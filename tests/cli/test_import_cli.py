@@ -73,7 +73,7 @@ def test_an_export_is_imported_once_and_shows_only_counts_and_mrns(
     assert RawDB(ward.store_url).rows() == before
 
     chart = ward(
-        "chart", "show", "MR0000001", "--purpose", "treatment", "--json", actor="dr.import"
+        "chart", "show", "MR0000001", "--purpose", "operations", "--json", actor="dr.import"
     )
     record = json.loads(chart.output)
     assert {e["attending"] for e in record["encounters"]} == {"dr.import"}

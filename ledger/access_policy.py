@@ -1,0 +1,134 @@
+"""The access policy's configuration: a TOML document whose every change is a signed event.
+
+One `AccessPolicy` aggregate (a fixed id) holds the history: each `Loaded` event carries the whole
+TOML text, its SHA-256 and its version, so `policy history` shows exactly what was in force when,
+and every access event names the policy version that decided it. Until a document is loaded the
+built-in defaults of `policies.access` apply. Only an administrator or a compliance officer may
+load one; a document that does not parse or check is one sentence and nothing is written, and
+loading the text in force again writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+from uuid import NAMESPACE_URL, uuid5
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from ledger.errors import UsageError, require
+from policies.access import DEFAULT_CONFIG, AccessConfig, may_load_policy
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
+    from ledger.keys import Identity
+
+ACCESS_POLICY_ID = uuid5(NAMESPACE_URL, "https://chartledger.invalid/access-policy")
+
+
+class AccessPolicy(Aggregate):
+    """Every version of the access policy configuration, in the order they were loaded."""
+
+    TOPIC = "chartledger/access-policy"
+
+    class Created(Aggregate.Created):
+        TOPIC = "chartledger/access-policy/created"
+
+    class Started(Aggregate.Created):
+        TOPIC = "chartledger/access-policy/started"
+        actor: str
+
+    class Loaded(Aggregate.Event):
+        TOPIC = "chartledger/access-policy/loaded"
+        text: str
+        sha256: str
+        version: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.text = self.text
+            aggregate.sha256 = self.sha256
+            aggregate.policy_version = self.version
+
+    def __init__(self, actor: str) -> None:
+        self.text = ""
+        self.sha256 = ""
+        self.policy_version = ""
+
+    @classmethod
+    def start(cls, *, actor: str) -> AccessPolicy:
+        return cls._create(cls.Started, id=ACCESS_POLICY_ID, actor=actor)
+
+    def load(self, text: str, *, version: str, actor: str) -> None:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        self.trigger_event(self.Loaded, text=text, sha256=digest, version=version, actor=actor)
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """One version of the configuration, as `policy show` and `policy history` print it."""
+
+    version: str
+    sha256: str
+    text: str
+    loaded_by: str
+    loaded_at: datetime
+    event: str
+
+
+def parse_policy(text: str) -> AccessConfig:
+    """A TOML document checked as an access policy, or one `UsageError` sentence."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"The policy is not valid TOML ({error}).") from None
+    try:
+        return AccessConfig.from_mapping(document)
+    except ValueError as error:
+        raise UsageError(f"The policy cannot be used: {error}.") from None
+
+
+def load_access_policy(ledger: Ledger, text: str, *, actor: Identity) -> bool:
+    """Record a new version of the policy; False if this exact text is already in force."""
+    require(may_load_policy(ledger.authenticate(actor).roles))
+    config = parse_policy(text)
+    try:
+        policy = cast(AccessPolicy, ledger.repository.get(ACCESS_POLICY_ID))
+    except AggregateNotFoundError:
+        policy = AccessPolicy.start(actor=actor.name)
+    if policy.text == text:
+        return False
+    policy.load(text, version=config.version, actor=actor.name)
+    ledger.save(policy, signer=actor)
+    return True
+
+
+def current_access_config(ledger: Ledger) -> AccessConfig:
+    """The configuration in force: the last one loaded, else the built-in defaults."""
+    try:
+        policy = cast(AccessPolicy, ledger.repository.get(ACCESS_POLICY_ID))
+    except AggregateNotFoundError:
+        return DEFAULT_CONFIG
+    return parse_policy(policy.text) if policy.text else DEFAULT_CONFIG
+
+
+def policy_history(ledger: Ledger) -> list[LoadedPolicy]:
+    """Every version loaded, oldest first (empty while the defaults apply)."""
+    loaded = []
+    for event in ledger.events.get(ACCESS_POLICY_ID):
+        if isinstance(event, AccessPolicy.Loaded):
+            loaded.append(
+                LoadedPolicy(
+                    version=event.version,
+                    sha256=event.sha256,
+                    text=event.text,
+                    loaded_by=event.actor,
+                    loaded_at=event.timestamp,
+                    event=f"{event.originator_id}/{event.originator_version}",
+                )
+            )
+    return loaded

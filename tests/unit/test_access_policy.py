@@ -1,0 +1,208 @@
+"""The access policy (policies/access.py): each rule both ways, the configuration, and laws."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from policies.access import (
+    DEFAULT_CONFIG,
+    PURPOSES,
+    AccessConfig,
+    EncounterFacts,
+    PatientFacts,
+    decide,
+    may_load_policy,
+    may_read_audit_trail,
+    treatment_relationship,
+)
+from policies.roles import ROLES
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+CONFIG = AccessConfig.from_mapping(
+    {
+        "version": "test.1",
+        "patients": {"restricted": ["MR0000004"], "vip": ["mr0000007"]},
+        "staff": {"tech1": {"patient_mrn": "MR0000012"}, "nurse9": {"family_name": "Okafor"}},
+    }
+)
+
+
+def patient(mrn: str = "MR0000001", relationship: str | None = None) -> PatientFacts:
+    return PatientFacts(mrn, relationship)
+
+
+def test_an_unknown_purpose_is_refused() -> None:
+    assert not decide(["physician"], "curiosity", patient=patient("MR1", "attending")).allowed
+    assert decide(["physician"], "treatment", patient=patient("MR1", "attending")).allowed
+
+
+def test_administrators_manage_the_ledger_and_never_read_charts() -> None:
+    refused = decide(["administrator"], "operations", patient=patient())
+    assert not refused.allowed and "administrators" in refused.reason
+    assert decide(["administrator", "him-director"], "operations", patient=patient()).allowed
+
+
+def test_roles_declare_only_their_purposes() -> None:
+    assert decide(["coder"], "payment", patient=patient()).allowed
+    refused = decide(["coder"], "legal", patient=patient())
+    assert not refused.allowed and "does not allow legal" in refused.reason
+
+
+@pytest.mark.parametrize("relationship", ["attending", "care-team", "recent-encounter"])
+def test_treatment_by_a_clinician_needs_a_relationship(relationship: str) -> None:
+    allowed = decide(["nurse"], "treatment", patient=patient("MR1", relationship))
+    assert allowed.allowed and allowed.relationship == relationship
+    refused = decide(["nurse"], "treatment", patient=patient("MR1", None))
+    assert not refused.allowed and "no treatment relationship" in refused.reason
+    # Other purposes do not need one (monitoring watches them instead).
+    assert decide(["nurse"], "operations", patient=patient("MR1", None)).allowed
+
+
+def test_break_the_glass_is_for_clinicians_with_a_reason_and_always_flagged() -> None:
+    glass = decide(
+        ["physician"], "research", break_glass_reason="cardiac arrest", patient=patient()
+    )
+    assert glass.allowed and glass.flagged and "break the glass" in glass.reason
+    assert not decide(
+        ["physician"], "treatment", break_glass_reason="  ", patient=patient()
+    ).allowed
+    refused = decide(["coder"], "legal", break_glass_reason="urgent", patient=patient())
+    assert not refused.allowed and "clinical roles" in refused.reason
+
+
+def test_restricted_records_are_for_the_care_team_beyond_demographics() -> None:
+    wanted = ["chart"]
+    for relationship in ("attending", "care-team"):
+        assert decide(
+            ["nurse"],
+            "treatment",
+            patient=patient("MR0000004", relationship),
+            sections=wanted,
+            config=CONFIG,
+        ).allowed
+    refused = decide(
+        ["nurse"],
+        "treatment",
+        patient=patient("MR0000004", "recent-encounter"),
+        sections=wanted,
+        config=CONFIG,
+    )
+    assert not refused.allowed and "restricted" in refused.reason
+    # Registration still finds them.
+    assert decide(
+        ["technician"],
+        "operations",
+        patient=patient("MR0000004"),
+        sections=["demographics"],
+        config=CONFIG,
+    ).allowed
+    glass = decide(
+        ["nurse"],
+        "treatment",
+        break_glass_reason="unresponsive",
+        patient=patient("MR0000004"),
+        sections=wanted,
+        config=CONFIG,
+    )
+    assert glass.allowed and glass.flagged
+
+
+def test_vip_and_co_worker_records_are_allowed_but_flagged() -> None:
+    vip = decide(["technician"], "operations", patient=patient("MR0000007"), config=CONFIG)
+    assert vip.allowed and vip.flagged and "VIP" in vip.reason
+    coworker = decide(
+        ["technician"], "operations", actor="tech2", patient=patient("MR0000012"), config=CONFIG
+    )
+    assert coworker.allowed and coworker.flagged and "co-worker" in coworker.reason
+    plain = decide(["technician"], "operations", patient=patient("MR0000001"), config=CONFIG)
+    assert plain.allowed and not plain.flagged
+
+
+def test_staff_may_not_read_their_own_chart() -> None:
+    own = decide(
+        ["technician"], "operations", actor="tech1", patient=patient("MR0000012"), config=CONFIG
+    )
+    assert not own.allowed and "own chart" in own.reason
+
+
+def test_minimum_necessary_shows_only_what_the_purpose_may_see() -> None:
+    payment = decide(
+        ["coder"],
+        "payment",
+        patient=patient(),
+        sections=["diagnosis", "medication", "demographics"],
+    )
+    assert payment.allowed and payment.sections == ("diagnosis", "demographics")
+    refused = decide(["coder"], "payment", patient=patient(), sections=["medication"])
+    assert not refused.allowed and "minimum necessary" in refused.reason
+    everything = decide(
+        ["physician"], "treatment", patient=patient("MR1", "attending"), sections=["medication"]
+    )
+    assert everything.sections == ("medication",)
+
+
+def test_the_relationship_comes_from_current_and_recent_encounters() -> None:
+    def encounter(attending: str, team: set[str], *, days_ago: int, open_: bool) -> EncounterFacts:
+        admitted = NOW - timedelta(days=days_ago + 2)
+        discharged = None if open_ else NOW - timedelta(days=days_ago)
+        return EncounterFacts(attending, frozenset(team | {attending}), admitted, discharged)
+
+    current = [encounter("doc1", {"nurse1"}, days_ago=0, open_=True)]
+    assert treatment_relationship("doc1", current, now=NOW, window_days=30) == "attending"
+    assert treatment_relationship("nurse1", current, now=NOW, window_days=30) == "care-team"
+    assert treatment_relationship("nurse2", current, now=NOW, window_days=30) == "recent-encounter"
+    old = [encounter("doc1", {"nurse1"}, days_ago=31, open_=False)]
+    assert treatment_relationship("doc1", old, now=NOW, window_days=30) is None
+    edge = [encounter("doc1", set(), days_ago=30, open_=False)]
+    assert treatment_relationship("doc1", edge, now=NOW, window_days=30) == "attending"
+    assert treatment_relationship("doc1", [], now=NOW, window_days=30) is None
+
+
+def test_the_configuration_is_checked() -> None:
+    with pytest.raises(ValueError, match="unknown role 'wizard'"):
+        AccessConfig.from_mapping({"roles": {"wizard": ["treatment"]}})
+    with pytest.raises(ValueError, match="unknown purpose 'curiosity'"):
+        AccessConfig.from_mapping({"roles": {"nurse": ["curiosity"]}})
+    with pytest.raises(ValueError, match="window_days"):
+        AccessConfig.from_mapping({"treatment": {"window_days": -1}})
+    with pytest.raises(ValueError, match="list of strings"):
+        AccessConfig.from_mapping({"patients": {"vip": "MR1"}})
+    assert CONFIG.policy_version == "access/1+test.1"
+    assert CONFIG.vip == frozenset({"MR0000007"})  # MRNs are upper-cased
+    assert DEFAULT_CONFIG.policy_version == "access/1+default"
+
+
+def test_who_reads_the_trail_and_who_sets_the_policy() -> None:
+    assert may_read_audit_trail(["compliance-officer"]).allowed
+    assert not may_read_audit_trail(["physician"]).allowed
+    assert may_load_policy(["administrator"]).allowed
+    assert not may_load_policy(["him-director"]).allowed
+
+
+roles = st.lists(st.sampled_from(sorted(ROLES)), min_size=1, max_size=3)
+purposes = st.sampled_from(sorted(PURPOSES))
+relationships = st.sampled_from([None, "attending", "care-team", "recent-encounter"])
+
+
+@given(roles, purposes, relationships)
+def test_nothing_outside_a_roles_purposes_is_allowed_without_the_glass(
+    held: list[str], purpose: str, relationship: str | None
+) -> None:
+    decision = decide(held, purpose, patient=patient("MR1", relationship))
+    if decision.allowed:
+        assert any(purpose in DEFAULT_CONFIG.roles.get(role, ()) for role in held)
+        assert not decision.flagged
+
+
+@given(st.sampled_from(["physician", "nurse"]), purposes, relationships, st.text(min_size=1))
+def test_a_clinician_breaking_the_glass_with_a_reason_is_always_allowed_and_flagged(
+    role: str, purpose: str, relationship: str | None, reason: str
+) -> None:
+    decision = decide(
+        [role], purpose, break_glass_reason=f"x{reason}", patient=patient("MR1", relationship)
+    )
+    assert decision.allowed and decision.flagged
