@@ -162,7 +162,7 @@ def _register() -> None:
     from cli import audit, audit_monitoring, legal, policy, roi
 
     for command in audit_monitoring.COMMANDS:
-        audit.audit.add_command(command)  # type: ignore[arg-type]
+        audit.audit.add_command(command)
     cli.add_command(audit.audit)
     cli.add_command(policy.policy)
     cli.add_command(roi.roi)

@@ -13,11 +13,13 @@ from ledger.documents import Document
 from ledger.encounter import Encounter
 from ledger.fhir_import import ImportedResource
 from ledger.patient import MrnRegistry, Patient
+from ledger.review import AccessReview
 from ledger.user import User
 
 AGGREGATES = (
     Access,
     AccessPolicy,
+    AccessReview,
     Document,
     Encounter,
     ImportedResource,
