@@ -86,7 +86,9 @@ def fill(ledger: object, admin: Identity, events: int, rng: random.Random) -> di
                 purpose=PURPOSES[role],
                 break_glass_reason=None,
                 decision=f"{PURPOSES[role]} is a purpose of the user's role",
-                policy_version="access/0",
+                policy_version="access/1+default",
+                relationship="attending" if PURPOSES[role] == "treatment" else None,
+                flagged=False,
             )
             for _ in range(batch)
         ]
