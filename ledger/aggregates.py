@@ -13,6 +13,7 @@ from ledger.documents import Document
 from ledger.encounter import Encounter
 from ledger.fhir_import import ImportedResource
 from ledger.patient import MrnRegistry, Patient
+from ledger.release import DisclosureSuspension, ReleaseRequest
 from ledger.review import AccessReview
 from ledger.user import User
 
@@ -20,10 +21,12 @@ AGGREGATES = (
     Access,
     AccessPolicy,
     AccessReview,
+    DisclosureSuspension,
     Document,
     Encounter,
     ImportedResource,
     MrnRegistry,
     Patient,
+    ReleaseRequest,
     User,
 )

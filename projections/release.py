@@ -1,0 +1,231 @@
+"""Release of information, read side: the released package, the due list, the accounting.
+
+`release_package` records the disclosure as an access first (action "disclose"; refused means
+nothing is written), writes exactly the entries and documents the request covers into a new
+folder with a manifest of their SHA-256, and records `Released` with the SHA-256 of that
+manifest. `accounting_of` gives a patient's accounting of disclosures (164.528) and records that
+it was read; `accounting_html` renders it as a printable letter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from ledger.application import Ledger
+from ledger.errors import UsageError, require
+from ledger.keys import Identity
+from ledger.release import (
+    ReleaseRequest,
+    all_requests,
+    checked_release,
+    record_release,
+    release_request,
+    suspensions_of,
+)
+from policies import release as rules
+
+ENTRY_SECTIONS_ALL = "chart"
+
+
+def access_purpose(request: ReleaseRequest) -> str:
+    """The purpose of use the access policy sees for a release."""
+    if request.patient_access:
+        return "patient-request"
+    if request.purpose in ("payment", "public-health"):
+        return request.purpose
+    return "legal"
+
+
+@dataclass(frozen=True)
+class Released:
+    request: UUID
+    mrn: str
+    folder: Path
+    entries: int
+    documents: int
+    package_sha256: str
+    accountable: bool
+
+
+def _in_range(moment: datetime | date, request: ReleaseRequest) -> bool:
+    day = moment.date() if isinstance(moment, datetime) else moment
+    if request.date_from is not None and day < request.date_from:
+        return False
+    return not (request.date_to is not None and day > request.date_to)
+
+
+def release_package(
+    ledger: Ledger,
+    request_id: UUID,
+    *,
+    out: Path,
+    method: str,
+    fee: str,
+    actor: Identity,
+) -> Released:
+    """Write and record the release of an approved request."""
+    request = release_request(ledger, request_id)
+    amount = checked_release(request, method=method, fee=fee)
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"The folder {out} is not empty; give a new folder for the release.")
+    require(rules.may_handle_releases(ledger.authenticate(actor).roles))
+    ledger.record_access(
+        [request.mrn],
+        actor=actor,
+        action="disclose",
+        sections=list(request.sections),
+        purpose=access_purpose(request),
+    )
+    wanted = set(request.sections)
+    every = ENTRY_SECTIONS_ALL in wanted
+    entries: list[dict[str, Any]] = []
+    for encounter in ledger.encounters(request.mrn):
+        for entry in encounter.entries.values():
+            if (every or entry.kind in wanted) and _in_range(entry.effective_at, request):
+                entries.append(
+                    {
+                        "id": f"{encounter.id}:{entry.id}",
+                        "kind": entry.kind,
+                        "text": entry.text,
+                        "effective_at": entry.effective_at.isoformat(),
+                        "author": entry.author,
+                        "amended": entry.amended,
+                        "retracted": entry.retracted,
+                    }
+                )
+    documents = [
+        d
+        for d in ledger.documents_of(request.mrn)
+        if (every or "documents" in wanted or f"documents:{d.kind}" in wanted)
+        and _in_range(d.created_on, request)
+    ]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "entries.json").write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
+    if documents:
+        (out / "documents").mkdir()
+    for document in documents:
+        _, content = ledger.document(document.id)
+        (out / "documents" / f"{document.id}-{document.filename}").write_bytes(content)
+    files = {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    }
+    manifest = json.dumps(
+        {"request": str(request.id), "mrn": request.mrn, "files": files},
+        indent=2,
+        sort_keys=True,
+    ).encode("utf-8")
+    (out / "MANIFEST.json").write_bytes(manifest)
+    digest = hashlib.sha256(manifest).hexdigest()
+    event = record_release(
+        ledger,
+        request,
+        entries=[e["id"] for e in entries],
+        documents=[str(d.id) for d in documents],
+        package_sha256=digest,
+        method=method,
+        fee=amount,
+        actor=actor,
+    )
+    return Released(
+        request.id, request.mrn, out, len(entries), len(documents), digest, event.accountable
+    )
+
+
+def requests(ledger: Ledger, *, actor: Identity) -> list[ReleaseRequest]:
+    """Every request (ROI staff only; the list names MRNs and requesters, not clinical data)."""
+    require(rules.may_handle_releases(ledger.authenticate(actor).roles))
+    return all_requests(ledger)
+
+
+def due(found: list[ReleaseRequest], *, on: date) -> list[ReleaseRequest]:
+    """Open patient-access requests due on or before `on`, soonest first."""
+    open_ = [
+        r
+        for r in found
+        if r.due is not None and r.status not in ("released", "denied") and r.due <= on
+    ]
+    return sorted(open_, key=lambda r: (r.due or on, r.received))
+
+
+def accounting_of(
+    ledger: Ledger, mrn: str, *, requested_on: date, actor: Identity
+) -> rules.Accounting:
+    """A patient's accounting of disclosures for a request made on `requested_on`."""
+    patient = ledger.patient(mrn)
+    if requested_on > datetime.now(UTC).date():
+        raise UsageError("The accounting cannot be requested in the future.")
+    require(rules.may_handle_releases(ledger.authenticate(actor).roles))
+    ledger.record_access(
+        [patient.mrn],
+        actor=actor,
+        action="query",
+        sections=["disclosures"],
+        purpose="patient-request",
+    )
+    disclosures = []
+    for request in all_requests(ledger):
+        if request.mrn != patient.mrn or request.status != "released":
+            continue
+        for event in ledger.events.get(request.id):
+            if isinstance(event, ReleaseRequest.Released):
+                disclosures.append(
+                    rules.Disclosure(
+                        event=f"{event.originator_id}/{event.originator_version}",
+                        released_on=event.timestamp.date(),
+                        recipient=event.recipient,
+                        recipient_address=event.recipient_address,
+                        requester_kind=event.requester_kind,
+                        purpose=event.purpose,
+                        basis=event.basis,
+                        description=event.description,
+                    )
+                )
+    return rules.accounting(
+        disclosures, requested_on=requested_on, suspensions=suspensions_of(ledger, patient.mrn)
+    )
+
+
+def accounting_html(report: rules.Accounting, *, mrn: str, origin: str) -> str:
+    """The accounting as a letter, printable to PDF from any browser."""
+    rows = "\n".join(
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(cell)}</td>"
+            for cell in (
+                d.released_on.isoformat(),
+                d.recipient,
+                d.recipient_address or "",
+                d.description,
+                d.purpose,
+            )
+        )
+        + "</tr>"
+        for d in report.lines
+    )
+    body = rows or '<tr><td colspan="5">No disclosures to account for in this period.</td></tr>'
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Accounting of disclosures {html.escape(mrn)}</title>
+<style>body{{font-family:serif;margin:2cm}}table{{border-collapse:collapse;width:100%}}
+td,th{{border:1px solid #444;padding:4px;text-align:left}}</style></head><body>
+<p>{html.escape(origin)}</p>
+<h1>Accounting of disclosures</h1>
+<p>Medical record number {html.escape(mrn)}. Disclosures from
+{report.period_start.isoformat()} to {report.period_end.isoformat()}, as 45 CFR 164.528 requires.
+Disclosures for treatment, payment and health care operations, to you, under your authorization,
+and the others the rule excludes are not listed.</p>
+<table><thead><tr><th>Date</th><th>Recipient</th><th>Address</th><th>What was disclosed</th>
+<th>Purpose</th></tr></thead><tbody>
+{body}
+</tbody></table></body></html>
+"""
