@@ -20,6 +20,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     Mapper,
     Notification,
+    PersistenceError,
     Recording,
     StoredEvent,
 )
@@ -27,7 +28,13 @@ from eventsourcing.utils import get_topic
 
 from ledger import envelope
 from ledger.data_keys import ALGORITHM, DataKeys, open_body, seal_body
-from ledger.errors import ConfigurationError, ConflictError, IntegrityViolation, LedgerError
+from ledger.errors import (
+    ConfigurationError,
+    ConflictError,
+    IntegrityViolation,
+    LedgerError,
+    StoreUnavailable,
+)
 from ledger.keys import Identity, public_key_from_raw
 
 
@@ -207,12 +214,17 @@ class SignedEventStore(EventStore[UUID]):
             new_heads[oid] = (version, digest)
         try:
             ids = self.recorder.insert_events(stored_events, **kwargs)
-        except IntegrityError:
+        except PersistenceError as error:
             for oid in new_heads:
                 self._last_hash.pop(oid, None)
-            raise ConflictError(
-                "Someone else changed the same record at the same moment; nothing was saved. "
-                "Try again."
+            if isinstance(error, IntegrityError) and _is_duplicate(error):
+                raise ConflictError(
+                    "Someone else changed the same record at the same moment; nothing was "
+                    "saved. Try again."
+                ) from None
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else "no reason"
+            raise StoreUnavailable(
+                f"The ledger store refused the write ({reason}); nothing was saved."
             ) from None
         for oid, head in new_heads.items():
             self._remember(oid, *head)
@@ -390,3 +402,9 @@ class SignedEventStore(EventStore[UUID]):
         envelope.verify_signature(
             public_key_from_raw(raw), pre, opened.sig, originator_id=oid, originator_version=version
         )
+
+
+def _is_duplicate(error: Exception) -> bool:
+    """A unique-key violation: another save took the same aggregate version (a real conflict)."""
+    text = str(error).lower()
+    return "unique" in text or "duplicate key" in text

@@ -90,3 +90,24 @@ class RawDB:
         for _, oid, version, _, _ in doomed:
             self.delete(oid, version)
         self._run(f"DELETE FROM {self.leaves} WHERE position>=?", (size,))
+
+    def refuse_inserts(self, topic_prefix: str) -> None:
+        """Make the database itself refuse to store events whose topic starts with the prefix."""
+        if self.pg:
+            schema = self.store.schema
+            self._run(
+                f'CREATE FUNCTION "{schema}".refuse_insert() RETURNS trigger AS $$ '
+                "BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END "
+                "$$ LANGUAGE plpgsql"
+            )
+            self._run(
+                f"CREATE TRIGGER refuse_insert BEFORE INSERT ON {self.events} FOR EACH ROW "
+                f"WHEN (left(NEW.topic, {len(topic_prefix)}) = '{topic_prefix}') "
+                f'EXECUTE FUNCTION "{schema}".refuse_insert()'
+            )
+        else:
+            self._run(
+                f"CREATE TRIGGER refuse_insert BEFORE INSERT ON {self.events} "
+                f"WHEN NEW.topic LIKE '{topic_prefix}%' "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
