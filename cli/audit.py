@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -16,22 +15,6 @@ from cli.parsing import parse_time
 
 if TYPE_CHECKING:
     from projections.audit import AuditFilter, AuditRow
-
-CSV_COLUMNS = (
-    "recorded_at",
-    "mrn",
-    "actor",
-    "action",
-    "categories",
-    "purpose",
-    "outcome",
-    "break_glass_reason",
-    "recipient",
-    "relationship",
-    "policy_version",
-    "decision",
-    "event",
-)
 
 TABLE_COLUMNS = (
     "time (UTC)",
@@ -98,12 +81,9 @@ def _show(title: str, rows: list[AuditRow], as_json: bool, as_csv: bool) -> None
         emit_json([row.as_dict() for row in rows])
         return
     if as_csv:
-        writer = csv.writer(sys.stdout, lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
-        for row in rows:
-            data = row.as_dict()
-            data["categories"] = ";".join(row.categories)
-            writer.writerow(["" if data[c] is None else data[c] for c in CSV_COLUMNS])
+        from projections.audit import write_csv
+
+        write_csv(sys.stdout, rows)
         return
     from cli.output import table
 

@@ -12,17 +12,7 @@ import click
 
 from cli.main import Session, pass_session
 from cli.parsing import parse_uuid
-
-REQUESTER_KINDS = (
-    "patient",
-    "personal-representative",
-    "attorney",
-    "insurer",
-    "government-agency",
-    "other-provider",
-    "court",
-)
-BASES = ("patient-access", "authorization", "subpoena", "court-order", "permitted")
+from policies.release import BASES, INFORMATION_BLOCKING_EXCEPTIONS, REQUESTER_KINDS
 
 
 def _today() -> date:
@@ -197,18 +187,7 @@ def approve(session: Session, request_id: str) -> None:
 @click.option("--reason", required=True)
 @click.option(
     "--exception",
-    type=click.Choice(
-        [
-            "preventing-harm",
-            "privacy",
-            "security",
-            "infeasibility",
-            "health-it-performance",
-            "content-and-manner",
-            "fees",
-            "licensing",
-        ]
-    ),
+    type=click.Choice(INFORMATION_BLOCKING_EXCEPTIONS),
     help="The information-blocking exception that applies (45 CFR 171).",
 )
 @pass_session

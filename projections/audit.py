@@ -18,10 +18,11 @@ Rows come from:
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from ledger.application import Ledger
 from ledger.errors import UsageError, require
@@ -116,6 +117,33 @@ class AuditRow:
             "recipient": self.recipient,
             "position": self.position,
         }
+
+
+CSV_COLUMNS = (
+    "recorded_at",
+    "mrn",
+    "actor",
+    "action",
+    "categories",
+    "purpose",
+    "outcome",
+    "break_glass_reason",
+    "recipient",
+    "relationship",
+    "policy_version",
+    "decision",
+    "event",
+)
+
+
+def write_csv(out: TextIO, rows: Iterable[AuditRow]) -> None:
+    """The rows as CSV (RFC 4180 quoting, a header row; categories joined by ';')."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        data = row.as_dict()
+        data["categories"] = ";".join(row.categories)
+        writer.writerow(["" if data[c] is None else data[c] for c in CSV_COLUMNS])
 
 
 def stamp(moment: datetime) -> str:

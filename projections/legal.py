@@ -17,9 +17,8 @@ written), then writes into a new folder:
 
 from __future__ import annotations
 
-import csv
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,8 @@ from ledger.errors import UsageError
 from ledger.keys import Identity
 from ledger.legal_package import FORMAT, sign_manifest, write_proofs
 from ledger.patient import patient_id
-from projections.audit import AuditRow, caught_up_trail
-from projections.queries import PatientRecord, Purpose, _encounter
+from projections.audit import AuditRow, caught_up_trail, write_csv
+from projections.queries import PatientRecord, Purpose, _encounter, history_line
 
 README = """\
 Chartledger legal request package ({format})
@@ -119,7 +118,7 @@ def legal_package(
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "record.json", record)
     _write_json(out / "history.json", history)
-    _write_json(out / "audit-trail.json", [_row(row) for row in rows])
+    _write_json(out / "audit-trail.json", [row.as_dict() for row in rows])
     _write_csv(out / "audit-trail.csv", rows)
     if documents:
         (out / "documents").mkdir()
@@ -170,51 +169,13 @@ def _origin(ledger: Ledger) -> str:
 
 
 def _history_line(line: Any, as_of: datetime) -> dict[str, Any]:
-    return {
-        "event": line.event_id,
-        "recorded_at": _iso(line.recorded_at),
-        "effective_at": _iso(line.effective_at),
-        "actor": line.actor,
-        "what": line.what,
-        "reason": line.reason,
-        "late": line.late,
-        "entry": None if line.entry_id is None else str(line.entry_id),
-        "requested_by": line.requested_by,
-        "after_as_of": line.recorded_at is not None and line.recorded_at > as_of,
-    }
-
-
-def _row(row: AuditRow) -> dict[str, Any]:
-    data = asdict(row)
-    data["recorded_at"] = row.recorded_at.isoformat()
-    data["categories"] = list(row.categories)
-    return data
-
-
-_CSV_COLUMNS = [
-    "recorded_at",
-    "mrn",
-    "actor",
-    "action",
-    "categories",
-    "purpose",
-    "outcome",
-    "break_glass_reason",
-    "recipient",
-    "policy_version",
-    "decision",
-    "event",
-]
+    recorded = line.recorded_at
+    return {**history_line(line), "after_as_of": recorded is not None and recorded > as_of}
 
 
 def _write_csv(path: Path, rows: list[AuditRow]) -> None:
     with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(_CSV_COLUMNS)
-        for row in rows:
-            data = _row(row)
-            data["categories"] = ";".join(row.categories)
-            writer.writerow(["" if data[c] is None else data[c] for c in _CSV_COLUMNS])
+        write_csv(out, rows)
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -219,20 +219,22 @@ def chart_history(
         purpose=why.purpose,
         break_glass_reason=why.break_glass_reason,
     )
-    return [
-        {
-            "event": line.event_id,
-            "recorded_at": _iso(line.recorded_at),
-            "effective_at": _iso(line.effective_at),
-            "actor": line.actor,
-            "what": line.what,
-            "reason": line.reason,
-            "late": line.late,
-            "entry": None if line.entry_id is None else str(line.entry_id),
-            "requested_by": line.requested_by,
-        }
-        for line in ledger.chart_history(mrn)
-    ]
+    return [history_line(line) for line in ledger.chart_history(mrn)]
+
+
+def history_line(line: Any) -> dict[str, Any]:
+    """One change of a chart as data (`chart history --json`, the legal package)."""
+    return {
+        "event": line.event_id,
+        "recorded_at": _iso(line.recorded_at),
+        "effective_at": _iso(line.effective_at),
+        "actor": line.actor,
+        "what": line.what,
+        "reason": line.reason,
+        "late": line.late,
+        "entry": None if line.entry_id is None else str(line.entry_id),
+        "requested_by": line.requested_by,
+    }
 
 
 # -- the master patient index: search, duplicates, registration --------------------------------
