@@ -230,7 +230,7 @@ class ChartCommands:
         acting = self.authenticate(actor)
         require(charting.may_manage_encounter(acting.roles))
         check_effective_at(effective_at, now=_now(), what="admission time")
-        _check_attending(self, attending)
+        check_attending(self, attending)
         patient = _current_patient(self, mrn)
         encounter = Encounter.open(
             patient.id,
@@ -260,7 +260,7 @@ class ChartCommands:
         require(charting.may_manage_encounter(acting.roles))
         check_effective_at(effective_at, now=_now(), what="transfer time")
         if attending is not None:
-            _check_attending(self, attending)
+            check_attending(self, attending)
         encounter = _encounter(self, encounter_id)
         encounter.transfer(
             bed=bed,
@@ -443,7 +443,8 @@ class ChartCommands:
         return lines
 
 
-def _check_attending(ledger: _LedgerLike, name: str) -> None:
+def check_attending(ledger: _LedgerLike, name: str) -> None:
+    """The attending must be an enrolled physician whose key is not revoked."""
     name = (name or "").strip()
     if not name:
         raise UsageError("Give the attending physician.")
@@ -454,6 +455,8 @@ def _check_attending(ledger: _LedgerLike, name: str) -> None:
     decision = charting.may_be_attending(user.roles)
     if not decision.allowed:
         raise UsageError(f"{user.name} cannot be the attending: {decision.reason}.")
+    if user.revoked:
+        raise UsageError(f"{user.name} cannot be the attending: their key has been revoked.")
 
 
 def _check_author(ledger: _LedgerLike, name: str) -> None:

@@ -37,6 +37,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
+from ledger.charts import check_attending
 from ledger.documents import FILING_ROLES, Document
 from ledger.encounter import Encounter
 from ledger.errors import ConflictError, NotAuthorised, NotFound, UsageError, require
@@ -617,18 +618,7 @@ def check_importer(ledger: Ledger, actor: Identity, attending: str) -> None:
     require(charting.may_record_entry(acting.roles))
     if not FILING_ROLES & set(acting.roles):
         raise NotAuthorised("Your role may not file documents to charts.")
-    name = (attending or "").strip()
-    if not name:
-        raise UsageError("Give the default attending physician (an enrolled user).")
-    try:
-        user = ledger.user(name)
-    except NotFound:
-        raise UsageError(f"There is no user named '{name}' to be the attending.") from None
-    decision = charting.may_be_attending(user.roles)
-    if not decision.allowed:
-        raise UsageError(f"{user.name} cannot be the attending: {decision.reason}.")
-    if user.revoked:
-        raise UsageError(f"{user.name} cannot be the attending: their key has been revoked.")
+    check_attending(ledger, attending)
 
 
 def import_fhir(

@@ -587,3 +587,9 @@ def test_an_entry_that_loses_a_race_is_added_after_the_winner(
         other.close()
     entries = list(ledger.encounter(eid).entries.values())
     assert [e.text for e in entries] == ["rival", "mine"] and entries[1].id == mine
+
+
+def test_a_physician_whose_key_was_revoked_cannot_be_made_attending(ward: Ward) -> None:
+    ward.ledger.revoke_key("doc2", "left the hospital", actor=ward.hospital.admin)
+    writes_nothing(ward, lambda: ward.admit(attending="doc2"), UsageError, "revoked")
+    assert ward.admit(attending="doc1").attending == "doc1"
