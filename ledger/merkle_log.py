@@ -207,7 +207,7 @@ class MerkleLog:
         return Leaf(position, note.id, oid, version, admitted.digest), admitted.key_changes
 
     def _write(self, size: int, leaves: list[Leaf], records: list[KeyRecord]) -> None:
-        with self.db.transaction(commit=True) as cur:
+        with self.db.transaction(commit=True, derived=True) as cur:
             nodes = merkle.nodes_to_store(
                 size,
                 [merkle.leaf_hash(leaf.event_hash) for leaf in leaves],

@@ -136,8 +136,15 @@ class Database:
         return value if isinstance(value, UUID) else UUID(value)
 
     @contextmanager
-    def transaction(self, *, commit: bool) -> Iterator[Cursor]:
+    def transaction(self, *, commit: bool, derived: bool = False) -> Iterator[Cursor]:
+        """A transaction; `derived` for data rebuilt from the events (the Merkle log's leaves,
+        views): on PostgreSQL its commit does not wait for the disk. That is safe: the server
+        writes its log in order, so the next durable commit (an event, a checkpoint) makes it
+        durable too, and a crash before that loses only what the followers redo from the events.
+        """
         with self.datastore.transaction(commit=commit) as raw:
+            if derived and self.is_postgres:
+                raw.execute("SET LOCAL synchronous_commit TO OFF")
             yield Cursor(raw, self)
 
 

@@ -22,7 +22,7 @@ import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from ledger.application import Ledger
 from ledger.errors import UsageError, require
@@ -371,9 +371,13 @@ def caught_up_trail(ledger: Ledger) -> AuditTrail:
     """The audit view, brought up to date with the log before it answers."""
     from projections.follower import Follower
 
-    trail = AuditTrail(ledger.db)
-    Follower(ledger, [trail]).catch_up()
-    return trail
+    kept = ledger.__dict__.get("_audit_follower")
+    if kept is None:  # tables checked once per ledger object, not at every query
+        trail = AuditTrail(ledger.db)
+        kept = ledger.__dict__["_audit_follower"] = (Follower(ledger, [trail]), trail)
+    follower, trail = kept
+    follower.catch_up()
+    return cast(AuditTrail, trail)
 
 
 @dataclass(frozen=True)

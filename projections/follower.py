@@ -59,7 +59,7 @@ class Follower:
         if not rows:
             return 0
         mapper = self.ledger.signed_events.signed_mapper
-        with self.ledger.db.transaction(commit=True) as cur:
+        with self.ledger.db.transaction(commit=True, derived=True) as cur:
             for note, recorded in rows:
                 opened, _, digest = opened_hash(note)
                 if digest != recorded:
