@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ledger.access import Access
 from ledger.access_policy import AccessPolicy
+from ledger.chart_volume import ChartVolume
 from ledger.documents import Document
 from ledger.encounter import Encounter
 from ledger.fhir_import import ImportedResource
@@ -21,6 +22,7 @@ AGGREGATES = (
     Access,
     AccessPolicy,
     AccessReview,
+    ChartVolume,
     DisclosureSuspension,
     Document,
     Encounter,
