@@ -159,7 +159,7 @@ def _register() -> None:
     from cli import importing
 
     cli.add_command(importing.import_group)
-    from cli import audit, audit_monitoring, legal, location, policy, roi
+    from cli import audit, audit_monitoring, deficiency, legal, location, policy, roi
 
     for command in audit_monitoring.COMMANDS:
         audit.audit.add_command(command)
@@ -168,6 +168,7 @@ def _register() -> None:
     cli.add_command(roi.roi)
     cli.add_command(legal.legal)
     cli.add_command(location.location)
+    cli.add_command(deficiency.deficiency)
 
 
 _register()
