@@ -51,7 +51,7 @@ def delinquent(session: Session, on: str | None) -> None:
 
     actor = session.identity()
     with session.ledger() as ledger:
-        found = delinquent_records(ledger, now=_when(on), actor=actor)
+        found, rate = delinquent_records(ledger, now=_when(on), actor=actor)
     table(
         f"Delinquent records: {len(found)}",
         ["delinquent since", "MRN", "physician", "missing", "encounter"],
@@ -65,6 +65,10 @@ def delinquent(session: Session, on: str | None) -> None:
             ]
             for d in found
         ],
+    )
+    click.echo(
+        f"Delinquency rate: {rate:.2f} (delinquent records / average monthly discharges, "
+        "last 3 months)."
     )
 
 

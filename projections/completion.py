@@ -10,7 +10,7 @@ are recorded as an access (purpose operations) first.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 from uuid import UUID
 
@@ -26,11 +26,13 @@ from policies.deficiency import (
     EntryFacts,
     Jeopardy,
     deficiencies,
+    delinquency_rate,
     delinquent,
     jeopardy,
 )
 
 DEFAULT_RULES = CompletionRules()
+RATE_MONTHS = 3
 
 
 def _facts(ledger: Ledger) -> list[EncounterFacts]:
@@ -97,10 +99,20 @@ def open_deficiencies(
 
 def delinquent_records(
     ledger: Ledger, *, now: datetime, actor: Identity, rules: CompletionRules = DEFAULT_RULES
-) -> list[Delinquency]:
-    found = delinquent(_facts(ledger), now=now, rules=rules)
+) -> tuple[list[Delinquency], float]:
+    """Delinquent records, and the delinquency rate: delinquent records over the average monthly
+    discharges of the last `RATE_MONTHS` months (30-day months before `now`)."""
+    facts = _facts(ledger)
+    found = delinquent(facts, now=now, rules=rules)
+    months = [0] * RATE_MONTHS
+    for encounter in facts:
+        if encounter.discharged_at is None or encounter.discharged_at > now:
+            continue
+        month = int((now - encounter.discharged_at) / timedelta(days=30))
+        if month < RATE_MONTHS:
+            months[month] += 1
     _record(ledger, {d.mrn for d in found}, actor)
-    return found
+    return found, delinquency_rate(len({d.encounter for d in found}), months)
 
 
 def physicians_in_jeopardy(

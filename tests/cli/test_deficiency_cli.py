@@ -54,6 +54,8 @@ def test_deficiencies_delinquency_and_jeopardy(clinic: tuple[Chartledger, str]) 
     later = (discharged + timedelta(days=30)).isoformat()
     delinquent = run("deficiency", "delinquent", "--on", later, actor="tech1").output
     assert "Delinquent records: 1" in delinquent and "discharge-summary" in delinquent
+    # One delinquent record over one discharge in three months: 1 / (1 / 3) = 3.
+    assert "Delinquency rate: 3.00" in delinquent
     before = (discharged + timedelta(days=29)).isoformat()
     assert (
         "Delinquent records: 0"
