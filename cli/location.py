@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -81,7 +82,7 @@ def request(session: Session, barcode: str, requestor: str, needed_by: str, purp
     click.echo(f"Requested {barcode.upper()} for {requestor}.")
 
 
-def _out(transfer: bool):  # type: ignore[no-untyped-def]
+def _out(transfer: bool) -> Callable[..., None]:
     @click.argument("barcode")
     @click.option("--to", "holder", required=True, help="Who or where it goes.")
     @click.option("--kind", "holder_kind", type=click.Choice(HOLDER_KINDS), required=True)

@@ -171,10 +171,6 @@ def register_volume(
     return code
 
 
-def _moved(ledger: Ledger, record: ChartVolume, actor: Identity) -> None:
-    ledger.save(record, signer=actor)
-
-
 def request_volume(
     ledger: Ledger,
     barcode: str,
@@ -200,7 +196,7 @@ def request_volume(
         purpose=purpose.strip(),
         actor=actor.name,
     )
-    _moved(ledger, record, actor)
+    ledger.save(record, signer=actor)
 
 
 def check_out(
@@ -230,7 +226,7 @@ def check_out(
     record.trigger_event(
         event, holder=holder.strip(), holder_kind=holder_kind, due=due, actor=actor.name
     )
-    _moved(ledger, record, actor)
+    ledger.save(record, signer=actor)
 
 
 def check_in(
@@ -244,7 +240,7 @@ def check_in(
         raise UsageError(f"Volume {record.barcode} is {record.status}; nothing to check in.")
     event = ChartVolume.Found if found else ChartVolume.CheckedIn
     record.trigger_event(event, location=(location or record.home).strip(), actor=actor.name)
-    _moved(ledger, record, actor)
+    ledger.save(record, signer=actor)
 
 
 def report_lost(ledger: Ledger, barcode: str, *, note: str, actor: Identity) -> None:
@@ -255,7 +251,7 @@ def report_lost(ledger: Ledger, barcode: str, *, note: str, actor: Identity) -> 
     if not note.strip():
         raise UsageError("Say where the chart was last seen.")
     record.trigger_event(ChartVolume.Lost, note=note.strip(), actor=actor.name)
-    _moved(ledger, record, actor)
+    ledger.save(record, signer=actor)
 
 
 def file_loose(ledger: Ledger, barcode: str, *, what: str, actor: Identity) -> None:
@@ -264,4 +260,4 @@ def file_loose(ledger: Ledger, barcode: str, *, what: str, actor: Identity) -> N
     if not what.strip():
         raise UsageError("Say what loose sheets were filed.")
     record.trigger_event(ChartVolume.LooseFiled, what=what.strip(), actor=actor.name)
-    _moved(ledger, record, actor)
+    ledger.save(record, signer=actor)

@@ -385,13 +385,14 @@ def record_release(
     package_sha256: str,
     method: str,
     fee: str,
+    today: date,
     actor: Identity,
 ) -> ReleaseRequest.Released:
     """Record what went out (the package is written by the caller, after the access)."""
     _handler(ledger, actor)
     disclosure = rules.Disclosure(
         event="",
-        released_on=date.today(),
+        released_on=today,
         recipient=request.requester,
         recipient_address=request.address,
         requester_kind=request.requester_kind,

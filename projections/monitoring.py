@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -190,16 +190,7 @@ def access_alerts(
         staff[name] = StaffFacts(
             name, known.family_name, known.address, known.patient_mrn, deactivated.get(name)
         )
-    config = MonitoringConfig(
-        working_hours=config.working_hours,
-        zone=config.zone,
-        volume_factor=config.volume_factor,
-        baseline_days=config.baseline_days,
-        volume_minimum=config.volume_minimum,
-        vip=config.vip,
-        restricted=config.restricted,
-        staff=staff,
-    )
+    config = replace(config, staff=staff)
     deaths = facts.deaths()
     patients = {}
     for mrn in {r.mrn for r in rows}:

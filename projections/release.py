@@ -134,6 +134,7 @@ def release_package(
         package_sha256=digest,
         method=method,
         fee=amount,
+        today=datetime.now(UTC).date(),
         actor=actor,
     )
     return Released(
