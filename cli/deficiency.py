@@ -9,14 +9,84 @@ import click
 from cli.main import Session, pass_session
 from cli.parsing import parse_time
 
+NOTICE_METHODS = ("in-person", "letter", "email", "phone", "inbox")
+DEFICIENCIES = (
+    "history-and-physical",
+    "discharge-summary",
+    "operative-report",
+    "consent",
+    "progress-notes",
+    "signature",
+    "co-signature",
+)
+
 
 def _when(on: str | None) -> datetime:
     return parse_time(on, what="time") if on else datetime.now(UTC)
 
 
+def _date(moment: datetime | None) -> str:
+    return moment.date().isoformat() if moment else "-"
+
+
 @click.group("deficiency")
 def deficiency() -> None:
     """Chart completion: what records lack, delinquent records, physicians in jeopardy."""
+
+
+@deficiency.command("scan")
+@click.option("--on", "on", help="As at this time (default now).")
+@pass_session
+def scan(session: Session, on: str | None) -> None:
+    """Record what the completion rules find on every chart: new deficiencies are assigned to
+    a physician, ones the chart no longer lacks are closed."""
+    from ledger.completion import scan as record_scan
+
+    actor = session.identity()
+    with session.ledger() as ledger:
+        result = record_scan(ledger, now=_when(on), actor=actor)
+    click.echo(
+        f"Scanned: {result.assigned} deficiencies assigned, {result.completed} completed, "
+        f"{result.open} open, in {result.encounters} encounters recorded."
+    )
+
+
+@deficiency.command("notify")
+@click.option("--physician", required=True, help="The physician told (a user name).")
+@click.option("--method", type=click.Choice(NOTICE_METHODS), default="inbox", show_default=True)
+@pass_session
+def notify(session: Session, physician: str, method: str) -> None:
+    """Record that a physician was told of every open deficiency assigned to them."""
+    from ledger.completion import notify as record_notice
+
+    actor = session.identity()
+    with session.ledger() as ledger:
+        count, encounters = record_notice(ledger, physician, method=method, actor=actor)
+    click.echo(
+        f"Recorded: {physician} notified ({method}) of {count} deficiencies "
+        f"in {encounters} encounters."
+    )
+
+
+@deficiency.command("resolve")
+@click.argument("reference")
+@click.argument("kind", type=click.Choice(DEFICIENCIES))
+@click.option("--reason", required=True, help="Why it is resolved.")
+@click.option("--on", "on", help="As at this time (default now).")
+@pass_session
+def resolve(session: Session, reference: str, kind: str, reason: str, on: str | None) -> None:
+    """Close an open deficiency: REFERENCE is the encounter (or ENCOUNTER:ENTRY for an entry's).
+
+    If the chart now has what was missing it is recorded completed; otherwise the HIM director
+    waives it, and the rules stop raising it."""
+    from ledger.completion import resolve as record_resolution
+
+    actor = session.identity()
+    with session.ledger() as ledger:
+        outcome = record_resolution(
+            ledger, reference, kind, reason=reason, now=_when(on), actor=actor
+        )
+    click.echo(f"Recorded: the {kind} deficiency of {reference} is {outcome}.")
 
 
 @deficiency.command("list")
@@ -33,10 +103,19 @@ def list_deficiencies(session: Session, physician: str | None, on: str | None) -
         found = open_deficiencies(ledger, now=_when(on), actor=actor, physician=physician)
     table(
         f"Deficiencies: {len(found)}",
-        ["due", "MRN", "physician", "deficiency", "why", "encounter"],
+        ["due", "MRN", "physician", "to do", "deficiency", "assigned", "notified", "reference"],
         [
-            [d.due_at.isoformat(timespec="minutes"), d.mrn, d.physician, d.kind, d.why, d.encounter]
-            for d in found
+            [
+                row.deficiency.due_at.isoformat(timespec="minutes"),
+                row.deficiency.mrn,
+                row.deficiency.physician,
+                row.deficiency.action,
+                row.deficiency.kind,
+                _date(row.assigned_at),
+                _date(row.notified_at),
+                row.deficiency.entry or row.deficiency.encounter,
+            ]
+            for row in found
         ],
     )
 
@@ -45,7 +124,7 @@ def list_deficiencies(session: Session, physician: str | None, on: str | None) -
 @click.option("--on", "on", help="As at this time (default now).")
 @pass_session
 def delinquent(session: Session, on: str | None) -> None:
-    """Records still deficient 30 days after discharge."""
+    """Records still deficient 30 days (or as configured) after discharge."""
     from cli.output import table
     from projections.completion import delinquent_records
 
@@ -85,14 +164,15 @@ def in_jeopardy(session: Session, on: str | None) -> None:
         found = physicians_in_jeopardy(ledger, now=_when(on), actor=actor)
     table(
         f"Physicians in jeopardy: {len(found)}",
-        ["physician", "warned", "suspension", "records"],
+        ["physician", "warned", "suspension", "notified", "records"],
         [
             [
-                j.physician,
-                j.warned_at.date().isoformat(),
-                j.suspension_at.date().isoformat(),
-                len(j.records),
+                row.jeopardy.physician,
+                row.jeopardy.warned_at.date().isoformat(),
+                row.jeopardy.suspension_at.date().isoformat(),
+                _date(row.notified_at),
+                "\n".join(f"{mrn} discharged {_date(at)}" for mrn, at in row.records),
             ]
-            for j in found
+            for row in found
         ],
     )

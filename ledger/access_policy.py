@@ -22,6 +22,8 @@ from eventsourcing.domain import Aggregate
 
 from ledger.errors import UsageError, require
 from policies.access import DEFAULT_CONFIG, AccessConfig, may_load_policy
+from policies.deficiency import CompletionRules
+from policies.monitoring import MonitoringConfig
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
@@ -87,6 +89,8 @@ def parse_policy(text: str) -> AccessConfig:
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"The policy is not valid TOML ({error}).") from None
     try:
+        MonitoringConfig.from_mapping(document)
+        CompletionRules.from_mapping(document)
         return AccessConfig.from_mapping(document)
     except ValueError as error:
         raise UsageError(f"The policy cannot be used: {error}.") from None
@@ -114,6 +118,11 @@ def current_access_config(ledger: Ledger) -> AccessConfig:
     except AggregateNotFoundError:
         return DEFAULT_CONFIG
     return parse_policy(policy.text) if policy.text else DEFAULT_CONFIG
+
+
+def current_completion_rules(ledger: Ledger) -> CompletionRules:
+    """The chart completion rules in force: the `[completion]` table, else the defaults."""
+    return CompletionRules.from_mapping(current_access_config(ledger).raw)
 
 
 def policy_history(ledger: Ledger) -> list[LoadedPolicy]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ledger.access import Access
 from ledger.access_policy import AccessPolicy
 from ledger.chart_volume import ChartVolume
+from ledger.completion import EncounterCompletion
 from ledger.documents import Document
 from ledger.encounter import Encounter
 from ledger.fhir_import import ImportedResource
@@ -23,6 +24,7 @@ AGGREGATES = (
     AccessPolicy,
     AccessReview,
     ChartVolume,
+    EncounterCompletion,
     DisclosureSuspension,
     Document,
     Encounter,

@@ -8,11 +8,22 @@ conditions of participation (42 CFR 482.22, 482.24, 482.51):
   "history" and "examination") within `hp_hours` (24) of admission;
 - `discharge-summary`: a discharged inpatient needs a discharge summary (a "discharge-summary"
   document) within `summary_days` of discharge;
-- `operative-report`: each procedure needs an operative report (an "operative-report" document)
-  within `operative_hours` of the procedure;
-- `consent`: each procedure needs a consent (a "consent" document) on the chart;
+- `operative-report`: each operative procedure needs an operative report (an
+  "operative-report" document) within `operative_hours` of the procedure;
+- `consent`: an operative procedure needs a consent (a "consent" document) on the chart;
 - `progress-notes`: an inpatient stay needs a progress note for every full day in hospital;
-- `signature`: every physician's entry must be signed by its author, for its current version.
+- `signature`: every physician's entry must be signed by its author, for its current version;
+- `co-signature`: an entry written by a physician in training (`trainees`) must also be signed
+  by the encounter's attending.
+
+Each deficiency names what the physician must do (`ACTIONS`): the three reports are dictated,
+notes written, a consent obtained, entries signed or co-signed.
+
+A procedure is operative when its entry says so (field `operative`), or when its code is an
+ICD-10-PCS code in the Medical and Surgical section (seven characters, the first "0"). Records
+discharged before `tracking_starts` (the day the hospital began completion tracking on this
+ledger; migrated history is not re-analysed) have no deficiencies. A deficiency the records
+department waived (resolved with a reason while the chart still lacks it) is not raised again.
 
 A record is delinquent `delinquent_days` (30) after discharge while a deficiency remains; its
 physician gets a warning at `warning_days` (21) and is in jeopardy of losing admitting privileges
@@ -22,9 +33,10 @@ physician gets a warning at `warning_days` (21) and is in jeopardy of losing adm
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 POLICY_VERSION = "deficiency/1"
 DEFICIENCIES = (
@@ -34,7 +46,19 @@ DEFICIENCIES = (
     "consent",
     "progress-notes",
     "signature",
+    "co-signature",
 )
+ACTIONS = {
+    "history-and-physical": "dictate",
+    "discharge-summary": "dictate",
+    "operative-report": "dictate",
+    "consent": "obtain",
+    "progress-notes": "write",
+    "signature": "sign",
+    "co-signature": "co-sign",
+}
+"""What the physician must do about each kind of deficiency."""
+TRUE_WORDS = frozenset({"yes", "true", "1", "y"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +71,40 @@ class CompletionRules:
     delinquent_days: int = 30
     warning_days: int = 21
     suspension_after_warning_days: int = 10
+    tracking_starts: datetime | None = None
+    trainees: frozenset[str] = frozenset()
+    """Physicians in training, whose entries the attending must co-sign."""
+
+    @classmethod
+    def from_mapping(cls, document: Mapping[str, Any]) -> CompletionRules:
+        """The `[completion]` table of the policy document; a `ValueError` names a problem."""
+        section = document.get("completion", {})
+        if not isinstance(section, Mapping):
+            raise ValueError("[completion] must be a table")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(section) - known)
+        if unknown:
+            raise ValueError(f"[completion] has an unknown setting '{unknown[0]}'")
+        values: dict[str, Any] = {}
+        for name in known - {"tracking_starts", "trainees"}:
+            if name in section:
+                value = section[name]
+                if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= 3650:
+                    raise ValueError(f"[completion] {name} must be a whole number from 1 to 3650")
+                values[name] = value
+        if "tracking_starts" in section:
+            start = section["tracking_starts"]
+            if isinstance(start, datetime):
+                values["tracking_starts"] = start if start.tzinfo else start.replace(tzinfo=UTC)
+            elif isinstance(start, date):
+                values["tracking_starts"] = datetime.combine(start, time(), tzinfo=UTC)
+            else:
+                raise ValueError("[completion] tracking_starts must be a date, e.g. 2026-01-01")
+        trainees = section.get("trainees", [])
+        if not isinstance(trainees, list) or not all(isinstance(t, str) for t in trainees):
+            raise ValueError("[completion] trainees must be a list of user names")
+        values["trainees"] = frozenset(t.strip() for t in trainees)
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -58,6 +116,22 @@ class EntryFacts:
     signed: bool
     physician_entry: bool
     """Written by a physician (so it needs the physician's signature)."""
+    operative: bool = False
+    """An operative procedure (see `is_operative`)."""
+    signers: tuple[str, ...] = ()
+    """Who signed the entry's current version."""
+
+
+def is_operative(entry_fields: Mapping[str, Any]) -> bool:
+    """Whether a procedure entry is an operative one: flagged so, or coded in ICD-10-PCS's
+    Medical and Surgical section."""
+    flag = entry_fields.get("operative")
+    if flag is not None:
+        return flag is True or str(flag).strip().lower() in TRUE_WORDS
+    code = str(entry_fields.get("code") or "").strip().upper()
+    system = str(entry_fields.get("system") or "")
+    pcs = not system or "icd-10-pcs" in system.lower() or "icd10pcs" in system.lower()
+    return pcs and len(code) == 7 and code.isalnum() and code.startswith("0")
 
 
 @dataclass(frozen=True)
@@ -71,6 +145,8 @@ class EncounterFacts:
     entries: tuple[EntryFacts, ...]
     documents: tuple[str, ...]
     """The kinds of the documents filed to the encounter."""
+    waived: frozenset[str] = frozenset()
+    """Keys of deficiencies the records department waived."""
 
 
 @dataclass(frozen=True)
@@ -83,11 +159,31 @@ class Deficiency:
     why: str
     entry: str | None = None
 
+    @property
+    def action(self) -> str:
+        return ACTIONS[self.kind]
+
+    @property
+    def key(self) -> str:
+        """Names the deficiency within its encounter, the same from one scan to the next."""
+        return self.kind if self.entry is None else f"{self.kind}:{self.entry}"
+
+
+def tracked(encounter: EncounterFacts, rules: CompletionRules) -> bool:
+    """Whether completion tracking covers the encounter (not discharged before it started)."""
+    return (
+        rules.tracking_starts is None
+        or encounter.discharged_at is None
+        or encounter.discharged_at >= rules.tracking_starts
+    )
+
 
 def deficiencies(
     encounter: EncounterFacts, *, now: datetime, rules: CompletionRules = CompletionRules()
 ) -> list[Deficiency]:
     """What the encounter's record lacks now, each due at a moment already passed."""
+    if not tracked(encounter, rules):
+        return []
     found: list[Deficiency] = []
     kinds = {e.kind for e in encounter.entries}
     inpatient = encounter.encounter_class == "inpatient"
@@ -124,19 +220,23 @@ def deficiencies(
             encounter.discharged_at + timedelta(days=rules.summary_days),
             f"no discharge summary {rules.summary_days} days after discharge",
         )
-    procedures = [e for e in encounter.entries if e.kind == "procedure"]
+    procedures = [e for e in encounter.entries if e.kind == "procedure" and e.operative]
     operative_reports = encounter.documents.count("operative-report")
     for number, procedure in enumerate(sorted(procedures, key=lambda e: e.effective_at), 1):
         if number > operative_reports:
             add(
                 "operative-report",
                 procedure.effective_at + timedelta(hours=rules.operative_hours),
-                f"no operative report within {rules.operative_hours} hours of a procedure",
+                f"no operative report within {rules.operative_hours} hours of an operation",
                 procedure.author if procedure.physician_entry else None,
                 procedure.id,
             )
     if procedures and "consent" not in encounter.documents:
-        add("consent", min(p.effective_at for p in procedures), "a procedure with no consent filed")
+        add(
+            "consent",
+            min(p.effective_at for p in procedures),
+            "an operative procedure with no consent filed",
+        )
     if inpatient:
         end = encounter.discharged_at or now
         days = int((end - encounter.admitted_at) / timedelta(days=1))
@@ -156,7 +256,15 @@ def deficiencies(
                 entry.author,
                 entry.id,
             )
-    return found
+        if entry.author in rules.trainees and encounter.attending not in entry.signers:
+            add(
+                "co-signature",
+                entry.effective_at,
+                f"an entry by {entry.author} not co-signed by the attending",
+                encounter.attending,
+                entry.id,
+            )
+    return [d for d in found if d.key not in encounter.waived]
 
 
 @dataclass(frozen=True)

@@ -1,29 +1,26 @@
-"""Chart completion, read side: every encounter's deficiencies, delinquent records and the
-physicians in jeopardy, from the charts' content and `policies.deficiency`.
+"""Chart completion, read side: open deficiencies (each with when the scan assigned it and when
+the physician was told), delinquent records and the physicians in jeopardy.
 
-The facts are gathered from the encounter aggregates (a scan of `Opened` notifications, as
-`ledger.charts` does; an encounter index view should replace it) and the documents filed to
-each encounter. What is shown names MRNs, deficiency kinds and physicians only; the MRNs shown
+The rules of `policies.deficiency` run on the charts as they are now (so a list is never staler
+than the chart), minus the deficiencies the HIM director waived; the registers that
+`deficiency scan` and `deficiency notify` keep (`ledger.completion`) add the assignment and
+notice dates. What is shown names MRNs, deficiency kinds and physicians only; the MRNs shown
 are recorded as an access (purpose operations) first.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
-from uuid import UUID
 
+from ledger.access_policy import current_completion_rules
 from ledger.application import Ledger
-from ledger.documents import Document
-from ledger.encounter import Encounter
+from ledger.completion import encounter_facts, registers
 from ledger.keys import Identity
 from policies.deficiency import (
     CompletionRules,
     Deficiency,
     Delinquency,
-    EncounterFacts,
-    EntryFacts,
     Jeopardy,
     deficiencies,
     delinquency_rate,
@@ -31,48 +28,24 @@ from policies.deficiency import (
     jeopardy,
 )
 
-DEFAULT_RULES = CompletionRules()
 RATE_MONTHS = 3
 
 
-def _facts(ledger: Ledger) -> list[EncounterFacts]:
-    physicians = {u.name for u in ledger.users() if "physician" in u.roles}
-    documents: dict[UUID, list[str]] = defaultdict(list)
-    for note in ledger.recorder.select_notifications(
-        start=None, limit=10_000_000, topics=[Document.Filed.TOPIC]
-    ):
-        document = cast(Document, ledger.repository.get(cast(UUID, note.originator_id)))
-        if document.encounter_id is not None:
-            documents[document.encounter_id].append(document.kind)
-    found = []
-    for note in ledger.recorder.select_notifications(
-        start=None, limit=10_000_000, topics=[Encounter.Opened.TOPIC]
-    ):
-        encounter = ledger.encounter(cast(UUID, note.originator_id))
-        found.append(
-            EncounterFacts(
-                id=str(encounter.id),
-                mrn=encounter.mrn,
-                encounter_class=encounter.encounter_class,
-                attending=encounter.attending,
-                admitted_at=encounter.admitted_at,
-                discharged_at=encounter.discharged_at,
-                entries=tuple(
-                    EntryFacts(
-                        id=f"{encounter.id}:{entry.id}",
-                        kind=entry.kind,
-                        author=entry.author,
-                        effective_at=entry.effective_at,
-                        signed=entry.signed,
-                        physician_entry=entry.author in physicians,
-                    )
-                    for entry in encounter.entries.values()
-                    if not entry.retracted
-                ),
-                documents=tuple(documents.get(encounter.id, [])),
-            )
-        )
-    return found
+@dataclass(frozen=True)
+class OpenDeficiency:
+    deficiency: Deficiency
+    assigned_at: datetime | None
+    """When a scan recorded it (None: not scanned yet)."""
+    notified_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PhysicianInJeopardy:
+    jeopardy: Jeopardy
+    notified_at: datetime | None
+    """The last time the physician was told of an open deficiency."""
+    records: tuple[tuple[str, datetime], ...]
+    """The MRN and discharge time of each record behind the warning."""
 
 
 def _record(ledger: Ledger, mrns: set[str], actor: Identity) -> None:
@@ -87,23 +60,39 @@ def open_deficiencies(
     now: datetime,
     actor: Identity,
     physician: str | None = None,
-    rules: CompletionRules = DEFAULT_RULES,
-) -> list[Deficiency]:
-    found = [d for e in _facts(ledger) for d in deficiencies(e, now=now, rules=rules)]
-    if physician is not None:
-        found = [d for d in found if d.physician == physician]
+    rules: CompletionRules | None = None,
+) -> list[OpenDeficiency]:
+    in_force = rules or current_completion_rules(ledger)
+    known = registers(ledger)
+    found = [
+        d
+        for facts in encounter_facts(ledger, known)
+        for d in deficiencies(facts, now=now, rules=in_force)
+        if physician is None or d.physician == physician
+    ]
     found.sort(key=lambda d: (d.due_at, d.mrn, d.kind))
     _record(ledger, {d.mrn for d in found}, actor)
-    return found
+    rows = []
+    for d in found:
+        assignment = known.assignment(d)
+        rows.append(
+            OpenDeficiency(
+                d,
+                assignment.assigned_at if assignment else None,
+                assignment.notified_at if assignment else None,
+            )
+        )
+    return rows
 
 
 def delinquent_records(
-    ledger: Ledger, *, now: datetime, actor: Identity, rules: CompletionRules = DEFAULT_RULES
+    ledger: Ledger, *, now: datetime, actor: Identity, rules: CompletionRules | None = None
 ) -> tuple[list[Delinquency], float]:
     """Delinquent records, and the delinquency rate: delinquent records over the average monthly
     discharges of the last `RATE_MONTHS` months (30-day months before `now`)."""
-    facts = _facts(ledger)
-    found = delinquent(facts, now=now, rules=rules)
+    in_force = rules or current_completion_rules(ledger)
+    facts = encounter_facts(ledger, registers(ledger))
+    found = delinquent(facts, now=now, rules=in_force)
     months = [0] * RATE_MONTHS
     for encounter in facts:
         if encounter.discharged_at is None or encounter.discharged_at > now:
@@ -116,10 +105,25 @@ def delinquent_records(
 
 
 def physicians_in_jeopardy(
-    ledger: Ledger, *, now: datetime, actor: Identity, rules: CompletionRules = DEFAULT_RULES
-) -> list[Jeopardy]:
-    facts = _facts(ledger)
-    found = jeopardy(facts, now=now, rules=rules)
-    mrns = {f.mrn for f in facts if any(f.id in j.records for j in found)}
-    _record(ledger, mrns, actor)
-    return found
+    ledger: Ledger, *, now: datetime, actor: Identity, rules: CompletionRules | None = None
+) -> list[PhysicianInJeopardy]:
+    in_force = rules or current_completion_rules(ledger)
+    known = registers(ledger)
+    facts = encounter_facts(ledger, known)
+    found = jeopardy(facts, now=now, rules=in_force)
+    behind = {f.id: f for f in facts if any(f.id in j.records for j in found)}
+    _record(ledger, {f.mrn for f in behind.values()}, actor)
+    notices: dict[str, datetime] = {}
+    for register in known.by_encounter.values():
+        for assignment in register.open.values():
+            if assignment.notified_at is not None:
+                last = notices.get(assignment.physician, assignment.notified_at)
+                notices[assignment.physician] = max(last, assignment.notified_at)
+    return [
+        PhysicianInJeopardy(
+            j,
+            notices.get(j.physician),
+            tuple(sorted((behind[e].mrn, behind[e].discharged_at or now) for e in j.records)),
+        )
+        for j in found
+    ]

@@ -4,8 +4,13 @@ delinquent record and a physician in jeopardy, at their boundaries."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import pytest
 
 from tests.cli.test_cli import Chartledger
+from tests.rawdb import RawDB
 
 
 def test_deficiencies_delinquency_and_jeopardy(clinic: tuple[Chartledger, str]) -> None:
@@ -66,3 +71,199 @@ def test_deficiencies_delinquency_and_jeopardy(clinic: tuple[Chartledger, str]) 
     assert "Physicians in jeopardy: 1" in jeopardy and "dr1" in jeopardy
     suspension = (discharged + timedelta(days=31)).date().isoformat()
     assert suspension in jeopardy
+
+
+def _surgical_stay(run: Chartledger, mrn: str, *, days_ago: int) -> tuple[str, str]:
+    """An operation in a five-day stay discharged `days_ago` days ago, with nothing completed:
+    returns (encounter, the procedure entry's reference)."""
+    admitted = datetime.now(UTC) - timedelta(days=days_ago + 5)
+    opened = run(
+        "encounter",
+        "admit",
+        mrn,
+        "--attending",
+        "dr1",
+        "--service",
+        "surgery",
+        "--at",
+        admitted.isoformat(),
+        actor="tech1",
+    )
+    encounter = opened.output.split("encounter ")[1].split()[0]
+    added = run(
+        "chart",
+        "add",
+        encounter,
+        "--kind",
+        "procedure",
+        "--text",
+        "Laparoscopic appendectomy",
+        "--field",
+        "code=0DTJ4ZZ",
+        "--effective",
+        (admitted + timedelta(hours=6)).isoformat(),
+        actor="dr1",
+    )
+    entry = added.output.split()[-1].rstrip(".")
+    run(
+        "encounter",
+        "discharge",
+        encounter,
+        "--disposition",
+        "home",
+        "--at",
+        (admitted + timedelta(days=5)).isoformat(),
+        actor="tech1",
+    )
+    return encounter, entry
+
+
+FOUR_GAPS = ("history-and-physical", "discharge-summary", "operative-report", "consent")
+
+
+def test_scan_notify_and_resolve_are_signed_events(
+    clinic: tuple[Chartledger, str], tmp_path: Path
+) -> None:
+    run, mrn = clinic
+    run("user", "add", "him1", "--role", "him-director")
+    encounter, entry = _surgical_stay(run, mrn, days_ago=35)
+    listed = run("deficiency", "list", actor="tech1").output
+    assert "Deficiencies: 6" in listed and all(kind in listed for kind in FOUR_GAPS)
+    assert "dictate" in listed and "progress-notes" in listed and "signature" in listed
+
+    scanned = run("deficiency", "scan", actor="tech1").output
+    assert "6 deficiencies assigned, 0 completed, 6 open, in 1 encounters" in scanned
+    again = run("deficiency", "scan", actor="tech1").output
+    assert "0 deficiencies assigned, 0 completed, 6 open, in 0 encounters" in again
+
+    notified = run(
+        "deficiency", "notify", "--physician", "dr1", "--method", "letter", actor="tech1"
+    )
+    assert "dr1 notified (letter) of 6 deficiencies in 1 encounters" in notified.output
+    today = datetime.now(UTC).date().isoformat()
+    listed = run("deficiency", "list", "--physician", "dr1", actor="tech1").output
+    assert listed.count(today) >= 12  # assigned and notified today, for each of the six rows
+
+    # The physician signs the procedure: the next scan closes that deficiency.
+    run("chart", "sign", entry, actor="dr1")
+    closed = run("deficiency", "scan", actor="tech1").output
+    assert "0 deficiencies assigned, 1 completed, 5 open" in closed
+
+    # The consent is still missing: a technician may not waive it, the HIM director may.
+    before = RawDB(run.store_url).rows()
+    refused = run(
+        "deficiency", "resolve", encounter, "consent", "--reason", "x", actor="tech1", ok=False
+    )
+    assert "Only the HIM director may waive" in refused.output
+    assert RawDB(run.store_url).rows() == before
+    waived = run(
+        "deficiency",
+        "resolve",
+        encounter,
+        "consent",
+        "--reason",
+        "emergency operation, consent implied",
+        actor="him1",
+    )
+    assert "is waived" in waived.output
+    assert "consent" not in run("deficiency", "list", actor="tech1").output
+    assert (
+        "0 deficiencies assigned, 0 completed, 4 open"
+        in run("deficiency", "scan", actor="tech1").output
+    )
+
+    # The operative report is dictated and filed: resolving it by hand records it completed.
+    report = tmp_path / "op-report.txt"
+    report.write_text("Operative report: appendix removed.\n")
+    run(
+        "chart",
+        "file",
+        mrn,
+        str(report),
+        "--kind",
+        "operative-report",
+        "--encounter",
+        encounter,
+        actor="tech1",
+    )
+    done = run(
+        "deficiency",
+        "resolve",
+        f"{entry}",
+        "operative-report",
+        "--reason",
+        "report filed",
+        actor="tech1",
+    )
+    assert "is completed" in done.output
+
+    jeopardy = run("deficiency", "jeopardy", actor="tech1").output
+    assert "Physicians in jeopardy: 1" in jeopardy
+    assert f"{mrn} discharged" in jeopardy and today in jeopardy  # notified today
+    assert "verified" in run("verify").output.lower()
+
+
+@pytest.mark.parametrize(
+    ("args", "actor", "message"),
+    [
+        (["deficiency", "scan"], "dr1", "Only technicians or the HIM director"),
+        (["deficiency", "notify", "--physician", "dr1"], "tech1", "no open deficiencies"),
+        (["deficiency", "notify", "--physician", "nobody"], "tech1", "no user named"),
+        (
+            ["deficiency", "resolve", "not-a-ref", "consent", "--reason", "r"],
+            "tech1",
+            "is not a chart reference",
+        ),
+        (
+            ["deficiency", "resolve", str(UUID(int=7)), "consent", "--reason", "r"],
+            "tech1",
+            "no open consent deficiency recorded",
+        ),
+        (["deficiency", "list", "--on", "yesterday"], "tech1", "time"),
+    ],
+)
+def test_completion_errors_are_one_sentence_and_write_nothing(
+    clinic: tuple[Chartledger, str], args: list[str], actor: str, message: str
+) -> None:
+    run, _ = clinic
+    before = RawDB(run.store_url).rows()
+    result = run(*args, actor=actor, ok=False)
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert RawDB(run.store_url).rows() == before
+
+
+def test_completion_rules_come_from_the_policy_document(
+    clinic: tuple[Chartledger, str], tmp_path: Path
+) -> None:
+    run, mrn = clinic
+    run("user", "add", "privacy1", "--role", "compliance-officer")
+    _surgical_stay(run, mrn, days_ago=35)
+    assert "Delinquent records: 1" in run("deficiency", "delinquent", actor="tech1").output
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text('version = "c1"\n[completion]\ndelinquent_days = 60\n')
+    run("policy", "load", str(policy), actor="privacy1")
+    assert "Delinquent records: 0" in run("deficiency", "delinquent", actor="tech1").output
+
+    went_live = (datetime.now(UTC) - timedelta(days=10)).date().isoformat()
+    policy.write_text(f'version = "c2"\n[completion]\ntracking_starts = {went_live}\n')
+    run("policy", "load", str(policy), actor="privacy1")
+    assert "Deficiencies: 0" in run("deficiency", "list", actor="tech1").output
+
+    before = RawDB(run.store_url).rows()
+    policy.write_text('version = "c3"\n[completion]\nwarning_days = "soon"\n')
+    refused = run("policy", "load", str(policy), actor="privacy1", ok=False)
+    assert "warning_days must be a whole number" in refused.output
+    assert RawDB(run.store_url).rows() == before
+
+
+def test_the_cli_offers_exactly_the_policys_choices() -> None:
+    from cli import deficiency, location
+    from ledger import chart_volume, completion
+    from policies import deficiency as rules
+
+    assert deficiency.DEFICIENCIES == rules.DEFICIENCIES
+    assert deficiency.NOTICE_METHODS == completion.NOTICE_METHODS
+    assert location.HOLDER_KINDS == chart_volume.HOLDER_KINDS
+    assert location.RECORD_TYPES == chart_volume.RECORD_TYPES

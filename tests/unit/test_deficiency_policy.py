@@ -4,15 +4,20 @@ jeopardy and the delinquency rate."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
 
 from policies.deficiency import (
+    ACTIONS,
+    DEFICIENCIES,
     CompletionRules,
     EncounterFacts,
     EntryFacts,
     deficiencies,
     delinquency_rate,
     delinquent,
+    is_operative,
     jeopardy,
 )
 
@@ -22,7 +27,14 @@ DISCHARGE = ADMIT + timedelta(days=2)
 
 def entry(kind: str, *, hours: float = 1, signed: bool = True, ident: str = "") -> EntryFacts:
     return EntryFacts(
-        ident or f"{kind}-{hours}", kind, "doc1", ADMIT + timedelta(hours=hours), signed, True
+        ident or f"{kind}-{hours}",
+        kind,
+        "doc1",
+        ADMIT + timedelta(hours=hours),
+        signed,
+        True,
+        operative=kind == "procedure",
+        signers=("doc1",) if signed else (),
     )
 
 
@@ -123,3 +135,93 @@ def test_rules_are_configurable() -> None:
 def test_the_delinquency_rate() -> None:
     assert delinquency_rate(6, [40, 50, 60]) == 6 / 50
     assert delinquency_rate(3, []) == 0.0
+
+
+def test_only_operative_procedures_need_a_report_and_a_consent() -> None:
+    bedside = replace(entry("procedure", hours=30), operative=False)
+    others = tuple(e for e in COMPLETE.entries if e.kind != "procedure")
+    record = replace(COMPLETE, entries=(*others, bedside), documents=("discharge-summary",))
+    assert not {"operative-report", "consent"} & kinds(record, DISCHARGE + timedelta(days=3))
+    assert is_operative({"code": "0DTJ4ZZ"})  # appendectomy, ICD-10-PCS Medical and Surgical
+    assert is_operative({"code": "0dtj4zz", "system": "http://www.cms.gov/ICD-10-PCS"})
+    assert not is_operative({"code": "BW03ZZZ"})  # imaging section
+    assert not is_operative({"code": "0123456", "system": "http://snomed.info/sct"})
+    assert not is_operative({"code": "430193006", "system": "http://snomed.info/sct"})
+    assert is_operative({"code": "430193006", "operative": "yes"})
+    assert not is_operative({"code": "0DTJ4ZZ", "operative": "no"})
+
+
+def test_a_trainee_entry_needs_the_attendings_co_signature() -> None:
+    rules = CompletionRules(trainees=frozenset({"resident1"}))
+    note = replace(entry("progress-note", hours=44), author="resident1", signers=("resident1",))
+    others = tuple(e for e in COMPLETE.entries if e.id != "progress-note-44")
+    record = replace(COMPLETE, entries=(*others, note))
+    found = [d for d in deficiencies(record, now=DISCHARGE, rules=rules)]
+    assert [(d.kind, d.physician, d.action) for d in found] == [("co-signature", "doc1", "co-sign")]
+    assert not deficiencies(record, now=DISCHARGE)  # without the trainee rule: complete
+    cosigned = replace(note, signers=("resident1", "doc1"))
+    assert not deficiencies(
+        replace(record, entries=(*others, cosigned)), now=DISCHARGE, rules=rules
+    )
+    assert not deficiencies(record, now=note.effective_at - timedelta(seconds=1), rules=rules)
+
+
+def test_records_discharged_before_tracking_started_are_not_analysed() -> None:
+    missing = replace(COMPLETE, documents=("operative-report", "consent"))
+    later = DISCHARGE + timedelta(days=60)
+    at_discharge = CompletionRules(tracking_starts=DISCHARGE)
+    after = CompletionRules(tracking_starts=DISCHARGE + timedelta(seconds=1))
+    assert kinds(missing, later) == {"discharge-summary"}
+    assert [d.kind for d in deficiencies(missing, now=later, rules=at_discharge)]
+    assert deficiencies(missing, now=later, rules=after) == []
+    assert delinquent([missing], now=later, rules=after) == []
+    assert jeopardy([missing], now=later, rules=after) == []
+
+
+def test_a_waived_deficiency_is_not_raised_again() -> None:
+    missing = replace(COMPLETE, documents=("operative-report", "consent"))
+    later = DISCHARGE + timedelta(days=60)
+    (found,) = deficiencies(missing, now=later)
+    assert found.key == "discharge-summary" and found.action == "dictate"
+    assert deficiencies(replace(missing, waived=frozenset({found.key})), now=later) == []
+    unsigned = replace(missing, entries=(entry("diagnosis", signed=False),))
+    keys = {d.key for d in deficiencies(unsigned, now=later)}
+    assert "signature:diagnosis-1" in keys
+
+
+def test_every_deficiency_names_an_action() -> None:
+    assert set(ACTIONS) == set(DEFICIENCIES)
+    assert {
+        ACTIONS[k] for k in ("history-and-physical", "discharge-summary", "operative-report")
+    } == {"dictate"}
+
+
+def test_completion_rules_from_the_policy_document() -> None:
+    rules = CompletionRules.from_mapping(
+        {
+            "completion": {
+                "delinquent_days": 14,
+                "tracking_starts": date(2026, 1, 1),
+                "trainees": ["resident1"],
+            }
+        }
+    )
+    assert rules.delinquent_days == 14 and rules.summary_days == 30
+    assert rules.tracking_starts == datetime(2026, 1, 1, tzinfo=UTC)
+    assert rules.trainees == frozenset({"resident1"})
+    assert CompletionRules.from_mapping({}) == CompletionRules()
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        ({"delinquent_days": 0}, "delinquent_days must be a whole number"),
+        ({"warning_days": "21"}, "warning_days must be a whole number"),
+        ({"tracking_starts": "soon"}, "tracking_starts must be a date"),
+        ({"trainees": "resident1"}, "trainees must be a list"),
+        ({"grace_days": 3}, "unknown setting 'grace_days'"),
+    ],
+)
+def test_a_wrong_completion_setting_is_named(section: dict[str, object], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        CompletionRules.from_mapping({"completion": section})
