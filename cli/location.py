@@ -58,6 +58,34 @@ def add(session: Session, mrn: str, barcode: str, record_type: str, volume: int,
     click.echo(f"Registered volume {code} of {mrn.upper()} at {home}.")
 
 
+@location.command("route")
+@click.argument("mrn")
+@click.option("--to", "to", required=True, help="The department, clinic or user it goes to.")
+@click.option("--kind", "holder_kind", type=click.Choice(HOLDER_KINDS), required=True)
+@click.option("--purpose", required=True, help="Purpose of use, e.g. treatment.")
+@click.option("--due", required=True, help="When it should come back (ISO 8601).")
+@pass_session
+def route(session: Session, mrn: str, to: str, holder_kind: str, purpose: str, due: str) -> None:
+    """Route MRN's electronic record to a department or a person (checked by the access policy).
+
+    It comes back with 'location checkin E-<MRN>'."""
+    from ledger.chart_volume import route_record
+
+    actor = session.identity()
+    with session.ledger() as ledger:
+        code = route_record(
+            ledger,
+            mrn,
+            to=to,
+            holder_kind=holder_kind,
+            purpose=purpose,
+            due=parse_time(due, what="due date"),
+            now=_now(),
+            actor=actor,
+        )
+    click.echo(f"Routed the electronic record {code} to {to} for {purpose}.")
+
+
 @location.command("request")
 @click.argument("barcode")
 @click.option("--requestor", required=True)

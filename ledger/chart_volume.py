@@ -5,6 +5,13 @@ home location (the file room); then requested (who needs it, by when, why), chec
 department, clinic, physician or person with a due date, transferred from holder to holder,
 checked in, reported lost and found again; loose sheets filed into it are recorded too. The
 events name the MRN and places and people, never clinical content, so they are not encrypted.
+
+The electronic record moves the same way: `route_record` sends it to admissions, the emergency
+department, a physician or other staff as a `Routed` event on the patient's electronic volume
+(barcode `E-<MRN>`, made on first routing), and it comes back with a check-in. A record routed
+to a person is first checked by the access policy: that person must be allowed to read the
+chart for the stated purpose, or nothing is routed. A department is not a reader; each reader
+there is checked when they open the chart.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from ledger.errors import NotFound, UsageError, require
+from ledger.access_policy import current_access_config
+from ledger.errors import AccessDenied, NotFound, UsageError, require
+from policies import access as access_policy
 from policies.roles import Decision
 
 if TYPE_CHECKING:
@@ -26,6 +35,9 @@ if TYPE_CHECKING:
 VOLUME_NAMESPACE = uuid5(NAMESPACE_URL, "https://chartledger.invalid/chart-volume")
 HOLDER_KINDS = ("department", "clinic", "physician", "person")
 RECORD_TYPES = ("medical-record", "radiology", "emergency", "outpatient", "legal-hold", "other")
+ELECTRONIC = "electronic"
+ELECTRONIC_HOME = "Electronic record (HIM)"
+PERSON_KINDS = frozenset({"physician", "person"})
 FILE_ROOM_ROLES = frozenset({"technician", "him-director"})
 REQUESTER_ROLES = frozenset({"technician", "him-director", "physician", "nurse", "coder"})
 
@@ -88,6 +100,14 @@ class ChartVolume(Aggregate):
     class Transferred(CheckedOut):
         TOPIC = "chartledger/chart-volume/transferred"
 
+    class Routed(CheckedOut):
+        """The electronic record sent to a department or a person, for a purpose."""
+
+        TOPIC = "chartledger/chart-volume/routed"
+        purpose: str
+        decision: str
+        """Why the access policy let the recipient have it (with the policy version)."""
+
     class CheckedIn(Aggregate.Event):
         TOPIC = "chartledger/chart-volume/checked-in"
         location: str
@@ -128,6 +148,11 @@ class ChartVolume(Aggregate):
         self.request: tuple[str, datetime, str] | None = None
 
 
+def _paper(record: ChartVolume, what: str) -> None:
+    if record.record_type == ELECTRONIC:
+        raise UsageError(f"{record.barcode} is an electronic record: it is routed, not {what}.")
+
+
 def chart_volume(ledger: Ledger, barcode: str) -> ChartVolume:
     try:
         return cast(ChartVolume, ledger.repository.get(volume_id(barcode)))
@@ -151,6 +176,8 @@ def register_volume(
     code = barcode.strip().upper()
     if not code or not code.replace("-", "").isalnum():
         raise UsageError("A barcode is letters, digits and '-'.")
+    if code.startswith("E-"):
+        raise UsageError("Barcodes starting E- name electronic records; give another.")
     if record_type not in RECORD_TYPES:
         raise UsageError(f"The record type must be one of: {', '.join(RECORD_TYPES)}.")
     if volume < 1 or not home.strip():
@@ -187,6 +214,7 @@ def request_volume(
         raise UsageError("Give who needs the chart and why.")
     if needed_by < now:
         raise UsageError("The chart cannot be needed by a time already past.")
+    _paper(record, "pulled")
     if record.status == "lost":
         raise UsageError(f"Volume {record.barcode} is lost; it cannot be pulled.")
     record.trigger_event(
@@ -218,6 +246,7 @@ def check_out(
         raise UsageError("Give who or where the chart goes to.")
     if due <= now:
         raise UsageError("The due date must be in the future.")
+    _paper(record, "checked out")
     if transfer and record.status != "out":
         raise UsageError(f"Volume {record.barcode} is not checked out; check it out instead.")
     if not transfer and record.status != "in":
@@ -246,6 +275,7 @@ def check_in(
 def report_lost(ledger: Ledger, barcode: str, *, note: str, actor: Identity) -> None:
     require(may_move_charts(ledger.authenticate(actor).roles))
     record = chart_volume(ledger, barcode)
+    _paper(record, "lost")
     if record.status == "lost":
         raise UsageError(f"Volume {record.barcode} is already reported lost.")
     if not note.strip():
@@ -257,7 +287,84 @@ def report_lost(ledger: Ledger, barcode: str, *, note: str, actor: Identity) -> 
 def file_loose(ledger: Ledger, barcode: str, *, what: str, actor: Identity) -> None:
     require(may_move_charts(ledger.authenticate(actor).roles))
     record = chart_volume(ledger, barcode)
+    _paper(record, "given loose sheets")
     if not what.strip():
         raise UsageError("Say what loose sheets were filed.")
     record.trigger_event(ChartVolume.LooseFiled, what=what.strip(), actor=actor.name)
     ledger.save(record, signer=actor)
+
+
+def electronic_barcode(mrn: str) -> str:
+    return f"E-{mrn.strip().upper()}"
+
+
+def route_record(
+    ledger: Ledger,
+    mrn: str,
+    *,
+    to: str,
+    holder_kind: str,
+    purpose: str,
+    due: datetime,
+    now: datetime,
+    actor: Identity,
+) -> str:
+    """Route the patient's electronic record; returns the electronic volume's barcode."""
+    require(may_move_charts(ledger.authenticate(actor).roles))
+    patient = ledger.patient(mrn)
+    if holder_kind not in HOLDER_KINDS:
+        raise UsageError(f"The recipient must be one of: {', '.join(HOLDER_KINDS)}.")
+    if not to.strip():
+        raise UsageError("Give who or where the record goes to.")
+    if due <= now:
+        raise UsageError("The due date must be in the future.")
+    decision = _recipient_decision(ledger, patient.mrn, to.strip(), holder_kind, purpose, now)
+    code = electronic_barcode(patient.mrn)
+    try:
+        record = cast(ChartVolume, ledger.repository.get(volume_id(code)))
+    except AggregateNotFoundError:
+        record = ChartVolume._create(
+            ChartVolume.Registered,
+            id=volume_id(code),
+            barcode=code,
+            mrn=patient.mrn,
+            record_type=ELECTRONIC,
+            volume=1,
+            home=ELECTRONIC_HOME,
+            actor=actor.name,
+        )
+    record.trigger_event(
+        ChartVolume.Routed,
+        holder=to.strip(),
+        holder_kind=holder_kind,
+        due=due,
+        purpose=purpose,
+        decision=decision,
+        actor=actor.name,
+    )
+    ledger.save(record, signer=actor)
+    return code
+
+
+def _recipient_decision(
+    ledger: Ledger, mrn: str, to: str, holder_kind: str, purpose: str, now: datetime
+) -> str:
+    """The access policy's word on the recipient, or `AccessDenied` (nothing is written)."""
+    config = current_access_config(ledger)
+    if purpose not in access_policy.PURPOSES:
+        raise UsageError(f"'{purpose}' is not a purpose of use.")
+    if holder_kind not in PERSON_KINDS:
+        return f"a {holder_kind}: each reader is checked on opening ({config.policy_version})"
+    recipient = ledger.user(to)
+    relationship = ledger.relationship_to(mrn, to, now=now, window_days=config.window_days)
+    decision = access_policy.decide(
+        recipient.roles,
+        purpose,
+        actor=to,
+        patient=access_policy.PatientFacts(mrn, relationship),
+        sections=["chart"],
+        config=config,
+    )
+    if not decision.allowed:
+        raise AccessDenied(f"The record cannot be routed to {to}: {decision.reason}.")
+    return f"{decision.reason} ({decision.policy_version})"

@@ -12,13 +12,12 @@ from ledger.store import Cursor, Database
 from projections.audit import stamp
 
 _TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
-_OUT = "chartledger/chart-volume/checked-out"
-_TRANSFERRED = "chartledger/chart-volume/transferred"
 _WHAT = {
     "chartledger/chart-volume/registered": "registered",
     "chartledger/chart-volume/requested": "requested",
     "chartledger/chart-volume/checked-out": "checked out",
     "chartledger/chart-volume/transferred": "transferred",
+    "chartledger/chart-volume/routed": "routed",
     "chartledger/chart-volume/checked-in": "checked in",
     "chartledger/chart-volume/lost": "reported lost",
     "chartledger/chart-volume/found": "found",
@@ -116,9 +115,12 @@ class ChartLocations:
         elif topic in (
             "chartledger/chart-volume/checked-out",
             "chartledger/chart-volume/transferred",
+            "chartledger/chart-volume/routed",
         ):
             holder = event.holder
             detail = f"{event.holder_kind}, due {event.due.isoformat()}"
+            if topic == "chartledger/chart-volume/routed":
+                detail += f", for {event.purpose}: {event.decision}"
             cur.execute(
                 f"UPDATE {self.volumes} SET status='out', holder=?, holder_kind=?, since=?, "
                 "due=?, requestor=NULL, needed_by=NULL WHERE barcode=?",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.cli.test_cli import Chartledger
+from tests.rawdb import RawDB
 
 
 def _at(**delta: float) -> str:
@@ -123,3 +124,65 @@ def test_location_mistakes_are_one_sentence(clinic: tuple[Chartledger, str]) -> 
     assert "already" in again.output
     wrong = run("location", "add", "MR9999999", "--barcode", "V-3", actor="tech1", ok=False)
     assert wrong.exit_code == 5
+
+
+def _route(run: Chartledger, mrn: str, to: str, kind: str, purpose: str, ok: bool = True) -> str:
+    return run(
+        "location",
+        "route",
+        mrn,
+        "--to",
+        to,
+        "--kind",
+        kind,
+        "--purpose",
+        purpose,
+        "--due",
+        _at(days=1),
+        actor="tech1",
+        ok=ok,
+    ).output
+
+
+def test_the_electronic_record_is_routed_and_each_reader_checked(
+    clinic: tuple[Chartledger, str],
+) -> None:
+    run, mrn = clinic
+    barcode = f"E-{mrn}"
+    assert f"Routed the electronic record {barcode} to Admissions" in _route(
+        run, mrn, "Admissions", "department", "operations"
+    )
+    # dr1 has no treatment relationship with the patient yet: nothing is routed to dr1.
+    before = RawDB(run.store_url).rows()
+    refused = _route(run, mrn, "dr1", "physician", "treatment", ok=False)
+    assert "cannot be routed to dr1" in refused and len(refused.strip().splitlines()) == 1
+    assert RawDB(run.store_url).rows() == before
+    assert "cannot be routed to coder1" in _route(run, mrn, "coder1", "person", "treatment", False)
+    assert "no user named" in _route(run, mrn, "nobody", "person", "operations", ok=False)
+
+    run("encounter", "admit", mrn, "--attending", "dr1", "--service", "medicine", actor="tech1")
+    _route(run, mrn, "dr1", "physician", "treatment")
+    where = run("location", "where", mrn, actor="tech1").output
+    assert "routed" in where and "dr1" in where and "attending" in where
+    late = run("location", "overdue", "--on", _at(days=2), actor="tech1").output
+    assert barcode in late
+
+    paper = run(
+        "location",
+        "checkout",
+        barcode,
+        "--to",
+        "ED",
+        "--kind",
+        "department",
+        "--due",
+        _at(days=1),
+        actor="tech1",
+        ok=False,
+    )
+    assert "electronic record: it is routed" in paper.output
+    run("location", "checkin", barcode, actor="tech1")
+    back = run("location", "where", barcode, actor="tech1").output
+    assert "checked in" in back and "Electronic record (HIM)" in back
+    taken = run("location", "add", mrn, "--barcode", "E-1", actor="tech1", ok=False)
+    assert "electronic records" in taken.output
