@@ -12,7 +12,7 @@ import sqlite3
 import tempfile
 import time
 from contextlib import redirect_stderr, redirect_stdout
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -142,6 +142,77 @@ class _Runner:
             if code:
                 click.echo(f"   (exit code {code})")
         return output
+
+
+def _records_department(
+    run: _Runner, root: Path, *, mrn: str, attending: str, surgeon: str
+) -> None:
+    """Chart locations and chart completion: a checked-out and an overdue chart, the electronic
+    record routed, a delinquent record and a physician in jeopardy."""
+    now = datetime.now(UTC)
+
+    def at(**delta: float) -> str:
+        return (now + timedelta(**delta)).isoformat(timespec="seconds")
+
+    _step("The records department goes live on chart completion: the rules are signed policy")
+    went_live = (now - timedelta(days=90)).date().isoformat()
+    policy = root / "access-policy.toml"
+    policy.write_text(
+        'version = "stmarys-1"\n\n[completion]  # deficiency rules (defaults: the Medicare CoP)\n'
+        f"tracking_starts = {went_live}  # migrated history is not re-analysed\n"
+    )
+    run("compliance.reyes", f"policy load {q(str(policy))}")
+
+    _step("The file room checks a paper volume out to a clinic; a week later it is overdue")
+    run("tech.alvarez", f"location add {mrn} --barcode V-100231 --home-location 'File room A'")
+    run(
+        "tech.alvarez",
+        f"location checkout V-100231 --to 'Pulmonary clinic' --kind clinic --due {at(days=3)}",
+    )
+    run("tech.alvarez", f"location overdue --on {at(days=7)}")
+
+    _step("The electronic record goes to the attending; to a coder, for treatment, it is refused")
+    run(
+        "tech.alvarez",
+        f"location route {mrn} --to {attending} --kind physician --purpose treatment "
+        f"--due {at(days=1)}",
+    )
+    run(
+        "tech.alvarez",
+        f"location route {mrn} --to coder.lindqvist --kind person --purpose treatment "
+        f"--due {at(days=1)}",
+    )
+    run("tech.alvarez", f"location where {mrn}")
+
+    _step("A month ago: an appendectomy, discharged, and the record never completed")
+    registered = run(
+        "tech.alvarez",
+        "patient register --given Marguerite --family Dubois --born 1949-06-30 --sex female",
+    )
+    surgical = re.findall(r"Registered (\S+)", registered)[0].rstrip(".")
+    admitted = run(
+        "tech.alvarez",
+        f"encounter admit {surgical} --attending {surgeon} --service surgery --at {at(days=-36)}",
+    )
+    stay = re.findall(r"encounter (\S+)", admitted)[0]
+    run(
+        surgeon,
+        f"chart add {stay} --kind procedure --text 'Laparoscopic appendectomy' "
+        f"--field code=0DTJ4ZZ --effective {at(days=-35)}",
+    )
+    run(
+        "tech.alvarez",
+        f"encounter discharge {stay} --disposition home --at {at(days=-30, hours=-6)}",
+    )
+
+    _step("The nightly scan assigns each deficiency to a physician, who is then notified")
+    run("tech.alvarez", "deficiency scan")
+    run("tech.alvarez", f"deficiency notify --physician {surgeon} --method letter")
+    run("tech.alvarez", f"deficiency list --physician {surgeon}")
+
+    _step("A delinquent record, and the physician in jeopardy of losing admitting privileges")
+    run("him.director", "deficiency delinquent")
+    run("him.director", "deficiency jeopardy")
 
 
 @click.command()
@@ -309,6 +380,8 @@ def demo(folder: Path | None) -> None:
     )
     anchor = made.split("--genesis ")[-1].split()[0] if "--genesis " in made else ""
     run("compliance.reyes", f"verify --package {q(str(package))} --genesis {anchor}")
+
+    _records_department(run, root, mrn=mrn, attending=attending, surgeon=physicians[2])
 
     with home.open(None) as ledger:
         _step(

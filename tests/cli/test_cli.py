@@ -206,6 +206,14 @@ def test_the_demo_runs_end_to_end_and_catches_its_own_tampering(tmp_path: Path) 
     assert "Access refused: no treatment relationship" in out
     assert "ED: chest pain, needs her history" in out  # the break-glass, in the audit trail
     assert "Verified the legal package" in out and "(matches)" in out
+    # The records department: a checked-out and an overdue chart, the electronic record routed,
+    # a delinquent record and a physician in jeopardy.
+    assert "Checked out V-100231 to Pulmonary clinic" in out
+    assert "Overdue chart volumes: 1" in out
+    assert "Routed the electronic record E-MR0000014 to dr." in out
+    assert "The record cannot be routed to coder.lindqvist" in out
+    assert "Delinquent records: 1" in out
+    assert "Physicians in jeopardy: 1" in out and "MR0000015 discharged" in out
     again = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
     assert again.exit_code == 2 and "not empty" in again.output
 
