@@ -60,6 +60,28 @@ def file_document(
     )
 
 
+@chart.command("refile")
+@click.argument("document_id")
+@click.option("--to", "to_mrn", required=True, help="The MRN of the chart it belongs in.")
+@click.option("--encounter", help="The encounter of that patient it belongs to (an id), if any.")
+@click.option("--reason", required=True, help="Why it is moved (e.g. filed to the wrong patient).")
+@pass_session
+def refile_document(
+    session: Session, document_id: str, to_mrn: str, encounter: str | None, reason: str
+) -> None:
+    """Move a misfiled document to another patient's chart (the original filing is kept)."""
+    actor = session.identity()
+    document = parse_uuid(document_id, "a document")
+    encounter_id = parse_uuid(encounter, "an encounter") if encounter else None
+    with session.ledger() as ledger:
+        before = ledger.document_info(document).mrn
+        event = ledger.refile_document(
+            document, to_mrn, reason=reason, actor=actor, encounter_id=encounter_id
+        )
+        after = ledger.document_info(document).mrn
+    click.echo(f"Moved document {document} from {before} to {after} (event {event}).")
+
+
 @chart.command("document")
 @click.argument("document_id")
 @click.option(

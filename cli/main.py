@@ -169,6 +169,9 @@ def _register() -> None:
     cli.add_command(legal.legal)
     cli.add_command(location.location)
     cli.add_command(deficiency.deficiency)
+    from cli import discrepancy
+
+    cli.add_command(discrepancy.discrepancy)
 
 
 _register()

@@ -11,6 +11,7 @@ from ledger.access import Access
 from ledger.access_policy import AccessPolicy
 from ledger.chart_volume import ChartVolume
 from ledger.completion import EncounterCompletion
+from ledger.discrepancy import Discrepancy
 from ledger.documents import Document
 from ledger.encounter import Encounter
 from ledger.fhir_import import ImportedResource
@@ -26,6 +27,7 @@ AGGREGATES = (
     ChartVolume,
     EncounterCompletion,
     DisclosureSuspension,
+    Discrepancy,
     Document,
     Encounter,
     ImportedResource,

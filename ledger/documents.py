@@ -3,6 +3,10 @@
 Filing a document stores its bytes once under their SHA-256 (encrypted with the patient's data
 key, bound to the hash) and records `Document.Filed` with the hash, size and media type. The
 event is signed, so a blob that was swapped or corrupted later no longer matches its hash.
+
+A document filed to the wrong patient is moved by `Document.Refiled`, never edited: the `Filed`
+event stays as it was (the history shows where it went first), and the bytes are stored again
+under the new patient's data key so the document still reads after the move.
 """
 
 from __future__ import annotations
@@ -18,16 +22,18 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from ledger.data_keys import DataDestroyed, DataKeys, open_body, seal_body
-from ledger.errors import IntegrityViolation, NotAuthorised, NotFound, UsageError
+from ledger.errors import IntegrityViolation, NotAuthorised, NotFound, UsageError, require
 from ledger.keys import Identity
 from ledger.patient import Patient, patient_id
 from ledger.store import Database
+from policies.roles import Decision
 
 if TYPE_CHECKING:
     from eventsourcing.application import Repository
     from eventsourcing.domain import MutableOrImmutableAggregate
     from eventsourcing.persistence import ApplicationRecorder, Recording
 
+    from ledger.encounter import Encounter
     from ledger.user import User
 
 DOCUMENT_KINDS = frozenset(
@@ -47,7 +53,14 @@ DOCUMENT_KINDS = frozenset(
     }
 )
 FILING_ROLES = frozenset({"technician", "him-director", "interface", "physician", "nurse"})
+REFILING_ROLES = frozenset({"technician", "him-director"})
 MAX_SIZE = 200 * 1024 * 1024
+
+
+def may_refile_documents(roles: list[str]) -> Decision:
+    if REFILING_ROLES & set(roles):
+        return Decision(True, "HIM staff move misfiled documents")
+    return Decision(False, "only technicians or the HIM director move documents between charts")
 
 
 class Document(Aggregate):
@@ -70,6 +83,22 @@ class Document(Aggregate):
         media_type: str
         filename: str
         actor: str
+
+    class Refiled(Aggregate.Event):
+        """The document was moved to another patient's chart (it had been misfiled)."""
+
+        TOPIC = "chartledger/document/refiled"
+        ENCRYPT_FOR = "patient_id"
+        patient_id: UUID
+        mrn: str
+        encounter_id: UUID | None
+        reason: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.patient_id = self.patient_id
+            aggregate.mrn = self.mrn
+            aggregate.encounter_id = self.encounter_id
 
     def __init__(
         self,
@@ -167,6 +196,8 @@ class _LedgerLike(Protocol):
 
     def document_info(self, document_id: UUID) -> Document: ...
 
+    def encounter(self, encounter_id: UUID) -> Encounter: ...
+
 
 class DocumentCommands:
     """Mixed into `Ledger`."""
@@ -220,12 +251,49 @@ class DocumentCommands:
         self.save(document, signer=actor)
         return document.id
 
+    def refile_document(
+        self: _LedgerLike,
+        document_id: UUID,
+        to_mrn: str,
+        *,
+        reason: str,
+        actor: Identity,
+        encounter_id: UUID | None = None,
+    ) -> str:
+        """Move a misfiled document to another patient's chart; returns the event's UUID/VERSION.
+
+        The content is stored again under the new patient's data key before the event is saved,
+        so the document reads from its new chart; the `Filed` event is left as it was.
+        """
+        require(may_refile_documents(self.authenticate(actor).roles))
+        if not reason.strip():
+            raise UsageError("Give a reason for moving the document.")
+        document = self.document_info(document_id)
+        target = _refile_target(self, document, to_mrn)
+        if encounter_id is not None:
+            _check_encounter_of(self, encounter_id, target)
+        content = self.blobs.get(document.patient_id, document.sha256)
+        self.blobs.put(target.id, content)
+        document.trigger_event(
+            Document.Refiled,
+            patient_id=target.id,
+            mrn=target.mrn,
+            encounter_id=encounter_id,
+            reason=reason.strip(),
+            actor=actor.name,
+        )
+        self.save(document, signer=actor)
+        return f"{document.id}/{document.version}"
+
     def document_info(self: _LedgerLike, document_id: UUID) -> Document:
         """What was filed (kind, hash, size), without reading its content."""
         try:
-            return cast(Document, self.repository.get(document_id))
+            found: object = self.repository.get(document_id)
         except AggregateNotFoundError:
-            raise NotFound(f"There is no document {document_id}.") from None
+            found = None
+        if not isinstance(found, Document):
+            raise NotFound(f"There is no document {document_id}.")
+        return found
 
     def document(self: _LedgerLike, document_id: UUID) -> tuple[Document, bytes]:
         """A filed document and its bytes, byte for byte (the caller records the access)."""
@@ -264,3 +332,21 @@ class DocumentCommands:
                 ) from None
             checked += 1
         return DocumentCheck(checked, skipped=False)
+
+
+def _refile_target(ledger: _LedgerLike, document: Document, to_mrn: str) -> Patient:
+    """The patient a document may be moved to: another, current record."""
+    target = ledger.patient(to_mrn)
+    if target.id == document.patient_id:
+        raise UsageError(f"Document {document.id} is already in {target.mrn}'s chart.")
+    if target.merged_into is not None:
+        raise UsageError(f"{target.mrn} was merged into {target.merged_into}; move it there.")
+    return target
+
+
+def _check_encounter_of(ledger: _LedgerLike, encounter_id: UUID, target: Patient) -> None:
+    """The encounter a moved document joins must be one of the target patient's."""
+    encounter = ledger.encounter(encounter_id)
+    own = {target.id, *(patient_id(m) for m in target.absorbed)}
+    if encounter.patient_id not in own:
+        raise UsageError(f"Encounter {encounter_id} is not one of {target.mrn}'s encounters.")

@@ -1,0 +1,106 @@
+"""`chartledger discrepancy …`: facts of a chart that disagree, opened and resolved by events."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from cli.main import Session, pass_session
+from cli.parsing import parse_uuid
+
+if TYPE_CHECKING:
+    from ledger.discrepancy import Discrepancy
+
+DISCREPANCY_KINDS = ("date-of-birth", "unsupported-diagnosis", "misfiled-document", "other")
+
+
+@click.group("discrepancy")
+def discrepancy() -> None:
+    """Discrepancies: facts that disagree, with the analysis and the correcting events."""
+
+
+@discrepancy.command("open")
+@click.argument("mrn")
+@click.option("--kind", required=True, type=click.Choice(DISCREPANCY_KINDS))
+@click.option("--description", required=True, help="What disagrees.")
+@click.option(
+    "--fact", "facts", multiple=True, metavar="UUID/VERSION", help="An event that disagrees."
+)
+@pass_session
+def open_(session: Session, mrn: str, kind: str, description: str, facts: tuple[str, ...]) -> None:
+    """Open a discrepancy on MRN's chart, naming the events that disagree (repeat --fact)."""
+    from ledger.discrepancy import open_discrepancy
+
+    actor = session.identity()
+    with session.ledger() as ledger:
+        found = open_discrepancy(
+            ledger, mrn, kind=kind, description=description, facts=list(facts), actor=actor
+        )
+    click.echo(f"Opened discrepancy {found} on {mrn.strip().upper()}.")
+
+
+@discrepancy.command("resolve")
+@click.argument("discrepancy_id")
+@click.option("--analysis", required=True, help="What was wrong, and which fact is right.")
+@click.option(
+    "--correcting",
+    multiple=True,
+    metavar="UUID/VERSION",
+    help="An event that corrected the chart (repeat).",
+)
+@pass_session
+def resolve(
+    session: Session, discrepancy_id: str, analysis: str, correcting: tuple[str, ...]
+) -> None:
+    """Resolve a discrepancy with the analysis and the events that corrected the chart."""
+    from ledger.discrepancy import resolve_discrepancy
+
+    actor = session.identity()
+    found = parse_uuid(discrepancy_id, "a discrepancy")
+    with session.ledger() as ledger:
+        resolve_discrepancy(
+            ledger, found, analysis=analysis, correcting=list(correcting), actor=actor
+        )
+    click.echo(f"Resolved discrepancy {found}.")
+
+
+@discrepancy.command("list")
+@click.option("--mrn", help="Only this patient's discrepancies.")
+@click.option("--open", "open_only", is_flag=True, help="Only those not yet resolved.")
+@pass_session
+def list_discrepancies(session: Session, mrn: str | None, open_only: bool) -> None:
+    """Discrepancies in the order opened (reading them is recorded as an access first)."""
+    from ledger.discrepancy import discrepancies
+
+    actor = session.identity()
+    with session.ledger() as ledger:
+        found = discrepancies(ledger, mrn=mrn, open_only=open_only)
+        shown = sorted({d.mrn for d in found} | ({mrn.strip().upper()} if mrn else set()))
+        ledger.record_access(
+            shown, actor=actor, action="query", sections=["discrepancies"], purpose="operations"
+        )
+    _table(found)
+
+
+def _table(found: list[Discrepancy]) -> None:
+    from cli.output import table
+
+    table(
+        f"Discrepancies: {len(found)}",
+        ["opened", "id", "MRN", "kind", "status", "description", "facts", "analysis", "correcting"],
+        [
+            [
+                d.created_on.isoformat(timespec="minutes"),
+                d.id,
+                d.mrn,
+                d.kind,
+                "open" if d.is_open else f"resolved by {d.resolved_by}",
+                d.description,
+                " ".join(d.facts),
+                d.analysis or "",
+                " ".join(d.correcting),
+            ]
+            for d in found
+        ],
+    )
