@@ -286,3 +286,41 @@ def duplicates(
             for a, b in pairs
         ],
     )
+
+
+@patient.command("correct")
+@click.argument("mrn")
+@click.option("--given", "given_name", help="Given name(s).")
+@click.option("--family", "family_name", help="Family name.")
+@click.option("--born", help="Date of birth, YYYY-MM-DD.")
+@_demographic_options
+@click.option("--reason", required=True, help="Why (e.g. as on the ID card).")
+@pass_session
+def correct(
+    session: Session,
+    mrn: str,
+    given_name: str | None,
+    family_name: str | None,
+    born: str | None,
+    reason: str,
+    **fields: str | None,
+) -> None:
+    """Correct MRN's demographics; the registration and every correction stay in the history.
+
+    Prints the correcting event (UUID/VERSION), which `discrepancy resolve` can link."""
+    from ledger.errors import UsageError
+
+    changes: dict[str, Any] = {"given_name": given_name, "family_name": family_name}
+    changes["birth_date"] = _born(born)
+    changes.update(fields)
+    changes = {k: v for k, v in changes.items() if v}
+    if not changes:
+        raise UsageError("Give at least one demographic to correct.")
+    actor = session.identity()
+    with session.ledger() as ledger:
+        ledger.correct_demographics(mrn, changes, reason=reason, actor=actor)
+        patient = ledger.patient(mrn)
+    click.echo(
+        f"Corrected {', '.join(sorted(changes))} of {patient.mrn} "
+        f"(event {patient.id}/{patient.version})."
+    )

@@ -91,6 +91,9 @@ class Document(Aggregate):
         ENCRYPT_FOR = "patient_id"
         patient_id: UUID
         mrn: str
+        from_mrn: str
+        sha256: str
+        """The content's hash again, signed under the new chart (its key opens this event)."""
         encounter_id: UUID | None
         reason: str
         actor: str
@@ -278,6 +281,8 @@ class DocumentCommands:
             Document.Refiled,
             patient_id=target.id,
             mrn=target.mrn,
+            from_mrn=document.mrn,
+            sha256=document.sha256,
             encounter_id=encounter_id,
             reason=reason.strip(),
             actor=actor.name,

@@ -56,6 +56,7 @@ FORMAT = "chartledger-legal-package/1"
 MANIFEST = "MANIFEST.json"
 PROOF_FILES = ("events.ndjson", "checkpoint.txt", "subject-keys.json")
 DOCUMENT_FILED_TOPIC = "chartledger/document/filed"
+DOCUMENT_REFILED_TOPIC = "chartledger/document/refiled"
 ENTRY_TOPICS = ("chartledger/encounter/entry-recorded", "chartledger/encounter/entry-amended")
 
 
@@ -373,11 +374,13 @@ def _check_manifest(folder: Path, registry: KeyRegistry, size: int) -> tuple[str
 
 
 def _check_documents(folder: Path, proven: _Proven) -> int:
-    """Each file in documents/ is named `ID-…` and hashes to its proven `Filed` event's SHA-256."""
+    """Each file in documents/ is named `ID-…` and hashes to the SHA-256 of its proven `Filed`
+    event, or of its `Refiled` event when it was moved from another chart (whose key, and so
+    whose `Filed` event, the package does not hold)."""
     filed = {
         ref.split("/")[0]: str(body.get("sha256", ""))
         for ref, (topic, body) in proven.bodies.items()
-        if topic == DOCUMENT_FILED_TOPIC
+        if topic in (DOCUMENT_FILED_TOPIC, DOCUMENT_REFILED_TOPIC)
     }
     count = 0
     documents = folder / "documents"

@@ -12,7 +12,9 @@ Rows come from:
   sections shown as the categories, the purpose, the break-the-glass reason, the decision;
 - chart changes: a registration or an encounter opened, an entry recorded or a document filed is
   "create"; corrections, merges, transfers, discharges, amendments, retractions, signatures and
-  denied amendment requests are "change" (category: what was changed, an entry's kind);
+  denied amendment requests are "change" (category: what was changed, an entry's kind); a
+  misfiled document moved to another chart is a change on both charts; discrepancies opened
+  and resolved are rows too;
 - disclosures: the release-of-information `Released` event (matched by its topic), "disclose".
 """
 
@@ -51,6 +53,9 @@ _CHANGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "chartledger/encounter/entry-signed": ("change", ()),
     "chartledger/encounter/amendment-denied": ("change", ("amendment-request",)),
     "chartledger/document/filed": ("create", ()),
+    "chartledger/document/refiled": ("change", ("documents",)),
+    "chartledger/discrepancy/opened": ("create", ("discrepancies",)),
+    "chartledger/discrepancy/resolved": ("change", ("discrepancies",)),
 }
 _TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 """Fixed width, UTC: the stored text sorts as the time does."""
@@ -241,7 +246,10 @@ class AuditTrail:
             categories = (self._entry_kind(cur, entry.hex), *categories)
         elif topic == "chartledger/document/filed":
             categories = (f"documents:{event.kind}",)
-        self._insert(cur, event, notification_id, [mrn], action=action, categories=categories)
+        mrns = [mrn]
+        if topic == "chartledger/document/refiled":
+            mrns.append(event.from_mrn)  # both charts' trails show the move
+        self._insert(cur, event, notification_id, mrns, action=action, categories=categories)
 
     def _mrn(self, cur: Cursor, patient_id: str) -> str:
         if patient_id not in self._mrns:

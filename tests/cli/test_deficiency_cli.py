@@ -259,11 +259,13 @@ def test_completion_rules_come_from_the_policy_document(
 
 
 def test_the_cli_offers_exactly_the_policys_choices() -> None:
-    from cli import deficiency, location
+    from cli import deficiency, discrepancy, location
     from ledger import chart_volume, completion
+    from ledger import discrepancy as discrepancies
     from policies import deficiency as rules
 
     assert deficiency.DEFICIENCIES == rules.DEFICIENCIES
     assert deficiency.NOTICE_METHODS == completion.NOTICE_METHODS
     assert location.HOLDER_KINDS == chart_volume.HOLDER_KINDS
     assert location.RECORD_TYPES == chart_volume.RECORD_TYPES
+    assert discrepancy.DISCREPANCY_KINDS == discrepancies.DISCREPANCY_KINDS

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -82,6 +82,7 @@ def test_a_misfiled_document_is_moved_by_events_and_the_discrepancy_links_the_mo
     clinic: tuple[Chartledger, str], scan: Path, tmp_path: Path
 ) -> None:
     run, ada = clinic
+    run("user", "add", "privacy1", "--role", "compliance-officer")
     bram = _register(run, BRAM)
     visit = _admit(run, bram)
     document = _file(run, ada, scan, "consent")
@@ -129,6 +130,33 @@ def test_a_misfiled_document_is_moved_by_events_and_the_discrepancy_links_the_mo
         assert vars(move)["encounter_id"] == UUID(visit)
         assert ledger.document_info(UUID(document)).encounter_id == UUID(visit)
     assert "Re-hashed 1 filed documents" in run("verify").output
+    for mrn in (ada, bram):  # the move is in both charts' audit trails
+        trail = run("audit", "patient", mrn, "--json", actor="privacy1").output
+        assert refiled in {row["event"] for row in json.loads(trail)}
+    ada_trail = json.loads(run("audit", "patient", ada, "--json", actor="privacy1").output)
+    assert {f"{opened}/1", f"{opened}/2"} <= {row["event"] for row in ada_trail}
+
+    # Each chart's legal package verifies offline: Bram's holds the document, Ada's does not.
+    run("user", "add", "roi1", "--role", "roi-specialist")
+    run("checkpoint")
+    for mrn, holds in ((bram, True), (ada, False)):
+        out = tmp_path / f"package-{mrn}"
+        made = run(
+            "legal",
+            "package",
+            mrn,
+            "--as-of",
+            datetime.now(UTC).isoformat(),
+            "--out",
+            str(out),
+            "--purpose",
+            "legal",
+            actor="roi1",
+        ).output
+        genesis = made.split("--genesis ")[1].split()[0]
+        checked = run("verify", "--package", str(out), "--genesis", genesis, actor=None).output
+        assert "Verified the legal package" in checked
+        assert (out / "documents").is_dir() == holds
 
 
 def test_a_date_of_birth_recorded_two_ways_is_resolved_by_a_correction(
@@ -145,12 +173,21 @@ def test_a_date_of_birth_recorded_two_ways_is_resolved_by_a_correction(
 
     (registered,) = [h["event"] for h in history() if h["what"] == "Patient.Registered"]
     opened = _open(run, ada, "date-of-birth", registered, f"{identification}/1", actor="tech1")
-    tech = load_identity("tech1", LedgerHome(run.home).key_path("tech1"))
-    with _ledger(run) as ledger:
-        ledger.correct_demographics(
-            ada, {"birth_date": date(1961, 2, 4)}, reason="as on the ID card", actor=tech
-        )
-    (corrected,) = [h["event"] for h in history() if h["what"].endswith("DemographicsCorrected")]
+    fixed = run(
+        "patient",
+        "correct",
+        ada,
+        "--born",
+        "1961-02-04",
+        "--reason",
+        "as on the ID card",
+        actor="tech1",
+    ).output
+    corrected = fixed.split("(event ")[1].split(")")[0]
+    assert fixed.startswith(f"Corrected birth_date of {ada}")
+    assert [h["event"] for h in history() if h["what"].endswith("DemographicsCorrected")] == [
+        corrected
+    ]
     run(
         "discrepancy",
         "resolve",
@@ -236,3 +273,71 @@ def test_refiling_mistakes_are_one_sentence_and_write_nothing(
     unknown = ("chart", "refile", str(UUID(int=8)), "--to", bram, "--reason", "x")
     _refused(run, *unknown, actor="tech1", code=5, says="no document")
     assert document in _chart(run, ada)
+
+
+def test_correction_mistakes_are_one_sentence_and_write_nothing(
+    clinic: tuple[Chartledger, str],
+) -> None:
+    run, ada = clinic
+    correct = ("patient", "correct")
+    _refused(run, *correct, ada, "--reason", "x", actor="tech1", code=2, says="at least one")
+    _refused(
+        run,
+        *correct,
+        ada,
+        "--born",
+        "04/02/61",
+        "--reason",
+        "x",
+        actor="tech1",
+        code=2,
+        says="not a date of birth",
+    )
+    _refused(
+        run,
+        *correct,
+        ada,
+        "--born",
+        "2999-01-01",
+        "--reason",
+        "x",
+        actor="tech1",
+        code=2,
+        says="not a plausible date",
+    )
+    _refused(
+        run,
+        *correct,
+        ada,
+        "--family",
+        "Okafor-Eze",
+        "--reason",
+        " ",
+        actor="tech1",
+        code=2,
+        says="reason",
+    )
+    _refused(
+        run,
+        *correct,
+        ada,
+        "--family",
+        "Eze",
+        "--reason",
+        "x",
+        actor="dr1",
+        code=4,
+        says="maintain the",
+    )
+    _refused(
+        run,
+        *correct,
+        "MR9999999",
+        "--family",
+        "Eze",
+        "--reason",
+        "x",
+        actor="tech1",
+        code=5,
+        says="MR9999999",
+    )
