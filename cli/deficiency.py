@@ -25,6 +25,10 @@ def _when(on: str | None) -> datetime:
     return parse_time(on, what="time") if on else datetime.now(UTC)
 
 
+def _count(number: int, singular: str, plural: str) -> str:
+    return f"{number} {singular if number == 1 else plural}"
+
+
 def _date(moment: datetime | None) -> str:
     return moment.date().isoformat() if moment else "-"
 
@@ -46,8 +50,8 @@ def scan(session: Session, on: str | None) -> None:
     with session.ledger() as ledger:
         result = record_scan(ledger, now=_when(on), actor=actor)
     click.echo(
-        f"Scanned: {result.assigned} deficiencies assigned, {result.completed} completed, "
-        f"{result.open} open, in {result.encounters} encounters recorded."
+        f"Scanned: {result.assigned} assigned, {result.completed} completed, {result.open} open "
+        f"(deficiencies); {_count(result.encounters, 'encounter', 'encounters')} recorded."
     )
 
 
@@ -63,8 +67,9 @@ def notify(session: Session, physician: str, method: str) -> None:
     with session.ledger() as ledger:
         count, encounters = record_notice(ledger, physician, method=method, actor=actor)
     click.echo(
-        f"Recorded: {physician} notified ({method}) of {count} deficiencies "
-        f"in {encounters} encounters."
+        f"Recorded: {physician} notified ({method}) of "
+        f"{_count(count, 'deficiency', 'deficiencies')} in "
+        f"{_count(encounters, 'encounter', 'encounters')}."
     )
 
 

@@ -214,6 +214,33 @@ def _records_department(
     run("him.director", "deficiency delinquent")
     run("him.director", "deficiency jeopardy")
 
+    _step("The operative report was filed to the wrong chart: a discrepancy, moved by events")
+    report = root / "operative-report.txt"
+    report.write_text("Operative report: laparoscopic appendectomy, uncomplicated.\n")
+    filed = run(
+        "tech.alvarez",
+        f"chart file {mrn} {q(str(report))} --kind operative-report",
+    )
+    document = filed.split(" as document ")[1].split()[0].rstrip(".")
+    opened = run(
+        "coder.lindqvist",
+        f"discrepancy open {mrn} --kind misfiled-document "
+        f"--description 'operative report of another patient' --fact {document}/1",
+    )
+    discrepancy = opened.split("Opened discrepancy ")[1].split()[0]
+    moved = run(
+        "tech.alvarez",
+        f"chart refile {document} --to {surgical} --encounter {stay} "
+        "--reason 'filed to the wrong patient'",
+    )
+    refiled = moved.split("(event ")[1].split(")")[0]
+    run(
+        "tech.alvarez",
+        f"discrepancy resolve {discrepancy} --analysis 'the report names the other patient' "
+        f"--correcting {refiled}",
+    )
+    run("tech.alvarez", "deficiency scan")
+
 
 @click.command()
 @click.option(

@@ -214,6 +214,9 @@ def test_the_demo_runs_end_to_end_and_catches_its_own_tampering(tmp_path: Path) 
     assert "The record cannot be routed to coder.lindqvist" in out
     assert "Delinquent records: 1" in out
     assert "Physicians in jeopardy: 1" in out and "MR0000015 discharged" in out
+    # The misfiled operative report: moved by events, and the next scan finds the report.
+    assert "from MR0000014 to MR0000015" in out and "Resolved discrepancy" in out
+    assert "0 assigned, 1 completed" in out
     again = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
     assert again.exit_code == 2 and "not empty" in again.output
 

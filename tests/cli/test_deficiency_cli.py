@@ -132,14 +132,14 @@ def test_scan_notify_and_resolve_are_signed_events(
     assert "dictate" in listed and "progress-notes" in listed and "signature" in listed
 
     scanned = run("deficiency", "scan", actor="tech1").output
-    assert "6 deficiencies assigned, 0 completed, 6 open, in 1 encounters" in scanned
+    assert "6 assigned, 0 completed, 6 open (deficiencies); 1 encounter recorded" in scanned
     again = run("deficiency", "scan", actor="tech1").output
-    assert "0 deficiencies assigned, 0 completed, 6 open, in 0 encounters" in again
+    assert "0 assigned, 0 completed, 6 open (deficiencies); 0 encounters recorded" in again
 
     notified = run(
         "deficiency", "notify", "--physician", "dr1", "--method", "letter", actor="tech1"
     )
-    assert "dr1 notified (letter) of 6 deficiencies in 1 encounters" in notified.output
+    assert "dr1 notified (letter) of 6 deficiencies in 1 encounter." in notified.output
     today = datetime.now(UTC).date().isoformat()
     listed = run("deficiency", "list", "--physician", "dr1", actor="tech1").output
     assert listed.count(today) >= 12  # assigned and notified today, for each of the six rows
@@ -147,7 +147,7 @@ def test_scan_notify_and_resolve_are_signed_events(
     # The physician signs the procedure: the next scan closes that deficiency.
     run("chart", "sign", entry, actor="dr1")
     closed = run("deficiency", "scan", actor="tech1").output
-    assert "0 deficiencies assigned, 1 completed, 5 open" in closed
+    assert "0 assigned, 1 completed, 5 open" in closed
 
     # The consent is still missing: a technician may not waive it, the HIM director may.
     before = RawDB(run.store_url).rows()
@@ -167,10 +167,7 @@ def test_scan_notify_and_resolve_are_signed_events(
     )
     assert "is waived" in waived.output
     assert "consent" not in run("deficiency", "list", actor="tech1").output
-    assert (
-        "0 deficiencies assigned, 0 completed, 4 open"
-        in run("deficiency", "scan", actor="tech1").output
-    )
+    assert "0 assigned, 0 completed, 4 open" in run("deficiency", "scan", actor="tech1").output
 
     # The operative report is dictated and filed: resolving it by hand records it completed.
     report = tmp_path / "op-report.txt"
@@ -269,3 +266,39 @@ def test_the_cli_offers_exactly_the_policys_choices() -> None:
     assert location.HOLDER_KINDS == chart_volume.HOLDER_KINDS
     assert location.RECORD_TYPES == chart_volume.RECORD_TYPES
     assert discrepancy.DISCREPANCY_KINDS == discrepancies.DISCREPANCY_KINDS
+
+
+def test_a_trainees_entry_waits_for_the_attendings_co_signature(
+    clinic: tuple[Chartledger, str], tmp_path: Path
+) -> None:
+    run, mrn = clinic
+    run("user", "add", "privacy1", "--role", "compliance-officer")
+    run("user", "add", "resident1", "--role", "physician")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('version = "t1"\n[completion]\ntrainees = ["resident1"]\n')
+    run("policy", "load", str(policy), actor="privacy1")
+    opened = run(
+        "encounter", "admit", mrn, "--attending", "dr1", "--service", "medicine", actor="tech1"
+    )
+    encounter = opened.output.split("encounter ")[1].split()[0]
+    written = datetime.now(UTC)
+    added = run(
+        "chart",
+        "add",
+        encounter,
+        "--kind",
+        "progress-note",
+        "--text",
+        "Day 1: afebrile",
+        "--effective",
+        written.isoformat(),
+        actor="resident1",
+    )
+    note = added.output.split()[-1].rstrip(".")
+    run("chart", "sign", note, actor="resident1")
+    before = (written - timedelta(seconds=1)).isoformat()
+    assert "co-signature" not in run("deficiency", "list", "--on", before, actor="tech1").output
+    due = run("deficiency", "list", "--physician", "dr1", actor="tech1").output
+    assert "co-signature" in due and "co-sign" in due
+    run("chart", "sign", note, actor="dr1")
+    assert "co-signature" not in run("deficiency", "list", actor="tech1").output
