@@ -225,3 +225,16 @@ def test_completion_rules_from_the_policy_document() -> None:
 def test_a_wrong_completion_setting_is_named(section: dict[str, object], problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         CompletionRules.from_mapping({"completion": section})
+
+
+def test_the_example_policy_document_loads_with_its_completion_rules() -> None:
+    import tomllib
+    from pathlib import Path
+
+    from ledger.access_policy import parse_policy
+
+    text = (Path(__file__).parents[2] / "docs" / "access-policy.example.toml").read_text()
+    parse_policy(text)  # every section checks
+    rules = CompletionRules.from_mapping(tomllib.loads(text))
+    assert rules.tracking_starts == datetime(2026, 1, 1, tzinfo=UTC)
+    assert rules.trainees == frozenset({"dr.resident.lee"})
