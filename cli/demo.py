@@ -144,6 +144,14 @@ class _Runner:
         return output
 
 
+def _register_and_admit(run: _Runner, demographics: str, admission: str) -> tuple[str, str]:
+    """Register a patient and admit them, as the front desk does; returns (MRN, encounter)."""
+    registered = run("tech.alvarez", f"patient register {demographics}")
+    mrn = re.findall(r"Registered (\S+)", registered)[0].rstrip(".")
+    admitted = run("tech.alvarez", f"encounter admit {mrn} {admission}")
+    return mrn, re.findall(r"encounter (\S+)", admitted)[0]
+
+
 def _records_department(
     run: _Runner, root: Path, *, mrn: str, attending: str, surgeon: str
 ) -> None:
@@ -185,16 +193,11 @@ def _records_department(
     run("tech.alvarez", f"location where {mrn}")
 
     _step("A month ago: an appendectomy, discharged, and the record never completed")
-    registered = run(
-        "tech.alvarez",
-        "patient register --given Marguerite --family Dubois --born 1949-06-30 --sex female",
+    surgical, stay = _register_and_admit(
+        run,
+        "--given Marguerite --family Dubois --born 1949-06-30 --sex female",
+        f"--attending {surgeon} --service surgery --at {at(days=-36)}",
     )
-    surgical = re.findall(r"Registered (\S+)", registered)[0].rstrip(".")
-    admitted = run(
-        "tech.alvarez",
-        f"encounter admit {surgical} --attending {surgeon} --service surgery --at {at(days=-36)}",
-    )
-    stay = re.findall(r"encounter (\S+)", admitted)[0]
     run(
         surgeon,
         f"chart add {stay} --kind procedure --text 'Laparoscopic appendectomy' "
@@ -351,17 +354,11 @@ def demo(folder: Path | None) -> None:
         )
 
     _step("A new patient is registered and admitted")
-    registered = run(
-        "tech.alvarez",
-        "patient register --given Tomasz --family Wisniewski --born 1958-02-14 --sex male "
-        "--locality Wichita",
+    mrn, encounter = _register_and_admit(
+        run,
+        "--given Tomasz --family Wisniewski --born 1958-02-14 --sex male --locality Wichita",
+        f"--attending {attending} --service medicine --bed 4W-12",
     )
-    mrn = re.findall(r"Registered (\S+)", registered)[0].rstrip(".")
-    admitted = run(
-        "tech.alvarez",
-        f"encounter admit {mrn} --attending {attending} --service medicine --bed 4W-12",
-    )
-    encounter = re.findall(r"encounter (\S+)", admitted)[0]
 
     _step("The attending records a diagnosis and signs it; the consent form is filed")
     added = run(

@@ -184,18 +184,24 @@ def register_volume(
         raise UsageError("Give a volume number from 1 and the home location.")
     if volume_id(code) in ledger.repository:
         raise UsageError(f"Barcode {code} is already a chart volume.")
-    record = ChartVolume._create(
+    record = _new_volume(code, patient.mrn, record_type, volume, home.strip(), actor.name)
+    ledger.save(record, signer=actor)
+    return code
+
+
+def _new_volume(
+    code: str, mrn: str, record_type: str, volume: int, home: str, actor: str
+) -> ChartVolume:
+    return ChartVolume._create(
         ChartVolume.Registered,
         id=volume_id(code),
         barcode=code,
-        mrn=patient.mrn,
+        mrn=mrn,
         record_type=record_type,
         volume=volume,
-        home=home.strip(),
-        actor=actor.name,
+        home=home,
+        actor=actor,
     )
-    ledger.save(record, signer=actor)
-    return code
 
 
 def request_volume(
@@ -323,16 +329,7 @@ def route_record(
     try:
         record = cast(ChartVolume, ledger.repository.get(volume_id(code)))
     except AggregateNotFoundError:
-        record = ChartVolume._create(
-            ChartVolume.Registered,
-            id=volume_id(code),
-            barcode=code,
-            mrn=patient.mrn,
-            record_type=ELECTRONIC,
-            volume=1,
-            home=ELECTRONIC_HOME,
-            actor=actor.name,
-        )
+        record = _new_volume(code, patient.mrn, ELECTRONIC, 1, ELECTRONIC_HOME, actor.name)
     record.trigger_event(
         ChartVolume.Routed,
         holder=to.strip(),

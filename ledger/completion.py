@@ -352,7 +352,10 @@ def resolve(
     except AggregateNotFoundError:
         register = None
     if register is None or key not in register.open:
-        raise UsageError(f"There is no open {kind} deficiency recorded for {reference.strip()}.")
+        raise UsageError(
+            f"There is no open {kind} deficiency recorded for {reference.strip()} "
+            "('deficiency scan' records new ones)."
+        )
     encounter = ledger.encounter(encounter_id)
     documents = [
         d.kind for d in ledger.documents_of(encounter.mrn) if d.encounter_id == encounter.id

@@ -13,10 +13,8 @@ from tests.cli.test_cli import Chartledger
 from tests.rawdb import RawDB
 
 
-def test_deficiencies_delinquency_and_jeopardy(clinic: tuple[Chartledger, str]) -> None:
-    run, mrn = clinic
-    admitted = datetime.now(UTC) - timedelta(days=3)
-    discharged = admitted + timedelta(days=1)
+def _admit(run: Chartledger, mrn: str, admitted: datetime) -> str:
+    """dr1's surgical inpatient, admitted at `admitted`; returns the encounter."""
     opened = run(
         "encounter",
         "admit",
@@ -29,7 +27,14 @@ def test_deficiencies_delinquency_and_jeopardy(clinic: tuple[Chartledger, str]) 
         admitted.isoformat(),
         actor="tech1",
     )
-    encounter = opened.output.split("encounter ")[1].split()[0]
+    return str(opened.output.split("encounter ")[1].split()[0])
+
+
+def test_deficiencies_delinquency_and_jeopardy(clinic: tuple[Chartledger, str]) -> None:
+    run, mrn = clinic
+    admitted = datetime.now(UTC) - timedelta(days=3)
+    discharged = admitted + timedelta(days=1)
+    encounter = _admit(run, mrn, admitted)
     for kind in ("history", "examination", "progress-note"):
         run(
             "chart",
@@ -77,19 +82,7 @@ def _surgical_stay(run: Chartledger, mrn: str, *, days_ago: int) -> tuple[str, s
     """An operation in a five-day stay discharged `days_ago` days ago, with nothing completed:
     returns (encounter, the procedure entry's reference)."""
     admitted = datetime.now(UTC) - timedelta(days=days_ago + 5)
-    opened = run(
-        "encounter",
-        "admit",
-        mrn,
-        "--attending",
-        "dr1",
-        "--service",
-        "surgery",
-        "--at",
-        admitted.isoformat(),
-        actor="tech1",
-    )
-    encounter = opened.output.split("encounter ")[1].split()[0]
+    encounter = _admit(run, mrn, admitted)
     added = run(
         "chart",
         "add",
