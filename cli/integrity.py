@@ -198,6 +198,7 @@ def verify(
                 "genesis": report.genesis.hex() if report.genesis else None,
                 "documents": report.documents,
                 "documents_checked": not report.documents_skipped,
+                "chart_index": report.indexed,
                 "seconds": round(seconds, 3),
             }
         )
@@ -214,6 +215,8 @@ def verify(
         click.echo("Documents not re-hashed: this home holds no master key to read them.")
     elif report.documents:
         click.echo(f"Re-hashed {report.documents} filed documents against their signed hashes.")
+    if report.indexed:
+        click.echo(f"The chart index's {report.indexed} rows match the encounters and documents.")
 
 
 @click.command()

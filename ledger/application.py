@@ -22,9 +22,11 @@ from eventsourcing.persistence import (
 
 from ledger import aggregates, merkle
 from ledger import checkpoint as notes
+from ledger.chart_index import ChartIndex, check_chart_index
 from ledger.charts import ChartCommands
 from ledger.data_keys import DataKeys
-from ledger.documents import BlobStore, DocumentCommands
+from ledger.documents import BlobStore, Document, DocumentCommands
+from ledger.encounter import Encounter
 from ledger.errors import (
     IdentityError,
     LedgerError,
@@ -35,6 +37,7 @@ from ledger.errors import (
 )
 from ledger.event_store import SignedEventStore, SignedMapper
 from ledger.export import key_document, write_export
+from ledger.follower import Follower
 from ledger.keys import Identity, fingerprint, public_key_from_raw
 from ledger.merkle_log import Leaf, MerkleLog
 from ledger.mpi import PatientCommands
@@ -84,6 +87,7 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
             ) from None
         self.signed_events.integrity = self.merkle_log
         self.origin = self.merkle_log.meta("origin") or ""
+        self._chart_index: tuple[ChartIndex, Follower] | None = None
 
     # -- wiring -----------------------------------------------------------------------------
     def construct_transcoder(self) -> Transcoder:
@@ -104,6 +108,15 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
     ) -> list[Recording[UUID]]:
         """Save aggregates' new events, each signed by `signer` (keyword-only on purpose)."""
         return super().save(*objs, signer=signer, **kwargs)
+
+    def chart_index(self) -> ChartIndex:
+        """Encounters and documents by patient, caught up with the log first."""
+        if self._chart_index is None:
+            index = ChartIndex(self.db)
+            self._chart_index = (index, Follower(self, [index]))
+        index, follower = self._chart_index
+        follower.catch_up()
+        return index
 
     # -- identities -------------------------------------------------------------------------
     def is_initialised(self) -> bool:
@@ -326,7 +339,24 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         )
         documents = self.check_documents(can_decrypt=self.data_keys.available)
         report.documents, report.documents_skipped = documents.checked, documents.skipped
+        if self.data_keys.available:
+            report.indexed = check_chart_index(self.chart_index(), self._expected_chart_index())
         return report
+
+    def _expected_chart_index(self) -> dict[str, tuple[str, str, str | None, str | None]]:
+        """What the chart index should hold, from the encounters and documents themselves."""
+        expected: dict[str, tuple[str, str, str | None, str | None]] = {}
+        for note in self.recorder.select_notifications(
+            start=None, limit=100_000_000, topics=[Encounter.Opened.TOPIC, Document.Filed.TOPIC]
+        ):
+            found: object = self.repository.get(cast(UUID, note.originator_id))
+            if isinstance(found, Encounter):
+                expected[found.id.hex] = ("encounter", found.patient_id.hex, None, None)
+            elif isinstance(found, Document):
+                encounter = found.encounter_id.hex if found.encounter_id else None
+                row = ("document", found.patient_id.hex, encounter, found.kind)
+                expected[found.id.hex] = row
+        return expected
 
     def export(self, folder: Path) -> int:
         """Write the export folder of every logged event, checkpoint and key."""

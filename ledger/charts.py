@@ -38,9 +38,9 @@ if TYPE_CHECKING:
     from eventsourcing.domain import MutableOrImmutableAggregate
     from eventsourcing.persistence import ApplicationRecorder, EventStore, Recording
 
+    from ledger.chart_index import ChartIndex
     from ledger.user import User
 
-_PAGE = 1000
 _RETRIES = 5
 
 _Event = CanMutateAggregate[UUID]
@@ -67,6 +67,8 @@ class _LedgerLike(Protocol):
     ) -> list[Recording[UUID]]: ...
 
     def patient(self, mrn: str) -> Patient: ...
+
+    def chart_index(self) -> ChartIndex: ...
 
 
 @dataclass(frozen=True)
@@ -148,27 +150,8 @@ def _absorbed_as_of(ledger: _LedgerLike, mrn: str, as_of: datetime) -> Patient:
 
 
 def _encounter_ids(ledger: _LedgerLike, patient_ids: list[UUID]) -> list[UUID]:
-    """Encounters opened for these patients, in the order they were opened (a full scan)."""
-    wanted = set(patient_ids)
-    found: list[UUID] = []
-    start: int | None = None
-    while True:
-        if start is None:
-            page = ledger.recorder.select_notifications(
-                start=None, limit=_PAGE, topics=[Encounter.Opened.TOPIC]
-            )
-        else:
-            page = ledger.recorder.select_notifications(
-                start=start, limit=_PAGE, topics=[Encounter.Opened.TOPIC], inclusive_of_start=False
-            )
-        for note in page:
-            oid = cast(UUID, note.originator_id)
-            opened = _events(ledger, oid, lte=1)
-            if opened and cast(Encounter.Opened, opened[0]).patient_id in wanted:
-                found.append(oid)
-        if len(page) < _PAGE:
-            return found
-        start = page[-1].id
+    """Encounters opened for these patients, in the order they were opened (from the index)."""
+    return ledger.chart_index().encounter_ids(patient_ids)
 
 
 def check_as_of(value: Any) -> datetime:

@@ -13,7 +13,6 @@ content, so they are not encrypted.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +23,6 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from ledger.access_policy import current_access_config, current_completion_rules
-from ledger.documents import Document
 from ledger.encounter import Encounter
 from ledger.errors import UsageError, require
 from policies.deficiency import (
@@ -172,26 +170,14 @@ def registers(ledger: Ledger) -> Registers:
 
 
 def encounter_facts(ledger: Ledger, waived: Registers | None = None) -> list[EncounterFacts]:
-    """The completion facts of every encounter: its entries and the kinds of its documents.
-
-    Encounters are found by scanning `Opened` notifications, as `ledger.charts` does; an
-    encounter index view should replace the scan.
-    """
+    """The completion facts of every encounter: its entries and the kinds of its documents."""
     physicians = {u.name for u in ledger.users() if "physician" in u.roles}
-    documents: dict[UUID, list[str]] = defaultdict(list)
-    for note in ledger.recorder.select_notifications(
-        start=None, limit=10_000_000, topics=[Document.Filed.TOPIC]
-    ):
-        document = cast(Document, ledger.repository.get(cast(UUID, note.originator_id)))
-        if document.encounter_id is not None:
-            documents[document.encounter_id].append(document.kind)
-    found = []
-    for note in ledger.recorder.select_notifications(
-        start=None, limit=10_000_000, topics=[Encounter.Opened.TOPIC]
-    ):
-        encounter = ledger.encounter(cast(UUID, note.originator_id))
-        found.append(_facts(encounter, documents.get(encounter.id, []), physicians, waived))
-    return found
+    index = ledger.chart_index()
+    documents = index.document_kinds_by_encounter()
+    return [
+        _facts(ledger.encounter(encounter_id), documents.get(encounter_id, []), physicians, waived)
+        for encounter_id in index.all_encounter_ids()
+    ]
 
 
 def _facts(

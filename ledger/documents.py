@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from eventsourcing.domain import MutableOrImmutableAggregate
     from eventsourcing.persistence import ApplicationRecorder, Recording
 
+    from ledger.chart_index import ChartIndex
     from ledger.encounter import Encounter
     from ledger.user import User
 
@@ -201,6 +202,8 @@ class _LedgerLike(Protocol):
 
     def encounter(self, encounter_id: UUID) -> Encounter: ...
 
+    def chart_index(self) -> ChartIndex: ...
+
 
 class DocumentCommands:
     """Mixed into `Ledger`."""
@@ -307,12 +310,9 @@ class DocumentCommands:
 
     def documents_of(self: _LedgerLike, mrn: str) -> list[Document]:
         """Every document filed to a patient's chart (and to charts merged into it)."""
-        wanted = {patient_id(m) for m in (mrn, *self.patient(mrn).absorbed)}
-        filed = self.recorder.select_notifications(
-            start=None, limit=10_000_000, topics=[Document.Filed.TOPIC]
-        )
-        found = [cast(Document, self.repository.get(cast(UUID, n.originator_id))) for n in filed]
-        return [d for d in found if d.patient_id in wanted]
+        wanted = [patient_id(m) for m in (mrn, *self.patient(mrn).absorbed)]
+        ids = self.chart_index().document_ids(wanted)
+        return [cast(Document, self.repository.get(document_id)) for document_id in ids]
 
     def check_documents(self: _LedgerLike, *, can_decrypt: bool) -> DocumentCheck:
         """Re-hash every filed document's bytes (needs the master key; skipped without it)."""

@@ -56,6 +56,8 @@ class Report:
     genesis: bytes | None = None
     documents: int = 0
     documents_skipped: bool = False
+    indexed: int = 0
+    """Rows of the chart index checked against the encounters and documents."""
     registry: KeyRegistry = field(default_factory=KeyRegistry)
     event_hashes: list[bytes] = field(default_factory=list, repr=False)
 

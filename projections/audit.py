@@ -377,7 +377,7 @@ def _row(row: Any) -> AuditRow:
 
 def caught_up_trail(ledger: Ledger) -> AuditTrail:
     """The audit view, brought up to date with the log before it answers."""
-    from projections.follower import Follower
+    from ledger.follower import Follower
 
     kept = ledger.__dict__.get("_audit_follower")
     if kept is None:  # tables checked once per ledger object, not at every query

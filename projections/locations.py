@@ -199,7 +199,7 @@ class ChartLocations:
 
 
 def caught_up_locations(ledger: Ledger) -> ChartLocations:
-    from projections.follower import Follower
+    from ledger.follower import Follower
 
     view = ChartLocations(ledger.db)
     Follower(ledger, [view]).catch_up()

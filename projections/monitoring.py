@@ -18,6 +18,7 @@ from typing import Any
 from ledger.access_policy import current_access_config
 from ledger.application import Ledger
 from ledger.errors import NotFound, UsageError, require
+from ledger.follower import Follower
 from ledger.keys import Identity
 from ledger.store import Cursor, Database
 from ledger.user import User
@@ -32,7 +33,6 @@ from policies.monitoring import (
     alerts,
 )
 from projections.audit import AuditRow, AuditTrail, stamp
-from projections.follower import Follower
 from projections.patients import PatientIndex
 
 DEATH = re.compile(r"\b(deceased|expired|died|death|dead)\b", re.IGNORECASE)

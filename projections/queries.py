@@ -16,6 +16,7 @@ from ledger.application import Ledger
 from ledger.charts import check_as_of
 from ledger.documents import Document
 from ledger.errors import ProbableDuplicate
+from ledger.follower import Follower
 from ledger.keys import Identity
 from ledger.mpi import check_demographics
 from ledger.patient import Patient
@@ -28,7 +29,6 @@ from policies.matching import (
     rank_candidates,
     score,
 )
-from projections.follower import Follower
 from projections.patients import IndexedPatient, PatientIndex
 
 

@@ -16,9 +16,9 @@ from ledger.errors import (
     ProbableDuplicate,
     UsageError,
 )
+from ledger.follower import Follower
 from ledger.keys import Identity
 from ledger.patient import Patient
-from projections.follower import Follower
 from projections.patients import PatientIndex
 from tests.conftest import Hospital
 from tests.rawdb import RawDB

@@ -4,20 +4,24 @@ A view only sees events the Merkle log has admitted (each signature checked once
 each row is checked against the log's recorded hash before it is projected, so a tampered row
 never reaches a read model. View rows and the `eventsourcing` tracking record are written in one
 transaction; a failing handler stops the follower loudly (a skipped audit row is a lost one).
+A view that names its `topics` is given only those events (the others are still checked against
+the log, but not decoded).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 
-from ledger.application import Ledger
 from ledger.errors import IntegrityViolation
 from ledger.event_store import opened_hash
 from ledger.store import Cursor
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
 
 
 class View(Protocol):
@@ -47,7 +51,10 @@ class Follower:
         applied = 0
         for view in self.views:
             while True:
-                done = self._batch(view, batch_size)
+                try:
+                    done = self._batch(view, batch_size)
+                except IntegrityError:
+                    continue  # another process applied the same events first: go on from there
                 if not done:
                     break
                 applied += done
@@ -59,6 +66,7 @@ class Follower:
         if not rows:
             return 0
         mapper = self.ledger.signed_events.signed_mapper
+        topics: frozenset[str] | None = getattr(view, "topics", None)
         with self.ledger.db.transaction(commit=True, derived=True) as cur:
             for note, recorded in rows:
                 opened, _, digest = opened_hash(note)
@@ -69,7 +77,8 @@ class Follower:
                         originator_id=cast(UUID, note.originator_id),
                         originator_version=note.originator_version,
                     )
-                view.apply(cur, mapper.from_body(note, opened), note.id)
+                if topics is None or note.topic in topics:
+                    view.apply(cur, mapper.from_body(note, opened), note.id)
             self.tracking._insert_tracking(cur.raw, Tracking(view.name, rows[-1][0].id))
         return len(rows)
 
