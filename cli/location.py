@@ -226,13 +226,14 @@ def _table(title: str, volumes: list[Volume]) -> None:
 def where(session: Session, key: str) -> None:
     """Where MRN's volumes (or one BARCODE) are, with every movement."""
     from ledger.errors import NotFound
-    from projections.locations import caught_up_locations
+    from projections.locations import caught_up_locations, shown
 
-    session.identity()
+    actor = session.identity()
     with session.ledger() as ledger:
         volumes = caught_up_locations(ledger).where(key)
-    if not volumes:
-        raise NotFound(f"No chart volume has the MRN or barcode {key.strip().upper()}.")
+        if not volumes:
+            raise NotFound(f"No chart volume has the MRN or barcode {key.strip().upper()}.")
+        shown(ledger, volumes, actor=actor)
     for v in volumes:
         due = f", due {v.due.isoformat(timespec='minutes')}" if v.due else ""
         click.echo(
@@ -252,11 +253,15 @@ def where(session: Session, key: str) -> None:
 @pass_session
 def overdue(session: Session, on: str | None) -> None:
     """Volumes checked out past their due date."""
-    from projections.locations import caught_up_locations
+    from projections.locations import caught_up_locations, shown
 
-    session.identity()
+    actor = session.identity()
     with session.ledger() as ledger:
-        found_ = caught_up_locations(ledger).overdue(parse_time(on, what="time") if on else _now())
+        found_ = shown(
+            ledger,
+            caught_up_locations(ledger).overdue(parse_time(on, what="time") if on else _now()),
+            actor=actor,
+        )
     _table("Overdue chart volumes", found_)
 
 
@@ -264,11 +269,11 @@ def overdue(session: Session, on: str | None) -> None:
 @pass_session
 def pending(session: Session) -> None:
     """The pull list: requested volumes not yet checked out, soonest needed first."""
-    from projections.locations import caught_up_locations
+    from projections.locations import caught_up_locations, shown
 
-    session.identity()
+    actor = session.identity()
     with session.ledger() as ledger:
-        found_ = caught_up_locations(ledger).pending()
+        found_ = shown(ledger, caught_up_locations(ledger).pending(), actor=actor)
     _table("Pull list", found_)
 
 
@@ -276,9 +281,9 @@ def pending(session: Session) -> None:
 @pass_session
 def missing(session: Session) -> None:
     """Volumes reported lost and not found."""
-    from projections.locations import caught_up_locations
+    from projections.locations import caught_up_locations, shown
 
-    session.identity()
+    actor = session.identity()
     with session.ledger() as ledger:
-        found_ = caught_up_locations(ledger).missing()
+        found_ = shown(ledger, caught_up_locations(ledger).missing(), actor=actor)
     _table("Missing chart volumes", found_)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.application import Ledger
+from ledger.keys import Identity
 from ledger.store import Cursor, Database
 from projections.audit import stamp
 
@@ -196,6 +197,19 @@ class ChartLocations:
 
     def missing(self) -> list[Volume]:
         return self._volumes("WHERE status='lost' ORDER BY since")
+
+
+def shown(ledger: Ledger, volumes: list[Volume], *, actor: Identity) -> list[Volume]:
+    """Record that these volumes' MRNs are about to be shown (an access for operations, which
+    also checks the reader's key and role), then return them."""
+    ledger.record_access(
+        sorted({v.mrn for v in volumes}),
+        actor=actor,
+        action="query",
+        sections=["locations"],
+        purpose="operations",
+    )
+    return volumes
 
 
 def caught_up_locations(ledger: Ledger) -> ChartLocations:

@@ -3,6 +3,7 @@ overdue, check-in, lost and found, loose filing, and the full movement history."
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from tests.cli.test_cli import Chartledger
@@ -85,6 +86,14 @@ def test_a_volume_moves_and_every_movement_is_kept(clinic: tuple[Chartledger, st
     ):
         assert step in where
     assert "Missing chart volumes: 0" in run("location", "missing", actor="tech1").output
+    # Showing where a patient's chart is shows that they are a patient: each read is recorded.
+    run("user", "add", "privacy1", "--role", "compliance-officer")
+    trail = json.loads(run("audit", "patient", mrn, "--json", actor="privacy1").output)
+    reads = [r for r in trail if r["categories"] == ["locations"] and r["actor"] == "tech1"]
+    assert len(reads) == 4  # the pull list, the overdue list, the missing list, where
+    run("user", "revoke", "tech1", "--reason", "left")
+    refused = run("location", "where", mrn, actor="tech1", ok=False)
+    assert refused.exit_code == 3 and len(refused.output.strip().splitlines()) == 1
 
 
 def test_location_mistakes_are_one_sentence(clinic: tuple[Chartledger, str]) -> None:
