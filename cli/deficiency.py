@@ -29,6 +29,10 @@ def _count(number: int, singular: str, plural: str) -> str:
     return f"{number} {singular if number == 1 else plural}"
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 def _date(moment: datetime | None) -> str:
     return moment.date().isoformat() if moment else "-"
 
@@ -97,15 +101,37 @@ def resolve(session: Session, reference: str, kind: str, reason: str, on: str | 
 @deficiency.command("list")
 @click.option("--physician", help="Only this physician's deficiencies.")
 @click.option("--on", "on", help="As at this time (default now).")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_session
-def list_deficiencies(session: Session, physician: str | None, on: str | None) -> None:
+def list_deficiencies(
+    session: Session, physician: str | None, on: str | None, as_json: bool
+) -> None:
     """Open deficiencies, each assigned to a physician, oldest due first."""
-    from cli.output import table
+    from cli.output import emit_json, table
     from projections.completion import open_deficiencies
 
     actor = session.identity()
     with session.ledger() as ledger:
         found = open_deficiencies(ledger, now=_when(on), actor=actor, physician=physician)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "due_at": row.deficiency.due_at.isoformat(),
+                    "mrn": row.deficiency.mrn,
+                    "physician": row.deficiency.physician,
+                    "action": row.deficiency.action,
+                    "kind": row.deficiency.kind,
+                    "why": row.deficiency.why,
+                    "encounter": row.deficiency.encounter,
+                    "entry": row.deficiency.entry,
+                    "assigned_at": _iso(row.assigned_at),
+                    "notified_at": _iso(row.notified_at),
+                }
+                for row in found
+            ]
+        )
+        return
     table(
         f"Deficiencies: {len(found)}",
         ["due", "MRN", "physician", "to do", "deficiency", "assigned", "notified", "reference"],
@@ -127,15 +153,34 @@ def list_deficiencies(session: Session, physician: str | None, on: str | None) -
 
 @deficiency.command("delinquent")
 @click.option("--on", "on", help="As at this time (default now).")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_session
-def delinquent(session: Session, on: str | None) -> None:
+def delinquent(session: Session, on: str | None, as_json: bool) -> None:
     """Records still deficient 30 days (or as configured) after discharge."""
-    from cli.output import table
+    from cli.output import emit_json, table
     from projections.completion import delinquent_records
 
     actor = session.identity()
     with session.ledger() as ledger:
         found, rate = delinquent_records(ledger, now=_when(on), actor=actor)
+    if as_json:
+        emit_json(
+            {
+                "rate": round(rate, 4),
+                "records": [
+                    {
+                        "delinquent_since": d.delinquent_since.isoformat(),
+                        "discharged_at": d.discharged_at.isoformat(),
+                        "mrn": d.mrn,
+                        "physician": d.physician,
+                        "missing": list(d.deficiencies),
+                        "encounter": d.encounter,
+                    }
+                    for d in found
+                ],
+            }
+        )
+        return
     table(
         f"Delinquent records: {len(found)}",
         ["delinquent since", "MRN", "physician", "missing", "encounter"],
@@ -158,15 +203,33 @@ def delinquent(session: Session, on: str | None) -> None:
 
 @deficiency.command("jeopardy")
 @click.option("--on", "on", help="As at this time (default now).")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_session
-def in_jeopardy(session: Session, on: str | None) -> None:
+def in_jeopardy(session: Session, on: str | None, as_json: bool) -> None:
     """Physicians warned, with the day their admitting privileges are suspended."""
-    from cli.output import table
+    from cli.output import emit_json, table
     from projections.completion import physicians_in_jeopardy
 
     actor = session.identity()
     with session.ledger() as ledger:
         found = physicians_in_jeopardy(ledger, now=_when(on), actor=actor)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "physician": row.jeopardy.physician,
+                    "warned_at": row.jeopardy.warned_at.isoformat(),
+                    "suspension_at": row.jeopardy.suspension_at.isoformat(),
+                    "notified_at": _iso(row.notified_at),
+                    "records": [
+                        {"mrn": m, "discharged_at": at.isoformat()} for m, at in row.records
+                    ],
+                    "encounters": list(row.jeopardy.records),
+                }
+                for row in found
+            ]
+        )
+        return
     table(
         f"Physicians in jeopardy: {len(found)}",
         ["physician", "warned", "suspension", "notified", "records"],

@@ -3,6 +3,7 @@ delinquent record and a physician in jeopardy, at their boundaries."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
@@ -190,6 +191,22 @@ def test_scan_notify_and_resolve_are_signed_events(
     jeopardy = run("deficiency", "jeopardy", actor="tech1").output
     assert "Physicians in jeopardy: 1" in jeopardy
     assert f"{mrn} discharged" in jeopardy and today in jeopardy  # notified today
+    (warned,) = json.loads(run("deficiency", "jeopardy", "--json", actor="tech1").output)
+    assert warned["physician"] == "dr1" and warned["encounters"] == [encounter]
+    assert warned["notified_at"].startswith(today) and warned["records"][0]["mrn"] == mrn
+    rows = json.loads(run("deficiency", "list", "--json", actor="tech1").output)
+    assert sorted(r["kind"] for r in rows) == [
+        "discharge-summary",
+        "history-and-physical",
+        "progress-notes",
+    ]
+    assert all(r["notified_at"].startswith(today) and r["physician"] == "dr1" for r in rows)
+    late = json.loads(run("deficiency", "delinquent", "--json", actor="tech1").output)
+    assert late["rate"] == 3.0 and late["records"][0]["missing"] == [
+        "discharge-summary",
+        "history-and-physical",
+        "progress-notes",
+    ]
     assert "verified" in run("verify").output.lower()
 
 
