@@ -18,6 +18,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from ledger.errors import IntegrityViolation
 from ledger.event_store import opened_hash
+from ledger.merkle_log import ANALYZE_AFTER
 from ledger.store import Cursor
 
 if TYPE_CHECKING:
@@ -58,6 +59,8 @@ class Follower:
                 if not done:
                     break
                 applied += done
+        if applied >= ANALYZE_AFTER:
+            self.ledger.db.refresh_statistics()  # the views grew a lot: tell the planner
         return applied
 
     def _batch(self, view: View, batch_size: int) -> int:

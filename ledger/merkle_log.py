@@ -33,6 +33,8 @@ from ledger.store import Cursor, Database
 
 LOG_NAME = "merkle-log"
 
+ANALYZE_AFTER = 10_000
+"""Events the log grows by before the planner's statistics are refreshed (PostgreSQL)."""
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS {leaves} ("
     " position BIGINT PRIMARY KEY,"
@@ -132,6 +134,8 @@ class MerkleLog:
             last = self.tracking.max_tracking_id(LOG_NAME) or 0
             batch = self.recorder.select_notifications(start=last + 1, limit=batch_size)
             if not batch:
+                if added:
+                    self._refresh_statistics_if_grown()
                 return added
             try:
                 added += self._admit_batch(batch)
@@ -139,6 +143,17 @@ class MerkleLog:
                 # Another process admitted the same events first: start again from its position.
                 self._registry = None
                 continue
+
+    def _refresh_statistics_if_grown(self) -> None:
+        """Refresh the planner's statistics when the log has grown by a tenth (at least
+        `ANALYZE_AFTER` events) since they were last taken: autovacuum's own rule."""
+        if not self.db.is_postgres:
+            return
+        size = self.size()
+        taken = int(self.meta("statistics_at_size") or 0)
+        if size - taken >= max(ANALYZE_AFTER, taken // 10):
+            self.db.refresh_statistics()
+            self.set_meta("statistics_at_size", str(size))
 
     def follow(self, stop: threading.Event, *, poll_seconds: float = 0.5) -> None:
         """Keep the log current until `stop` is set: LISTEN/NOTIFY on PostgreSQL, polling on SQLite.

@@ -135,6 +135,20 @@ class Database:
     def uuid_value(value: UUID | str) -> UUID:
         return value if isinstance(value, UUID) else UUID(value)
 
+    def refresh_statistics(self) -> None:
+        """PostgreSQL: `ANALYZE` every table of the ledger's schema, so the planner knows that an
+        aggregate id names a handful of rows. (Autovacuum does this on a server that runs it;
+        with it off, a million-event table planned from empty statistics turns a 0.1 ms index
+        lookup into a parallel scan of several milliseconds.) SQLite plans well without."""
+        if not self.is_postgres:
+            return
+        with self.transaction(commit=False) as cur:
+            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname=?", (self.store.schema,))
+            tables = [str(r["tablename"]) for r in cur.fetchall()]
+        with self.transaction(commit=True) as cur:
+            for name in tables:
+                cur.execute(f"ANALYZE {self.table(name)}")
+
     @contextmanager
     def transaction(self, *, commit: bool, derived: bool = False) -> Iterator[Cursor]:
         """A transaction; `derived` for data rebuilt from the events (the Merkle log's leaves,
