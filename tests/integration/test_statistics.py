@@ -1,0 +1,45 @@
+"""The planner's statistics (PostgreSQL): refreshed by the ledger itself as the log grows, so a
+server with autovacuum off still plans an aggregate read as an index lookup."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger import merkle_log
+from ledger.keys import Identity
+from tests.conftest import Hospital
+from tests.rawdb import RawDB
+
+
+def analysed(hospital: Hospital) -> dict[str, bool]:
+    raw = RawDB(hospital.store_url)
+    rows = raw._run(
+        "SELECT relname, last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE schemaname=?",
+        (hospital.ledger.store.schema,),
+        fetch=True,
+    )
+    return {str(name): bool(done) for name, done in rows}
+
+
+def test_statistics_are_refreshed_when_the_log_grows_by_a_tenth(
+    hospital: Hospital, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = hospital.ledger
+    if not ledger.db.is_postgres:
+        ledger.db.refresh_statistics()  # nothing to do on SQLite, and no error
+        return
+    monkeypatch.setattr(merkle_log, "ANALYZE_AFTER", 5)
+
+    def enrol(*numbers: int) -> int:
+        for i in numbers:
+            person = Identity.generate(f"tech{i}")
+            ledger.add_user(person.name, ["technician"], person.public_raw, actor=hospital.admin)
+        ledger.merkle_log.catch_up()
+        return int(ledger.merkle_log.meta("statistics_at_size") or 0)
+
+    assert ledger.merkle_log.meta("statistics_at_size") is None  # the genesis: 2 events
+    assert not analysed(hospital)["chartledger_events"]
+    assert enrol(1, 2, 3) == 5 == ledger.merkle_log.size()  # grown by 5: refreshed
+    assert analysed(hospital)["chartledger_events"] and analysed(hospital)["merkle_leaves"]
+    assert enrol(4, 5, 6) == 5  # grown by 3 since: not yet
+    assert enrol(7, 8) == 10  # grown by 5 since: refreshed again
