@@ -5,7 +5,8 @@ each row is checked against the log's recorded hash before it is projected, so a
 never reaches a read model. View rows and the `eventsourcing` tracking record are written in one
 transaction; a failing handler stops the follower loudly (a skipped audit row is a lost one).
 A view that names its `topics` is given only those events (the others are still checked against
-the log, but not decoded).
+the log, but not decoded); one that has a `flush(cur)` may buffer its rows and write them at the
+end of the batch (and `discard()` them if the batch fails).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class Follower:
             for view in self.views:
                 view.create_tables(cur)
 
-    def catch_up(self, batch_size: int = 500) -> int:
+    def catch_up(self, batch_size: int = 2000) -> int:
         """Apply every admitted event each view has not seen; returns how many were applied."""
         self.ledger.merkle_log.catch_up()
         applied = 0
@@ -70,19 +71,28 @@ class Follower:
             return 0
         mapper = self.ledger.signed_events.signed_mapper
         topics: frozenset[str] | None = getattr(view, "topics", None)
-        with self.ledger.db.transaction(commit=True, derived=True) as cur:
-            for note, recorded in rows:
-                opened, _, digest = opened_hash(note)
-                if digest != recorded:
-                    raise IntegrityViolation(
-                        "log",
-                        "the stored event differs from the one the Merkle log recorded",
-                        originator_id=cast(UUID, note.originator_id),
-                        originator_version=note.originator_version,
-                    )
-                if topics is None or note.topic in topics:
-                    view.apply(cur, mapper.from_body(note, opened), note.id)
-            self.tracking._insert_tracking(cur.raw, Tracking(view.name, rows[-1][0].id))
+        flush = getattr(view, "flush", None)
+        try:
+            with self.ledger.db.transaction(commit=True, derived=True) as cur:
+                for note, recorded in rows:
+                    opened, _, digest = opened_hash(note)
+                    if digest != recorded:
+                        raise IntegrityViolation(
+                            "log",
+                            "the stored event differs from the one the Merkle log recorded",
+                            originator_id=cast(UUID, note.originator_id),
+                            originator_version=note.originator_version,
+                        )
+                    if topics is None or note.topic in topics:
+                        view.apply(cur, mapper.from_body(note, opened), note.id)
+                if flush is not None:
+                    flush(cur)
+                self.tracking._insert_tracking(cur.raw, Tracking(view.name, rows[-1][0].id))
+        except BaseException:
+            discard = getattr(view, "discard", None)
+            if discard is not None:
+                discard()
+            raise
         return len(rows)
 
     def _admitted_after(self, last: int, limit: int) -> list[tuple[Any, bytes]]:

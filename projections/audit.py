@@ -152,8 +152,13 @@ def write_csv(out: TextIO, rows: Iterable[AuditRow]) -> None:
 
 
 def stamp(moment: datetime) -> str:
-    """A time as the trail stores it (UTC, fixed width)."""
-    return moment.astimezone(UTC).strftime(_TIME)
+    """A time as the trail stores it (UTC, fixed width: `_TIME`)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def parse_stamp(value: Any) -> datetime:
+    """A stored time back (aware, UTC)."""
+    return datetime.fromisoformat(str(value))
 
 
 class AuditTrail:
@@ -167,6 +172,7 @@ class AuditTrail:
         self.patients = db.table("audit_patients")
         self.entries = db.table("audit_entries")
         self._mrns: dict[str, str] = {}
+        self._pending: list[tuple[Any, ...]] = []
 
     def create_tables(self, cur: Cursor) -> None:
         cur.execute(
@@ -297,11 +303,20 @@ class AuditTrail:
             relationship,
             recipient,
         )
+        self._pending.extend((*common, mrn, *rest) for mrn in sorted(set(mrns)))
+
+    def flush(self, cur: Cursor) -> None:
+        """Write the rows of the batch in one statement (the follower calls it before it
+        records how far the view has come, in the same transaction)."""
         placeholders = ", ".join("?" * len(_COLUMNS))
+        rows, self._pending = self._pending, []
         cur.executemany(
-            f"INSERT INTO {self.table} ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
-            [(*common, mrn, *rest) for mrn in sorted(set(mrns))],
+            f"INSERT INTO {self.table} ({', '.join(_COLUMNS)}) VALUES ({placeholders})", rows
         )
+
+    def discard(self) -> None:
+        """Forget the rows of a batch whose transaction failed."""
+        self._pending = []
 
     # -- reading it -------------------------------------------------------------------------------
     def query(
@@ -360,7 +375,7 @@ def _row(row: Any) -> AuditRow:
     return AuditRow(
         position=int(row["position"]),
         event=str(row["event"]),
-        recorded_at=datetime.strptime(str(row["recorded_at"]), _TIME).replace(tzinfo=UTC),
+        recorded_at=parse_stamp(row["recorded_at"]),
         mrn=str(row["mrn"]),
         actor=str(row["actor"]),
         action=str(row["action"]),

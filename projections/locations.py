@@ -10,9 +10,8 @@ from typing import Any
 from ledger.application import Ledger
 from ledger.keys import Identity
 from ledger.store import Cursor, Database
-from projections.audit import stamp
+from projections.audit import parse_stamp, stamp
 
-_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 _WHAT = {
     "chartledger/chart-volume/registered": "registered",
     "chartledger/chart-volume/requested": "requested",
@@ -27,7 +26,7 @@ _WHAT = {
 
 
 def _time(value: Any) -> datetime | None:
-    return None if value is None else datetime.strptime(str(value), _TIME).replace(tzinfo=UTC)
+    return None if value is None else parse_stamp(value)
 
 
 @dataclass(frozen=True)

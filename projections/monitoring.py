@@ -32,7 +32,7 @@ from policies.monitoring import (
     StaffFacts,
     alerts,
 )
-from projections.audit import AuditRow, AuditTrail, stamp
+from projections.audit import AuditRow, AuditTrail, parse_stamp, stamp
 from projections.patients import PatientIndex
 
 DEATH = re.compile(r"\b(deceased|expired|died|death|dead)\b", re.IGNORECASE)
@@ -103,12 +103,7 @@ class MonitoringFacts:
         with self.db.transaction(commit=False) as cur:
             cur.execute(f"SELECT mrn, deceased_at FROM {self.deceased}")
             rows = cur.fetchall()
-        return {
-            str(r["mrn"]): datetime.strptime(
-                str(r["deceased_at"]), "%Y-%m-%dT%H:%M:%S.%fZ"
-            ).replace(tzinfo=UTC)
-            for r in rows
-        }
+        return {str(r["mrn"]): parse_stamp(r["deceased_at"]) for r in rows}
 
     def reviewed(self) -> frozenset[str]:
         with self.db.transaction(commit=False) as cur:
