@@ -22,11 +22,10 @@ from eventsourcing.persistence import (
 
 from ledger import aggregates, merkle
 from ledger import checkpoint as notes
-from ledger.chart_index import ChartIndex, check_chart_index
+from ledger.chart_index import ChartIndex, check_chart_index, expected_index
 from ledger.charts import ChartCommands
 from ledger.data_keys import DataKeys
-from ledger.documents import BlobStore, Document, DocumentCommands
-from ledger.encounter import Encounter
+from ledger.documents import BlobStore, DocumentCommands
 from ledger.errors import (
     IdentityError,
     LedgerError,
@@ -35,7 +34,7 @@ from ledger.errors import (
     UsageError,
     require,
 )
-from ledger.event_store import SignedEventStore, SignedMapper
+from ledger.event_store import SignedEventStore, SignedMapper, opened_hash
 from ledger.export import key_document, write_export
 from ledger.follower import Follower
 from ledger.keys import Identity, fingerprint, public_key_from_raw
@@ -344,19 +343,13 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         return report
 
     def _expected_chart_index(self) -> dict[str, tuple[str, str, str | None, str | None]]:
-        """What the chart index should hold, from the encounters and documents themselves."""
-        expected: dict[str, tuple[str, str, str | None, str | None]] = {}
-        for note in self.recorder.select_notifications(
-            start=None, limit=100_000_000, topics=[Encounter.Opened.TOPIC, Document.Filed.TOPIC]
-        ):
-            found: object = self.repository.get(cast(UUID, note.originator_id))
-            if isinstance(found, Encounter):
-                expected[found.id.hex] = ("encounter", found.patient_id.hex, None, None)
-            elif isinstance(found, Document):
-                encounter = found.encounter_id.hex if found.encounter_id else None
-                row = ("document", found.patient_id.hex, encounter, found.kind)
-                expected[found.id.hex] = row
-        return expected
+        """What the chart index should hold, from the events that open encounters and file or
+        move documents (their signatures and hashes are checked by the rest of `verify`)."""
+        mapper = self.signed_events.signed_mapper
+        notes = self.recorder.select_notifications(
+            start=None, limit=100_000_000, topics=sorted(ChartIndex.topics)
+        )
+        return expected_index(mapper.from_body(note, opened_hash(note)[0]) for note in notes)
 
     def export(self, folder: Path) -> int:
         """Write the export folder of every logged event, checkpoint and key."""

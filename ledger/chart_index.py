@@ -111,7 +111,7 @@ class ChartIndex:
                 found[UUID(str(row["encounter_id"]))].append(str(row["document_kind"]))
         return found
 
-    def rows(self) -> dict[str, tuple[str, str, str | None, str | None]]:
+    def rows(self) -> dict[str, Row]:
         """Every indexed aggregate: (kind, patient, encounter, document kind)."""
         with self.db.transaction(commit=False) as cur:
             cur.execute(
@@ -129,9 +129,27 @@ class ChartIndex:
             }
 
 
-def check_chart_index(
-    index: ChartIndex, expected: dict[str, tuple[str, str, str | None, str | None]]
-) -> int:
+Row = tuple[str, str, str | None, str | None]
+"""(kind, patient, encounter, document kind), ids as hex."""
+
+
+def expected_index(events: Iterable[Any]) -> dict[str, Row]:
+    """The rows the index must hold after these events (in log order)."""
+    rows: dict[str, Row] = {}
+    for event in events:
+        topic = getattr(type(event), "TOPIC", "")
+        key = event.originator_id.hex
+        if topic == ENCOUNTER_OPENED:
+            rows[key] = ("encounter", event.patient_id.hex, None, None)
+        elif topic == DOCUMENT_FILED:
+            rows[key] = ("document", event.patient_id.hex, _hex(event.encounter_id), event.kind)
+        elif topic == DOCUMENT_REFILED and key in rows:
+            kind = rows[key][3]
+            rows[key] = ("document", event.patient_id.hex, _hex(event.encounter_id), kind)
+    return rows
+
+
+def check_chart_index(index: ChartIndex, expected: dict[str, Row]) -> int:
     """The index holds exactly what the events say (a row removed, added or moved would hide a
     record from its chart, or show it in another); returns how many rows were checked."""
     stored = index.rows()
