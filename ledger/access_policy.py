@@ -23,7 +23,6 @@ from eventsourcing.domain import Aggregate
 from ledger.errors import UsageError, require
 from policies.access import DEFAULT_CONFIG, AccessConfig, may_load_policy
 from policies.deficiency import CompletionRules
-from policies.monitoring import MonitoringConfig
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
@@ -88,6 +87,8 @@ def parse_policy(text: str) -> AccessConfig:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"The policy is not valid TOML ({error}).") from None
+    from policies.monitoring import MonitoringConfig  # only when a policy is loaded
+
     try:
         MonitoringConfig.from_mapping(document)
         CompletionRules.from_mapping(document)

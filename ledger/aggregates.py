@@ -14,7 +14,7 @@ from ledger.completion import EncounterCompletion
 from ledger.discrepancy import Discrepancy
 from ledger.documents import Document
 from ledger.encounter import Encounter
-from ledger.fhir_import import ImportedResource
+from ledger.imported_resource import ImportedResource
 from ledger.patient import MrnRegistry, Patient
 from ledger.release import DisclosureSuspension, ReleaseRequest
 from ledger.review import AccessReview

@@ -32,10 +32,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import Aggregate
 
 from ledger.charts import check_attending
 from ledger.documents import FILING_ROLES, Document
@@ -52,6 +51,7 @@ from ledger.fhir_export import (
     Source,
     read_export,
 )
+from ledger.imported_resource import ImportedResource, imported_id
 from ledger.patient import Patient
 from policies import charting
 from policies.roles import may_import_records, may_maintain_index
@@ -62,8 +62,6 @@ if TYPE_CHECKING:
     from ledger.application import Ledger
     from ledger.keys import Identity
 
-
-IMPORT_NAMESPACE = uuid5(NAMESPACE_URL, "https://chartledger.invalid/fhir-import")
 
 HISTORY_SUFFIX = "#imported-history"
 """A patient's "imported history" encounter is recorded as `Patient/ID#imported-history`
@@ -77,99 +75,6 @@ _RETRIES = 10
 
 _SAVE_RESOURCES = 200
 """About how many resources (a few hundred events) one save holds when nothing can conflict."""
-
-
-def imported_id(resource_type: str, resource_id: str) -> UUID:
-    """The id of the record of one imported resource: derived, so an import finds it directly."""
-    return uuid5(IMPORT_NAMESPACE, f"{resource_type}/{resource_id}")
-
-
-class ImportedResource(Aggregate):
-    """One resource of another system, and what it became in this ledger (imported once)."""
-
-    TOPIC = "chartledger/imported-resource"
-
-    class Created(Aggregate.Created):
-        TOPIC = "chartledger/imported-resource/created"
-
-    class Imported(Aggregate.Created):
-        """`became` is an MRN, an encounter id, an entry ENCOUNTER:ENTRY or document id(s).
-
-        Encrypted with the patient's key: the source's ids link this patient to another system.
-        """
-
-        TOPIC = "chartledger/imported-resource/imported"
-        ENCRYPT_FOR = "patient_id"
-        resource_type: str
-        resource_id: str
-        patient_id: UUID
-        kind: str
-        became: str
-        details: dict[str, Any]
-        actor: str
-
-    class Included(Aggregate.Event):
-        """Resources imported into what this one became (entries and documents of an encounter).
-
-        Saved with them, so an import of the same export again reads this one record, not one
-        per resource, to know they are there.
-        """
-
-        TOPIC = "chartledger/imported-resource/included"
-        ENCRYPT_FOR = "patient_id"
-        patient_id: UUID
-        keys: list[str]
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.included = [*aggregate.included, *self.keys]
-
-    def __init__(
-        self,
-        resource_type: str,
-        resource_id: str,
-        patient_id: UUID,
-        kind: str,
-        became: str,
-        details: dict[str, Any],
-        actor: str,
-    ) -> None:
-        self.resource_type = resource_type
-        self.resource_id = resource_id
-        self.patient_id = patient_id
-        self.kind = kind
-        self.became = became
-        self.details = dict(details)
-        self.imported_by = actor
-        self.included: list[str] = []
-
-    @classmethod
-    def record(
-        cls,
-        resource_type: str,
-        resource_id: str,
-        *,
-        patient_id: UUID,
-        kind: str,
-        became: str,
-        details: dict[str, Any] | None = None,
-        actor: str,
-    ) -> ImportedResource:
-        return cls._create(
-            cls.Imported,
-            id=imported_id(resource_type, resource_id),
-            resource_type=resource_type,
-            resource_id=resource_id,
-            patient_id=patient_id,
-            kind=kind,
-            became=became,
-            details=dict(details or {}),
-            actor=actor,
-        )
-
-    def include(self, keys: list[str], *, actor: str) -> None:
-        """Note resources ("TYPE/ID") imported into what this one became, in the same save."""
-        self.trigger_event(self.Included, patient_id=self.patient_id, keys=keys, actor=actor)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ledger.application import Ledger
@@ -21,15 +21,10 @@ from ledger.keys import Identity
 from ledger.mpi import check_demographics
 from ledger.patient import Patient
 from policies.charting import ENTRY_KINDS
-from policies.matching import (
-    POSSIBLE_THRESHOLD,
-    Demographics,
-    MatchScore,
-    find_duplicates,
-    rank_candidates,
-    score,
-)
 from projections.patients import IndexedPatient, PatientIndex
+
+if TYPE_CHECKING:
+    from policies.matching import Demographics, MatchScore
 
 
 @dataclass(frozen=True)
@@ -279,6 +274,8 @@ def _demographics(fields: dict[str, Any]) -> Demographics:
         return None if value in (None, "") else str(value)
 
     born = fields.get("birth_date")
+    from policies.matching import Demographics
+
     return Demographics(
         given_name=str(fields.get("given_name") or ""),
         family_name=str(fields.get("family_name") or ""),
@@ -298,6 +295,8 @@ def _ranked(
 ) -> list[tuple[IndexedPatient, MatchScore]]:
     patients = index.all()
     records = [_demographics(p.demographics).normalise() for p in patients]
+    from policies.matching import rank_candidates
+
     ranked = rank_candidates(_demographics(query).normalise(), records, limit=limit)
     return [(patients[i], score) for i, score in ranked]
 
@@ -309,6 +308,8 @@ def find_patients(
     index = _current_index(ledger)
     mrn = str(query.get("mrn") or "").strip().upper()
     if mrn:
+        from policies.matching import score
+
         found = index.get(mrn)
         if found is None:
             ledger.patient(mrn)  # raises the plain "no patient with MRN" error
@@ -330,6 +331,8 @@ def duplicate_pairs(
     index = _current_index(ledger)
     patients = index.all()
     records = [_demographics(p.demographics).normalise() for p in patients]
+    from policies.matching import POSSIBLE_THRESHOLD, find_duplicates
+
     threshold = POSSIBLE_THRESHOLD if include_possible else None
     decisions = find_duplicates(records, threshold=threshold)
     shown = sorted({patients[i].mrn for d in decisions for i in (d.left, d.right)})

@@ -20,7 +20,8 @@ from ledger.application import Ledger
 from ledger.documents import Document
 from ledger.encounter import Encounter
 from ledger.errors import ConflictError, NotAuthorised, UsageError
-from ledger.fhir_import import ImportedResource, _Importer, import_fhir, imported_id
+from ledger.fhir_import import _Importer, import_fhir
+from ledger.imported_resource import ImportedResource, imported_id
 from ledger.keys import Identity
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
