@@ -43,16 +43,16 @@ def deficiency() -> None:
 
 
 @deficiency.command("scan")
-@click.option("--on", "on", help="As at this time (default now).")
 @pass_session
-def scan(session: Session, on: str | None) -> None:
-    """Record what the completion rules find on every chart: new deficiencies are assigned to
-    a physician, ones the chart no longer lacks are closed."""
+def scan(session: Session) -> None:
+    """Record what the completion rules find on every chart now: new deficiencies are assigned
+    to a physician, ones the chart no longer lacks are closed. (What it signs is true of now, so
+    unlike the lists it takes no --on.)"""
     from ledger.completion import scan as record_scan
 
     actor = session.identity()
     with session.ledger() as ledger:
-        result = record_scan(ledger, now=_when(on), actor=actor)
+        result = record_scan(ledger, now=datetime.now(UTC), actor=actor)
     click.echo(
         f"Scanned: {result.assigned} assigned, {result.completed} completed, {result.open} open "
         f"(deficiencies); {_count(result.encounters, 'encounter', 'encounters')} recorded."
@@ -81,9 +81,8 @@ def notify(session: Session, physician: str, method: str) -> None:
 @click.argument("reference")
 @click.argument("kind", type=click.Choice(DEFICIENCIES))
 @click.option("--reason", required=True, help="Why it is resolved.")
-@click.option("--on", "on", help="As at this time (default now).")
 @pass_session
-def resolve(session: Session, reference: str, kind: str, reason: str, on: str | None) -> None:
+def resolve(session: Session, reference: str, kind: str, reason: str) -> None:
     """Close an open deficiency: REFERENCE is the encounter (or ENCOUNTER:ENTRY for an entry's).
 
     If the chart now has what was missing it is recorded completed; otherwise the HIM director
@@ -93,7 +92,7 @@ def resolve(session: Session, reference: str, kind: str, reason: str, on: str | 
     actor = session.identity()
     with session.ledger() as ledger:
         outcome = record_resolution(
-            ledger, reference, kind, reason=reason, now=_when(on), actor=actor
+            ledger, reference, kind, reason=reason, now=datetime.now(UTC), actor=actor
         )
     click.echo(f"Recorded: the {kind} deficiency of {reference} is {outcome}.")
 

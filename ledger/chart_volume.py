@@ -318,6 +318,8 @@ def route_record(
     """Route the patient's electronic record; returns the electronic volume's barcode."""
     require(may_move_charts(ledger.authenticate(actor).roles))
     patient = ledger.patient(mrn)
+    if patient.merged_into is not None:
+        raise UsageError(f"{patient.mrn} was merged into {patient.merged_into}; route that record.")
     if holder_kind not in HOLDER_KINDS:
         raise UsageError(f"The recipient must be one of: {', '.join(HOLDER_KINDS)}.")
     if not to.strip():
@@ -353,6 +355,8 @@ def _recipient_decision(
     if holder_kind not in PERSON_KINDS:
         return f"a {holder_kind}: each reader is checked on opening ({config.policy_version})"
     recipient = ledger.user(to)
+    if recipient.revoked:
+        raise AccessDenied(f"The record cannot be routed to {to}: their key was revoked.")
     relationship = ledger.relationship_to(mrn, to, now=now, window_days=config.window_days)
     decision = access_policy.decide(
         recipient.roles,

@@ -118,9 +118,13 @@ class EncounterCompletion(Aggregate):
                 aggregate.open[key].notified_at = self.timestamp
 
     class Completed(Aggregate.Event):
+        """The rules in force (`policy`) no longer find it missing: the chart has it now, or
+        (`note` says which) the rules changed, or a person resolved it by hand."""
+
         TOPIC = "chartledger/encounter-completion/completed"
         key: str
         note: str
+        policy: str
         actor: str
 
         def apply(self, aggregate: Any) -> None:
@@ -196,7 +200,6 @@ def _facts(
                 kind=entry.kind,
                 author=entry.author,
                 effective_at=entry.effective_at,
-                signed=entry.signed,
                 physician_entry=entry.author in physicians,
                 operative=entry.kind == "procedure" and is_operative(entry.fields),
                 signers=tuple(
@@ -244,7 +247,8 @@ def scan(ledger: Ledger, *, now: datetime, actor: Identity) -> ScanResult:
             register.trigger_event(
                 EncounterCompletion.Completed,
                 key=key,
-                note="the scan found the chart complete in this respect",
+                note="the rules in force no longer find it missing",
+                policy=policy,
                 actor=actor.name,
             )
             completed += 1
@@ -343,9 +347,7 @@ def resolve(
             "('deficiency scan' records new ones)."
         )
     encounter = ledger.encounter(encounter_id)
-    documents = [
-        d.kind for d in ledger.documents_of(encounter.mrn) if d.encounter_id == encounter.id
-    ]
+    documents = ledger.chart_index().document_kinds_by_encounter().get(encounter.id, [])
     physicians = {u.name for u in ledger.users() if "physician" in u.roles}
     facts = _facts(encounter, documents, physicians, None)
     in_force = rules or current_completion_rules(ledger)
@@ -357,7 +359,11 @@ def resolve(
         outcome = "waived"
     else:
         register.trigger_event(
-            EncounterCompletion.Completed, key=key, note=reason.strip(), actor=actor.name
+            EncounterCompletion.Completed,
+            key=key,
+            note=reason.strip(),
+            policy=f"{POLICY_VERSION}+{current_access_config(ledger).version}",
+            actor=actor.name,
         )
         outcome = "completed"
     ledger.save(register, signer=actor)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from uuid import UUID, uuid4
@@ -31,7 +32,7 @@ from policies.roles import Decision
 if TYPE_CHECKING:
     from eventsourcing.application import Repository
     from eventsourcing.domain import MutableOrImmutableAggregate
-    from eventsourcing.persistence import ApplicationRecorder, Recording
+    from eventsourcing.persistence import ApplicationRecorder, EventStore, Recording
 
     from ledger.chart_index import ChartIndex
     from ledger.encounter import Encounter
@@ -188,6 +189,9 @@ class _LedgerLike(Protocol):
     def recorder(self) -> ApplicationRecorder: ...
 
     @property
+    def events(self) -> EventStore[UUID]: ...
+
+    @property
     def blobs(self) -> BlobStore: ...
 
     def authenticate(self, identity: Identity) -> User: ...
@@ -307,6 +311,18 @@ class DocumentCommands:
         """A filed document and its bytes, byte for byte (the caller records the access)."""
         document = self.document_info(document_id)
         return document, self.blobs.get(document.patient_id, document.sha256)
+
+    def document_patient_as_of(
+        self: _LedgerLike, document_id: UUID, as_of: datetime
+    ) -> UUID | None:
+        """Whose chart the document was in at `as_of` (by recorded time): None before it was
+        filed; a refile moves it from the moment it was recorded."""
+        holder: UUID | None = None
+        for event in self.events.get(document_id):
+            if cast(Any, event).timestamp > as_of:
+                break
+            holder = getattr(event, "patient_id", holder)
+        return holder
 
     def documents_of(self: _LedgerLike, mrn: str) -> list[Document]:
         """Every document filed to a patient's chart (and to charts merged into it)."""

@@ -17,9 +17,9 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, Tracking
 
+from ledger import merkle_log
 from ledger.errors import IntegrityViolation
 from ledger.event_store import opened_hash
-from ledger.merkle_log import ANALYZE_AFTER
 from ledger.store import Cursor
 
 if TYPE_CHECKING:
@@ -53,19 +53,25 @@ class Follower:
         applied = 0
         for view in self.views:
             while True:
+                last = self.tracking.max_tracking_id(view.name) or 0
                 try:
-                    done = self._batch(view, batch_size)
-                except IntegrityError:
-                    continue  # another process applied the same events first: go on from there
+                    done = self._batch(view, last, batch_size)
+                except IntegrityError as error:
+                    if (self.tracking.max_tracking_id(view.name) or 0) > last:
+                        continue  # another process applied the same events first: go on
+                    raise IntegrityViolation(
+                        "view",
+                        f"the {view.name} view cannot be brought up to date "
+                        f"({str(error).strip().splitlines()[0]})",
+                    ) from None
                 if not done:
                     break
                 applied += done
-        if applied >= ANALYZE_AFTER:
+        if applied >= merkle_log.ANALYZE_AFTER:
             self.ledger.db.refresh_statistics()  # the views grew a lot: tell the planner
         return applied
 
-    def _batch(self, view: View, batch_size: int) -> int:
-        last = self.tracking.max_tracking_id(view.name) or 0
+    def _batch(self, view: View, last: int, batch_size: int) -> int:
         rows = self._admitted_after(last, batch_size)
         if not rows:
             return 0

@@ -139,10 +139,15 @@ class MerkleLog:
                 return added
             try:
                 added += self._admit_batch(batch)
-            except IntegrityError:
-                # Another process admitted the same events first: start again from its position.
+            except IntegrityError as error:
                 self._registry = None
-                continue
+                if (self.tracking.max_tracking_id(LOG_NAME) or 0) > last:
+                    continue  # another process admitted the same events first: go on from there
+                raise IntegrityViolation(
+                    "log",
+                    "the Merkle log cannot admit the next events "
+                    f"({str(error).strip().splitlines()[0]})",
+                ) from None
 
     def _refresh_statistics_if_grown(self) -> None:
         """Refresh the planner's statistics when the log has grown by a tenth (at least

@@ -145,9 +145,14 @@ class Database:
         with self.transaction(commit=False) as cur:
             cur.execute("SELECT tablename FROM pg_tables WHERE schemaname=?", (self.store.schema,))
             tables = [str(r["tablename"]) for r in cur.fetchall()]
-        with self.transaction(commit=True) as cur:
-            for name in tables:
-                cur.execute(f"ANALYZE {self.table(name)}")
+        for name in tables:  # one short transaction each: writers wait for one table at most
+            with self.transaction(commit=True) as cur:
+                cur.execute(
+                    "SELECT pg_try_advisory_xact_lock(hashtext(?)) AS mine",
+                    (f"chartledger analyze {self.store.schema}.{name}",),
+                )
+                if cur.fetchone()["mine"]:  # else another process is analysing it right now
+                    cur.execute(f"ANALYZE {self.table(name)}")
 
     @contextmanager
     def transaction(self, *, commit: bool, derived: bool = False) -> Iterator[Cursor]:

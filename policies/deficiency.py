@@ -12,7 +12,8 @@ conditions of participation (42 CFR 482.22, 482.24, 482.51):
   "operative-report" document) within `operative_hours` of the procedure;
 - `consent`: an operative procedure needs a consent (a "consent" document) on the chart;
 - `progress-notes`: an inpatient stay needs a progress note for every full day in hospital;
-- `signature`: every physician's entry must be signed by its author, for its current version;
+- `signature`: every physician's entry must be signed by its author, for its current version
+  (the attending's signature on it does not stand in for the author's);
 - `co-signature`: an entry written by a physician in training (`trainees`) must also be signed
   by the encounter's attending.
 
@@ -113,7 +114,6 @@ class EntryFacts:
     kind: str
     author: str
     effective_at: datetime
-    signed: bool
     physician_entry: bool
     """Written by a physician (so it needs the physician's signature)."""
     operative: bool = False
@@ -248,7 +248,7 @@ def deficiencies(
                 f"{notes} progress notes for {days} full days in hospital",
             )
     for entry in encounter.entries:
-        if entry.physician_entry and not entry.signed:
+        if entry.physician_entry and entry.author not in entry.signers:
             add(
                 "signature",
                 entry.effective_at,

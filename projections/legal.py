@@ -106,7 +106,12 @@ def legal_package(
     )
     mrns = [patient.mrn, *patient.absorbed]
     encounters = ledger.chart_as_of(patient.mrn, as_of)
-    documents = [d for d in ledger.documents_of(patient.mrn) if d.created_on <= as_of]
+    chart_ids = {patient_id(m) for m in mrns}
+    documents = [
+        d
+        for d in ledger.documents_of(patient.mrn)
+        if ledger.document_patient_as_of(d.id, as_of) in chart_ids  # in this chart by then
+    ]
     record = PatientRecord(patient, documents).as_dict()
     record["as_of"] = as_of.isoformat()
     record["encounters"] = [_encounter(e) for e in encounters]

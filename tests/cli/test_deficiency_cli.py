@@ -226,7 +226,7 @@ def test_scan_notify_and_resolve_are_signed_events(
             "tech1",
             "no open consent deficiency recorded",
         ),
-        (["deficiency", "list", "--on", "yesterday"], "tech1", "time"),
+        (["deficiency", "list", "--on", "yesterday"], "tech1", "'yesterday' is not a time"),
     ],
 )
 def test_completion_errors_are_one_sentence_and_write_nothing(
@@ -312,3 +312,11 @@ def test_a_trainees_entry_waits_for_the_attendings_co_signature(
     assert "co-signature" in due and "co-sign" in due
     run("chart", "sign", note, actor="dr1")
     assert "co-signature" not in run("deficiency", "list", actor="tech1").output
+
+
+def test_what_is_signed_is_true_of_now(clinic: tuple[Chartledger, str]) -> None:
+    """A scan or a resolution records facts: they take the clock, never a time given."""
+    run, _ = clinic
+    for command in (["scan"], ["resolve", str(UUID(int=7)), "consent", "--reason", "r"]):
+        refused = run("deficiency", *command, "--on", "2020-01-01T00:00", actor="tech1", ok=False)
+        assert refused.exit_code == 2 and "No such option '--on'" in refused.output

@@ -87,6 +87,7 @@ def test_a_misfiled_document_is_moved_by_events_and_the_discrepancy_links_the_mo
     visit = _admit(run, bram)
     document = _file(run, ada, scan, "consent")
     filed = f"{document}/1"
+    before_the_move = datetime.now(UTC).isoformat()
     opened = _open(run, ada, "misfiled-document", filed)
     assert opened in run("discrepancy", "list", "--open", actor="tech1").output
 
@@ -139,14 +140,16 @@ def test_a_misfiled_document_is_moved_by_events_and_the_discrepancy_links_the_mo
     # Each chart's legal package verifies offline: Bram's holds the document, Ada's does not.
     run("user", "add", "roi1", "--role", "roi-specialist")
     run("checkpoint")
-    for mrn, holds in ((bram, True), (ada, False)):
-        out = tmp_path / f"package-{mrn}"
+    # As of a moment before the move, Bram's chart did not hold it yet.
+    now = datetime.now(UTC).isoformat()
+    for mrn, as_of, holds in ((bram, now, True), (ada, now, False), (bram, before_the_move, False)):
+        out = tmp_path / f"package-{mrn}-{holds}"
         made = run(
             "legal",
             "package",
             mrn,
             "--as-of",
-            datetime.now(UTC).isoformat(),
+            as_of,
             "--out",
             str(out),
             "--purpose",

@@ -195,3 +195,6 @@ def test_the_electronic_record_is_routed_and_each_reader_checked(
     assert "checked in" in back and "Electronic record (HIM)" in back
     taken = run("location", "add", mrn, "--barcode", "E-1", actor="tech1", ok=False)
     assert "electronic records" in taken.output
+    run("user", "revoke", "dr1", "--reason", "left the hospital")
+    gone = _route(run, mrn, "dr1", "physician", "treatment", ok=False)
+    assert "cannot be routed to dr1: their key was revoked" in gone

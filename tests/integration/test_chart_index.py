@@ -12,6 +12,7 @@ from uuid import UUID
 import pytest
 
 from ledger.application import Ledger
+from ledger.chart_index import check_chart_index
 from ledger.errors import IntegrityViolation
 from ledger.keys import Identity
 from ledger.patient import patient_id
@@ -115,3 +116,37 @@ def test_a_tampered_index_is_named_by_verify(
     with pytest.raises(IntegrityViolation, match=message) as caught:
         ledger.verify()
     assert caught.value.check == "chart-index"
+
+
+def test_verify_checks_the_index_only_as_far_as_it_has_caught_up(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    ada, *_ = seed(hospital, tmp_path)
+    ledger = hospital.ledger
+    index = ledger.chart_index()
+    upto = ledger.recorder.max_notification_id() or 0  # how far the index has caught up
+    ledger.open_encounter(  # another process's write: in the log, not yet in the index
+        ada,
+        encounter_class="outpatient",
+        attending="dr1",
+        service="clinic",
+        effective_at=datetime.now(UTC),
+        actor=TECH,
+    )
+    assert check_chart_index(index, ledger._expected_chart_index(upto)) == 3
+    with pytest.raises(IntegrityViolation, match="missing from the chart index"):
+        check_chart_index(index, ledger._expected_chart_index(upto + 1))
+    assert ledger.verify().indexed == 4  # verify catches the index up first
+
+
+def test_a_view_that_cannot_be_caught_up_fails_loudly_instead_of_retrying(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    seed(hospital, tmp_path)
+    hospital.ledger.chart_index()
+    tracking = RawDB(hospital.store_url).tracking
+    with hospital.ledger.db.transaction(commit=True) as cur:  # the rows stay, the position goes
+        cur.execute(f"DELETE FROM {tracking} WHERE application_name='chart-index'")
+    ledger = hospital.reopen()
+    with pytest.raises(IntegrityViolation, match="chart-index view cannot be brought up to date"):
+        ledger.chart_index()

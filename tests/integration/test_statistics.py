@@ -7,6 +7,7 @@ import pytest
 
 from ledger import merkle_log
 from ledger.keys import Identity
+from projections.audit import caught_up_trail
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
 
@@ -43,3 +44,7 @@ def test_statistics_are_refreshed_when_the_log_grows_by_a_tenth(
     assert analysed(hospital)["chartledger_events"] and analysed(hospital)["merkle_leaves"]
     assert enrol(4, 5, 6) == 5  # grown by 3 since: not yet
     assert enrol(7, 8) == 10  # grown by 5 since: refreshed again
+    # A view that catches up ANALYZE_AFTER events or more refreshes them too.
+    assert "audit_trail" not in analysed(hospital)
+    caught_up_trail(ledger)
+    assert analysed(hospital)["audit_trail"]

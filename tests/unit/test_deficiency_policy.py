@@ -31,7 +31,6 @@ def entry(kind: str, *, hours: float = 1, signed: bool = True, ident: str = "") 
         kind,
         "doc1",
         ADMIT + timedelta(hours=hours),
-        signed,
         True,
         operative=kind == "procedure",
         signers=("doc1",) if signed else (),
@@ -108,6 +107,12 @@ def test_an_unsigned_physician_entry_is_a_signature_deficiency() -> None:
     assert "signature" not in kinds(
         replace(COMPLETE, entries=(*COMPLETE.entries, nurse_note)), DISCHARGE
     )
+    # The attending's signature does not stand in for the author's.
+    signed_by_other = replace(entry("diagnosis", signed=False), author="doc2", signers=("doc1",))
+    found = deficiencies(replace(COMPLETE, entries=(signed_by_other,)), now=DISCHARGE)
+    assert [(d.kind, d.physician) for d in found if d.kind == "signature"] == [
+        ("signature", "doc2")
+    ]
 
 
 def test_delinquent_30_days_after_discharge_warning_at_21_suspension_10_days_later() -> None:
