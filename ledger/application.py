@@ -344,19 +344,19 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         return report
 
     def _check_chart_index(self) -> int:
-        """The chart index against the events, up to where it has caught up. Another process
-        may move it on between the two reads, so a mismatch is checked once more before it is
+        """The chart index against the events. Another process may move the index on between
+        reading its position and its rows, so a mismatch is checked once more before it is
         called tampering."""
-        for attempt in (1, 2):
-            index = self.chart_index()
-            _, follower = cast(tuple[ChartIndex, Follower], self._chart_index)
-            upto = follower.tracking.max_tracking_id(ChartIndex.name) or 0
-            try:
-                return check_chart_index(index, self._expected_chart_index(upto))
-            except IntegrityViolation:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return self._check_chart_index_once()
+        except IntegrityViolation:
+            return self._check_chart_index_once()
+
+    def _check_chart_index_once(self) -> int:
+        index = self.chart_index()
+        _, follower = cast(tuple[ChartIndex, Follower], self._chart_index)
+        upto = follower.tracking.max_tracking_id(ChartIndex.name) or 0
+        return check_chart_index(index, self._expected_chart_index(upto))
 
     def _expected_chart_index(
         self, upto: int
