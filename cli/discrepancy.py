@@ -75,11 +75,7 @@ def list_discrepancies(session: Session, mrn: str | None, open_only: bool) -> No
 
     actor = session.identity()
     with session.ledger() as ledger:
-        found = discrepancies(ledger, mrn=mrn, open_only=open_only)
-        shown = sorted({d.mrn for d in found} | ({mrn.strip().upper()} if mrn else set()))
-        ledger.record_access(
-            shown, actor=actor, action="query", sections=["discrepancies"], purpose="operations"
-        )
+        found = discrepancies(ledger, actor=actor, mrn=mrn, open_only=open_only)
     _table(found)
 
 

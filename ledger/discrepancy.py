@@ -179,9 +179,10 @@ def resolve_discrepancy(
 
 
 def discrepancies(
-    ledger: Ledger, *, mrn: str | None = None, open_only: bool = False
+    ledger: Ledger, *, actor: Identity, mrn: str | None = None, open_only: bool = False
 ) -> list[Discrepancy]:
-    """Discrepancies in the order opened, of one chart (and charts merged into it) or of all."""
+    """Discrepancies in the order opened, of one chart (and charts merged into it) or of all;
+    the charts they name are recorded as shown to `actor` first."""
     wanted: set[UUID] | None = None
     if mrn is not None:
         patient = ledger.patient(mrn)
@@ -190,8 +191,11 @@ def discrepancies(
         start=None, limit=10_000_000, topics=[Discrepancy.Opened.TOPIC]
     )
     found = [discrepancy(ledger, cast(UUID, n.originator_id)) for n in opened]
-    return [
+    kept = [
         d
         for d in found
         if (wanted is None or d.patient_id in wanted) and (d.is_open or not open_only)
     ]
+    named = {d.mrn for d in kept} | ({mrn.strip().upper()} if mrn else set())
+    ledger.record_shown(named, actor=actor, section="discrepancies")
+    return kept

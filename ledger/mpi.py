@@ -8,7 +8,7 @@ sides and never rewrite history.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from uuid import UUID
@@ -283,6 +283,16 @@ class PatientCommands:
         if not decision.allowed:
             raise AccessDenied(f"Access refused: {decision.reason}.")
         return decision
+
+    def record_shown(
+        self: _LedgerLike, mrns: Iterable[str], *, actor: Identity, section: str
+    ) -> AccessDecision:
+        """Record that a list naming these patients is about to be shown to a records worker
+        (a query, purpose operations): the lists of locations, deficiencies, discrepancies and
+        alerts. Like every access it checks the reader's key and role first."""
+        return cast("Ledger", self).record_access(
+            sorted(set(mrns)), actor=actor, action="query", sections=[section], purpose="operations"
+        )
 
     def relationship_to(
         self: _LedgerLike, mrn: str, actor: str, *, now: datetime, window_days: int

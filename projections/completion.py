@@ -48,12 +48,6 @@ class PhysicianInJeopardy:
     """The MRN and discharge time of each record behind the warning."""
 
 
-def _record(ledger: Ledger, mrns: set[str], actor: Identity) -> None:
-    ledger.record_access(
-        sorted(mrns), actor=actor, action="query", sections=["completion"], purpose="operations"
-    )
-
-
 def open_deficiencies(
     ledger: Ledger,
     *,
@@ -71,7 +65,7 @@ def open_deficiencies(
         if physician is None or d.physician == physician
     ]
     found.sort(key=lambda d: (d.due_at, d.mrn, d.kind))
-    _record(ledger, {d.mrn for d in found}, actor)
+    ledger.record_shown({d.mrn for d in found}, actor=actor, section="completion")
     rows = []
     for d in found:
         assignment = known.assignment(d)
@@ -100,7 +94,7 @@ def delinquent_records(
         month = int((now - encounter.discharged_at) / timedelta(days=30))
         if month < RATE_MONTHS:
             months[month] += 1
-    _record(ledger, {d.mrn for d in found}, actor)
+    ledger.record_shown({d.mrn for d in found}, actor=actor, section="completion")
     return found, delinquency_rate(len({d.encounter for d in found}), months)
 
 
@@ -112,7 +106,7 @@ def physicians_in_jeopardy(
     facts = encounter_facts(ledger, known)
     found = jeopardy(facts, now=now, rules=in_force)
     behind = {f.id: f for f in facts if any(f.id in j.records for j in found)}
-    _record(ledger, {f.mrn for f in behind.values()}, actor)
+    ledger.record_shown({f.mrn for f in behind.values()}, actor=actor, section="completion")
     notices: dict[str, datetime] = {}
     for register in known.by_encounter.values():
         for assignment in register.open.values():

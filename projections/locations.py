@@ -201,13 +201,7 @@ class ChartLocations:
 def shown(ledger: Ledger, volumes: list[Volume], *, actor: Identity) -> list[Volume]:
     """Record that these volumes' MRNs are about to be shown (an access for operations, which
     also checks the reader's key and role), then return them."""
-    ledger.record_access(
-        sorted({v.mrn for v in volumes}),
-        actor=actor,
-        action="query",
-        sections=["locations"],
-        purpose="operations",
-    )
+    ledger.record_shown((v.mrn for v in volumes), actor=actor, section="locations")
     return volumes
 
 

@@ -204,11 +204,5 @@ def access_alerts(
     )
     if window.rule is not None:
         found = [a for a in found if a.rule == window.rule]
-    ledger.record_access(
-        sorted({a.mrn for a in found}),
-        actor=reader,
-        action="query",
-        sections=["audit-trail"],
-        purpose="operations",
-    )
+    ledger.record_shown((a.mrn for a in found), actor=reader, section="audit-trail")
     return found
