@@ -34,7 +34,7 @@ physician gets a warning at `warning_days` (21) and is in jeopardy of losing adm
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -267,6 +267,18 @@ def deficiencies(
     return [d for d in found if d.key not in encounter.waived]
 
 
+def _deficient_after(
+    encounters: Iterable[EncounterFacts], *, days: int, now: datetime, rules: CompletionRules
+) -> Iterator[tuple[EncounterFacts, datetime, datetime, list[Deficiency]]]:
+    """Each encounter discharged at least `days` before `now`: with its discharge, the moment
+    it passed that mark, and what it still lacks."""
+    for encounter in encounters:
+        discharged = encounter.discharged_at
+        if discharged is not None and discharged + timedelta(days=days) <= now:
+            missing = deficiencies(encounter, now=now, rules=rules)
+            yield encounter, discharged, discharged + timedelta(days=days), missing
+
+
 @dataclass(frozen=True)
 class Delinquency:
     encounter: str
@@ -285,19 +297,13 @@ def delinquent(
 ) -> list[Delinquency]:
     """Records still deficient `delinquent_days` after discharge, oldest first."""
     found = []
-    for encounter in encounters:
-        if encounter.discharged_at is None:
-            continue
-        since = encounter.discharged_at + timedelta(days=rules.delinquent_days)
-        if since > now:
-            continue
-        missing = deficiencies(encounter, now=now, rules=rules)
+    for encounter, discharged, since, missing in _deficient_after(
+        encounters, days=rules.delinquent_days, now=now, rules=rules
+    ):
         for physician in sorted({d.physician for d in missing}):
             kinds = tuple(sorted({d.kind for d in missing if d.physician == physician}))
             found.append(
-                Delinquency(
-                    encounter.id, encounter.mrn, physician, encounter.discharged_at, since, kinds
-                )
+                Delinquency(encounter.id, encounter.mrn, physician, discharged, since, kinds)
             )
     return sorted(found, key=lambda d: (d.delinquent_since, d.encounter, d.physician))
 
@@ -321,13 +327,10 @@ def jeopardy(
     admitting privileges are suspended if the records stay incomplete."""
     oldest: dict[str, datetime] = {}
     records: dict[str, list[str]] = defaultdict(list)
-    for encounter in encounters:
-        if encounter.discharged_at is None:
-            continue
-        warned = encounter.discharged_at + timedelta(days=rules.warning_days)
-        if warned > now:
-            continue
-        for physician in {d.physician for d in deficiencies(encounter, now=now, rules=rules)}:
+    for encounter, _, warned, missing in _deficient_after(
+        encounters, days=rules.warning_days, now=now, rules=rules
+    ):
+        for physician in {d.physician for d in missing}:
             records[physician].append(encounter.id)
             oldest[physician] = min(oldest.get(physician, warned), warned)
     return [
