@@ -80,6 +80,12 @@ class Hospital:
     def node(self) -> Identity:
         return self.home.node_identity()
 
+    def enrol(self, name: str, roles: list[str]) -> Identity:
+        """Enrol a person as their own workstation would, and return their identity."""
+        person = Identity.generate(name)
+        self.ledger.add_user(name, roles, person.public_raw, actor=self.admin)
+        return person
+
     def reopen(self) -> Ledger:
         self.ledger.close()
         self.ledger = self.home.open()

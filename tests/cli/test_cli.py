@@ -32,6 +32,13 @@ class Chartledger:
             assert "Traceback" not in result.output
         return result
 
+    def enrol(self, name: str, *roles: str, actor: str = "admin") -> Result:
+        """Enrol a user with ROLES, as the tests' one way to do it (whoever holds the key)."""
+        args = ["user", "add", name]
+        for role in roles:
+            args += ["--role", role]
+        return self(*args, actor=actor)
+
 
 @pytest.fixture
 def run(store_url: str, tmp_path: Path) -> Chartledger:
