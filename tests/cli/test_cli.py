@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli.main import cli
+from ledger.keys import Identity
 from tests.rawdb import RawDB
 
 
@@ -31,6 +32,13 @@ class Chartledger:
             assert result.exit_code != 0, result.output
             assert "Traceback" not in result.output
         return result
+
+    def identity(self, name: str) -> Identity:
+        """The identity (private key) of a user, as their own workstation holds it."""
+        from ledger.home import LedgerHome
+        from ledger.keys import load_identity
+
+        return load_identity(name, LedgerHome(self.home).key_path(name))
 
     def enrol(self, name: str, *roles: str, actor: str = "admin") -> Result:
         """Enrol a user with ROLES, as the tests' one way to do it (whoever holds the key)."""
