@@ -24,8 +24,9 @@ import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TextIO, cast
+from typing import Any, TextIO, TypeVar, cast
 
+from ledger.access import record_listed
 from ledger.application import Ledger
 from ledger.errors import UsageError, require
 from ledger.keys import Identity
@@ -57,6 +58,7 @@ _CHANGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "chartledger/discrepancy/opened": ("create", ("discrepancies",)),
     "chartledger/discrepancy/resolved": ("change", ("discrepancies",)),
 }
+T = TypeVar("T")
 _TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 """Fixed width, UTC: the stored text sorts as the time does."""
 _COLUMNS = (
@@ -421,6 +423,23 @@ def _checked(window: AuditFilter, now: datetime) -> None:
         raise UsageError("The start of the period must come before its end.")
 
 
+class Shown(list[T]):
+    """The rows a reader may see, and how many the policy withheld from them."""
+
+    def __init__(self, rows: Iterable[T], *, withheld: int = 0) -> None:
+        super().__init__(rows)
+        self.withheld = withheld
+
+    def withheld_line(self, what: str = "line") -> str | None:
+        """The sentence a listing prints under its rows when some were left out."""
+        if not self.withheld:
+            return None
+        plural = "" if self.withheld == 1 else "s"
+        return (
+            f"{self.withheld} {what}{plural} withheld: the access policy does not show them to you."
+        )
+
+
 def _read(
     ledger: Ledger,
     *,
@@ -431,12 +450,12 @@ def _read(
     mrns: Sequence[str] = (),
     actor: str | None = None,
     named: Sequence[str] = (),
-) -> list[AuditRow]:
+) -> Shown[AuditRow]:
     """The rows asked for, after the reader's role is checked and the read is recorded."""
     _checked(window, now or datetime.now(UTC))
     require(may_read_audit_trail(ledger.authenticate(reader).roles))
     trail = caught_up_trail(ledger)
-    rows = trail.query(
+    found = trail.query(
         mrns=list(mrns) or None,
         actor=actor,
         since=window.since,
@@ -445,11 +464,15 @@ def _read(
         break_glass=window.break_glass,
         denied=window.denied,
     )
-    shown = sorted({*named, *(row.mrn for row in rows)})
-    ledger.record_access(
-        shown, actor=reader, action="query", sections=["audit-trail"], purpose=purpose_of_use
+    listed = record_listed(
+        ledger,
+        {*named, *(row.mrn for row in found)},
+        actor=reader,
+        section="audit-trail",
+        purpose=purpose_of_use,
     )
-    return rows
+    kept = [r for r in found if listed.allows(r.mrn)]
+    return Shown(kept, withheld=len(found) - len(kept))
 
 
 def audit_patient(
@@ -460,7 +483,7 @@ def audit_patient(
     purpose_of_use: str = "operations",
     window: AuditFilter = AuditFilter(),
     now: datetime | None = None,
-) -> tuple[list[str], list[AuditRow]]:
+) -> tuple[list[str], Shown[AuditRow]]:
     """Every access, change and disclosure of a patient (and of records merged into it).
 
     Returns the MRNs covered (the patient's and those it absorbed) and the rows.
@@ -487,7 +510,7 @@ def audit_user(
     purpose_of_use: str = "operations",
     window: AuditFilter = AuditFilter(),
     now: datetime | None = None,
-) -> list[AuditRow]:
+) -> Shown[AuditRow]:
     """Everything one user did to patients' records."""
     ledger.user(name)  # an unknown user is one sentence, nothing recorded
     return _read(
@@ -502,7 +525,7 @@ def audit_between(
     purpose_of_use: str = "operations",
     window: AuditFilter,
     now: datetime | None = None,
-) -> list[AuditRow]:
+) -> Shown[AuditRow]:
     """Everything in a period (both ends required)."""
     if window.since is None or window.until is None:
         raise UsageError("Give both the start and the end of the period.")
