@@ -232,13 +232,20 @@ def release(session: Session, request_id: str, method: str, fee: str, out: Path)
 @pass_session
 def list_requests(session: Session, only_due: bool, on: str | None, as_json: bool) -> None:
     """Release requests (with --due: the patients' requests due, soonest first)."""
+    from ledger.access import record_listed
     from projections.release import due, requests
 
     actor = session.identity()
+    day = (_day(on, "date") or _today()) if only_due else None
     with session.ledger() as ledger:
         found = requests(ledger, actor=actor)
-    if only_due:
-        found = due(found, on=_day(on, "date") or _today())
+        if day is not None:
+            found = due(found, on=day)
+        listed = record_listed(  # the queue names patients: recorded before it is shown
+            ledger, (r.mrn for r in found), actor=actor, section="release-queue"
+        )
+    found = [r for r in found if listed.allows(r.mrn)]
+    withheld = len(listed.withheld)
     rows = [
         {
             "request": str(r.id),
@@ -254,6 +261,8 @@ def list_requests(session: Session, only_due: bool, on: str | None, as_json: boo
         from cli.output import emit_json
 
         emit_json(rows)
+        if withheld:
+            click.echo(_withheld(withheld), err=True)
         return
     from cli.output import table
 
@@ -271,6 +280,15 @@ def list_requests(session: Session, only_due: bool, on: str | None, as_json: boo
             ]
             for r in rows
         ],
+    )
+    if withheld:
+        click.echo(_withheld(withheld))
+
+
+def _withheld(count: int) -> str:
+    return (
+        f"{count} patient{'' if count == 1 else 's'}' requests withheld: the access policy does "
+        "not show them to you."
     )
 
 

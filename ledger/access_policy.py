@@ -20,8 +20,13 @@ from uuid import NAMESPACE_URL, uuid5
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from ledger.errors import UsageError, require
-from policies.access import DEFAULT_CONFIG, AccessConfig, may_load_policy
+from ledger.errors import NotAuthorised, UsageError, require
+from policies.access import (
+    DEFAULT_CONFIG,
+    OVERSIGHT_READERS,
+    AccessConfig,
+    may_load_policy,
+)
 from policies.deficiency import CompletionRules
 
 if TYPE_CHECKING:
@@ -142,3 +147,22 @@ def policy_history(ledger: Ledger) -> list[LoadedPolicy]:
                 )
             )
     return loaded
+
+
+def shown_policy(ledger: Ledger, *, reader: Identity) -> tuple[AccessConfig, list[LoadedPolicy]]:
+    """The policy in force and its history, for `policy show`: it names restricted and VIP
+    patients and which staff member is which patient, so the reader's role is checked and the
+    read recorded (naming those MRNs) before anything is returned."""
+    roles = ledger.authenticate(reader).roles
+    if not OVERSIGHT_READERS["access-policy"] & set(roles):
+        raise NotAuthorised(
+            "Only an administrator, a compliance officer or the HIM director may see the "
+            "access policy."
+        )
+    config = current_access_config(ledger)
+    named = {*config.restricted, *config.vip, *config.staff_mrns.values()}
+    ledger.record_access(
+        sorted(named), actor=reader, action="query", sections=["access-policy"],
+        purpose="operations",
+    )  # fmt: skip
+    return config, policy_history(ledger)

@@ -65,8 +65,11 @@ def write_export(
     events: Iterator[LogEvent],
     checkpoints: list[tuple[int, str]],
     keys: dict[str, Any],
+    *,
+    shown_as: Path | None = None,
 ) -> int:
-    """Write an export folder (which must be new or empty); returns the number of events."""
+    """Write an export folder (which must be new or empty); returns the number of events.
+    `shown_as`: the folder's name in its README when it is written elsewhere and moved."""
     if folder.exists() and any(folder.iterdir()):
         raise UsageError(f"The folder {folder} is not empty; give a new folder for the export.")
     (folder / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -86,7 +89,7 @@ def write_export(
         (folder / "checkpoints" / f"{size:012d}.txt").write_text(note, encoding="utf-8")
     (folder / "keys.json").write_text(json.dumps(keys, indent=2) + "\n", encoding="utf-8")
     (folder / "README.txt").write_text(
-        README.format(format=FORMAT, folder=folder, genesis=keys.get("genesis")),
+        README.format(format=FORMAT, folder=shown_as or folder, genesis=keys.get("genesis")),
         encoding="utf-8",
     )
     return count

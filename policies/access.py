@@ -351,9 +351,11 @@ OVERSIGHT_READERS: dict[str, frozenset[str]] = {
     "disclosures": AUDIT_READERS,
     "access-policy": frozenset({ADMINISTRATOR, "compliance-officer", "him-director"}),
     "release-queue": frozenset({"roi-specialist", "him-director"}),
+    "export": frozenset({ADMINISTRATOR, "compliance-officer"}),
 }
 """Sections that name patients but hold no clinical content, and the roles that oversee them:
-the audit trail, the accounting of disclosures, the policy's own lists, the release queue."""
+the audit trail, the accounting of disclosures, the policy's own lists, the release queue, and
+who may export the whole ledger (every MRN its access events name)."""
 OVERSIGHT_PURPOSES = frozenset({"operations", "legal", "patient-request"})
 
 
@@ -376,7 +378,8 @@ def decide_oversight(
     if purpose not in OVERSIGHT_PURPOSES:
         return AccessDecision(False, f"oversight reads are not for {purpose}", version)
     own = config.staff_mrns.get(actor)
-    if patient is not None and own is not None and own == patient.mrn:
+    trail = wanted & {"audit-trail", "disclosures"}  # the policy's lists and the queue: no trail
+    if trail and patient is not None and own is not None and own == patient.mrn:
         return AccessDecision(
             False, "staff may not read the audit rows of their own chart", version
         )
