@@ -15,7 +15,9 @@ Rows come from:
   denied amendment requests are "change" (category: what was changed, an entry's kind); a
   misfiled document moved to another chart is a change on both charts; discrepancies opened
   and resolved are rows too;
-- disclosures: the release-of-information `Released` event (matched by its topic), "disclose".
+- disclosures: the release-of-information `Released` event (matched by its topic), "disclose";
+  an export of the whole ledger is one "disclose" row whose MRN is `EVERY_PATIENT` ("*"), shown
+  in every patient's trail.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ ACCESS_TOPICS = {
     "chartledger/access/access-denied": "denied",
 }
 RELEASED_TOPIC = "chartledger/release-request/released"
+EXPORTED_TOPIC = "chartledger/export/exported"
+EVERY_PATIENT = "*"
+"""The MRN of a row about every patient at once: an export of the whole ledger."""
 _CHANGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "chartledger/patient/registered": ("create", ("demographics",)),
     "chartledger/patient/demographics-corrected": ("change", ("demographics",)),
@@ -205,6 +210,16 @@ class AuditTrail:
             self._access(cur, event, notification_id, ACCESS_TOPICS[topic])
         elif topic in _CHANGES:
             self._change(cur, event, notification_id, topic)
+        elif topic == EXPORTED_TOPIC:  # the whole ledger left: a row in every patient's trail
+            self._insert(
+                cur,
+                event,
+                notification_id,
+                [EVERY_PATIENT],
+                action="disclose",
+                categories=("export",),
+                purpose=event.purpose,
+            )
         elif topic == RELEASED_TOPIC:
             self._insert(
                 cur,
@@ -456,7 +471,7 @@ def _read(
     require(may_read_audit_trail(ledger.authenticate(reader).roles))
     trail = caught_up_trail(ledger)
     found = trail.query(
-        mrns=list(mrns) or None,
+        mrns=[*mrns, EVERY_PATIENT] if mrns else None,
         actor=actor,
         since=window.since,
         until=window.until,
@@ -466,12 +481,12 @@ def _read(
     )
     listed = record_listed(
         ledger,
-        {*named, *(row.mrn for row in found)},
+        {*named, *(row.mrn for row in found)} - {EVERY_PATIENT},
         actor=reader,
         section="audit-trail",
         purpose=purpose_of_use,
     )
-    kept = [r for r in found if listed.allows(r.mrn)]
+    kept = [r for r in found if r.mrn == EVERY_PATIENT or listed.allows(r.mrn)]
     return Shown(kept, withheld=len(found) - len(kept))
 
 

@@ -108,7 +108,7 @@ def test_policy_show_needs_an_identity_and_a_role_and_records_the_mrns_it_names(
 def test_an_export_needs_a_role_and_a_purpose_and_is_recorded_before_it_is_written(
     clinic: tuple[Chartledger, str], tmp_path: Path
 ) -> None:
-    run, _ = clinic
+    run, mrn = clinic
     run.enrol("privacy1", "compliance-officer")
     folder = tmp_path / "out" / "export"
     for who in ("tech1", "dr1"):
@@ -143,7 +143,13 @@ def test_an_export_needs_a_role_and_a_purpose_and_is_recorded_before_it_is_writt
         assert exported.tree_size == len(lines) == len(before)
     run("verify")
     assert not list((tmp_path / "out").glob(".export*"))  # no staging folder left behind
+    # Every patient's trail shows that the whole ledger left, who took it and why.
+    rows = [r for r in _trail(run, mrn) if r["action"] == "disclose"]
+    assert [(r["mrn"], r["actor"], r["categories"], r["purpose"]) for r in rows] == [
+        ("*", "privacy1", ["export"], "outside audit by Lund")
+    ]
     # If the record cannot be written, nothing is: no folder, no staging, no event.
+    after = raw.rows()
     raw.refuse_inserts("chartledger/export/")
     failed = run("export", str(tmp_path / "second"), "--purpose", "again", actor="admin", ok=False)
     assert failed.exit_code == 3 and failed.output.count("\n") == 1
