@@ -114,7 +114,7 @@ COMMANDS: dict[str, Shows | str] = {
     "location found": WRITE,
     "location loose": WRITE,
     "location lost": WRITE,
-    "location missing": Shows(("location", "missing"), "tech1", shown=False),
+    "location missing": Shows(("location", "missing"), "tech1"),
     "location overdue": Shows(("location", "overdue"), "tech1", shown=False),
     "location pending": Shows(("location", "pending"), "tech1"),
     "location request": WRITE,
@@ -124,9 +124,7 @@ COMMANDS: dict[str, Shows | str] = {
     "log follow": NO_PATIENT,
     "log status": NO_PATIENT,
     "patient correct": WRITE,
-    "patient duplicates": Shows(
-        ("patient", "duplicates", "--purpose", "operations"), "tech1", shown=False
-    ),
+    "patient duplicates": Shows(("patient", "duplicates", "--purpose", "operations"), "tech1"),
     "patient find": Shows(("patient", "find", "Okafor", "--purpose", "operations"), "tech1"),
     "patient merge": WRITE,
     "patient register": Shows(
@@ -229,6 +227,10 @@ def prepared(run: Chartledger, tmp_path: Path) -> dict[str, list[str]]:
         "--purpose", "treatment", actor="tech1")  # fmt: skip
     run("discrepancy", "open", ADA, "--kind", "other", "--description", "two birth dates",
         "--fact", f"{encounter}/1", actor="tech1")  # fmt: skip
+    run("location", "add", ADA, "--barcode", "V0002", "--volume", "2", actor="tech1")
+    run("location", "lost", "V0002", "--note", "last seen in radiology", actor="tech1")
+    run("patient", "register", "--given", "Ada", "--family", "Okafor", "--born", "1961-04-02",
+        "--new-despite-match", "a twin sister", actor="tech1")  # fmt: skip
     run("deficiency", "scan", actor="him1")
     run("patient", "show", ADA, "--purpose", "operations", actor="tech1")  # a VIP: an alert
     fhir = tmp_path / "fhir"
