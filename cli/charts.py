@@ -8,7 +8,7 @@ import click
 
 from cli.common import purpose_options, why
 from cli.main import Session, pass_session
-from cli.output import emit_json
+from cli.output import emit_json, say
 from cli.parsing import parse_entry, parse_time, parse_uuid
 
 DOCUMENT_KINDS = (
@@ -287,16 +287,16 @@ def show(
         return
     d = record["demographics"]
     title = f"{record['mrn']}  {d.get('family_name', '')}, {d.get('given_name', '')}"
-    click.echo(title + (f"   (as of {record['as_of']})" if record["as_of"] else ""))
+    say(title + (f"   (as of {record['as_of']})" if record["as_of"] else ""))
     if d.get("birth_date"):
-        click.echo(f"  born {d['birth_date']}  {d.get('sex') or ''}")
+        say(f"  born {d['birth_date']}  {d.get('sex') or ''}")
     for enc in record["encounters"]:
         until = (
             f" to {enc['discharged_at'][:16]} ({enc['disposition']})"
             if enc["discharged_at"]
             else " (open)"
         )
-        click.echo(
+        say(
             f"\n  {enc['class']} {enc['id']}  {enc['service']}, attending "
             f"{enc['attending']}, from {enc['admitted_at'][:16]}{until}"
         )
@@ -311,19 +311,19 @@ def show(
             elif entry["late"]:
                 marks.append("late entry")
             marks.append("signed" if entry["signed"] else "unsigned")
-            click.echo(
+            say(
                 f"    {entry['effective_at'][:16]}  {entry['kind']:<18} "
                 f"{entry['text']}  [{'; '.join(marks)}]  by {entry['author']}"
             )
             for denied in entry["denied_amendments"]:
-                click.echo(
+                say(
                     f"      amendment refused: {denied['reason']}; patient's statement: "
                     f"{denied['statement_of_disagreement'] or '(none)'}"
                 )
     for doc in record["documents"]:
-        click.echo(f"\n  document {doc['id']}  {doc['kind']}  {doc['filename']}")
+        say(f"\n  document {doc['id']}  {doc['kind']}  {doc['filename']}")
     if record.get("withheld"):
-        click.echo(
+        say(
             f"\n  Withheld (minimum necessary for {record['purpose']}): "
             f"{', '.join(record['withheld'])}."
         )

@@ -114,6 +114,19 @@ class LedgerFailure(click.ClickException):
 class LedgerGroup(click.Group):
     """The one place where the ledger's errors become exit codes (no traceback for user errors)."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Before any command sees them: invalid UTF-8 (surrogate escapes) and control characters
+        # other than newline and tab are one sentence, never a traceback in a database driver.
+        from policies.limits import argument_problem
+
+        for arg in args:
+            problem = argument_problem(arg)
+            if problem is not None:
+                from ledger.errors import UsageError
+
+                raise LedgerFailure(UsageError(problem))
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)

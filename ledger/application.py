@@ -107,6 +107,9 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         self, *objs: MutableOrImmutableAggregate[UUID] | None, signer: Identity, **kwargs: Any
     ) -> list[Recording[UUID]]:
         """Save aggregates' new events, each signed by `signer` (keyword-only on purpose)."""
+        from ledger.text_checks import check_events
+
+        check_events(objs)  # no invalid UTF-8, control character or unbounded text is stored
         return super().save(*objs, signer=signer, **kwargs)
 
     def chart_index(self) -> ChartIndex:
