@@ -89,19 +89,26 @@ def refile_document(
     "out",
     required=True,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Where to write the document (must not exist).",
+    help="Where to write the document (a new file, or --force).",
+)
+@click.option(
+    "--force", is_flag=True, help="Replace an existing file or write into a non-empty folder."
 )
 @purpose_options
 @pass_session
 def get_document(
-    session: Session, document_id: str, out: Path, purpose: str, break_glass: str | None
+    session: Session,
+    document_id: str,
+    out: Path,
+    force: bool,
+    purpose: str,
+    break_glass: str | None,
 ) -> None:
     """Write a filed document back out, byte for byte (the copy is recorded first)."""
-    from ledger.errors import UsageError
+    from ledger.files import check_new_file, write_bytes
     from projections.queries import document_content
 
-    if out.exists():
-        raise UsageError(f"{out} already exists; give a new file name.")
+    check_new_file(out, force=force)  # refused before the copy is recorded
     actor = session.identity()
     with session.ledger() as ledger:
         document, content = document_content(
@@ -110,7 +117,7 @@ def get_document(
             actor=actor,
             why=why(purpose, break_glass),
         )
-    out.write_bytes(content)
+    write_bytes(out, content, force=force)
     click.echo(f"Wrote {document.size} bytes to {out} (sha256 {document.sha256}, verified).")
 
 

@@ -221,11 +221,14 @@ def verify(
 
 @click.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--force", is_flag=True, help="Replace an existing file or write into a non-empty folder."
+)
 @pass_session
-def export(session: Session, folder: Path) -> None:
+def export(session: Session, folder: Path, force: bool) -> None:
     """Write every logged event, checkpoint and key to FOLDER, verifiable with no database."""
     with session.ledger() as ledger:
-        count = ledger.export(folder)
+        count = ledger.export(folder, force=force)
     click.echo(
         f"Exported {count} events to {folder}; verify it with "
         f"'chartledger verify --export {folder}'."

@@ -148,6 +148,7 @@ def _group(function: Callable[..., Any]) -> click.Group:
 @_group
 def cli(ctx: click.Context, **settings: Any) -> None:
     """Chartledger: a signed, tamper-evident ledger of medical records."""
+    os.umask(0o077)  # whatever this process creates (database, keys, reports) is its owner's only
     ctx.obj = Session(**settings)
 
 

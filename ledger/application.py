@@ -373,14 +373,14 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         )
         return expected_index(mapper.from_body(note, opened_hash(note)[0]) for note in notes)
 
-    def export(self, folder: Path) -> int:
+    def export(self, folder: Path, *, force: bool = False) -> int:
         """Write the export folder of every logged event, checkpoint and key."""
         self.merkle_log.catch_up()
         size = self.merkle_log.size()
         registry = self.merkle_log.registry()
         keys = key_document(registry, self.origin, self.user(NODE_USER).public_key)
         events = itertools.islice(self.log_events(), size)
-        return write_export(folder, events, self.merkle_log.checkpoints(), keys)
+        return write_export(folder, events, self.merkle_log.checkpoints(), keys, force=force)
 
 
 def _first_line(error: BaseException) -> str:
