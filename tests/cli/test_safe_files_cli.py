@@ -131,3 +131,11 @@ def test_export_and_the_database_are_owner_only(
     ready("export", str(out), "--force")
     assert (out / "events.ndjson").exists() and _mode(out / "events.ndjson") == 0o600
     assert "verified" in ready("verify", "--export", str(out)).output.lower()
+
+
+def test_chart_file_refuses_a_device_in_one_sentence(clinic: tuple[Chartledger, str]) -> None:
+    run, mrn = clinic
+    before = len(RawDB(run.store_url).rows())
+    refused = run("chart", "file", mrn, "/dev/zero", "--kind", "other", actor="tech1", ok=False)
+    assert refused.exit_code == 2 and "not a regular file" in refused.output
+    assert len(RawDB(run.store_url).rows()) == before
