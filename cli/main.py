@@ -108,7 +108,9 @@ class LedgerFailure(click.ClickException):
         self.exit_code = error.exit_code  # type: ignore[misc]  # click reads it per instance
 
     def show(self, file: object = None) -> None:
-        click.echo(f"Error: {self.message}", err=True)
+        from policies.limits import escape  # a value quoted in the sentence stays one line
+
+        click.echo(f"Error: {escape(self.message)}", err=True)
 
 
 class LedgerGroup(click.Group):
