@@ -115,14 +115,13 @@ def test_export_and_the_database_are_owner_only(
     clinic: tuple[Chartledger, str], tmp_path: Path
 ) -> None:
     ready, _ = clinic
-    if not ready.store_url.startswith("sqlite"):
-        pytest.skip("file modes of the database are a SQLite matter")
-    database = Path(ready.store_url[len("sqlite:///") :])
-    assert _mode(database) == 0o600
-    for extra in ("-wal", "-shm"):
-        side = Path(f"{database}{extra}")
-        if side.exists():
-            assert _mode(side) == 0o600
+    if ready.store_url.startswith("sqlite"):  # file modes of the database: a SQLite matter
+        database = Path(ready.store_url[len("sqlite:///") :])
+        assert _mode(database) == 0o600
+        for extra in ("-wal", "-shm"):
+            side = Path(f"{database}{extra}")
+            if side.exists():
+                assert _mode(side) == 0o600
     out = tmp_path / "export"
     out.mkdir()
     (out / "x").write_text("x")
@@ -138,4 +137,31 @@ def test_chart_file_refuses_a_device_in_one_sentence(clinic: tuple[Chartledger, 
     before = len(RawDB(run.store_url).rows())
     refused = run("chart", "file", mrn, "/dev/zero", "--kind", "other", actor="tech1", ok=False)
     assert refused.exit_code == 2 and "not a regular file" in refused.output
+    assert len(RawDB(run.store_url).rows()) == before
+
+
+def test_a_fee_that_is_not_a_finite_number_is_one_sentence(
+    clinic: tuple[Chartledger, str], tmp_path: Path
+) -> None:
+    run, mrn = clinic
+    request = _approved_request(run, mrn, tmp_path)
+    before = len(RawDB(run.store_url).rows())
+    for fee in ("NaN", "Infinity", "-inf", "sNaN", "1e999999", "twelve"):
+        out = tmp_path / f"release-{fee}"
+        refused = run(
+            "roi",
+            "release",
+            request,
+            "--method",
+            "mail",
+            "--fee",
+            fee,
+            "--out",
+            str(out),
+            actor="roi1",
+            ok=False,
+        )
+        assert refused.exit_code == 2, refused.output
+        assert "The fee must be" in refused.output or "larger than any" in refused.output
+        assert not out.exists()
     assert len(RawDB(run.store_url).rows()) == before
