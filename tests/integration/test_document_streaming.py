@@ -169,3 +169,35 @@ def test_a_document_stored_whole_before_chunking_still_reads(
         )
     assert hospital.reopen().document(document_id)[1] == b"filed by an earlier version"
     assert hospital.ledger.verify().documents == 1
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_a_multi_chunk_document_refiles_chunk_by_chunk(
+    hospital: Hospital, tmp_path: Path, legacy: bool
+) -> None:
+    from ledger.data_keys import seal_body
+
+    tech, mrn = _setup(hospital)
+    other = hospital.ledger.register_patient(
+        {"given_name": "Bo", "family_name": "Lind", "birth_date": date(1970, 5, 5)},
+        actor=tech,
+        likely_matches=[],
+    )
+    scan = tmp_path / "scan.bin"
+    scan.write_bytes(os.urandom(2 * CHUNK_BYTES + 7))
+    document_id = hospital.ledger.file_document(mrn, scan, kind="other", actor=tech)
+    if legacy:  # as an earlier version stored it: one sealed row of the whole content
+        document = hospital.ledger.document_info(document_id)
+        key_id, key = hospital.ledger.data_keys.key_for(document.patient_id)
+        sealed = seal_body(key, f"{key_id}/blob/{document.sha256}", scan.read_bytes())
+        blobs = hospital.ledger.blobs
+        with hospital.ledger.db.transaction(commit=True) as cur:
+            cur.execute(f"DELETE FROM {blobs.table}")
+            cur.execute(
+                f"INSERT INTO {blobs.legacy_table} (sha256, key_id, content) VALUES (?, ?, ?)",
+                (document.sha256, key_id, sealed),
+            )
+    hospital.ledger.refile_document(document_id, other, reason="misfiled", actor=tech)
+    moved, content = hospital.reopen().document(document_id)
+    assert moved.mrn == other and content == scan.read_bytes()
+    assert hospital.ledger.verify().documents == 1
