@@ -14,8 +14,8 @@ import hashlib
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
-from uuid import NAMESPACE_URL, uuid5
+from typing import TYPE_CHECKING, Any, Protocol, cast
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
@@ -28,8 +28,11 @@ from policies.access import (
     may_load_policy,
 )
 from policies.deficiency import CompletionRules
+from policies.limits import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
+    from eventsourcing.application import Repository
+
     from ledger.application import Ledger
     from ledger.keys import Identity
 
@@ -97,6 +100,7 @@ def parse_policy(text: str) -> AccessConfig:
     try:
         MonitoringConfig.from_mapping(document)
         CompletionRules.from_mapping(document)
+        Limits.from_mapping(document)
         return AccessConfig.from_mapping(document)
     except ValueError as error:
         raise UsageError(f"The policy cannot be used: {error}.") from None
@@ -129,6 +133,20 @@ def current_access_config(ledger: Ledger) -> AccessConfig:
 def current_completion_rules(ledger: Ledger) -> CompletionRules:
     """The chart completion rules in force: the `[completion]` table, else the defaults."""
     return CompletionRules.from_mapping(current_access_config(ledger).raw)
+
+
+class _HasRepository(Protocol):
+    @property
+    def repository(self) -> Repository[UUID]: ...
+
+
+def current_limits(ledger: _HasRepository) -> Limits:
+    """The size limits in force: the `[limits]` table, else the defaults."""
+    try:
+        policy = cast(AccessPolicy, ledger.repository.get(ACCESS_POLICY_ID))
+    except AggregateNotFoundError:
+        return DEFAULT_LIMITS
+    return Limits.from_mapping(tomllib.loads(policy.text)) if policy.text else DEFAULT_LIMITS
 
 
 def policy_history(ledger: Ledger) -> list[LoadedPolicy]:

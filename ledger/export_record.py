@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from ledger.errors import NotAuthorised, UsageError
+from ledger.files import check_new_folder
 from policies.access import OVERSIGHT_READERS
 
 if TYPE_CHECKING:
@@ -103,14 +104,17 @@ def _hashes(folder: Path) -> dict[str, str]:
     return found
 
 
-def export_ledger(ledger: Ledger, folder: Path, *, actor: Identity, purpose: str) -> Exported:
-    """Export the ledger to a new (or empty) FOLDER, the export recorded first (fail closed)."""
+def export_ledger(
+    ledger: Ledger, folder: Path, *, actor: Identity, purpose: str, force: bool = False
+) -> Exported:
+    """Export the ledger to a new (or empty) FOLDER, the export recorded first (fail closed).
+    With `force` a non-empty folder is replaced whole, once the export is recorded."""
     why = _checked_purpose(purpose)
     if not OVERSIGHT_READERS["export"] & set(ledger.authenticate(actor).roles):
         raise NotAuthorised("Only an administrator or a compliance officer may export the ledger.")
     folder = Path(folder)
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise UsageError(f"The folder {folder} is not empty; give a new folder for the export.")
+    check_new_folder(folder, force=force)  # no link, no file, not non-empty without force
+    replaced = folder.exists() and any(folder.iterdir())
     missing = [p for p in (folder.parent, *folder.parent.parents) if not p.exists()]
     staging = folder.parent / f".{folder.name}.export-{uuid4().hex[:12]}"
     try:
@@ -122,7 +126,13 @@ def export_ledger(ledger: Ledger, folder: Path, *, actor: Identity, purpose: str
             actor=actor.name, purpose=why, tree_size=count, root=root, files=files
         )
         ledger.save(record, signer=actor)
-        staging.replace(folder)  # an empty folder is replaced; the record came first
+        if replaced:  # --force: the old folder goes aside, the new one in, then the old away
+            aside = folder.parent / f".{folder.name}.replaced-{uuid4().hex[:12]}"
+            folder.replace(aside)
+            staging.replace(folder)
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            staging.replace(folder)  # an empty folder is replaced; the record came first
     except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
         for made in missing:  # the nearest first: only folders this export created, if empty

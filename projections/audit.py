@@ -149,13 +149,16 @@ CSV_COLUMNS = (
 
 
 def write_csv(out: TextIO, rows: Iterable[AuditRow]) -> None:
-    """The rows as CSV (RFC 4180 quoting, a header row; categories joined by ';')."""
+    """The rows as CSV (RFC 4180 quoting, a header row; categories joined by ';'); a cell a
+    spreadsheet would run as a formula (= + - @ tab CR first) is prefixed with `'`."""
+    from policies.limits import csv_cell
+
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         data = row.as_dict()
         data["categories"] = ";".join(row.categories)
-        writer.writerow(["" if data[c] is None else data[c] for c in CSV_COLUMNS])
+        writer.writerow([csv_cell("" if data[c] is None else data[c]) for c in CSV_COLUMNS])
 
 
 def stamp(moment: datetime) -> str:
