@@ -14,7 +14,8 @@ from cli.main import Session, pass_session
 from cli.parsing import parse_time
 
 if TYPE_CHECKING:
-    from projections.audit import AuditFilter, AuditRow, Shown
+    from ledger.access import Shown
+    from projections.audit import AuditFilter, AuditRow
 
 TABLE_COLUMNS = (
     "time (UTC)",

@@ -42,3 +42,11 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     # On a terminal rich fits the table to the screen; piped, it keeps every cell whole.
     console = Console() if sys.stdout.isatty() else Console(width=1000)
     console.print(grid)
+
+
+def note_withheld(rows: object, what: str = "line") -> None:
+    """Under a list: how many rows the access policy left out (on stderr, so --json stays JSON)."""
+    line = getattr(rows, "withheld_line", None)
+    note = line(what) if callable(line) else None
+    if note:
+        click.echo(note, err=True)

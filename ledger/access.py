@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import uuid4
 
 from eventsourcing.domain import Aggregate
@@ -93,6 +93,26 @@ class Access(Aggregate):
     @classmethod
     def denied(cls, **facts: Any) -> Access:
         return cls._create(cls.AccessDenied, id=uuid4(), **facts)
+
+
+T = TypeVar("T")
+
+
+class Shown(list[T]):
+    """The rows a reader may see, and how many the policy withheld from them."""
+
+    def __init__(self, rows: Iterable[T], *, withheld: int = 0) -> None:
+        super().__init__(rows)
+        self.withheld = withheld
+
+    def withheld_line(self, what: str = "line") -> str | None:
+        """The sentence a listing prints under its rows when some were left out."""
+        if not self.withheld:
+            return None
+        plural = "" if self.withheld == 1 else "s"
+        return (
+            f"{self.withheld} {what}{plural} withheld: the access policy does not show them to you."
+        )
 
 
 @dataclass(frozen=True)

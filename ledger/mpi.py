@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from eventsourcing.domain import MutableOrImmutableAggregate
     from eventsourcing.persistence import AggregateRecorder, Recording
 
+    from ledger.access import Listed
     from ledger.application import Ledger
     from ledger.encounter import Encounter
     from ledger.user import User
@@ -311,13 +312,14 @@ class PatientCommands:
 
     def record_shown(
         self: _LedgerLike, mrns: Iterable[str], *, actor: Identity, section: str
-    ) -> AccessDecision:
+    ) -> Listed:
         """Record that a list naming these patients is about to be shown to a records worker
-        (a query, purpose operations): the lists of locations, deficiencies, discrepancies and
-        alerts. Like every access it checks the reader's key and role first."""
-        return cast("Ledger", self).record_access(
-            sorted(set(mrns)), actor=actor, action="query", sections=[section], purpose="operations"
-        )
+        (a query, purpose operations): the lists of locations, deficiencies and discrepancies.
+        Decided row by row: the caller shows only the MRNs `Listed.allows`, so one restricted
+        patient never blocks a list. Like every access it checks the reader's key and role."""
+        from ledger.access import record_listed
+
+        return record_listed(cast("Ledger", self), mrns, actor=actor, section=section)
 
     def relationship_to(
         self: _LedgerLike, mrn: str, actor: str, *, now: datetime, window_days: int

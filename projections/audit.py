@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO, TypeVar, cast
 
-from ledger.access import record_listed
+from ledger.access import Shown, record_listed
 from ledger.application import Ledger
 from ledger.errors import UsageError, require
 from ledger.keys import Identity
@@ -439,23 +439,6 @@ def _checked(window: AuditFilter, now: datetime) -> None:
         raise UsageError("The start of the period is in the future.")
     if window.since is not None and window.until is not None and window.since >= window.until:
         raise UsageError("The start of the period must come before its end.")
-
-
-class Shown(list[T]):
-    """The rows a reader may see, and how many the policy withheld from them."""
-
-    def __init__(self, rows: Iterable[T], *, withheld: int = 0) -> None:
-        super().__init__(rows)
-        self.withheld = withheld
-
-    def withheld_line(self, what: str = "line") -> str | None:
-        """The sentence a listing prints under its rows when some were left out."""
-        if not self.withheld:
-            return None
-        plural = "" if self.withheld == 1 else "s"
-        return (
-            f"{self.withheld} {what}{plural} withheld: the access policy does not show them to you."
-        )
 
 
 def _read(

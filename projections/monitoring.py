@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger.access import record_listed
+from ledger.access import Shown, record_listed
 from ledger.access_policy import current_access_config
 from ledger.application import Ledger
 from ledger.errors import NotFound, UsageError, require
@@ -33,7 +33,7 @@ from policies.monitoring import (
     StaffFacts,
     alerts,
 )
-from projections.audit import AuditRow, AuditTrail, Shown, parse_stamp, stamp
+from projections.audit import AuditRow, AuditTrail, parse_stamp, stamp
 from projections.patients import PatientIndex
 
 DEATH = re.compile(r"\b(deceased|expired|died|death|dead)\b", re.IGNORECASE)
