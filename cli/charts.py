@@ -313,7 +313,7 @@ def show(
             marks.append("signed" if entry["signed"] else "unsigned")
             click.echo(
                 f"    {entry['effective_at'][:16]}  {entry['kind']:<18} "
-                f"{entry['text']}  [{'; '.join(marks)}]  by {entry['author']}"
+                f"{entry['text']}  [{'; '.join(marks)}]  {entry['attribution']}"
             )
             for denied in entry["denied_amendments"]:
                 click.echo(
@@ -354,9 +354,14 @@ def history(
             [
                 (x["recorded_at"] or "")[:16],
                 (x["effective_at"] or "")[:16],
-                x["actor"],
+                x["actor"] + (f" for {x['entered_for']}" if x.get("entered_for") else ""),
                 x["what"],
-                x["reason"] or "",
+                (x["reason"] or "")
+                + (
+                    f" (asked by {x['requested_by']})"
+                    if x.get("requested_by") and x["requested_by"] != x["actor"]
+                    else ""
+                ),
                 "late" if x["late"] else "",
                 x["event"],
             ]

@@ -84,6 +84,8 @@ class HistoryLine:
     late: bool
     entry_id: UUID | None = None
     requested_by: str | None = None
+    author: str | None = None
+    """For a recorded entry: who it names as its author (another than the actor: transcribed)."""
 
 
 def _now() -> datetime:
@@ -176,6 +178,7 @@ def _line(event: _Event, *, late: bool) -> HistoryLine:
         late=late,
         entry_id=entry_id if isinstance(entry_id, UUID) else None,
         requested_by=facts.get("requested_by"),
+        author=facts.get("author") if isinstance(facts.get("author"), str) else None,
     )
 
 
@@ -443,10 +446,11 @@ def check_attending(ledger: _LedgerLike, name: str) -> None:
 
 
 def _check_author(ledger: _LedgerLike, name: str) -> None:
+    """Someone named as another's entry's author: enrolled, not revoked, a clinician."""
     try:
         user = ledger.user(name)
     except NotFound:
         raise UsageError(f"There is no user named '{name}' to be the entry's author.") from None
-    decision = charting.may_record_entry(user.roles)
+    decision = charting.may_be_named_author(user.roles, revoked=user.revoked)
     if not decision.allowed:
         raise UsageError(f"{user.name} cannot be an entry's author: {decision.reason}.")

@@ -1,0 +1,104 @@
+"""Issue 10 on every store: entries shown as signed, relationships not self-made, exact
+disclosures (releases, legal packages, the accounting)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import pytest
+
+from ledger.errors import UsageError
+from ledger.keys import Identity
+from projections.queries import Purpose, chart_history, chart_record
+from tests.conftest import Hospital
+
+ADA = {"given_name": "Ada", "family_name": "Okafor", "sex": "female"}
+TREATMENT = Purpose("treatment")
+
+
+def ago(**delta: float) -> datetime:
+    return datetime.now(UTC) - timedelta(**delta)
+
+
+@dataclass
+class Ward:
+    hospital: Hospital
+    tech: Identity
+    doc: Identity
+    doc2: Identity
+    roi: Identity
+    mrn: str
+    encounter: UUID
+
+
+@pytest.fixture
+def ward(hospital: Hospital) -> Ward:
+    tech = hospital.enrol("tech1", ["technician"])
+    doc = hospital.enrol("doc1", ["physician"])
+    doc2 = hospital.enrol("doc2", ["physician"])
+    roi = hospital.enrol("roi1", ["roi-specialist"])
+    ledger = hospital.ledger
+    mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    encounter = ledger.open_encounter(
+        mrn,
+        encounter_class="inpatient",
+        attending="doc1",
+        service="medicine",
+        effective_at=ago(hours=3),
+        actor=tech,
+    )
+    return Ward(hospital, tech, doc, doc2, roi, mrn, encounter)
+
+
+def test_a_transcribed_entry_is_shown_as_entered_until_its_author_signs(ward: Ward) -> None:
+    ledger = ward.hospital.ledger
+    entry = ledger.add_entry(
+        ward.encounter,
+        kind="diagnosis",
+        text="Community-acquired pneumonia",
+        author="doc1",
+        effective_at=ago(hours=2),
+        actor=ward.tech,
+    )
+
+    def shown() -> dict:  # type: ignore[type-arg]
+        record = chart_record(ledger, ward.mrn, actor=ward.doc, why=TREATMENT)
+        (found,) = record["encounters"][0]["entries"]
+        return found  # type: ignore[no-any-return]
+
+    before = shown()
+    assert before["attribution"] == "entered by tech1 for doc1, not signed by doc1"
+    assert before["transcribed"] and not before["signed_by_author"]
+    ledger.sign_entry(ward.encounter, entry, actor=ward.doc)
+    ledger.amend_entry(
+        ward.encounter,
+        entry,
+        text="Aspiration pneumonia",
+        reason="history of aspiration",
+        requested_by="doc1",
+        actor=ward.doc2,
+    )
+    after = shown()
+    assert after["attribution"].startswith("by doc1, entered by tech1, signed by doc1 ")
+    assert after["attribution"].endswith("; amended by doc2 (asked by doc1), not signed")
+    assert after["signed_by_author"] and after["versions"][1]["recorded_by"] == "doc2"
+    lines = chart_history(ledger, ward.mrn, actor=ward.doc, why=TREATMENT)
+    recorded = next(x for x in lines if x["what"] == "Encounter.EntryRecorded")
+    assert recorded["entered_for"] == "doc1" and recorded["actor"] == "tech1"
+
+
+def test_a_revoked_user_cannot_be_named_as_author(ward: Ward) -> None:
+    ledger = ward.hospital.ledger
+    ledger.revoke_key("doc2", "left", actor=ward.hospital.admin)
+    with pytest.raises(UsageError, match="doc2 cannot be an entry's author: their key has been"):
+        ledger.add_entry(
+            ward.encounter,
+            kind="diagnosis",
+            text="x",
+            author="doc2",
+            effective_at=ago(hours=1),
+            actor=ward.tech,
+        )
+    assert ledger.encounter(ward.encounter).entries == {}
