@@ -17,6 +17,7 @@ first event); an index projection should replace this scan.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import takewhile
@@ -26,10 +27,20 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, project_aggregate
 from eventsourcing.domain import CanMutateAggregate
 
+from ledger.access import Access
 from ledger.encounter import Encounter, check_effective_at
-from ledger.errors import ConflictError, NotFound, PatientNotFound, UsageError, require
+from ledger.errors import (
+    AccessDenied,
+    ConflictError,
+    NotAuthorised,
+    NotFound,
+    PatientNotFound,
+    UsageError,
+    require,
+)
 from ledger.keys import Identity
 from ledger.patient import Patient, patient_id
+from policies import access as access_policy
 from policies import charting
 from policies.charting import is_late
 
@@ -38,6 +49,7 @@ if TYPE_CHECKING:
     from eventsourcing.domain import MutableOrImmutableAggregate
     from eventsourcing.persistence import ApplicationRecorder, EventStore, Recording
 
+    from ledger.application import Ledger
     from ledger.chart_index import ChartIndex
     from ledger.user import User
 
@@ -69,6 +81,10 @@ class _LedgerLike(Protocol):
     def patient(self, mrn: str) -> Patient: ...
 
     def chart_index(self) -> ChartIndex: ...
+
+    def relationship_to(
+        self, mrn: str, actor: str, *, now: datetime, window_days: int, restricted: bool = False
+    ) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -211,13 +227,22 @@ class ChartCommands:
         bed: str | None = None,
         effective_at: datetime,
         actor: Identity,
+        break_glass_reason: str | None = None,
     ) -> UUID:
-        """Admit or register a patient for a visit; returns the encounter's id."""
+        """Admit or register a patient for a visit; returns the encounter's id.
+
+        The access policy decides who may admit, and what an admission naming its own actor as
+        attending means (`policies.access.decide_admission`): without a relationship it is
+        breaking the glass, recorded as a flagged access in the same transaction as the
+        encounter (refused without a reason, the refusal recorded).
+        """
         acting = self.authenticate(actor)
-        require(charting.may_manage_encounter(acting.roles))
         check_effective_at(effective_at, now=_now(), what="admission time")
         check_attending(self, attending)
         patient = _current_patient(self, mrn)
+        access = _judge_attending(
+            self, acting.roles, patient.mrn, attending, actor, break_glass_reason
+        )
         encounter = Encounter.open(
             patient.id,
             patient.mrn,
@@ -228,7 +253,7 @@ class ChartCommands:
             effective_at=effective_at,
             actor=actor.name,
         )
-        self.save(encounter, signer=actor)
+        self.save(encounter, access, signer=actor)
         return encounter.id
 
     def transfer(
@@ -240,14 +265,21 @@ class ChartCommands:
         attending: str | None = None,
         effective_at: datetime,
         actor: Identity,
+        break_glass_reason: str | None = None,
     ) -> None:
-        """Move the patient to another bed or service, or hand over to another attending."""
+        """Move the patient to another bed or service, or hand over to another attending (taking
+        it over oneself is judged like an admission naming oneself attending)."""
         acting = self.authenticate(actor)
         require(charting.may_manage_encounter(acting.roles))
         check_effective_at(effective_at, now=_now(), what="transfer time")
         if attending is not None:
             check_attending(self, attending)
         encounter = _encounter(self, encounter_id)
+        access = None
+        if attending is not None and attending.strip() != encounter.attending:
+            access = _judge_attending(
+                self, acting.roles, encounter.mrn, attending, actor, break_glass_reason
+            )
         encounter.transfer(
             bed=bed,
             service=service,
@@ -255,7 +287,7 @@ class ChartCommands:
             effective_at=effective_at,
             actor=actor.name,
         )
-        self.save(encounter, signer=actor)
+        self.save(encounter, access, signer=actor)
 
     def discharge(
         self: _LedgerLike,
@@ -443,6 +475,60 @@ def check_attending(ledger: _LedgerLike, name: str) -> None:
         raise UsageError(f"{user.name} cannot be the attending: {decision.reason}.")
     if user.revoked:
         raise UsageError(f"{user.name} cannot be the attending: their key has been revoked.")
+
+
+def _judge_attending(
+    ledger: _LedgerLike,
+    roles: Iterable[str],
+    mrn: str,
+    attending: str,
+    actor: Identity,
+    break_glass_reason: str | None,
+) -> Access | None:
+    """The access policy's verdict on making `attending` this patient's attending: None when it
+    is plain, a flagged access event to save with the encounter when it breaks the glass; a
+    refusal is recorded (an `AccessDenied` event), then raised."""
+    from ledger.access_policy import current_access_config
+
+    config = current_access_config(cast("Ledger", ledger))
+    attending = attending.strip()
+    relationship = None
+    if attending == actor.name:
+        relationship = ledger.relationship_to(
+            mrn,
+            actor.name,
+            now=_now(),
+            window_days=config.window_days,
+            restricted=mrn in config.restricted,
+        )
+    decision = access_policy.decide_admission(
+        roles,
+        actor=actor.name,
+        attending=attending,
+        patient=access_policy.PatientFacts(mrn, relationship),
+        break_glass_reason=break_glass_reason,
+        config=config,
+    )
+    if decision.allowed and not decision.flagged:
+        return None
+    facts = {
+        "actor": actor.name,
+        "mrns": [mrn],
+        "action": "admit",
+        "sections": ["encounters"],
+        "purpose": "treatment",
+        "break_glass_reason": break_glass_reason,
+        "decision": decision.reason,
+        "policy_version": decision.policy_version,
+        "relationship": decision.relationship,
+        "flagged": decision.flagged,
+    }
+    if decision.allowed:
+        return Access.granted(**facts)
+    if attending == actor.name and set(roles) & set(config.admit_roles):
+        ledger.save(Access.denied(**facts), signer=actor)
+        raise AccessDenied(f"Admission refused: {decision.reason}.")
+    raise NotAuthorised(decision.reason[0].upper() + decision.reason[1:] + ".")
 
 
 def _check_author(ledger: _LedgerLike, name: str) -> None:

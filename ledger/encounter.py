@@ -401,6 +401,17 @@ class Encounter(Aggregate):
             team.update(s.physician for s in entry.signatures)
         return frozenset(team)
 
+    @property
+    def self_assigned(self) -> frozenset[str]:
+        """Who made themself attending: opened the encounter, or took it over, naming themself."""
+        names: set[str] = set()
+        previous: str | None = None
+        for movement in self.movements:
+            if movement.attending != previous and movement.attending == movement.actor:
+                names.add(movement.actor)
+            previous = movement.attending
+        return frozenset(names)
+
     @classmethod
     def open(
         cls,

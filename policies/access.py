@@ -21,6 +21,14 @@ anything is shown. The rules, in the order they are applied:
    of them is refused, otherwise the allowed ones are shown and recorded.
 8. Flagged for review (allowed, but a compliance officer should look): VIP patients, co-workers'
    charts (the MRN belongs to another user in `[staff]`), and every break-the-glass.
+
+Admissions (`decide_admission`): only the roles of `[access] admit_roles` open encounters. An
+admission whose actor names themself attending (a self-made relationship) of a patient they had
+no relationship with, or only a weak one to a restricted or VIP patient, counts as breaking the
+glass (`[access] self_admission = "break-glass"`, the default; `"restricted"` asks it only for
+restricted and VIP patients): refused without a reason, and with one allowed, flagged for review.
+An encounter whose attending made themself attending never gives that physician a close
+relationship to a restricted patient (`treatment_relationship(..., restricted=True)`).
 """
 
 from __future__ import annotations
@@ -48,6 +56,9 @@ PURPOSES = frozenset(
 CLINICAL_ROLES = frozenset({"physician", "nurse"})
 RELATIONSHIPS = ("attending", "care-team", "recent-encounter")
 CLOSE_RELATIONSHIPS = frozenset({"attending", "care-team"})
+DEFAULT_ADMIT_ROLES = ("technician", "nurse", "physician", "interface")
+"""Who may open an encounter (admit, register) and hand it to another attending."""
+SELF_ADMISSION_MODES = ("break-glass", "restricted")
 ALL_SECTIONS = "*"
 
 DEFAULT_ROLES: dict[str, tuple[str, ...]] = {
@@ -104,6 +115,9 @@ class AccessConfig:
     vip: frozenset[str] = frozenset()
     staff_mrns: Mapping[str, str] = field(default_factory=dict)
     """User name -> the MRN of that user's own chart (employee-patients)."""
+    admit_roles: tuple[str, ...] = DEFAULT_ADMIT_ROLES
+    self_admission: str = "break-glass"
+    """When admitting a patient with oneself as attending needs break-the-glass (see above)."""
     raw: Mapping[str, Any] = field(default_factory=dict)
     """The whole parsed document (other policies read their own sections from it)."""
 
@@ -138,6 +152,16 @@ class AccessConfig:
             mrn = facts.get("patient_mrn")
             if mrn is not None:
                 staff_mrns[str(user)] = _mrn(mrn, f"[staff.{user}] patient_mrn")
+        access = _table(document, "access")
+        admit_roles = tuple(
+            _strings(access.get("admit_roles", list(DEFAULT_ADMIT_ROLES)), "[access] admit_roles")
+        )
+        unknown_roles = [r for r in admit_roles if r not in ROLES]
+        if unknown_roles:
+            raise ValueError(f"[access] admit_roles names an unknown role '{unknown_roles[0]}'")
+        self_admission = access.get("self_admission", "break-glass")
+        if self_admission not in SELF_ADMISSION_MODES:
+            raise ValueError('[access] self_admission must be "break-glass" or "restricted"')
         return cls(
             version=version.strip(),
             roles=roles,
@@ -146,6 +170,8 @@ class AccessConfig:
             restricted=_mrns(patients, "restricted"),
             vip=_mrns(patients, "vip"),
             staff_mrns=staff_mrns,
+            admit_roles=admit_roles,
+            self_admission=self_admission,
             raw=dict(document),
         )
 
@@ -203,19 +229,33 @@ class EncounterFacts:
     """Everyone who admitted, transferred, charted in or signed for the encounter."""
     admitted_at: datetime
     discharged_at: datetime | None
+    self_assigned: frozenset[str] = frozenset()
+    """Who made themself this encounter's attending (opened or took it over with themself as
+    attending): a relationship they made, not one the hospital gave them."""
 
 
 def treatment_relationship(
-    actor: str, encounters: Iterable[EncounterFacts], *, now: datetime, window_days: int
+    actor: str,
+    encounters: Iterable[EncounterFacts],
+    *,
+    now: datetime,
+    window_days: int,
+    restricted: bool = False,
 ) -> str | None:
     """The reader's closest relationship to a patient through encounters that are open or ended
-    within `window_days` of `now`: attending, care-team, recent-encounter, or None."""
+    within `window_days` of `now`: attending, care-team, recent-encounter, or None.
+
+    For a restricted patient, an encounter the reader made themself attending of gives them
+    only "recent-encounter": their own admission cannot open a restricted chart."""
     since = now - timedelta(days=window_days)
     found: str | None = None
     for encounter in encounters:
         if encounter.discharged_at is not None and encounter.discharged_at < since:
             continue
         if encounter.admitted_at > now:
+            continue
+        if restricted and actor in encounter.self_assigned:
+            found = found or "recent-encounter"
             continue
         if encounter.attending == actor:
             return "attending"
@@ -315,6 +355,60 @@ def decide(
     if flags:
         reason += f"; flagged for review: {', '.join(flags)}"
     return AccessDecision(True, reason, version, relationship, shown, flagged=bool(flags))
+
+
+def decide_admission(
+    roles: Iterable[str],
+    *,
+    actor: str,
+    attending: str,
+    patient: PatientFacts,
+    break_glass_reason: str | None = None,
+    config: AccessConfig = DEFAULT_CONFIG,
+) -> AccessDecision:
+    """May this actor open an encounter of this patient with this attending?
+
+    `patient.relationship` is the actor's relationship to the patient before the admission. An
+    admission by someone else gives the attending their relationship as it always has; one where
+    the actor names themself attending is judged as the access it creates (see the module)."""
+    held = set(roles)
+    version = config.policy_version
+    relationship = patient.relationship
+
+    def refuse(reason: str) -> AccessDecision:
+        return AccessDecision(False, reason, version, relationship)
+
+    if not held & set(config.admit_roles):
+        return refuse(
+            f"only {', '.join(config.admit_roles)} may open, transfer or discharge encounters"
+        )
+    if actor != attending:
+        return AccessDecision(True, "an admission for another attending", version, relationship)
+    guarded = patient.mrn in config.restricted or patient.mrn in config.vip
+    if relationship in CLOSE_RELATIONSHIPS or (relationship is not None and not guarded):
+        return AccessDecision(
+            True, f"the attending admits their own patient ({relationship})", version, relationship
+        )
+    if not guarded and config.self_admission == "restricted":
+        return AccessDecision(
+            True, "the attending admits a new patient of their own", version, relationship
+        )
+    if break_glass_reason is None or not break_glass_reason.strip():
+        what = "a restricted or VIP patient" if guarded else "a patient"
+        return refuse(
+            f"admitting {what} with no treatment relationship with oneself as attending is "
+            "breaking the glass; give a reason (--break-glass)"
+        )
+    if not held & CLINICAL_ROLES:
+        return refuse("only clinical roles may break the glass")
+    return AccessDecision(
+        True,
+        "self-admission without a treatment relationship (break the glass), for review",
+        version,
+        relationship,
+        ("encounters",),
+        flagged=True,
+    )
 
 
 AUDIT_READERS = frozenset({"compliance-officer", "him-director"})

@@ -4,8 +4,10 @@ disclosures send exactly what they say (CLI, on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.cli.test_cli import Chartledger
+from tests.rawdb import RawDB
 
 
 def _admit(run: Chartledger, mrn: str, *, attending: str = "dr1", actor: str = "tech1") -> str:
@@ -89,3 +91,80 @@ def test_only_an_active_clinician_can_be_named_as_author(clinic: tuple[Chartledg
         )  # fmt: skip
         assert refused.exit_code == 2 and message in refused.output
     assert _show(run, mrn)["encounters"][0]["entries"] == []
+
+
+def _policy(run: Chartledger, tmp_path: Path, text: str) -> None:
+    run.enrol("privacy1", "compliance-officer")
+    path = tmp_path / "policy.toml"
+    path.write_text(text)
+    run("policy", "load", str(path), actor="privacy1")
+
+
+def test_a_physician_cannot_open_a_restricted_chart_by_admitting_the_patient_themself(
+    clinic: tuple[Chartledger, str], tmp_path: Path
+) -> None:
+    run, mrn = clinic
+    run.enrol("dr2", "physician")
+    _policy(run, tmp_path, f'version = "r.1"\n[patients]\nrestricted = ["{mrn}"]\n')
+    _admit(run, mrn)  # a technician admits for dr1: dr1's relationship, as always
+    assert _show(run, mrn, actor="dr1")["mrn"] == mrn
+    show = ("chart", "show", mrn, "--purpose", "treatment")
+    assert run(*show, actor="dr2", ok=False).exit_code == 4
+
+    admit = ("encounter", "admit", mrn, "--attending", "dr2", "--service", "medicine")
+    refused = run(*admit, actor="dr2", ok=False)
+    assert refused.exit_code == 4 and "breaking the glass" in refused.output
+    assert len(_show(run, mrn, actor="dr1")["encounters"]) == 1  # nothing was opened
+    run(*admit, "--break-glass", "covering the night shift", actor="dr2")
+    assert len(_show(run, mrn, actor="dr1")["encounters"]) == 2
+    # The encounter dr2 made for themself does not open the restricted chart to them.
+    still = run(*show, actor="dr2", ok=False)
+    assert still.exit_code == 4 and "restricted" in still.output
+    run(*show, "--break-glass", "patient deteriorating", actor="dr2")
+
+    admits = [(topic, facts) for topic, facts in _accesses(run) if facts["action"] == "admit"]
+    assert [(topic.rsplit("/", 1)[1], f["actor"], f["break_glass_reason"], f["flagged"])
+            for topic, f in admits] == [
+        ("access-denied", "dr2", None, False),
+        ("record-accessed", "dr2", "covering the night shift", True),
+    ]  # fmt: skip
+
+
+def _accesses(run: Chartledger) -> list[tuple[str, dict]]:  # type: ignore[type-arg]
+    """Every access event's facts, read from the stored rows (they are not encrypted)."""
+    from ledger import envelope
+    from ledger.transcoder import MsgpackTranscoder
+
+    transcoder = MsgpackTranscoder()
+    found = []
+    for _, oid, version, topic, state in RawDB(run.store_url).rows():
+        if topic.startswith("chartledger/access/"):
+            body = envelope.unpack(state, originator_id=oid, originator_version=version).body
+            found.append((topic, transcoder.decode(body)))
+    return found
+
+
+def test_a_self_admission_breaks_the_glass_and_is_queued_for_review(
+    clinic: tuple[Chartledger, str], tmp_path: Path
+) -> None:
+    run, mrn = clinic
+    run.enrol("privacy1", "compliance-officer")
+    admit = ("encounter", "register", mrn, "--attending", "dr1", "--service", "clinic")
+    refused = run(*admit, actor="dr1", ok=False)
+    assert refused.exit_code == 4 and "give a reason (--break-glass)" in refused.output
+    run(*admit, "--break-glass", "walk-in, no registrar", actor="dr1")
+    alerts = json.loads(run("audit", "alerts", "--json", actor="privacy1").output)
+    assert ("break-glass-unreviewed", "dr1", mrn) in {
+        (a["rule"], a["actor"], a["mrn"]) for a in alerts
+    }
+    # Now dr1 is this patient's attending: a second visit of their own is no break-the-glass.
+    run(*admit, actor="dr1")
+
+
+def test_the_policy_may_ask_break_the_glass_only_for_restricted_patients(
+    clinic: tuple[Chartledger, str], tmp_path: Path
+) -> None:
+    run, mrn = clinic
+    _policy(run, tmp_path, 'version = "s.1"\n[access]\nself_admission = "restricted"\n')
+    run("encounter", "register", mrn, "--attending", "dr1", "--service", "clinic", actor="dr1")
+    assert _show(run, mrn)["encounters"][0]["attending"] == "dr1"

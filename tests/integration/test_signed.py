@@ -102,3 +102,52 @@ def test_a_revoked_user_cannot_be_named_as_author(ward: Ward) -> None:
             actor=ward.tech,
         )
     assert ledger.encounter(ward.encounter).entries == {}
+
+
+def test_a_self_admission_of_a_restricted_patient_breaks_the_glass_and_opens_nothing(
+    ward: Ward,
+) -> None:
+    from ledger.access import Access
+    from ledger.access_policy import load_access_policy
+    from ledger.errors import AccessDenied
+
+    hospital, ledger = ward.hospital, ward.hospital.ledger
+    officer = hospital.enrol("privacy1", ["compliance-officer"])
+    policy = f'version = "r.1"\n[patients]\nrestricted = ["{ward.mrn}"]\n'
+    load_access_policy(ledger, policy, actor=officer)
+    chart_record(ledger, ward.mrn, actor=ward.doc, why=TREATMENT)  # doc1: admitted by tech1
+
+    def admit(**kw: object) -> UUID:
+        return ledger.open_encounter(
+            ward.mrn,
+            encounter_class="emergency",
+            attending="doc2",
+            service="emergency",
+            effective_at=ago(minutes=5),
+            actor=ward.doc2,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    with pytest.raises(AccessDenied, match="breaking the glass"):
+        admit()
+    assert len(ledger.encounters(ward.mrn)) == 1
+    opened = admit(break_glass_reason="night cover")
+    assert ledger.encounter(opened).attending == "doc2"
+    with pytest.raises(AccessDenied, match="restricted"):
+        chart_record(ledger, ward.mrn, actor=ward.doc2, why=TREATMENT)
+    flagged = [
+        e
+        for n in ledger.recorder.select_notifications(start=None, limit=1000)
+        if n.topic == Access.RecordAccessed.TOPIC
+        for e in ledger.events.get(n.originator_id)  # type: ignore[arg-type]
+        if getattr(e, "action", None) == "admit"
+    ]
+    assert [(e.actor, e.break_glass_reason, e.flagged) for e in flagged] == [  # type: ignore[attr-defined]
+        ("doc2", "night cover", True)
+    ]
+    # Taking over someone else's encounter as attending is judged the same way.
+    with pytest.raises(AccessDenied, match="breaking the glass"):
+        ledger.transfer(
+            ward.encounter, attending="doc2", effective_at=ago(minutes=1), actor=ward.doc2
+        )
+    assert ledger.encounter(ward.encounter).attending == "doc1"

@@ -206,3 +206,52 @@ def test_a_clinician_breaking_the_glass_with_a_reason_is_always_allowed_and_flag
         [role], purpose, break_glass_reason=f"x{reason}", patient=patient("MR1", relationship)
     )
     assert decision.allowed and decision.flagged
+
+
+def test_an_admission_naming_oneself_attending_without_a_relationship_breaks_the_glass() -> None:
+    from policies.access import AccessConfig, PatientFacts, decide_admission
+
+    config = AccessConfig(restricted=frozenset({"MR1"}), vip=frozenset({"MR2"}))
+
+    def admit(mrn: str, relationship: str | None, **kw: object) -> object:
+        return decide_admission(
+            ["physician"], patient=PatientFacts(mrn, relationship), config=config, **kw
+        )  # type: ignore[arg-type]
+
+    for_other = admit("MR3", None, actor="tech1", attending="dr1")
+    assert for_other.allowed and not for_other.flagged  # type: ignore[attr-defined]
+    for mrn, relationship in [("MR3", None), ("MR1", "recent-encounter"), ("MR2", None)]:
+        refused = admit(mrn, relationship, actor="dr1", attending="dr1")
+        assert not refused.allowed and "--break-glass" in refused.reason  # type: ignore[attr-defined]
+        glass = admit(mrn, relationship, actor="dr1", attending="dr1", break_glass_reason="night")
+        assert glass.allowed and glass.flagged  # type: ignore[attr-defined]
+    own = admit("MR1", "attending", actor="dr1", attending="dr1")
+    assert own.allowed and not own.flagged  # type: ignore[attr-defined]
+    lenient = AccessConfig.from_mapping({"access": {"self_admission": "restricted"}})
+    plain = decide_admission(
+        ["physician"], actor="dr1", attending="dr1", patient=PatientFacts("MR3"), config=lenient
+    )
+    assert plain.allowed and not plain.flagged
+    coder = decide_admission(["coder"], actor="c", attending="dr1", patient=PatientFacts("MR3"))
+    assert not coder.allowed and "may open" in coder.reason
+
+
+def test_a_self_assigned_encounter_is_no_close_relationship_to_a_restricted_patient() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from policies.access import EncounterFacts, treatment_relationship
+
+    now = datetime.now(UTC)
+    mine = EncounterFacts(
+        "dr1", frozenset({"dr1"}), now - timedelta(hours=1), None, frozenset({"dr1"})
+    )
+    given = EncounterFacts("dr1", frozenset({"dr1"}), now - timedelta(hours=1), None)
+    assert treatment_relationship("dr1", [mine], now=now, window_days=30) == "attending"
+    assert (
+        treatment_relationship("dr1", [mine], now=now, window_days=30, restricted=True)
+        == "recent-encounter"
+    )
+    assert (
+        treatment_relationship("dr1", [mine, given], now=now, window_days=30, restricted=True)
+        == "attending"
+    )
