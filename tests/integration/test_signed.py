@@ -3,8 +3,10 @@ disclosures (releases, legal packages, the accounting)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -151,3 +153,102 @@ def test_a_self_admission_of_a_restricted_patient_breaks_the_glass_and_opens_not
             ward.encounter, attending="doc2", effective_at=ago(minutes=1), actor=ward.doc2
         )
     assert ledger.encounter(ward.encounter).attending == "doc1"
+
+
+WRONG_TEXT = "Left femur fracture WRONG-PATIENT-7731"
+MISFILED = b"Referral letter MISFILED-BYTES-5512\n"
+
+
+@dataclass
+class Misfiled:
+    """A chart with a kept entry, an entry retracted as entered in error, a kept document and
+    one refiled away to another patient's chart."""
+
+    ward: Ward
+    kept: str
+    retracted: str
+    document: UUID
+    refiled: UUID
+
+
+@pytest.fixture
+def misfiled(ward: Ward, tmp_path: Path) -> Misfiled:
+    ledger = ward.hospital.ledger
+    other = ledger.register_patient(
+        {"given_name": "Bram", "family_name": "Visser", "sex": "male"},
+        actor=ward.tech,
+        likely_matches=[],
+    )
+    kept = ledger.add_entry(
+        ward.encounter,
+        kind="diagnosis",
+        text="Community-acquired pneumonia",
+        effective_at=ago(hours=2),
+        actor=ward.doc,
+    )
+    wrong = ledger.add_entry(
+        ward.encounter, kind="diagnosis", text=WRONG_TEXT, effective_at=ago(hours=2), actor=ward.doc
+    )
+    ledger.amend_entry(
+        ward.encounter,
+        wrong,
+        text=WRONG_TEXT + " (displaced)",
+        reason="x-ray read",
+        requested_by="doc1",
+        actor=ward.doc,
+    )
+    ledger.retract_entry(ward.encounter, wrong, reason="wrong patient", actor=ward.doc)
+    good = tmp_path / "consent.txt"
+    good.write_bytes(b"I consent to treatment.\n")
+    document = ledger.file_document(ward.mrn, good, kind="consent", actor=ward.tech)
+    bad = tmp_path / "referral-visser.txt"
+    bad.write_bytes(MISFILED)
+    refiled = ledger.file_document(ward.mrn, bad, kind="referral-letter", actor=ward.tech)
+    ledger.refile_document(refiled, other, reason="filed to the wrong patient", actor=ward.tech)
+    return Misfiled(
+        ward, f"{ward.encounter}:{kept}", f"{ward.encounter}:{wrong}", document, refiled
+    )
+
+
+def _every_byte(folder: Path) -> bytes:
+    return b"\n".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+def test_a_release_sends_no_retracted_entry_nor_refiled_document_and_says_what_went(
+    misfiled: Misfiled, tmp_path: Path
+) -> None:
+    from ledger.release import approve_release, request_release, validate_release
+    from projections.release import accounting_of, release_package
+
+    ward = misfiled.ward
+    ledger, today = ward.hospital.ledger, datetime.now(UTC).date()
+    request = request_release(
+        ledger,
+        ward.mrn,
+        requester_kind="attorney",
+        requester="Lund & Berg LLP",
+        address="4 Court St",
+        asks="all records",
+        sections=["chart", "documents"],
+        purpose="legal",
+        received=today,
+        today=today,
+        actor=ward.roi,
+    )
+    validate_release(
+        ledger, request, basis="subpoena", today=today, actor=ward.roi, notice_to_patient=True
+    )
+    approve_release(ledger, request, actor=ward.roi)
+    out = tmp_path / "release"
+    released = release_package(ledger, request, out=out, method="mail", fee="0", actor=ward.roi)
+    assert (released.entries, released.documents) == (1, 1)
+    sent = _every_byte(out)
+    assert b"WRONG-PATIENT-7731" not in sent and b"MISFILED-BYTES-5512" not in sent
+    assert misfiled.retracted.split(":")[1].encode() not in sent
+    assert str(misfiled.refiled).encode() not in sent
+    entries = json.loads((out / "entries.json").read_text())
+    assert [e["id"] for e in entries] == [misfiled.kept]
+
+    report = accounting_of(ledger, ward.mrn, requested_on=today, actor=ward.roi)
+    (line,) = report.lines
+    assert line.entries == (misfiled.kept,) and line.documents == (str(misfiled.document),)
