@@ -191,7 +191,11 @@ CHART_SECTIONS = ("demographics", "encounters", "documents", *sorted(ENTRY_KINDS
 """What `chart show` asks the policy for; minimum necessary may leave some out."""
 
 
-def _encounter(encounter: Any, *, kinds: set[str] | None = None) -> dict[str, Any]:
+def _encounter(
+    encounter: Any, *, kinds: set[str] | None = None, withheld: set[UUID] | None = None
+) -> dict[str, Any]:
+    """An encounter as data; `withheld` entries (by id) are left out (a disclosure's)."""
+    left_out = withheld or set()
     return {
         "id": str(encounter.id),
         "mrn": encounter.mrn,
@@ -203,7 +207,9 @@ def _encounter(encounter: Any, *, kinds: set[str] | None = None) -> dict[str, An
         "discharged_at": _iso(encounter.discharged_at),
         "disposition": encounter.disposition,
         "entries": [
-            _entry(e) for e in encounter.entries.values() if kinds is None or e.kind in kinds
+            _entry(e)
+            for e in encounter.entries.values()
+            if (kinds is None or e.kind in kinds) and e.id not in left_out
         ],
     }
 

@@ -252,3 +252,79 @@ def test_a_release_sends_no_retracted_entry_nor_refiled_document_and_says_what_w
     report = accounting_of(ledger, ward.mrn, requested_on=today, actor=ward.roi)
     (line,) = report.lines
     assert line.entries == (misfiled.kept,) and line.documents == (str(misfiled.document),)
+
+
+def _opened_bodies(folder: Path) -> list[str]:
+    """Every event body of the package the recipient can read with the package's own keys."""
+    import base64
+
+    from ledger import envelope
+    from ledger.data_keys import open_body
+    from ledger.transcoder import MsgpackTranscoder
+
+    keys = {
+        kid: base64.b64decode(key)
+        for kid, key in json.loads((folder / "subject-keys.json").read_text())["keys"].items()
+    }
+    transcoder, found = MsgpackTranscoder(), []
+    for line in (folder / "events.ndjson").read_text().splitlines():
+        obj = json.loads(line)
+        if obj.get("redacted"):
+            assert "state" not in obj and "body" not in obj
+            continue
+        opened = envelope.unpack(base64.b64decode(obj["state"]))
+        body = opened.body
+        if opened.enc is not None:
+            body = open_body(keys[opened.enc["kid"]], opened.enc["kid"], body)
+        found.append(repr(transcoder.decode(body)))
+    return found
+
+
+def test_a_legal_package_redacts_a_retracted_entry_and_still_verifies(
+    misfiled: Misfiled, tmp_path: Path
+) -> None:
+    import base64
+
+    from ledger.errors import IntegrityViolation
+    from ledger.legal_package import sign_manifest, verify_package
+    from ledger.transcoder import MsgpackTranscoder
+    from projections.legal import legal_package
+
+    ward = misfiled.ward
+    ledger = ward.hospital.ledger
+    out = tmp_path / "package"
+    summary = legal_package(
+        ledger,
+        ward.mrn,
+        as_of=datetime.now(UTC),
+        out=out,
+        actor=ward.roi,
+        node=ward.hospital.node(),
+        why=Purpose("legal"),
+    )
+    assert summary.entries == 1 and summary.documents == 1
+    everything = _every_byte(out) + "\n".join(_opened_bodies(out)).encode()
+    for secret in (b"WRONG-PATIENT-7731", b"MISFILED-BYTES-5512", b"referral-visser"):
+        assert secret not in everything
+    record = json.loads((out / "record.json").read_text())
+    assert [e["id"] for e in record["encounters"][0]["entries"]] == [misfiled.kept.split(":")[1]]
+    assert record["withheld"]["entries"] == [misfiled.retracted]
+    assert record["encounters"][0]["entries"][0]["attribution"] == "by doc1"
+
+    genesis = ledger.genesis_fingerprint()
+    report = verify_package(out, transcoder=MsgpackTranscoder(), expected_genesis=genesis)
+    assert report.redacted >= 2 and report.entries == 1 and report.documents == 1
+
+    # A redacted event is still checked: one flipped byte of its body's hash is caught.
+    lines = (out / "events.ndjson").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if '"redacted":true' in line)
+    obj = json.loads(lines[at])
+    digest = bytearray(base64.b64decode(obj["body_sha256"]))
+    digest[0] ^= 1
+    obj["body_sha256"] = base64.b64encode(bytes(digest)).decode()
+    lines[at] = json.dumps(obj, separators=(",", ":"))
+    (out / "events.ndjson").write_text("\n".join(lines) + "\n")
+    sign_manifest(out, ward.roi, origin="test.hospital/ledger", made_at=datetime.now(UTC))
+    with pytest.raises(IntegrityViolation) as caught:
+        verify_package(out, transcoder=MsgpackTranscoder(), expected_genesis=genesis)
+    assert caught.value.check == "signature"
