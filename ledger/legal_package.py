@@ -52,7 +52,9 @@ if TYPE_CHECKING:
     from ledger.application import Ledger
     from ledger.keys import Identity
 
-FORMAT = "chartledger-legal-package/1"
+FORMAT = "chartledger-legal-package/2"
+"""/2 adds redacted event lines (format.md section 6); /1 packages (none) still verify."""
+FORMATS = ("chartledger-legal-package/1", FORMAT)
 MANIFEST = "MANIFEST.json"
 PROOF_FILES = ("events.ndjson", "checkpoint.txt", "subject-keys.json")
 DOCUMENT_FILED_TOPIC = "chartledger/document/filed"
@@ -429,7 +431,7 @@ def _open_checkpoint(note: str, registry: KeyRegistry) -> notes.Checkpoint:
 
 def _check_manifest(folder: Path, registry: KeyRegistry, size: int) -> tuple[str, int]:
     manifest = _read_json(folder / MANIFEST)
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") not in FORMATS:
         raise _package(f"{MANIFEST} is not of format {FORMAT}")
     try:
         signature = base64.b64decode(manifest.pop("signature"), validate=True)
