@@ -538,6 +538,18 @@ def _check_entries(folder: Path, proven: _Proven) -> int:
         key = str(body["entry_id"])
         if key not in latest or stamp >= latest[key][0]:
             latest[key] = (stamp, str(body.get("text", "")))
+    withheld = record.get("withheld") if isinstance(record, dict) else None
+    hidden = withheld.get("entries", []) if isinstance(withheld, dict) else []
+    readable = {
+        str(body["entry_id"])
+        for topic, body in proven.bodies.values()
+        if topic in ENTRY_TOPICS and "entry_id" in body
+    }
+    for ref in hidden if isinstance(hidden, list) else []:
+        if str(ref).rsplit(":", 1)[-1] in readable:
+            raise IntegrityViolation(
+                "record", f"record.json withholds entry {ref}, but the package discloses its text"
+            )
     count = 0
     for encounter in record.get("encounters", []) if isinstance(record, dict) else []:
         for entry in encounter.get("entries", []):

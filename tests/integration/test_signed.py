@@ -315,6 +315,30 @@ def test_a_legal_package_redacts_a_retracted_entry_and_still_verifies(
     report = verify_package(out, transcoder=MsgpackTranscoder(), expected_genesis=genesis)
     assert report.redacted >= 2 and report.entries == 1 and report.documents == 1
 
+    # A package that withholds an entry yet carries its text whole is caught too.
+    import shutil
+
+    leaky = tmp_path / "leaky"
+    shutil.copytree(out, leaky)
+    lines = (leaky / "events.ndjson").read_text().splitlines()
+    for i, line in enumerate(lines):
+        obj = json.loads(line)
+        if obj.get("topic") == "chartledger/encounter/entry-recorded" and obj.get("redacted"):
+            (stored,) = ledger.recorder.select_events(
+                UUID(obj["originator_id"]),
+                gt=obj["originator_version"] - 1,
+                lte=obj["originator_version"],
+            )
+            proof = obj.pop("proof")
+            for key in ("redacted", "body_sha256", "enc", "prev", "signer", "sig"):
+                del obj[key]
+            obj.update(state=base64.b64encode(stored.state).decode(), proof=proof)
+            lines[i] = json.dumps(obj, separators=(",", ":"))
+    (leaky / "events.ndjson").write_text("\n".join(lines) + "\n")
+    sign_manifest(leaky, ward.roi, origin="test.hospital/ledger", made_at=datetime.now(UTC))
+    with pytest.raises(IntegrityViolation, match="discloses its text"):
+        verify_package(leaky, transcoder=MsgpackTranscoder(), expected_genesis=genesis)
+
     # A redacted event is still checked: one flipped byte of its body's hash is caught.
     lines = (out / "events.ndjson").read_text().splitlines()
     at = next(i for i, line in enumerate(lines) if '"redacted":true' in line)
