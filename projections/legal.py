@@ -74,6 +74,8 @@ class PackageSummary:
     history: int
     trail: int
     documents: int
+    withheld: int = 0
+    """Entries retracted as entered in error: left out, their events redacted."""
 
 
 def legal_package(
@@ -188,6 +190,7 @@ def legal_package(
         history=len(history),
         trail=len(rows),
         documents=len(documents),
+        withheld=len(withheld),
     )
 
 

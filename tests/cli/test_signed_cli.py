@@ -168,3 +168,43 @@ def test_the_policy_may_ask_break_the_glass_only_for_restricted_patients(
     _policy(run, tmp_path, 'version = "s.1"\n[access]\nself_admission = "restricted"\n')
     run("encounter", "register", mrn, "--attending", "dr1", "--service", "clinic", actor="dr1")
     assert _show(run, mrn)["encounters"][0]["attending"] == "dr1"
+
+
+def test_releases_packages_and_the_accounting_never_carry_an_entry_entered_in_error(
+    clinic: tuple[Chartledger, str], tmp_path: Path
+) -> None:
+    run, mrn = clinic
+    run.enrol("roi1", "roi-specialist")
+    encounter = _admit(run, mrn)
+    kept = _add(run, encounter, "Community-acquired pneumonia", actor="dr1")
+    wrong = _add(run, encounter, "Femur fracture WRONG-PATIENT-4410", actor="dr1")
+    run("chart", "retract", wrong, "--reason", "wrong patient", actor="dr1")
+
+    request = run(
+        "roi", "request", mrn, "--requester-kind", "attorney", "--requester", "Lund LLP",
+        "--address", "4 Court St", "--asks", "all records", "--purpose", "legal",
+        "--section", "chart", actor="roi1",
+    ).output.split("release request ")[1].split()[0]  # fmt: skip
+    run("roi", "validate", request, "--basis", "subpoena", "--notice-to-patient", actor="roi1")
+    run("roi", "approve", request, actor="roi1")
+    sent = tmp_path / "release"
+    out = run("roi", "release", request, "--method", "mail", "--out", str(sent), actor="roi1")
+    assert "Released 1 entries" in out.output
+    everything = b"".join(p.read_bytes() for p in sent.rglob("*") if p.is_file())
+    assert b"WRONG-PATIENT-4410" not in everything
+    report = json.loads(run("roi", "accounting", mrn, "--json", actor="roi1").output)
+    (line,) = report["disclosures"]
+    assert line["entries"] == [kept] and line["documents"] == []
+    assert f"sent: entry {kept}" in run("roi", "accounting", mrn, actor="roi1").output
+
+    package = tmp_path / "package"
+    made = run(
+        "legal", "package", mrn, "--as-of", "now", "--out", str(package), "--purpose", "legal",
+        actor="roi1",
+    ).output  # fmt: skip
+    assert "Withheld 1 entries retracted as entered in error" in made
+    everything = b"".join(p.read_bytes() for p in package.rglob("*") if p.is_file())
+    assert b"WRONG-PATIENT-4410" not in everything
+    genesis = made.split("--genesis ")[1].split()[0]
+    verified = run("verify", "--package", str(package), "--genesis", genesis).output
+    assert "1 events are redacted" in verified and "(matches)" in verified
