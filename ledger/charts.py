@@ -315,8 +315,13 @@ class ChartCommands:
         author: str | None = None,
         effective_at: datetime,
         actor: Identity,
+        break_glass_reason: str | None = None,
     ) -> UUID:
-        """Record a clinical entry; `author` (default: the actor) is who wrote it."""
+        """Record a clinical entry; `author` (default: the actor) is who wrote it.
+
+        Charting is an access (`policies.access.decide_charting`): a clinician without the
+        relationship a treatment read needs breaks the glass (a flagged access event saved with
+        the entry) or is refused (an `AccessDenied` event, and nothing else, is recorded)."""
         acting = self.authenticate(actor)
         require(charting.may_record_entry(acting.roles))
         check_effective_at(effective_at, now=_now())
@@ -325,6 +330,7 @@ class ChartCommands:
             _check_author(self, written_by)
         for _ in range(_RETRIES):
             encounter = _encounter(self, encounter_id)
+            access = _judge_charting(self, acting.roles, encounter, actor, break_glass_reason)
             entry_id = encounter.record_entry(
                 kind=kind,
                 text=text,
@@ -334,7 +340,7 @@ class ChartCommands:
                 actor=actor.name,
             )
             try:
-                self.save(encounter, signer=actor)
+                self.save(encounter, access, signer=actor)
             except ConflictError:
                 continue  # another entry landed first; entries are independent, so add it after
             return entry_id
@@ -352,12 +358,15 @@ class ChartCommands:
         reason: str,
         requested_by: str,
         actor: Identity,
+        break_glass_reason: str | None = None,
     ) -> None:
-        """Add a new version of an entry; the earlier ones stay (`fields=None` keeps them)."""
+        """Add a new version of an entry; the earlier ones stay (`fields=None` keeps them).
+        An access like adding one (`add_entry`)."""
         acting = self.authenticate(actor)
         encounter = _encounter(self, encounter_id)
         entry = encounter.entry(entry_id)
         require(charting.may_amend(acting.roles, actor=actor.name, author=entry.author))
+        access = _judge_charting(self, acting.roles, encounter, actor, break_glass_reason)
         encounter.amend_entry(
             entry_id,
             text=text,
@@ -366,23 +375,36 @@ class ChartCommands:
             requested_by=requested_by,
             actor=actor.name,
         )
-        self.save(encounter, signer=actor)
+        self.save(encounter, access, signer=actor)
 
     def retract_entry(
-        self: _LedgerLike, encounter_id: UUID, entry_id: UUID, *, reason: str, actor: Identity
+        self: _LedgerLike,
+        encounter_id: UUID,
+        entry_id: UUID,
+        *,
+        reason: str,
+        actor: Identity,
+        break_glass_reason: str | None = None,
     ) -> None:
-        """Mark an entry "entered in error"; it stays in the chart, marked."""
+        """Mark an entry "entered in error"; it stays in the chart, marked. An access like
+        adding one (`add_entry`): a retracted entry leaves releases."""
         acting = self.authenticate(actor)
         encounter = _encounter(self, encounter_id)
         entry = encounter.entry(entry_id)
         require(charting.may_retract(acting.roles, actor=actor.name, author=entry.author))
+        access = _judge_charting(self, acting.roles, encounter, actor, break_glass_reason)
         encounter.retract_entry(entry_id, reason=reason, actor=actor.name)
-        self.save(encounter, signer=actor)
+        self.save(encounter, access, signer=actor)
 
     def sign_entry(
-        self: _LedgerLike, encounter_id: UUID, entry_id: UUID, *, actor: Identity
+        self: _LedgerLike,
+        encounter_id: UUID,
+        entry_id: UUID,
+        *,
+        actor: Identity,
+        break_glass_reason: str | None = None,
     ) -> None:
-        """A physician attests the entry's current version."""
+        """A physician attests the entry's current version (an access like adding one)."""
         acting = self.authenticate(actor)
         encounter = _encounter(self, encounter_id)
         entry = encounter.entry(entry_id)
@@ -391,8 +413,9 @@ class ChartCommands:
                 acting.roles, actor=actor.name, author=entry.author, attending=encounter.attending
             )
         )
+        access = _judge_charting(self, acting.roles, encounter, actor, break_glass_reason)
         encounter.sign_entry(entry_id, actor=actor.name)
-        self.save(encounter, signer=actor)
+        self.save(encounter, access, signer=actor)
 
     def deny_amendment(
         self: _LedgerLike,
@@ -529,6 +552,67 @@ def _judge_attending(
         ledger.save(Access.denied(**facts), signer=actor)
         raise AccessDenied(f"Admission refused: {decision.reason}.")
     raise NotAuthorised(decision.reason[0].upper() + decision.reason[1:] + ".")
+
+
+def _judge_charting(
+    ledger: _LedgerLike,
+    roles: Iterable[str],
+    encounter: Encounter,
+    actor: Identity,
+    break_glass_reason: str | None,
+) -> Access | None:
+    """The access policy's verdict on charting in this encounter: None when plain, a flagged
+    access event to save with the entry (break the glass, a VIP's or a co-worker's chart); a
+    refusal is recorded (an `AccessDenied` event), then raised."""
+    from ledger.access_policy import current_access_config
+
+    config = current_access_config(cast("Ledger", ledger))
+    mrn = encounter.mrn
+    survivor = ledger.patient(mrn)
+    while survivor.merged_into is not None and survivor.merged_into != mrn:
+        mrn = survivor.merged_into  # the chart the encounter is now part of
+        survivor = ledger.patient(mrn)
+    relationship = None
+    if set(roles) & access_policy.CLINICAL_ROLES:  # others: the role rules alone decide
+        relationship = ledger.relationship_to(
+            mrn,
+            actor.name,
+            now=_now(),
+            window_days=config.window_days,
+            restricted=mrn in config.restricted,
+        )
+    decision = access_policy.decide_charting(
+        roles,
+        actor=actor.name,
+        patient=access_policy.PatientFacts(mrn, relationship),
+        encounter=access_policy.EncounterFacts(
+            attending=encounter.attending,
+            care_team=encounter.care_team,
+            admitted_at=encounter.admitted_at,
+            discharged_at=encounter.discharged_at,
+            self_assigned=encounter.self_assigned,
+        ),
+        break_glass_reason=break_glass_reason,
+        config=config,
+    )
+    if decision.allowed and not decision.flagged:
+        return None
+    facts = {
+        "actor": actor.name,
+        "mrns": [mrn],
+        "action": "chart",
+        "sections": ["chart"],
+        "purpose": "treatment",
+        "break_glass_reason": break_glass_reason,
+        "decision": decision.reason,
+        "policy_version": decision.policy_version,
+        "relationship": decision.relationship,
+        "flagged": decision.flagged,
+    }
+    if decision.allowed:
+        return Access.granted(**facts)
+    ledger.save(Access.denied(**facts), signer=actor)
+    raise AccessDenied(f"Charting refused: {decision.reason}.")
 
 
 def _check_author(ledger: _LedgerLike, name: str) -> None:

@@ -29,6 +29,17 @@ glass (`[access] self_admission = "break-glass"`, the default; `"restricted"` as
 restricted and VIP patients): refused without a reason, and with one allowed, flagged for review.
 An encounter whose attending made themself attending never gives that physician a close
 relationship to a restricted patient (`treatment_relationship(..., restricted=True)`).
+
+Charting (`decide_charting`): adding, amending, retracting or signing an entry is an access. A
+clinician (physician, nurse) needs the relationship a treatment read would need (rules 2-8, so
+a restricted patient asks for a close one), taking the better of their relationship to the
+patient and their place in the encounter itself (its attending or care team: a late note or a
+signature after the window still belongs to them); without one, it is breaking the glass
+(allowed with a reason, flagged). Technicians and interfaces enter for the encounters they are
+given (a transcription, a laboratory result): the charting role rules decide, and nothing they
+enter gives them or the author they name a relationship. Nor does any entry: the care team is
+who the hospital assigned (see `EncounterFacts.care_team`), never who charted, was named
+author or signed.
 """
 
 from __future__ import annotations
@@ -226,7 +237,8 @@ class EncounterFacts:
 
     attending: str
     care_team: frozenset[str]
-    """Everyone who admitted, transferred, charted in or signed for the encounter."""
+    """Who was assigned to the encounter: its attendings and the staff who admitted, moved or
+    discharged the patient. Charting, authorship and signatures add no one."""
     admitted_at: datetime
     discharged_at: datetime | None
     self_assigned: frozenset[str] = frozenset()
@@ -408,6 +420,58 @@ def decide_admission(
         relationship,
         ("encounters",),
         flagged=True,
+    )
+
+
+def encounter_relationship(
+    actor: str, encounter: EncounterFacts, *, restricted: bool = False
+) -> str | None:
+    """The actor's place in this one encounter, whenever it was: attending, care-team or None
+    (for a restricted patient, an encounter they made themself attending of gives none)."""
+    if restricted and actor in encounter.self_assigned:
+        return None
+    if encounter.attending == actor:
+        return "attending"
+    return "care-team" if actor in encounter.care_team else None
+
+
+def decide_charting(
+    roles: Iterable[str],
+    *,
+    actor: str,
+    patient: PatientFacts,
+    encounter: EncounterFacts,
+    break_glass_reason: str | None = None,
+    config: AccessConfig = DEFAULT_CONFIG,
+) -> AccessDecision:
+    """May this actor add, amend, retract or sign an entry in this encounter (see the module)?
+
+    `patient.relationship` is the actor's treatment relationship to the patient, as a read
+    finds it; the decision's relationship is the better of it and their place in `encounter`."""
+    held = set(roles)
+    version = config.policy_version
+    if not held & CLINICAL_ROLES:
+        return AccessDecision(
+            True, "an entry for the encounter (the charting role rules decide)", version
+        )
+    ranks = {r: i for i, r in enumerate(RELATIONSHIPS)}
+    found = [
+        r
+        for r in (
+            encounter_relationship(actor, encounter, restricted=patient.mrn in config.restricted),
+            patient.relationship,
+        )
+        if r is not None
+    ]
+    relationship = min(found, key=ranks.__getitem__) if found else None
+    return decide(
+        held,
+        "treatment",
+        break_glass_reason=break_glass_reason,
+        actor=actor,
+        patient=PatientFacts(patient.mrn, relationship),
+        sections=("chart",),
+        config=config,
     )
 
 
