@@ -58,6 +58,13 @@ def ward(hospital: Hospital) -> dict[str, Identity]:
         effective_at=datetime.now(UTC) - timedelta(hours=2),
         actor=people["tech"],
     )
+    # The nurse moves the patient (ward work: the care team); charting alone would not do it.
+    ledger.transfer(
+        encounter,
+        bed="4W-2",
+        effective_at=datetime.now(UTC) - timedelta(hours=1),
+        actor=people["nurse"],
+    )
     ledger.add_entry(
         encounter,
         kind="progress-note",

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -153,6 +154,144 @@ def test_a_self_admission_of_a_restricted_patient_breaks_the_glass_and_opens_not
             ward.encounter, attending="doc2", effective_at=ago(minutes=1), actor=ward.doc2
         )
     assert ledger.encounter(ward.encounter).attending == "doc1"
+
+
+def _chart_accesses(ledger: Any) -> list[tuple[str, str, str | None, bool]]:
+    """(event, actor, break-glass reason, flagged) of every access event for charting."""
+    from ledger.access import Access
+
+    topics = {Access.RecordAccessed.TOPIC: "granted", Access.AccessDenied.TOPIC: "denied"}
+    return [
+        (topics[n.topic], e.actor, e.break_glass_reason, e.flagged)
+        for n in ledger.recorder.select_notifications(start=None, limit=10_000)
+        if n.topic in topics
+        for e in ledger.events.get(n.originator_id)
+        if getattr(e, "action", None) == "chart"
+    ]
+
+
+def _restrict(ward: Ward) -> None:
+    from ledger.access_policy import load_access_policy
+
+    officer = ward.hospital.enrol("privacy1", ["compliance-officer"])
+    policy = f'version = "r.1"\n[patients]\nrestricted = ["{ward.mrn}"]\n'
+    load_access_policy(ward.hospital.ledger, policy, actor=officer)
+
+
+def _relationship(ward: Ward, name: str) -> str | None:
+    return ward.hospital.ledger.relationship_to(
+        ward.mrn, name, now=datetime.now(UTC), window_days=30, restricted=True
+    )
+
+
+def test_charting_in_a_restricted_chart_without_a_relationship_breaks_the_glass(
+    ward: Ward,
+) -> None:
+    from ledger.errors import AccessDenied
+
+    ledger = ward.hospital.ledger
+    _restrict(ward)
+    note = {"kind": "progress-note", "text": "Seen on call", "effective_at": ago(minutes=5)}
+    with pytest.raises(AccessDenied, match="restricted to the patient's care team"):
+        ledger.add_entry(ward.encounter, **note, actor=ward.doc2)  # type: ignore[arg-type]
+    assert ledger.encounter(ward.encounter).entries == {}  # the refusal wrote no entry
+    assert _chart_accesses(ledger) == [("denied", "doc2", None, False)]
+    entry = ledger.add_entry(
+        ward.encounter,
+        **note,  # type: ignore[arg-type]
+        actor=ward.doc2,
+        break_glass_reason="rapid response call",
+    )
+    assert ledger.encounter(ward.encounter).entry(entry).author == "doc2"
+    assert _chart_accesses(ledger)[1:] == [("granted", "doc2", "rapid response call", True)]
+    # Charting did not make doc2 care team: a treatment read, a signature, an amendment and a
+    # retraction of doc2's own entry all still need the glass broken.
+    assert "doc2" not in ledger.encounter(ward.encounter).care_team
+    assert _relationship(ward, "doc2") == "recent-encounter"
+    with pytest.raises(AccessDenied, match="restricted"):
+        chart_record(ledger, ward.mrn, actor=ward.doc2, why=TREATMENT)
+    with pytest.raises(AccessDenied, match="Charting refused"):
+        ledger.sign_entry(ward.encounter, entry, actor=ward.doc2)
+    with pytest.raises(AccessDenied, match="Charting refused"):
+        ledger.amend_entry(
+            ward.encounter, entry, text="x", reason="typo", requested_by="doc2", actor=ward.doc2
+        )
+    with pytest.raises(AccessDenied, match="Charting refused"):
+        ledger.retract_entry(ward.encounter, entry, reason="wrong bed", actor=ward.doc2)
+    ledger.sign_entry(ward.encounter, entry, actor=ward.doc2, break_glass_reason="my own note")
+    assert [s.physician for s in ledger.encounter(ward.encounter).entry(entry).signatures] == [
+        "doc2"
+    ]
+    assert _relationship(ward, "doc2") == "recent-encounter"
+    # The attending (admitted by the technician) charts and signs as always, unflagged.
+    own = ledger.add_entry(ward.encounter, **note, actor=ward.doc)  # type: ignore[arg-type]
+    ledger.sign_entry(ward.encounter, own, actor=ward.doc)
+    ledger.sign_entry(ward.encounter, entry, actor=ward.doc)  # the attending signs for it
+    assert [a[0] for a in _chart_accesses(ledger)] == ["denied", "granted"] + ["denied"] * 3 + [
+        "granted"
+    ]
+
+
+def test_a_transcription_naming_an_author_gives_them_no_relationship(ward: Ward) -> None:
+    from ledger.errors import AccessDenied
+
+    ledger = ward.hospital.ledger
+    # Not restricted: the technician enters for doc2, and doc2 (a physician with only the
+    # patient's recent encounter) charts; neither makes doc2 care team.
+    entry = ledger.add_entry(
+        ward.encounter,
+        kind="diagnosis",
+        text="Community-acquired pneumonia",
+        author="doc2",
+        effective_at=ago(hours=1),
+        actor=ward.tech,
+    )
+    ledger.add_entry(
+        ward.encounter, kind="progress-note", text="Better", effective_at=ago(minutes=30),
+        actor=ward.doc2,
+    )  # fmt: skip
+    assert "doc2" not in ledger.encounter(ward.encounter).care_team
+    assert ledger.relationship_to(
+        ward.mrn, "doc2", now=datetime.now(UTC), window_days=30
+    ) == "recent-encounter"  # fmt: skip
+    # Once restricted, the named author cannot read it, nor sign it without breaking the glass.
+    _restrict(ward)
+    assert _relationship(ward, "doc2") == "recent-encounter"
+    with pytest.raises(AccessDenied, match="restricted"):
+        chart_record(ledger, ward.mrn, actor=ward.doc2, why=TREATMENT)
+    with pytest.raises(AccessDenied, match="Charting refused"):
+        ledger.sign_entry(ward.encounter, entry, actor=ward.doc2)
+    assert ledger.encounter(ward.encounter).entry(entry).signatures == []
+    # The technician still enters for the encounter (the role rules decide), unflagged.
+    ledger.add_entry(
+        ward.encounter, kind="laboratory-report", text="WBC 11", author="doc1",
+        effective_at=ago(minutes=10), actor=ward.tech,
+    )  # fmt: skip
+    assert _chart_accesses(ledger) == [("denied", "doc2", None, False)]
+
+
+def test_the_attending_completes_an_old_encounter_another_physician_may_not(
+    hospital: Hospital,
+) -> None:
+    from ledger.errors import AccessDenied
+
+    tech = hospital.enrol("tech1", ["technician"])
+    doc = hospital.enrol("doc1", ["physician"])
+    doc2 = hospital.enrol("doc2", ["physician"])
+    ledger = hospital.ledger
+    mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    old = ledger.open_encounter(
+        mrn, encounter_class="inpatient", attending="doc1", service="medicine",
+        effective_at=ago(days=60), actor=tech,
+    )  # fmt: skip
+    ledger.discharge(old, disposition="home", effective_at=ago(days=50), actor=tech)
+    note = {"kind": "physician-note", "text": "Discharge summary", "effective_at": ago(days=50)}
+    # Outside the treatment window the patient is no one's, but the encounter is still doc1's.
+    entry = ledger.add_entry(old, **note, actor=doc)  # type: ignore[arg-type]
+    ledger.sign_entry(old, entry, actor=doc)
+    with pytest.raises(AccessDenied, match="no treatment relationship"):
+        ledger.add_entry(old, **note, actor=doc2)  # type: ignore[arg-type]
+    assert list(ledger.encounter(old).entries) == [entry]
 
 
 WRONG_TEXT = "Left femur fracture WRONG-PATIENT-7731"
