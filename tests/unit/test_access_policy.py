@@ -12,9 +12,11 @@ from policies.access import (
     DEFAULT_CONFIG,
     PURPOSES,
     AccessConfig,
+    AccessDecision,
     EncounterFacts,
     PatientFacts,
     decide,
+    decide_charting,
     may_load_policy,
     may_read_audit_trail,
     treatment_relationship,
@@ -255,3 +257,44 @@ def test_a_self_assigned_encounter_is_no_close_relationship_to_a_restricted_pati
         treatment_relationship("dr1", [mine, given], now=now, window_days=30, restricted=True)
         == "attending"
     )
+
+
+def test_charting_needs_the_relationship_a_treatment_read_needs() -> None:
+    ward = EncounterFacts(
+        "doc1", frozenset({"doc1", "tech1"}), NOW - timedelta(days=60), NOW - timedelta(days=50)
+    )
+
+    def chart(roles: list[str], actor: str, mrn: str, rel: str | None, **kw: str) -> AccessDecision:
+        return decide_charting(
+            roles,
+            actor=actor,
+            patient=PatientFacts(mrn, rel),
+            encounter=ward,
+            config=CONFIG,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    plain = chart(["physician"], "doc2", "MR1", "recent-encounter")
+    assert plain.allowed and not plain.flagged
+    none = chart(["physician"], "doc2", "MR1", None)
+    assert not none.allowed and "no treatment relationship" in none.reason
+    restricted = chart(["nurse"], "nurse2", "MR0000004", "recent-encounter")
+    assert not restricted.allowed and "restricted" in restricted.reason
+    glass = chart(["nurse"], "nurse2", "MR0000004", None, break_glass_reason="arrest")
+    assert glass.allowed and glass.flagged
+    assert not chart(["physician"], "doc2", "MR0000004", None, break_glass_reason=" ").allowed
+    # The encounter's own attending, outside the window, on a restricted patient: allowed.
+    own = chart(["physician"], "doc1", "MR0000004", None)
+    assert own.allowed and own.relationship == "attending"
+    # ... unless they made themself attending of it.
+    made = EncounterFacts("doc1", frozenset({"doc1"}), NOW, None, self_assigned=frozenset({"doc1"}))
+    assert not decide_charting(
+        ["physician"], actor="doc1", patient=PatientFacts("MR0000004", None), encounter=made,
+        config=CONFIG,
+    ).allowed  # fmt: skip
+    # Technicians and interfaces: the charting role rules decide; a VIP chart is flagged.
+    assert chart(["technician"], "tech9", "MR0000004", None).allowed
+    assert chart(["interface"], "lab", "MR0000004", None).allowed
+    assert chart(["physician"], "doc1", "MR0000007", None).flagged
+    staff_own = chart(["nurse"], "tech1", "MR0000012", "attending")
+    assert not staff_own.allowed
