@@ -49,7 +49,8 @@ _BREAK_GLASS = click.option(
     "--break-glass",
     "break_glass",
     metavar="REASON",
-    help="Why you make yourself attending of a patient you have no relationship with (reviewed).",
+    help="Why you make yourself attending of a patient you have no relationship with, or move a "
+    "restricted or VIP patient without one (reviewed).",
 )
 
 
@@ -141,8 +142,11 @@ def transfer(
     help="Where the patient went: home, transferred, deceased, left against advice…",
 )
 @click.option("--at", "at", help="When (ISO 8601; default now).")
+@_BREAK_GLASS
 @pass_session
-def discharge(session: Session, encounter_id: str, disposition: str, at: str | None) -> None:
+def discharge(
+    session: Session, encounter_id: str, disposition: str, at: str | None, break_glass: str | None
+) -> None:
     """Discharge the patient of an encounter."""
     actor = session.identity()
     with session.ledger() as ledger:
@@ -151,5 +155,6 @@ def discharge(session: Session, encounter_id: str, disposition: str, at: str | N
             disposition=disposition,
             effective_at=parse_time(at, what="time"),
             actor=actor,
+            break_glass_reason=break_glass,
         )
     click.echo(f"Discharged encounter {encounter_id} ({disposition}).")

@@ -240,8 +240,8 @@ class ChartCommands:
         check_effective_at(effective_at, now=_now(), what="admission time")
         check_attending(self, attending)
         patient = _current_patient(self, mrn)
-        access = _judge_attending(
-            self, acting.roles, patient.mrn, attending, actor, break_glass_reason
+        access = _judge_move(
+            self, acting.roles, patient.mrn, attending, actor, break_glass_reason, action="admit"
         )
         encounter = Encounter.open(
             patient.id,
@@ -275,17 +275,22 @@ class ChartCommands:
         if attending is not None:
             check_attending(self, attending)
         encounter = _encounter(self, encounter_id)
-        access = None
-        if attending is not None and attending.strip() != encounter.attending:
-            access = _judge_attending(
-                self, acting.roles, encounter.mrn, attending, actor, break_glass_reason
-            )
+        before = encounter.attending
         encounter.transfer(
             bed=bed,
             service=service,
             attending=attending,
             effective_at=effective_at,
             actor=actor.name,
+        )  # checked before judging: only a real move is judged (and saved below)
+        access = _judge_move(
+            self,
+            acting.roles,
+            encounter.mrn,
+            encounter.attending if encounter.attending != before else None,
+            actor,
+            break_glass_reason,
+            action="transfer",
         )
         self.save(encounter, access, signer=actor)
 
@@ -296,13 +301,19 @@ class ChartCommands:
         disposition: str,
         effective_at: datetime,
         actor: Identity,
+        break_glass_reason: str | None = None,
     ) -> None:
+        """Discharge the patient (a clinician discharging a restricted or VIP patient without
+        a close relationship breaks the glass, as a transfer does)."""
         acting = self.authenticate(actor)
         require(charting.may_manage_encounter(acting.roles))
         check_effective_at(effective_at, now=_now(), what="discharge time")
         encounter = _encounter(self, encounter_id)
         encounter.discharge(disposition=disposition, effective_at=effective_at, actor=actor.name)
-        self.save(encounter, signer=actor)
+        access = _judge_move(
+            self, acting.roles, encounter.mrn, None, actor, break_glass_reason, action="discharge"
+        )
+        self.save(encounter, access, signer=actor)
 
     # -- entries ------------------------------------------------------------------------------
     def add_entry(
@@ -500,44 +511,51 @@ def check_attending(ledger: _LedgerLike, name: str) -> None:
         raise UsageError(f"{user.name} cannot be the attending: their key has been revoked.")
 
 
-def _judge_attending(
+def _judge_move(
     ledger: _LedgerLike,
     roles: Iterable[str],
     mrn: str,
-    attending: str,
+    attending: str | None,
     actor: Identity,
     break_glass_reason: str | None,
+    *,
+    action: str,
 ) -> Access | None:
-    """The access policy's verdict on making `attending` this patient's attending: None when it
-    is plain, a flagged access event to save with the encounter when it breaks the glass; a
-    refusal is recorded (an `AccessDenied` event), then raised."""
+    """The access policy's verdict on an admission, transfer or discharge (`action`), making
+    `attending` (None: unchanged) the attending: None when it is plain, a flagged access event
+    to save with the encounter when it breaks the glass; a refusal is recorded (an
+    `AccessDenied` event), then raised."""
     from ledger.access_policy import current_access_config
 
     config = current_access_config(cast("Ledger", ledger))
-    attending = attending.strip()
+    mrn = _chart_mrn(ledger, mrn)
+    attending = attending.strip() if attending is not None else None
+    guarded = mrn in config.restricted or mrn in config.vip
+    held = set(roles)
     relationship = None
-    if attending == actor.name:
+    if attending == actor.name or (guarded and held & access_policy.CLINICAL_ROLES):
         relationship = ledger.relationship_to(
             mrn,
             actor.name,
             now=_now(),
             window_days=config.window_days,
-            restricted=mrn in config.restricted,
+            restricted=guarded,  # a place the actor made themself is no close relationship
         )
     decision = access_policy.decide_admission(
-        roles,
+        held,
         actor=actor.name,
         attending=attending,
         patient=access_policy.PatientFacts(mrn, relationship),
         break_glass_reason=break_glass_reason,
         config=config,
+        action="admission" if action == "admit" else action,
     )
     if decision.allowed and not decision.flagged:
         return None
     facts = {
         "actor": actor.name,
         "mrns": [mrn],
-        "action": "admit",
+        "action": action,
         "sections": ["encounters"],
         "purpose": "treatment",
         "break_glass_reason": break_glass_reason,
@@ -548,10 +566,20 @@ def _judge_attending(
     }
     if decision.allowed:
         return Access.granted(**facts)
-    if attending == actor.name and set(roles) & set(config.admit_roles):
+    if held & set(config.admit_roles):
         ledger.save(Access.denied(**facts), signer=actor)
-        raise AccessDenied(f"Admission refused: {decision.reason}.")
+        what = {"admit": "Admission"}.get(action, action.capitalize())
+        raise AccessDenied(f"{what} refused: {decision.reason}.")
     raise NotAuthorised(decision.reason[0].upper() + decision.reason[1:] + ".")
+
+
+def _chart_mrn(ledger: _LedgerLike, mrn: str) -> str:
+    """The MRN of the chart an encounter of `mrn` is now part of (following merges)."""
+    survivor = ledger.patient(mrn)
+    while survivor.merged_into is not None and survivor.merged_into != mrn:
+        mrn = survivor.merged_into
+        survivor = ledger.patient(mrn)
+    return mrn
 
 
 def _judge_charting(
@@ -567,11 +595,7 @@ def _judge_charting(
     from ledger.access_policy import current_access_config
 
     config = current_access_config(cast("Ledger", ledger))
-    mrn = encounter.mrn
-    survivor = ledger.patient(mrn)
-    while survivor.merged_into is not None and survivor.merged_into != mrn:
-        mrn = survivor.merged_into  # the chart the encounter is now part of
-        survivor = ledger.patient(mrn)
+    mrn = _chart_mrn(ledger, encounter.mrn)  # the chart the encounter is now part of
     relationship = None
     if set(roles) & access_policy.CLINICAL_ROLES:  # others: the role rules alone decide
         relationship = ledger.relationship_to(

@@ -402,14 +402,21 @@ class Encounter(Aggregate):
 
     @property
     def self_assigned(self) -> frozenset[str]:
-        """Who made themself attending: opened the encounter, or took it over, naming themself."""
-        names: set[str] = set()
+        """Who made their own place in this encounter: made themself attending (opened it, or
+        took it over, naming themself), or is on its care team only by their own admission,
+        move or discharge, never named its attending by someone else. For a restricted patient
+        such a place is no close relationship (`policies.access.treatment_relationship`)."""
+        made: set[str] = set()
+        given: set[str] = set()
         previous: str | None = None
         for movement in self.movements:
-            if movement.attending != previous and movement.attending == movement.actor:
-                names.add(movement.actor)
+            if movement.attending != previous:
+                (made if movement.attending == movement.actor else given).add(movement.attending)
             previous = movement.attending
-        return frozenset(names)
+        movers = {self.opened_by, *(m.actor for m in self.movements)}
+        if self.discharged_by:
+            movers.add(self.discharged_by)
+        return frozenset(made | (movers - given))
 
     @classmethod
     def open(

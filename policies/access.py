@@ -22,13 +22,19 @@ anything is shown. The rules, in the order they are applied:
 8. Flagged for review (allowed, but a compliance officer should look): VIP patients, co-workers'
    charts (the MRN belongs to another user in `[staff]`), and every break-the-glass.
 
-Admissions (`decide_admission`): only the roles of `[access] admit_roles` open encounters. An
-admission whose actor names themself attending (a self-made relationship) of a patient they had
-no relationship with, or only a weak one to a restricted or VIP patient, counts as breaking the
-glass (`[access] self_admission = "break-glass"`, the default; `"restricted"` asks it only for
-restricted and VIP patients): refused without a reason, and with one allowed, flagged for review.
-An encounter whose attending made themself attending never gives that physician a close
-relationship to a restricted patient (`treatment_relationship(..., restricted=True)`).
+Admissions and moves (`decide_admission`): only the roles of `[access] admit_roles` open,
+transfer or discharge encounters. An admission whose actor names themself attending (a self-made
+relationship) of a patient they had no relationship with, or only a weak one to a restricted or
+VIP patient, counts as breaking the glass (`[access] self_admission = "break-glass"`, the
+default; `"restricted"` asks it only for restricted and VIP patients): refused without a reason,
+and with one allowed, flagged for review. So does any admission, transfer or discharge of a
+restricted or VIP patient by a clinician (physician, nurse) without a close relationship given
+by someone else (whoever opens, moves or discharges an encounter is on its care team: the move
+would make their own). Technicians and interfaces admit and move patients for the attending
+they name. A place in an encounter its holder made themself (its attending by their own
+naming, or on its care team only by their own admission, move or discharge: see
+`EncounterFacts.self_assigned`) never gives a close relationship to a restricted patient
+(`treatment_relationship(..., restricted=True)`), whatever the actor's role.
 
 Charting (`decide_charting`): adding, amending, retracting or signing an entry is an access. A
 clinician (physician, nurse) needs the relationship a treatment read would need (rules 2-8, so
@@ -51,7 +57,7 @@ from typing import Any
 
 from policies.roles import ADMINISTRATOR, ROLES, Decision
 
-POLICY_VERSION = "access/1"
+POLICY_VERSION = "access/2"
 
 PURPOSES = frozenset(
     {
@@ -242,8 +248,10 @@ class EncounterFacts:
     admitted_at: datetime
     discharged_at: datetime | None
     self_assigned: frozenset[str] = frozenset()
-    """Who made themself this encounter's attending (opened or took it over with themself as
-    attending): a relationship they made, not one the hospital gave them."""
+    """Who made their own place in this encounter: made themself its attending (opened or took
+    it over naming themself), or is on its care team only by their own admission, move or
+    discharge (never named its attending by someone else): a relationship they made, not one
+    the hospital gave them."""
 
 
 def treatment_relationship(
@@ -257,8 +265,9 @@ def treatment_relationship(
     """The reader's closest relationship to a patient through encounters that are open or ended
     within `window_days` of `now`: attending, care-team, recent-encounter, or None.
 
-    For a restricted patient, an encounter the reader made themself attending of gives them
-    only "recent-encounter": their own admission cannot open a restricted chart."""
+    For a restricted patient, an encounter in which the reader made their own place (see
+    `EncounterFacts.self_assigned`) gives them only "recent-encounter": their own admission,
+    move or discharge cannot open a restricted chart."""
     since = now - timedelta(days=window_days)
     found: str | None = None
     for encounter in encounters:
@@ -373,30 +382,53 @@ def decide_admission(
     roles: Iterable[str],
     *,
     actor: str,
-    attending: str,
+    attending: str | None,
     patient: PatientFacts,
     break_glass_reason: str | None = None,
     config: AccessConfig = DEFAULT_CONFIG,
+    action: str = "admission",
 ) -> AccessDecision:
-    """May this actor open an encounter of this patient with this attending?
+    """May this actor open (`action` "admission"), transfer or discharge an encounter of this
+    patient, making `attending` (None: unchanged) its attending?
 
-    `patient.relationship` is the actor's relationship to the patient before the admission. An
-    admission by someone else gives the attending their relationship as it always has; one where
-    the actor names themself attending is judged as the access it creates (see the module)."""
+    `patient.relationship` is the actor's relationship to the patient before the move, with
+    places they made themself not counted as close for a restricted or VIP patient. A move by
+    someone else gives the attending their relationship as it always has; one where the actor
+    names themself attending, or where a clinician moves a restricted or VIP patient without a
+    close relationship, is judged as the access it creates (see the module)."""
     held = set(roles)
     version = config.policy_version
     relationship = patient.relationship
+    guarded = patient.mrn in config.restricted or patient.mrn in config.vip
 
     def refuse(reason: str) -> AccessDecision:
         return AccessDecision(False, reason, version, relationship)
+
+    def break_glass(refusal: str, granted: str) -> AccessDecision:
+        if break_glass_reason is None or not break_glass_reason.strip():
+            return refuse(f"{refusal} is breaking the glass; give a reason (--break-glass)")
+        if not held & CLINICAL_ROLES:
+            return refuse("only clinical roles may break the glass")
+        return AccessDecision(
+            True, f"{granted} (break the glass), for review", version, relationship,
+            ("encounters",), flagged=True,
+        )  # fmt: skip
 
     if not held & set(config.admit_roles):
         return refuse(
             f"only {', '.join(config.admit_roles)} may open, transfer or discharge encounters"
         )
-    if actor != attending:
-        return AccessDecision(True, "an admission for another attending", version, relationship)
-    guarded = patient.mrn in config.restricted or patient.mrn in config.vip
+    if attending != actor:
+        move = "an admission" if action == "admission" else f"a {action}"
+        if guarded and held & CLINICAL_ROLES and relationship not in CLOSE_RELATIONSHIPS:
+            return break_glass(
+                f"{move} of a restricted or VIP patient by a clinician with no close treatment "
+                "relationship (it would put them on the care team)",
+                f"{move} of a restricted or VIP patient without a close relationship",
+            )
+        if action == "admission":
+            return AccessDecision(True, "an admission for another attending", version, relationship)
+        return AccessDecision(True, f"{move} of the patient", version, relationship)
     if relationship in CLOSE_RELATIONSHIPS or (relationship is not None and not guarded):
         return AccessDecision(
             True, f"the attending admits their own patient ({relationship})", version, relationship
@@ -405,21 +437,10 @@ def decide_admission(
         return AccessDecision(
             True, "the attending admits a new patient of their own", version, relationship
         )
-    if break_glass_reason is None or not break_glass_reason.strip():
-        what = "a restricted or VIP patient" if guarded else "a patient"
-        return refuse(
-            f"admitting {what} with no treatment relationship with oneself as attending is "
-            "breaking the glass; give a reason (--break-glass)"
-        )
-    if not held & CLINICAL_ROLES:
-        return refuse("only clinical roles may break the glass")
-    return AccessDecision(
-        True,
-        "self-admission without a treatment relationship (break the glass), for review",
-        version,
-        relationship,
-        ("encounters",),
-        flagged=True,
+    what = "a restricted or VIP patient" if guarded else "a patient"
+    return break_glass(
+        f"admitting {what} with no treatment relationship with oneself as attending",
+        "self-admission without a treatment relationship",
     )
 
 

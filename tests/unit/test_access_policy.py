@@ -173,9 +173,9 @@ def test_the_configuration_is_checked() -> None:
         AccessConfig.from_mapping({"treatment": {"window_days": -1}})
     with pytest.raises(ValueError, match="list of strings"):
         AccessConfig.from_mapping({"patients": {"vip": "MR1"}})
-    assert CONFIG.policy_version == "access/1+test.1"
+    assert CONFIG.policy_version == "access/2+test.1"
     assert CONFIG.vip == frozenset({"MR0000007"})  # MRNs are upper-cased
-    assert DEFAULT_CONFIG.policy_version == "access/1+default"
+    assert DEFAULT_CONFIG.policy_version == "access/2+default"
 
 
 def test_who_reads_the_trail_and_who_sets_the_policy() -> None:
