@@ -491,3 +491,106 @@ def test_a_legal_package_redacts_a_retracted_entry_and_still_verifies(
     with pytest.raises(IntegrityViolation) as caught:
         verify_package(out, transcoder=MsgpackTranscoder(), expected_genesis=genesis)
     assert caught.value.check == "signature"
+
+
+def _accesses_for(ledger: Any, action: str) -> list[tuple[str, str, str | None, bool]]:
+    """(event, actor, break-glass reason, flagged) of every access event of this action."""
+    from ledger.access import Access
+
+    topics = {Access.RecordAccessed.TOPIC: "granted", Access.AccessDenied.TOPIC: "denied"}
+    return [
+        (topics[n.topic], e.actor, e.break_glass_reason, e.flagged)
+        for n in ledger.recorder.select_notifications(start=None, limit=10_000)
+        if n.topic in topics
+        for e in ledger.events.get(n.originator_id)
+        if getattr(e, "action", None) == action
+    ]
+
+
+def _move(ward: Ward, move: str, actor: Identity, bed: str = "4W-2", **kw: Any) -> None:
+    ledger = ward.hospital.ledger
+    if move == "admit":
+        ledger.open_encounter(
+            ward.mrn,
+            encounter_class="emergency",
+            attending="doc1",
+            service="emergency",
+            effective_at=ago(minutes=5),
+            actor=actor,
+            **kw,
+        )
+    elif move == "transfer":
+        ledger.transfer(ward.encounter, bed=bed, effective_at=ago(minutes=5), actor=actor, **kw)
+    else:
+        ledger.discharge(
+            ward.encounter, disposition="home", effective_at=ago(minutes=5), actor=actor, **kw
+        )
+
+
+def _moves(ward: Ward) -> tuple[int, int]:
+    """(encounters of the patient, events of the ward encounter)."""
+    ledger = ward.hospital.ledger
+    return len(ledger.encounters(ward.mrn)), len(list(ledger.events.get(ward.encounter)))
+
+
+@pytest.mark.parametrize("move", ["admit", "transfer", "discharge"])
+def test_moving_a_restricted_patient_makes_no_care_team_without_breaking_the_glass(
+    ward: Ward, move: str
+) -> None:
+    from ledger.errors import AccessDenied
+
+    ledger = ward.hospital.ledger
+    nurse = ward.hospital.enrol("nurse1", ["nurse"])
+    _restrict(ward)
+    before = _moves(ward)
+    for who in (ward.doc2, nurse):
+        with pytest.raises(AccessDenied, match="breaking the glass; give a reason"):
+            _move(ward, move, who)
+    assert _moves(ward) == before  # nothing but the refusals was written
+    assert _accesses_for(ledger, move) == [
+        ("denied", "doc2", None, False),
+        ("denied", "nurse1", None, False),
+    ]
+    _move(ward, move, nurse, break_glass_reason="bed crisis, night cover")
+    assert _moves(ward) != before
+    assert _accesses_for(ledger, move)[-1] == ("granted", "nurse1", "bed crisis, night cover", True)
+    # The nurse is on the care team now, but a place made by her own move opens nothing.
+    assert _relationship(ward, "nurse1") == "recent-encounter"
+    with pytest.raises(AccessDenied, match="restricted"):
+        chart_record(ledger, ward.mrn, actor=nurse, why=TREATMENT)
+    chart_record(ledger, ward.mrn, actor=ward.doc, why=TREATMENT)  # named by tech1: as always
+
+
+@pytest.mark.parametrize("move", ["admit", "transfer", "discharge"])
+def test_technicians_and_the_attending_move_a_restricted_patient_as_before(
+    ward: Ward, move: str
+) -> None:
+    ledger = ward.hospital.ledger
+    _restrict(ward)
+    _move(ward, move, ward.tech)  # no break-the-glass asked of a technician
+    if move == "discharge":  # tech1 discharged the first: doc1 discharges a second
+        ward.encounter = ledger.open_encounter(
+            ward.mrn,
+            encounter_class="emergency",
+            attending="doc1",
+            service="emergency",
+            effective_at=ago(minutes=20),
+            actor=ward.tech,
+        )
+    _move(ward, move, ward.doc, bed="4W-3")  # doc1, the attending tech1 named: as before
+    assert _accesses_for(ledger, move) == []
+    assert _relationship(ward, "doc1") == "attending"
+    # A technician's own place on the care team opens no restricted chart either.
+    assert _relationship(ward, "tech1") == "recent-encounter"
+
+
+def test_an_ordinary_patient_is_moved_by_any_clinician_as_before(ward: Ward) -> None:
+    ledger = ward.hospital.ledger
+    nurse = ward.hospital.enrol("nurse1", ["nurse"])
+    for move in ("admit", "transfer", "discharge"):
+        _move(ward, move, nurse)
+        assert _accesses_for(ledger, move) == []
+    assert (
+        ledger.relationship_to(ward.mrn, "nurse1", now=datetime.now(UTC), window_days=30)
+        == "care-team"
+    )
