@@ -298,3 +298,47 @@ def test_charting_needs_the_relationship_a_treatment_read_needs() -> None:
     assert chart(["physician"], "doc1", "MR0000007", None).flagged
     staff_own = chart(["nurse"], "tech1", "MR0000012", "attending")
     assert not staff_own.allowed
+
+
+@pytest.mark.parametrize("action", ["admission", "transfer", "discharge"])
+def test_a_clinician_moving_a_guarded_patient_without_a_close_relationship_breaks_the_glass(
+    action: str,
+) -> None:
+    from policies.access import AccessConfig, decide_admission
+
+    config = AccessConfig(restricted=frozenset({"MR1"}), vip=frozenset({"MR2"}))
+
+    def move(roles: list[str], mrn: str, rel: str | None, **kw: str) -> AccessDecision:
+        return decide_admission(
+            roles, actor="x", attending=None if action != "admission" else "dr1",
+            patient=PatientFacts(mrn, rel), config=config, action=action, **kw,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    for roles in (["physician"], ["nurse"], ["nurse", "technician"]):
+        for mrn, rel in [("MR1", None), ("MR1", "recent-encounter"), ("MR2", None)]:
+            refused = move(roles, mrn, rel)
+            assert not refused.allowed and "--break-glass" in refused.reason
+            assert "care team" in refused.reason
+            glass = move(roles, mrn, rel, break_glass_reason="night")
+            assert glass.allowed and glass.flagged and glass.sections == ("encounters",)
+        for rel in ("attending", "care-team"):  # a close relationship someone else gave
+            assert not move(roles, "MR1", rel).flagged
+        plain = move(roles, "MR3", None)  # an ordinary patient: unchanged
+        assert plain.allowed and not plain.flagged
+    for roles in (["technician"], ["interface"]):  # they move for the attending they name
+        assert move(roles, "MR1", None).allowed and not move(roles, "MR1", None).flagged
+
+
+def test_a_place_made_by_ones_own_move_is_no_close_relationship_to_a_restricted_patient() -> None:
+    moved = EncounterFacts(
+        "dr1", frozenset({"dr1", "n1"}), NOW - timedelta(hours=1), None, frozenset({"n1"})
+    )
+    assert treatment_relationship("n1", [moved], now=NOW, window_days=30) == "care-team"
+    assert (
+        treatment_relationship("n1", [moved], now=NOW, window_days=30, restricted=True)
+        == "recent-encounter"
+    )
+    assert (
+        treatment_relationship("dr1", [moved], now=NOW, window_days=30, restricted=True)
+        == "attending"
+    )
