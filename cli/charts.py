@@ -154,6 +154,14 @@ def _fields(pairs: tuple[str, ...]) -> dict[str, str]:
     return fields
 
 
+_BREAK_GLASS = click.option(
+    "--break-glass",
+    "break_glass",
+    metavar="REASON",
+    help="Why you chart for a patient you have no treatment relationship with (reviewed).",
+)
+
+
 @chart.command("add")
 @click.argument("encounter_id")
 @click.option("--kind", required=True, type=click.Choice(ENTRY_KINDS))
@@ -167,6 +175,7 @@ def _fields(pairs: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--author", help="Who wrote it, if not you (a user name).")
 @click.option("--effective", help="When it happened clinically (ISO 8601; default now).")
+@_BREAK_GLASS
 @pass_session
 def add_entry(
     session: Session,
@@ -176,6 +185,7 @@ def add_entry(
     fields: tuple[str, ...],
     author: str | None,
     effective: str | None,
+    break_glass: str | None,
 ) -> None:
     """Record a clinical entry in an encounter; prints its reference ENCOUNTER:ENTRY."""
     actor = session.identity()
@@ -189,6 +199,7 @@ def add_entry(
             author=author,
             effective_at=parse_time(effective, what="time"),
             actor=actor,
+            break_glass_reason=break_glass,
         )
     click.echo(f"Recorded {kind} {encounter}:{entry}")
 
@@ -199,9 +210,16 @@ def add_entry(
 @click.option("--field", "fields", multiple=True, metavar="NAME=VALUE")
 @click.option("--reason", required=True, help="Why it is amended.")
 @click.option("--requested-by", required=True, help="Who asked (e.g. patient, the author).")
+@_BREAK_GLASS
 @pass_session
 def amend(
-    session: Session, entry: str, text: str, fields: tuple[str, ...], reason: str, requested_by: str
+    session: Session,
+    entry: str,
+    text: str,
+    fields: tuple[str, ...],
+    reason: str,
+    requested_by: str,
+    break_glass: str | None,
 ) -> None:
     """Amend an entry: a new version that links the old one, which stays readable."""
     actor = session.identity()
@@ -215,6 +233,7 @@ def amend(
             reason=reason,
             requested_by=requested_by,
             actor=actor,
+            break_glass_reason=break_glass,
         )
     click.echo(f"Amended {entry}; the earlier version is kept.")
 
@@ -222,25 +241,29 @@ def amend(
 @chart.command("retract")
 @click.argument("entry")
 @click.option("--reason", required=True, help="Why it was entered in error.")
+@_BREAK_GLASS
 @pass_session
-def retract(session: Session, entry: str, reason: str) -> None:
+def retract(session: Session, entry: str, reason: str, break_glass: str | None) -> None:
     """Mark an entry as entered in error (it stays in the chart, marked)."""
     actor = session.identity()
     encounter, entry_id = parse_entry(entry)
     with session.ledger() as ledger:
-        ledger.retract_entry(encounter, entry_id, reason=reason, actor=actor)
+        ledger.retract_entry(
+            encounter, entry_id, reason=reason, actor=actor, break_glass_reason=break_glass
+        )
     click.echo(f"Retracted {entry} (entered in error); the original is kept.")
 
 
 @chart.command("sign")
 @click.argument("entry")
+@_BREAK_GLASS
 @pass_session
-def sign(session: Session, entry: str) -> None:
+def sign(session: Session, entry: str, break_glass: str | None) -> None:
     """Authenticate an entry's current version as its physician."""
     actor = session.identity()
     encounter, entry_id = parse_entry(entry)
     with session.ledger() as ledger:
-        ledger.sign_entry(encounter, entry_id, actor=actor)
+        ledger.sign_entry(encounter, entry_id, actor=actor, break_glass_reason=break_glass)
     click.echo(f"Signed {entry}.")
 
 
@@ -320,7 +343,7 @@ def show(
             marks.append("signed" if entry["signed"] else "unsigned")
             say(
                 f"    {entry['effective_at'][:16]}  {entry['kind']:<18} "
-                f"{entry['text']}  [{'; '.join(marks)}]  by {entry['author']}"
+                f"{entry['text']}  [{'; '.join(marks)}]  {entry['attribution']}"
             )
             for denied in entry["denied_amendments"]:
                 say(
@@ -361,9 +384,14 @@ def history(
             [
                 (x["recorded_at"] or "")[:16],
                 (x["effective_at"] or "")[:16],
-                x["actor"],
+                x["actor"] + (f" for {x['entered_for']}" if x.get("entered_for") else ""),
                 x["what"],
-                x["reason"] or "",
+                (x["reason"] or "")
+                + (
+                    f" (asked by {x['requested_by']})"
+                    if x.get("requested_by") and x["requested_by"] != x["actor"]
+                    else ""
+                ),
                 "late" if x["late"] else "",
                 x["event"],
             ]

@@ -27,6 +27,7 @@ def _open(
     service: str,
     bed: str | None,
     at: str | None,
+    break_glass: str | None,
 ) -> None:
     actor = session.identity()
     when = parse_time(at, what="time")
@@ -39,8 +40,18 @@ def _open(
             bed=bed,
             effective_at=when,
             actor=actor,
+            break_glass_reason=break_glass,
         )
     click.echo(f"Opened {encounter_class} encounter {encounter_id} for {mrn.upper()}.")
+
+
+_BREAK_GLASS = click.option(
+    "--break-glass",
+    "break_glass",
+    metavar="REASON",
+    help="Why you make yourself attending of a patient you have no relationship with, or move a "
+    "restricted or VIP patient without one (reviewed).",
+)
 
 
 @encounter.command("admit")
@@ -49,12 +60,19 @@ def _open(
 @click.option("--service", required=True, help="The service, e.g. medicine, surgery.")
 @click.option("--bed", help="The bed, e.g. 4W-12.")
 @click.option("--at", "at", help="When (ISO 8601; default now).")
+@_BREAK_GLASS
 @pass_session
 def admit(
-    session: Session, mrn: str, attending: str, service: str, bed: str | None, at: str | None
+    session: Session,
+    mrn: str,
+    attending: str,
+    service: str,
+    bed: str | None,
+    at: str | None,
+    break_glass: str | None,
 ) -> None:
     """Admit MRN as an inpatient."""
-    _open(session, mrn, "inpatient", attending, service, bed, at)
+    _open(session, mrn, "inpatient", attending, service, bed, at, break_glass)
 
 
 @encounter.command("register")
@@ -69,12 +87,19 @@ def admit(
 @click.option("--attending", required=True, help="The attending physician (a user name).")
 @click.option("--service", required=True, help="The clinic or department.")
 @click.option("--at", "at", help="When (ISO 8601; default now).")
+@_BREAK_GLASS
 @pass_session
 def register(
-    session: Session, mrn: str, encounter_class: str, attending: str, service: str, at: str | None
+    session: Session,
+    mrn: str,
+    encounter_class: str,
+    attending: str,
+    service: str,
+    at: str | None,
+    break_glass: str | None,
 ) -> None:
     """Register MRN for an outpatient or emergency visit."""
-    _open(session, mrn, encounter_class, attending, service, None, at)
+    _open(session, mrn, encounter_class, attending, service, None, at, break_glass)
 
 
 @encounter.command("transfer")
@@ -83,6 +108,7 @@ def register(
 @click.option("--service")
 @click.option("--attending")
 @click.option("--at", "at", help="When (ISO 8601; default now).")
+@_BREAK_GLASS
 @pass_session
 def transfer(
     session: Session,
@@ -91,6 +117,7 @@ def transfer(
     service: str | None,
     attending: str | None,
     at: str | None,
+    break_glass: str | None,
 ) -> None:
     """Move a patient to another bed or service, or hand over to another attending."""
     actor = session.identity()
@@ -102,6 +129,7 @@ def transfer(
             attending=attending,
             effective_at=parse_time(at, what="time"),
             actor=actor,
+            break_glass_reason=break_glass,
         )
     click.echo(f"Transferred encounter {encounter_id}.")
 
@@ -114,8 +142,11 @@ def transfer(
     help="Where the patient went: home, transferred, deceased, left against advice…",
 )
 @click.option("--at", "at", help="When (ISO 8601; default now).")
+@_BREAK_GLASS
 @pass_session
-def discharge(session: Session, encounter_id: str, disposition: str, at: str | None) -> None:
+def discharge(
+    session: Session, encounter_id: str, disposition: str, at: str | None, break_glass: str | None
+) -> None:
     """Discharge the patient of an encounter."""
     actor = session.identity()
     with session.ledger() as ledger:
@@ -124,5 +155,6 @@ def discharge(session: Session, encounter_id: str, disposition: str, at: str | N
             disposition=disposition,
             effective_at=parse_time(at, what="time"),
             actor=actor,
+            break_glass_reason=break_glass,
         )
     click.echo(f"Discharged encounter {encounter_id} ({disposition}).")

@@ -315,6 +315,7 @@ def _verify_package(folder: Path, anchor: bytes | None, as_json: bool, started: 
                 "documents": report.documents,
                 "entries": report.entries,
                 "citations": report.cited,
+                "redacted": report.redacted,
                 "files": report.files,
                 "signed_by": report.signed_by,
                 "genesis_checked": anchor is not None,
@@ -332,6 +333,11 @@ def _verify_package(folder: Path, anchor: bytes | None, as_json: bool, started: 
         f"{report.documents} documents match their signed hashes; {report.entries} entries match "
         f"their signed text; {report.cited} cited events are all proven."
     )
+    if report.redacted:
+        click.echo(
+            f"{report.redacted} events are redacted (withheld entries): checked by their body's "
+            "hash, signature, chain and inclusion, their content not disclosed."
+        )
     if anchor is None:
         click.echo("The genesis key was not compared with a trust anchor: give --genesis.")
     else:

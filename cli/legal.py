@@ -63,4 +63,9 @@ def package(
         f"{summary.trail} audit lines, {summary.documents} documents, {summary.events} events "
         f"proven against the checkpoint of {summary.tree_size} events."
     )
+    if summary.withheld:
+        click.echo(
+            f"Withheld {summary.withheld} entries retracted as entered in error (their events "
+            "are in the package redacted: provable, not readable)."
+        )
     click.echo(f"Verify it with: chartledger verify --package {summary.folder} --genesis {genesis}")

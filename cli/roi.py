@@ -359,6 +359,8 @@ def accounting(
             "description": d.description,
             "purpose": d.purpose,
             "event": d.event,
+            "entries": list(d.entries),
+            "documents": list(d.documents),
         }
         for d in report.lines
     ]
@@ -379,10 +381,12 @@ def accounting(
         f"Accounting of disclosures for {mrn.upper()}, {report.period_start} to "
         f"{report.period_end}: {len(lines)} to account for ({len(report.excluded)} excluded)."
     )
-    for line in lines:
+    for line, d in zip(lines, report.lines, strict=True):
         click.echo(
             f"  {line['date']}  {line['recipient']}  {line['address'] or ''}  "
             f"{line['description']}  ({line['purpose']})"
         )
+        sent = [f"entry {e}" for e in d.entries] + [f"document {x}" for x in d.documents]
+        click.echo(f"    sent: {', '.join(sent) or 'nothing'}")
     if html_path is not None:
         click.echo(f"Letter written to {html_path}.")

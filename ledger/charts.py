@@ -17,6 +17,7 @@ first event); an index projection should replace this scan.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import takewhile
@@ -26,11 +27,21 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, project_aggregate
 from eventsourcing.domain import CanMutateAggregate
 
+from ledger.access import Access
 from ledger.encounter import Encounter, check_effective_at
-from ledger.errors import ConflictError, NotFound, PatientNotFound, UsageError, require
+from ledger.errors import (
+    AccessDenied,
+    ConflictError,
+    NotAuthorised,
+    NotFound,
+    PatientNotFound,
+    UsageError,
+    require,
+)
 from ledger.keys import Identity
 from ledger.patient import Patient, patient_id
 from ledger.text_checks import check_entry_text, checked_disposition
+from policies import access as access_policy
 from policies import charting
 from policies.charting import is_late
 
@@ -39,6 +50,7 @@ if TYPE_CHECKING:
     from eventsourcing.domain import MutableOrImmutableAggregate
     from eventsourcing.persistence import ApplicationRecorder, EventStore, Recording
 
+    from ledger.application import Ledger
     from ledger.chart_index import ChartIndex
     from ledger.user import User
 
@@ -71,6 +83,10 @@ class _LedgerLike(Protocol):
 
     def chart_index(self) -> ChartIndex: ...
 
+    def relationship_to(
+        self, mrn: str, actor: str, *, now: datetime, window_days: int, restricted: bool = False
+    ) -> str | None: ...
+
 
 @dataclass(frozen=True)
 class HistoryLine:
@@ -85,6 +101,8 @@ class HistoryLine:
     late: bool
     entry_id: UUID | None = None
     requested_by: str | None = None
+    author: str | None = None
+    """For a recorded entry: who it names as its author (another than the actor: transcribed)."""
 
 
 def _now() -> datetime:
@@ -177,6 +195,7 @@ def _line(event: _Event, *, late: bool) -> HistoryLine:
         late=late,
         entry_id=entry_id if isinstance(entry_id, UUID) else None,
         requested_by=facts.get("requested_by"),
+        author=facts.get("author") if isinstance(facts.get("author"), str) else None,
     )
 
 
@@ -209,13 +228,22 @@ class ChartCommands:
         bed: str | None = None,
         effective_at: datetime,
         actor: Identity,
+        break_glass_reason: str | None = None,
     ) -> UUID:
-        """Admit or register a patient for a visit; returns the encounter's id."""
+        """Admit or register a patient for a visit; returns the encounter's id.
+
+        The access policy decides who may admit, and what an admission naming its own actor as
+        attending means (`policies.access.decide_admission`): without a relationship it is
+        breaking the glass, recorded as a flagged access in the same transaction as the
+        encounter (refused without a reason, the refusal recorded).
+        """
         acting = self.authenticate(actor)
-        require(charting.may_manage_encounter(acting.roles))
         check_effective_at(effective_at, now=_now(), what="admission time")
         check_attending(self, attending)
         patient = _current_patient(self, mrn)
+        access = _judge_move(
+            self, acting.roles, patient.mrn, attending, actor, break_glass_reason, action="admit"
+        )
         encounter = Encounter.open(
             patient.id,
             patient.mrn,
@@ -226,7 +254,7 @@ class ChartCommands:
             effective_at=effective_at,
             actor=actor.name,
         )
-        self.save(encounter, signer=actor)
+        self.save(encounter, access, signer=actor)
         return encounter.id
 
     def transfer(
@@ -238,22 +266,34 @@ class ChartCommands:
         attending: str | None = None,
         effective_at: datetime,
         actor: Identity,
+        break_glass_reason: str | None = None,
     ) -> None:
-        """Move the patient to another bed or service, or hand over to another attending."""
+        """Move the patient to another bed or service, or hand over to another attending (taking
+        it over oneself is judged like an admission naming oneself attending)."""
         acting = self.authenticate(actor)
         require(charting.may_manage_encounter(acting.roles))
         check_effective_at(effective_at, now=_now(), what="transfer time")
         if attending is not None:
             check_attending(self, attending)
         encounter = _encounter(self, encounter_id)
+        before = encounter.attending
         encounter.transfer(
             bed=bed,
             service=service,
             attending=attending,
             effective_at=effective_at,
             actor=actor.name,
+        )  # checked before judging: only a real move is judged (and saved below)
+        access = _judge_move(
+            self,
+            acting.roles,
+            encounter.mrn,
+            encounter.attending if encounter.attending != before else None,
+            actor,
+            break_glass_reason,
+            action="transfer",
         )
-        self.save(encounter, signer=actor)
+        self.save(encounter, access, signer=actor)
 
     def discharge(
         self: _LedgerLike,
@@ -262,14 +302,20 @@ class ChartCommands:
         disposition: str,
         effective_at: datetime,
         actor: Identity,
+        break_glass_reason: str | None = None,
     ) -> None:
+        """Discharge the patient (a clinician discharging a restricted or VIP patient without
+        a close relationship breaks the glass, as a transfer does)."""
         acting = self.authenticate(actor)
         require(charting.may_manage_encounter(acting.roles))
         check_effective_at(effective_at, now=_now(), what="discharge time")
         encounter = _encounter(self, encounter_id)
         disposition = checked_disposition(disposition)  # a closed list: the NUBC status codes
         encounter.discharge(disposition=disposition, effective_at=effective_at, actor=actor.name)
-        self.save(encounter, signer=actor)
+        access = _judge_move(
+            self, acting.roles, encounter.mrn, None, actor, break_glass_reason, action="discharge"
+        )
+        self.save(encounter, access, signer=actor)
 
     # -- entries ------------------------------------------------------------------------------
     def add_entry(
@@ -282,8 +328,13 @@ class ChartCommands:
         author: str | None = None,
         effective_at: datetime,
         actor: Identity,
+        break_glass_reason: str | None = None,
     ) -> UUID:
-        """Record a clinical entry; `author` (default: the actor) is who wrote it."""
+        """Record a clinical entry; `author` (default: the actor) is who wrote it.
+
+        Charting is an access (`policies.access.decide_charting`): a clinician without the
+        relationship a treatment read needs breaks the glass (a flagged access event saved with
+        the entry) or is refused (an `AccessDenied` event, and nothing else, is recorded)."""
         acting = self.authenticate(actor)
         require(charting.may_record_entry(acting.roles))
         check_effective_at(effective_at, now=_now())
@@ -293,6 +344,7 @@ class ChartCommands:
             _check_author(self, written_by)
         for _ in range(_RETRIES):
             encounter = _encounter(self, encounter_id)
+            access = _judge_charting(self, acting.roles, encounter, actor, break_glass_reason)
             entry_id = encounter.record_entry(
                 kind=kind,
                 text=text,
@@ -302,7 +354,7 @@ class ChartCommands:
                 actor=actor.name,
             )
             try:
-                self.save(encounter, signer=actor)
+                self.save(encounter, access, signer=actor)
             except ConflictError:
                 continue  # another entry landed first; entries are independent, so add it after
             return entry_id
@@ -320,13 +372,16 @@ class ChartCommands:
         reason: str,
         requested_by: str,
         actor: Identity,
+        break_glass_reason: str | None = None,
     ) -> None:
-        """Add a new version of an entry; the earlier ones stay (`fields=None` keeps them)."""
+        """Add a new version of an entry; the earlier ones stay (`fields=None` keeps them).
+        An access like adding one (`add_entry`)."""
         acting = self.authenticate(actor)
         check_entry_text(self, text)
         encounter = _encounter(self, encounter_id)
         entry = encounter.entry(entry_id)
         require(charting.may_amend(acting.roles, actor=actor.name, author=entry.author))
+        access = _judge_charting(self, acting.roles, encounter, actor, break_glass_reason)
         encounter.amend_entry(
             entry_id,
             text=text,
@@ -335,23 +390,36 @@ class ChartCommands:
             requested_by=requested_by,
             actor=actor.name,
         )
-        self.save(encounter, signer=actor)
+        self.save(encounter, access, signer=actor)
 
     def retract_entry(
-        self: _LedgerLike, encounter_id: UUID, entry_id: UUID, *, reason: str, actor: Identity
+        self: _LedgerLike,
+        encounter_id: UUID,
+        entry_id: UUID,
+        *,
+        reason: str,
+        actor: Identity,
+        break_glass_reason: str | None = None,
     ) -> None:
-        """Mark an entry "entered in error"; it stays in the chart, marked."""
+        """Mark an entry "entered in error"; it stays in the chart, marked. An access like
+        adding one (`add_entry`): a retracted entry leaves releases."""
         acting = self.authenticate(actor)
         encounter = _encounter(self, encounter_id)
         entry = encounter.entry(entry_id)
         require(charting.may_retract(acting.roles, actor=actor.name, author=entry.author))
+        access = _judge_charting(self, acting.roles, encounter, actor, break_glass_reason)
         encounter.retract_entry(entry_id, reason=reason, actor=actor.name)
-        self.save(encounter, signer=actor)
+        self.save(encounter, access, signer=actor)
 
     def sign_entry(
-        self: _LedgerLike, encounter_id: UUID, entry_id: UUID, *, actor: Identity
+        self: _LedgerLike,
+        encounter_id: UUID,
+        entry_id: UUID,
+        *,
+        actor: Identity,
+        break_glass_reason: str | None = None,
     ) -> None:
-        """A physician attests the entry's current version."""
+        """A physician attests the entry's current version (an access like adding one)."""
         acting = self.authenticate(actor)
         encounter = _encounter(self, encounter_id)
         entry = encounter.entry(entry_id)
@@ -360,8 +428,9 @@ class ChartCommands:
                 acting.roles, actor=actor.name, author=entry.author, attending=encounter.attending
             )
         )
+        access = _judge_charting(self, acting.roles, encounter, actor, break_glass_reason)
         encounter.sign_entry(entry_id, actor=actor.name)
-        self.save(encounter, signer=actor)
+        self.save(encounter, access, signer=actor)
 
     def deny_amendment(
         self: _LedgerLike,
@@ -446,11 +515,140 @@ def check_attending(ledger: _LedgerLike, name: str) -> None:
         raise UsageError(f"{user.name} cannot be the attending: their key has been revoked.")
 
 
+def _judge_move(
+    ledger: _LedgerLike,
+    roles: Iterable[str],
+    mrn: str,
+    attending: str | None,
+    actor: Identity,
+    break_glass_reason: str | None,
+    *,
+    action: str,
+) -> Access | None:
+    """The access policy's verdict on an admission, transfer or discharge (`action`), making
+    `attending` (None: unchanged) the attending: None when it is plain, a flagged access event
+    to save with the encounter when it breaks the glass; a refusal is recorded (an
+    `AccessDenied` event), then raised."""
+    from ledger.access_policy import current_access_config
+
+    config = current_access_config(cast("Ledger", ledger))
+    mrn = _chart_mrn(ledger, mrn)
+    attending = attending.strip() if attending is not None else None
+    guarded = mrn in config.restricted or mrn in config.vip
+    held = set(roles)
+    relationship = None
+    if attending == actor.name or (guarded and held & access_policy.CLINICAL_ROLES):
+        relationship = ledger.relationship_to(
+            mrn,
+            actor.name,
+            now=_now(),
+            window_days=config.window_days,
+            restricted=guarded,  # a place the actor made themself is no close relationship
+        )
+    decision = access_policy.decide_admission(
+        held,
+        actor=actor.name,
+        attending=attending,
+        patient=access_policy.PatientFacts(mrn, relationship),
+        break_glass_reason=break_glass_reason,
+        config=config,
+        action="admission" if action == "admit" else action,
+    )
+    if decision.allowed and not decision.flagged:
+        return None
+    facts = {
+        "actor": actor.name,
+        "mrns": [mrn],
+        "action": action,
+        "sections": ["encounters"],
+        "purpose": "treatment",
+        "break_glass_reason": break_glass_reason,
+        "decision": decision.reason,
+        "policy_version": decision.policy_version,
+        "relationship": decision.relationship,
+        "flagged": decision.flagged,
+    }
+    if decision.allowed:
+        return Access.granted(**facts)
+    if held & set(config.admit_roles):
+        ledger.save(Access.denied(**facts), signer=actor)
+        what = {"admit": "Admission"}.get(action, action.capitalize())
+        raise AccessDenied(f"{what} refused: {decision.reason}.")
+    raise NotAuthorised(decision.reason[0].upper() + decision.reason[1:] + ".")
+
+
+def _chart_mrn(ledger: _LedgerLike, mrn: str) -> str:
+    """The MRN of the chart an encounter of `mrn` is now part of (following merges)."""
+    survivor = ledger.patient(mrn)
+    while survivor.merged_into is not None and survivor.merged_into != mrn:
+        mrn = survivor.merged_into
+        survivor = ledger.patient(mrn)
+    return mrn
+
+
+def _judge_charting(
+    ledger: _LedgerLike,
+    roles: Iterable[str],
+    encounter: Encounter,
+    actor: Identity,
+    break_glass_reason: str | None,
+) -> Access | None:
+    """The access policy's verdict on charting in this encounter: None when plain, a flagged
+    access event to save with the entry (break the glass, a VIP's or a co-worker's chart); a
+    refusal is recorded (an `AccessDenied` event), then raised."""
+    from ledger.access_policy import current_access_config
+
+    config = current_access_config(cast("Ledger", ledger))
+    mrn = _chart_mrn(ledger, encounter.mrn)  # the chart the encounter is now part of
+    relationship = None
+    if set(roles) & access_policy.CLINICAL_ROLES:  # others: the role rules alone decide
+        relationship = ledger.relationship_to(
+            mrn,
+            actor.name,
+            now=_now(),
+            window_days=config.window_days,
+            restricted=mrn in config.restricted,
+        )
+    decision = access_policy.decide_charting(
+        roles,
+        actor=actor.name,
+        patient=access_policy.PatientFacts(mrn, relationship),
+        encounter=access_policy.EncounterFacts(
+            attending=encounter.attending,
+            care_team=encounter.care_team,
+            admitted_at=encounter.admitted_at,
+            discharged_at=encounter.discharged_at,
+            self_assigned=encounter.self_assigned,
+        ),
+        break_glass_reason=break_glass_reason,
+        config=config,
+    )
+    if decision.allowed and not decision.flagged:
+        return None
+    facts = {
+        "actor": actor.name,
+        "mrns": [mrn],
+        "action": "chart",
+        "sections": ["chart"],
+        "purpose": "treatment",
+        "break_glass_reason": break_glass_reason,
+        "decision": decision.reason,
+        "policy_version": decision.policy_version,
+        "relationship": decision.relationship,
+        "flagged": decision.flagged,
+    }
+    if decision.allowed:
+        return Access.granted(**facts)
+    ledger.save(Access.denied(**facts), signer=actor)
+    raise AccessDenied(f"Charting refused: {decision.reason}.")
+
+
 def _check_author(ledger: _LedgerLike, name: str) -> None:
+    """Someone named as another's entry's author: enrolled, not revoked, a clinician."""
     try:
         user = ledger.user(name)
     except NotFound:
         raise UsageError(f"There is no user named '{name}' to be the entry's author.") from None
-    decision = charting.may_record_entry(user.roles)
+    decision = charting.may_be_named_author(user.roles, revoked=user.revoked)
     if not decision.allowed:
         raise UsageError(f"{user.name} cannot be an entry's author: {decision.reason}.")

@@ -389,17 +389,34 @@ class Encounter(Aggregate):
 
     @property
     def care_team(self) -> frozenset[str]:
-        """Everyone who admitted, moved, discharged, charted in or signed for this encounter."""
+        """Who was assigned to this encounter: its attendings and the staff who admitted, moved
+        or discharged the patient. Charting in it, being named an entry's author and signing
+        add no one: those are accesses the access policy decides on the relationship the
+        clinician already has (`policies.access.decide_charting`)."""
         team = {self.attending, self.opened_by}
         team.update(m.attending for m in self.movements)
         team.update(m.actor for m in self.movements)
         if self.discharged_by:
             team.add(self.discharged_by)
-        for entry in self.entries.values():
-            team.update(v.author for v in entry.versions)
-            team.update(v.recorded_by for v in entry.versions)
-            team.update(s.physician for s in entry.signatures)
         return frozenset(team)
+
+    @property
+    def self_assigned(self) -> frozenset[str]:
+        """Who made their own place in this encounter: made themself attending (opened it, or
+        took it over, naming themself), or is on its care team only by their own admission,
+        move or discharge, never named its attending by someone else. For a restricted patient
+        such a place is no close relationship (`policies.access.treatment_relationship`)."""
+        made: set[str] = set()
+        given: set[str] = set()
+        previous: str | None = None
+        for movement in self.movements:
+            if movement.attending != previous:
+                (made if movement.attending == movement.actor else given).add(movement.attending)
+            previous = movement.attending
+        movers = {self.opened_by, *(m.actor for m in self.movements)}
+        if self.discharged_by:
+            movers.add(self.discharged_by)
+        return frozenset(made | (movers - given))
 
     @classmethod
     def open(

@@ -42,18 +42,20 @@ from ledger import checkpoint as notes
 from ledger import envelope, merkle
 from ledger.admission import admit
 from ledger.data_keys import ALGORITHM, open_body
-from ledger.errors import IntegrityViolation, UsageError
+from ledger.errors import IntegrityViolation, UsageError, Where
 from ledger.files import open_text, write_text
 from ledger.keys import public_key_from_raw
 from ledger.registry import KeyRegistry
-from ledger.user import NODE_USER
+from ledger.user import KEY_TOPICS, NODE_USER
 from ledger.verify import LogEvent
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
     from ledger.keys import Identity
 
-FORMAT = "chartledger-legal-package/1"
+FORMAT = "chartledger-legal-package/2"
+"""/2 adds redacted event lines (format.md section 6); /1 packages (none) still verify."""
+FORMATS = ("chartledger-legal-package/1", FORMAT)
 MANIFEST = "MANIFEST.json"
 PROOF_FILES = ("events.ndjson", "checkpoint.txt", "subject-keys.json")
 DOCUMENT_FILED_TOPIC = "chartledger/document/filed"
@@ -73,6 +75,7 @@ class PackageReport:
     documents: int = 0
     entries: int = 0
     cited: int = 0
+    redacted: int = 0
     signed_by: str = ""
     files: int = 0
 
@@ -87,31 +90,36 @@ def write_proofs(
     aggregate_ids: Iterable[UUID],
     subjects: Iterable[UUID],
     node: Identity,
+    redact: Iterable[tuple[UUID, int]] = (),
 ) -> tuple[int, int]:
     """Sign a checkpoint and write every version of these aggregates (and of every user) with
-    its inclusion proof, and the subjects' data keys. Returns (events written, tree size)."""
+    its inclusion proof, and the subjects' data keys. Returns (events written, tree size).
+
+    The events named in `redact` (aggregate id, version) are written without their body: the
+    envelope's other fields and the body's SHA-256, which is all the signature, the event hash,
+    the chain and the inclusion proof need (format.md section 6)."""
     size, note = ledger.checkpoint(node)
     log = ledger.merkle_log
     wanted = set(aggregate_ids) | _user_ids(ledger)
+    hidden = set(redact)
     lines: list[tuple[int, dict[str, Any]]] = []
     for oid in wanted:
         for stored in ledger.recorder.select_events(oid):
             leaf = log.find(oid, stored.originator_version)
             if leaf.position >= size:
                 continue  # recorded after the checkpoint (not possible while one writer signs)
-            lines.append(
-                (
-                    leaf.position,
-                    {
-                        "position": leaf.position,
-                        "originator_id": str(oid),
-                        "originator_version": stored.originator_version,
-                        "topic": stored.topic,
-                        "state": _b64(stored.state),
-                        "proof": [_b64(h) for h in log.inclusion_proof(leaf.position, size)],
-                    },
-                )
-            )
+            line: dict[str, Any] = {
+                "position": leaf.position,
+                "originator_id": str(oid),
+                "originator_version": stored.originator_version,
+                "topic": stored.topic,
+            }
+            if (oid, stored.originator_version) in hidden and stored.topic not in KEY_TOPICS:
+                line.update(_redacted(stored.state))
+            else:
+                line["state"] = _b64(stored.state)
+            line["proof"] = [_b64(h) for h in log.inclusion_proof(leaf.position, size)]
+            lines.append((leaf.position, line))
     lines.sort(key=lambda item: item[0])
     with open_text(folder / "events.ndjson", force=True) as out:
         for _, line in lines:
@@ -133,6 +141,19 @@ def write_proofs(
         force=True,
     )
     return len(lines), size
+
+
+def _redacted(state: bytes) -> dict[str, Any]:
+    """An event line without its body: the envelope's fields and the body's SHA-256."""
+    opened = envelope.unpack(state)
+    return {
+        "redacted": True,
+        "body_sha256": _b64(hashlib.sha256(opened.body).digest()),
+        "enc": opened.enc,
+        "prev": _b64(opened.prev),
+        "signer": _b64(opened.signer),
+        "sig": _b64(opened.sig),
+    }
 
 
 def _user_ids(ledger: Ledger) -> set[UUID]:
@@ -177,6 +198,8 @@ class _Proven:
     ids: set[str] = field(default_factory=set)
     bodies: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     """`ID/VERSION` -> (topic, decoded body) for the events the verifier could read."""
+    redacted: set[str] = field(default_factory=set)
+    """`ID/VERSION` of the events proven without their body (withheld from the recipient)."""
 
 
 def verify_package(
@@ -194,7 +217,7 @@ def verify_package(
     proven = _Proven()
     pending: list[tuple[LogEvent, bytes, list[bytes]]] = []
     last = -1
-    for event, proof in _read_events(folder / "events.ndjson"):
+    for event, proof, redacted in _read_events(folder / "events.ndjson"):
         if event.position <= last:
             raise _package("events.ndjson is not in log order", event.position)
         last = event.position
@@ -205,20 +228,24 @@ def verify_package(
             expected, problem = None, "the package omits the aggregate's earlier events"
         elif head is not None and event.originator_version != head[0] + 1:
             expected, problem = None, "the package omits some of the aggregate's events"
-        admitted = admit(
-            event,
-            event.position,
-            registry,
-            transcoder,
-            expected,
-            check_signature=True,
-            chain_problem=problem,
-        )
-        heads[event.originator_id] = (event.originator_version, admitted.digest)
-        pending.append((event, admitted.digest, proof))
         ref = f"{event.originator_id}/{event.originator_version}"
+        if redacted is not None:
+            digest = _admit_redacted(event, redacted, registry, expected, problem)
+            proven.redacted.add(ref)
+        else:
+            digest = admit(
+                event,
+                event.position,
+                registry,
+                transcoder,
+                expected,
+                check_signature=True,
+                chain_problem=problem,
+            ).digest
+        heads[event.originator_id] = (event.originator_version, digest)
+        pending.append((event, digest, proof))
         proven.ids.add(ref)
-        body = _readable_body(event, subject_keys, transcoder)
+        body = None if redacted is not None else _readable_body(event, subject_keys, transcoder)
         if body is not None:
             proven.bodies[ref] = (event.topic, body)
     report.genesis = registry.genesis
@@ -250,6 +277,7 @@ def verify_package(
     report.documents = _check_documents(folder, proven)
     report.cited = _check_citations(folder, proven)
     report.entries = _check_entries(folder, proven)
+    report.redacted = len(proven.redacted)
     return report
 
 
@@ -281,22 +309,89 @@ def _subject_keys(path: Path) -> dict[str, bytes]:
         raise _package("subject-keys.json holds a key that is not base64") from None
 
 
-def _read_events(path: Path) -> Iterator[tuple[LogEvent, list[bytes]]]:
+@dataclass(frozen=True)
+class _Redacted:
+    """A redacted event's envelope fields: what its signature and hash need, without its body."""
+
+    body_sha256: bytes
+    prev: bytes
+    signer: bytes
+    sig: bytes
+
+
+def _read_events(path: Path) -> Iterator[tuple[LogEvent, list[bytes], _Redacted | None]]:
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
             try:
                 obj = json.loads(line)
+                redacted = None
+                if obj.get("redacted") is True:
+                    redacted = _Redacted(
+                        *(
+                            base64.b64decode(obj[k], validate=True)
+                            for k in ("body_sha256", "prev", "signer", "sig")
+                        )
+                    )
+                    if obj.get("enc") is not None and not isinstance(obj["enc"], dict):
+                        raise TypeError
                 event = LogEvent(
                     position=int(obj["position"]),
                     originator_id=UUID(obj["originator_id"]),
                     originator_version=int(obj["originator_version"]),
                     topic=str(obj["topic"]),
-                    state=base64.b64decode(obj["state"], validate=True),
+                    state=b"" if redacted else base64.b64decode(obj["state"], validate=True),
                 )
                 proof = [base64.b64decode(h, validate=True) for h in obj["proof"]]
-            except (ValueError, KeyError, TypeError, binascii.Error):
+            except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
                 raise _package(f"events.ndjson line {number} is not a valid event line") from None
-            yield event, proof
+            yield event, proof, redacted
+
+
+def _admit_redacted(
+    event: LogEvent,
+    redacted: _Redacted,
+    registry: KeyRegistry,
+    expected_prev: bytes | None,
+    chain_problem: str,
+) -> bytes:
+    """Check a redacted event as `admit` checks a whole one (signer's key valid at its position,
+    chain, signature) from its body's SHA-256; return its event hash."""
+    where: Where = {
+        "position": event.position,
+        "originator_id": event.originator_id,
+        "originator_version": event.originator_version,
+    }
+    if event.topic in KEY_TOPICS:
+        raise IntegrityViolation("package", "a key event cannot be redacted", **where)
+    sizes = (len(redacted.body_sha256), len(redacted.prev), len(redacted.signer), len(redacted.sig))
+    if sizes != (32, 32, 32, 64):
+        raise IntegrityViolation(
+            "envelope", "a redacted event's fields have wrong lengths", **where
+        )
+    raw_key = registry.signing_key(
+        position=event.position,
+        originator_id=event.originator_id,
+        originator_version=event.originator_version,
+        topic=event.topic,
+        signer=redacted.signer,
+        body=None,
+    )
+    if expected_prev is None:
+        raise IntegrityViolation("chain", chain_problem, **where)
+    if redacted.prev != expected_prev:
+        raise IntegrityViolation(
+            "chain", "the event does not follow the aggregate's previous event", **where
+        )
+    pre = envelope.preimage_of_digest(
+        event.originator_id,
+        event.originator_version,
+        event.topic,
+        redacted.body_sha256,
+        redacted.prev,
+        redacted.signer,
+    )
+    envelope.verify_signature(public_key_from_raw(raw_key), pre, redacted.sig, **where)
+    return envelope.event_hash(pre, redacted.sig)
 
 
 def _readable_body(
@@ -339,7 +434,7 @@ def _open_checkpoint(note: str, registry: KeyRegistry) -> notes.Checkpoint:
 
 def _check_manifest(folder: Path, registry: KeyRegistry, size: int) -> tuple[str, int]:
     manifest = _read_json(folder / MANIFEST)
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") not in FORMATS:
         raise _package(f"{MANIFEST} is not of format {FORMAT}")
     try:
         signature = base64.b64decode(manifest.pop("signature"), validate=True)
@@ -446,6 +541,18 @@ def _check_entries(folder: Path, proven: _Proven) -> int:
         key = str(body["entry_id"])
         if key not in latest or stamp >= latest[key][0]:
             latest[key] = (stamp, str(body.get("text", "")))
+    withheld = record.get("withheld") if isinstance(record, dict) else None
+    hidden = withheld.get("entries", []) if isinstance(withheld, dict) else []
+    readable = {
+        str(body["entry_id"])
+        for topic, body in proven.bodies.values()
+        if topic in ENTRY_TOPICS and "entry_id" in body
+    }
+    for ref in hidden if isinstance(hidden, list) else []:
+        if str(ref).rsplit(":", 1)[-1] in readable:
+            raise IntegrityViolation(
+                "record", f"record.json withholds entry {ref}, but the package discloses its text"
+            )
     count = 0
     for encounter in record.get("encounters", []) if isinstance(record, dict) else []:
         for entry in encounter.get("entries", []):

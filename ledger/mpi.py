@@ -71,7 +71,7 @@ class _LedgerLike(Protocol):
     def encounters(self, mrn: str) -> list[Encounter]: ...
 
     def relationship_to(
-        self, mrn: str, actor: str, *, now: datetime, window_days: int
+        self, mrn: str, actor: str, *, now: datetime, window_days: int, restricted: bool = False
     ) -> str | None: ...
 
     def mrn_registry(self, *, actor: str) -> tuple[MrnRegistry, bool]: ...
@@ -265,7 +265,11 @@ class PatientCommands:
                 relationship = relationships[mrn]
             elif purpose == "treatment" or mrn in config.restricted:
                 relationship = self.relationship_to(
-                    mrn, actor.name, now=moment, window_days=config.window_days
+                    mrn,
+                    actor.name,
+                    now=moment,
+                    window_days=config.window_days,
+                    restricted=mrn in config.restricted,
                 )
             else:
                 relationship = None
@@ -322,9 +326,17 @@ class PatientCommands:
         return record_listed(cast("Ledger", self), mrns, actor=actor, section=section)
 
     def relationship_to(
-        self: _LedgerLike, mrn: str, actor: str, *, now: datetime, window_days: int
+        self: _LedgerLike,
+        mrn: str,
+        actor: str,
+        *,
+        now: datetime,
+        window_days: int,
+        restricted: bool = False,
     ) -> str | None:
-        """The reader's treatment relationship to a patient, from the patient's encounters."""
+        """The reader's treatment relationship to a patient, from the patient's encounters (for
+        a restricted patient, an encounter the reader made themself attending of is no close
+        relationship)."""
         try:
             encounters = self.encounters(mrn)
         except PatientNotFound:
@@ -337,9 +349,11 @@ class PatientCommands:
                     care_team=e.care_team,
                     admitted_at=e.admitted_at,
                     discharged_at=e.discharged_at,
+                    self_assigned=e.self_assigned,
                 )
                 for e in encounters
             ],
             now=now,
             window_days=window_days,
+            restricted=restricted,
         )

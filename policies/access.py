@@ -21,6 +21,31 @@ anything is shown. The rules, in the order they are applied:
    of them is refused, otherwise the allowed ones are shown and recorded.
 8. Flagged for review (allowed, but a compliance officer should look): VIP patients, co-workers'
    charts (the MRN belongs to another user in `[staff]`), and every break-the-glass.
+
+Admissions and moves (`decide_admission`): only the roles of `[access] admit_roles` open,
+transfer or discharge encounters. An admission whose actor names themself attending (a self-made
+relationship) of a patient they had no relationship with, or only a weak one to a restricted or
+VIP patient, counts as breaking the glass (`[access] self_admission = "break-glass"`, the
+default; `"restricted"` asks it only for restricted and VIP patients): refused without a reason,
+and with one allowed, flagged for review. So does any admission, transfer or discharge of a
+restricted or VIP patient by a clinician (physician, nurse) without a close relationship given
+by someone else (whoever opens, moves or discharges an encounter is on its care team: the move
+would make their own). Technicians and interfaces admit and move patients for the attending
+they name. A place in an encounter its holder made themself (its attending by their own
+naming, or on its care team only by their own admission, move or discharge: see
+`EncounterFacts.self_assigned`) never gives a close relationship to a restricted patient
+(`treatment_relationship(..., restricted=True)`), whatever the actor's role.
+
+Charting (`decide_charting`): adding, amending, retracting or signing an entry is an access. A
+clinician (physician, nurse) needs the relationship a treatment read would need (rules 2-8, so
+a restricted patient asks for a close one), taking the better of their relationship to the
+patient and their place in the encounter itself (its attending or care team: a late note or a
+signature after the window still belongs to them); without one, it is breaking the glass
+(allowed with a reason, flagged). Technicians and interfaces enter for the encounters they are
+given (a transcription, a laboratory result): the charting role rules decide, and nothing they
+enter gives them or the author they name a relationship. Nor does any entry: the care team is
+who the hospital assigned (see `EncounterFacts.care_team`), never who charted, was named
+author or signed.
 """
 
 from __future__ import annotations
@@ -32,7 +57,7 @@ from typing import Any
 
 from policies.roles import ADMINISTRATOR, ROLES, Decision
 
-POLICY_VERSION = "access/1"
+POLICY_VERSION = "access/2"
 
 PURPOSES = frozenset(
     {
@@ -48,6 +73,9 @@ PURPOSES = frozenset(
 CLINICAL_ROLES = frozenset({"physician", "nurse"})
 RELATIONSHIPS = ("attending", "care-team", "recent-encounter")
 CLOSE_RELATIONSHIPS = frozenset({"attending", "care-team"})
+DEFAULT_ADMIT_ROLES = ("technician", "nurse", "physician", "interface")
+"""Who may open an encounter (admit, register) and hand it to another attending."""
+SELF_ADMISSION_MODES = ("break-glass", "restricted")
 ALL_SECTIONS = "*"
 
 DEFAULT_ROLES: dict[str, tuple[str, ...]] = {
@@ -104,6 +132,9 @@ class AccessConfig:
     vip: frozenset[str] = frozenset()
     staff_mrns: Mapping[str, str] = field(default_factory=dict)
     """User name -> the MRN of that user's own chart (employee-patients)."""
+    admit_roles: tuple[str, ...] = DEFAULT_ADMIT_ROLES
+    self_admission: str = "break-glass"
+    """When admitting a patient with oneself as attending needs break-the-glass (see above)."""
     raw: Mapping[str, Any] = field(default_factory=dict)
     """The whole parsed document (other policies read their own sections from it)."""
 
@@ -138,6 +169,16 @@ class AccessConfig:
             mrn = facts.get("patient_mrn")
             if mrn is not None:
                 staff_mrns[str(user)] = _mrn(mrn, f"[staff.{user}] patient_mrn")
+        access = _table(document, "access")
+        admit_roles = tuple(
+            _strings(access.get("admit_roles", list(DEFAULT_ADMIT_ROLES)), "[access] admit_roles")
+        )
+        unknown_roles = [r for r in admit_roles if r not in ROLES]
+        if unknown_roles:
+            raise ValueError(f"[access] admit_roles names an unknown role '{unknown_roles[0]}'")
+        self_admission = access.get("self_admission", "break-glass")
+        if self_admission not in SELF_ADMISSION_MODES:
+            raise ValueError('[access] self_admission must be "break-glass" or "restricted"')
         return cls(
             version=version.strip(),
             roles=roles,
@@ -146,6 +187,8 @@ class AccessConfig:
             restricted=_mrns(patients, "restricted"),
             vip=_mrns(patients, "vip"),
             staff_mrns=staff_mrns,
+            admit_roles=admit_roles,
+            self_admission=self_admission,
             raw=dict(document),
         )
 
@@ -200,22 +243,40 @@ class EncounterFacts:
 
     attending: str
     care_team: frozenset[str]
-    """Everyone who admitted, transferred, charted in or signed for the encounter."""
+    """Who was assigned to the encounter: its attendings and the staff who admitted, moved or
+    discharged the patient. Charting, authorship and signatures add no one."""
     admitted_at: datetime
     discharged_at: datetime | None
+    self_assigned: frozenset[str] = frozenset()
+    """Who made their own place in this encounter: made themself its attending (opened or took
+    it over naming themself), or is on its care team only by their own admission, move or
+    discharge (never named its attending by someone else): a relationship they made, not one
+    the hospital gave them."""
 
 
 def treatment_relationship(
-    actor: str, encounters: Iterable[EncounterFacts], *, now: datetime, window_days: int
+    actor: str,
+    encounters: Iterable[EncounterFacts],
+    *,
+    now: datetime,
+    window_days: int,
+    restricted: bool = False,
 ) -> str | None:
     """The reader's closest relationship to a patient through encounters that are open or ended
-    within `window_days` of `now`: attending, care-team, recent-encounter, or None."""
+    within `window_days` of `now`: attending, care-team, recent-encounter, or None.
+
+    For a restricted patient, an encounter in which the reader made their own place (see
+    `EncounterFacts.self_assigned`) gives them only "recent-encounter": their own admission,
+    move or discharge cannot open a restricted chart."""
     since = now - timedelta(days=window_days)
     found: str | None = None
     for encounter in encounters:
         if encounter.discharged_at is not None and encounter.discharged_at < since:
             continue
         if encounter.admitted_at > now:
+            continue
+        if restricted and actor in encounter.self_assigned:
+            found = found or "recent-encounter"
             continue
         if encounter.attending == actor:
             return "attending"
@@ -320,6 +381,124 @@ def decide(
     if flags:
         reason += f"; flagged for review: {', '.join(flags)}"
     return AccessDecision(True, reason, version, relationship, shown, flagged=bool(flags))
+
+
+def decide_admission(
+    roles: Iterable[str],
+    *,
+    actor: str,
+    attending: str | None,
+    patient: PatientFacts,
+    break_glass_reason: str | None = None,
+    config: AccessConfig = DEFAULT_CONFIG,
+    action: str = "admission",
+) -> AccessDecision:
+    """May this actor open (`action` "admission"), transfer or discharge an encounter of this
+    patient, making `attending` (None: unchanged) its attending?
+
+    `patient.relationship` is the actor's relationship to the patient before the move, with
+    places they made themself not counted as close for a restricted or VIP patient. A move by
+    someone else gives the attending their relationship as it always has; one where the actor
+    names themself attending, or where a clinician moves a restricted or VIP patient without a
+    close relationship, is judged as the access it creates (see the module)."""
+    held = set(roles)
+    version = config.policy_version
+    relationship = patient.relationship
+    guarded = patient.mrn in config.restricted or patient.mrn in config.vip
+
+    def refuse(reason: str) -> AccessDecision:
+        return AccessDecision(False, reason, version, relationship)
+
+    def break_glass(refusal: str, granted: str) -> AccessDecision:
+        if break_glass_reason is None or not break_glass_reason.strip():
+            return refuse(f"{refusal} is breaking the glass; give a reason (--break-glass)")
+        if not held & CLINICAL_ROLES:
+            return refuse("only clinical roles may break the glass")
+        return AccessDecision(
+            True, f"{granted} (break the glass), for review", version, relationship,
+            ("encounters",), flagged=True,
+        )  # fmt: skip
+
+    if not held & set(config.admit_roles):
+        return refuse(
+            f"only {', '.join(config.admit_roles)} may open, transfer or discharge encounters"
+        )
+    if attending != actor:
+        move = "an admission" if action == "admission" else f"a {action}"
+        if guarded and held & CLINICAL_ROLES and relationship not in CLOSE_RELATIONSHIPS:
+            return break_glass(
+                f"{move} of a restricted or VIP patient by a clinician with no close treatment "
+                "relationship (it would put them on the care team)",
+                f"{move} of a restricted or VIP patient without a close relationship",
+            )
+        if action == "admission":
+            return AccessDecision(True, "an admission for another attending", version, relationship)
+        return AccessDecision(True, f"{move} of the patient", version, relationship)
+    if relationship in CLOSE_RELATIONSHIPS or (relationship is not None and not guarded):
+        return AccessDecision(
+            True, f"the attending admits their own patient ({relationship})", version, relationship
+        )
+    if not guarded and config.self_admission == "restricted":
+        return AccessDecision(
+            True, "the attending admits a new patient of their own", version, relationship
+        )
+    what = "a restricted or VIP patient" if guarded else "a patient"
+    return break_glass(
+        f"admitting {what} with no treatment relationship with oneself as attending",
+        "self-admission without a treatment relationship",
+    )
+
+
+def encounter_relationship(
+    actor: str, encounter: EncounterFacts, *, restricted: bool = False
+) -> str | None:
+    """The actor's place in this one encounter, whenever it was: attending, care-team or None
+    (for a restricted patient, an encounter they made themself attending of gives none)."""
+    if restricted and actor in encounter.self_assigned:
+        return None
+    if encounter.attending == actor:
+        return "attending"
+    return "care-team" if actor in encounter.care_team else None
+
+
+def decide_charting(
+    roles: Iterable[str],
+    *,
+    actor: str,
+    patient: PatientFacts,
+    encounter: EncounterFacts,
+    break_glass_reason: str | None = None,
+    config: AccessConfig = DEFAULT_CONFIG,
+) -> AccessDecision:
+    """May this actor add, amend, retract or sign an entry in this encounter (see the module)?
+
+    `patient.relationship` is the actor's treatment relationship to the patient, as a read
+    finds it; the decision's relationship is the better of it and their place in `encounter`."""
+    held = set(roles)
+    version = config.policy_version
+    if not held & CLINICAL_ROLES:
+        return AccessDecision(
+            True, "an entry for the encounter (the charting role rules decide)", version
+        )
+    ranks = {r: i for i, r in enumerate(RELATIONSHIPS)}
+    found = [
+        r
+        for r in (
+            encounter_relationship(actor, encounter, restricted=patient.mrn in config.restricted),
+            patient.relationship,
+        )
+        if r is not None
+    ]
+    relationship = min(found, key=ranks.__getitem__) if found else None
+    return decide(
+        held,
+        "treatment",
+        break_glass_reason=break_glass_reason,
+        actor=actor,
+        patient=PatientFacts(patient.mrn, relationship),
+        sections=("chart",),
+        config=config,
+    )
 
 
 AUDIT_READERS = frozenset({"compliance-officer", "him-director"})

@@ -47,6 +47,9 @@ ENCOUNTER_ROLES = frozenset({"technician", "nurse", PHYSICIAN, INTERFACE})
 ENTRY_ROLES = frozenset({PHYSICIAN, "nurse", "technician", INTERFACE})
 """Who adds clinical entries (and may be named as an entry's author)."""
 
+AUTHOR_ROLES = frozenset({PHYSICIAN, "nurse"})
+"""Who may be named as the author of an entry someone else enters (a transcription)."""
+
 DENIAL_ROLES = frozenset({HIM_DIRECTOR, PHYSICIAN})
 """Who may deny a patient's request to amend their record (HIPAA 164.526(d))."""
 
@@ -76,6 +79,15 @@ def may_record_entry(actor_roles: Iterable[str]) -> Decision:
     return _decision(
         False, "only physicians, nurses, technicians or an interface add chart entries"
     )
+
+
+def may_be_named_author(roles: Iterable[str], *, revoked: bool) -> Decision:
+    """An entry entered for someone else names a clinician who can answer for it (and sign it)."""
+    if revoked:
+        return _decision(False, "their key has been revoked")
+    if AUTHOR_ROLES & set(roles):
+        return _decision(True, "a physician or nurse may be named as an entry's author")
+    return _decision(False, "only a physician or a nurse may be named as an entry's author")
 
 
 def may_be_attending(roles: Iterable[str]) -> Decision:

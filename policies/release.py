@@ -224,6 +224,10 @@ class Disclosure:
     purpose: str
     basis: str
     description: str
+    entries: tuple[str, ...] = ()
+    """Exactly the entries that went (`ENCOUNTER:ENTRY`), as the release event recorded them."""
+    documents: tuple[str, ...] = ()
+    """Exactly the documents that went (their ids)."""
 
 
 @dataclass(frozen=True)

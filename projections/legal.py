@@ -25,6 +25,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.application import Ledger
+from ledger.encounter import Encounter
 from ledger.errors import UsageError
 from ledger.files import check_new_folder, new_folder, open_text, subfolder, write_bytes, write_text
 from ledger.keys import Identity
@@ -74,6 +75,8 @@ class PackageSummary:
     history: int
     trail: int
     documents: int
+    withheld: int = 0
+    """Entries retracted as entered in error: left out, their events redacted."""
 
 
 def legal_package(
@@ -108,15 +111,29 @@ def legal_package(
     mrns = [patient.mrn, *patient.absorbed]
     encounters = ledger.chart_as_of(patient.mrn, as_of)
     chart_ids = {patient_id(m) for m in mrns}
+    current = ledger.documents_of(patient.mrn)
     documents = [
         d
-        for d in ledger.documents_of(patient.mrn)
-        if ledger.document_patient_as_of(d.id, as_of) in chart_ids  # in this chart by then
+        for d in current
+        if d.patient_id in chart_ids  # not one refiled away since
+        and ledger.document_patient_as_of(d.id, as_of) in chart_ids  # in this chart by then
     ]
+    now_encounters = ledger.encounters(patient.mrn)
+    withheld = {entry.id for e in now_encounters for entry in e.entries.values() if entry.retracted}
     record = PatientRecord(patient, documents).as_dict()
     record["as_of"] = as_of.isoformat()
-    record["encounters"] = [_encounter(e) for e in encounters]
-    history = [_history_line(line, as_of) for line in ledger.chart_history(patient.mrn)]
+    record["encounters"] = [_encounter(e, withheld=withheld) for e in encounters]
+    record["withheld"] = {
+        "entries": sorted(
+            f"{e.id}:{entry}" for e in now_encounters for entry in e.entries if entry in withheld
+        ),
+        "why": "entered in error (retracted): never disclosed; their events are redacted",
+    }
+    redact = _redactions(ledger, now_encounters, withheld)
+    history = [
+        _history_line(line, as_of, redacted=(line.event_id in redact))
+        for line in ledger.chart_history(patient.mrn)
+    ]
     trail_view = caught_up_trail(ledger)
     rows = [row for m in mrns for row in trail_view.query(mrn=m)]
     rows.sort(key=lambda row: row.position)
@@ -133,12 +150,21 @@ def legal_package(
         name = f"{document.id}-{_safe(document.filename)}"
         write_bytes(out / "documents" / name, content, force=True)
 
-    all_encounter_ids = {e.id for e in ledger.encounters(patient.mrn)}
+    all_encounter_ids = {e.id for e in now_encounters}
+    kept = {d.id for d in current if d.patient_id in chart_ids}
     aggregate_ids: set[UUID] = {patient_id(m) for m in mrns}
-    aggregate_ids |= all_encounter_ids | {d.id for d in ledger.documents_of(patient.mrn)}
+    aggregate_ids |= all_encounter_ids | kept
     aggregate_ids |= {UUID(row.event.split("/")[0]) for row in rows}
+    for oid in aggregate_ids - all_encounter_ids - kept:  # a document refiled away, say
+        if _is_document(ledger, oid):
+            redact |= {f"{oid}/{v}" for v in range(1, _versions(ledger, oid) + 1)}
     events, size = write_proofs(
-        ledger, out, aggregate_ids=aggregate_ids, subjects={patient_id(m) for m in mrns}, node=node
+        ledger,
+        out,
+        aggregate_ids=aggregate_ids,
+        subjects={patient_id(m) for m in mrns},
+        node=node,
+        redact={(UUID(ref.split("/")[0]), int(ref.split("/")[1])) for ref in redact},
     )
     genesis = ledger.genesis_fingerprint().hex()
     write_text(
@@ -163,10 +189,11 @@ def legal_package(
         as_of=as_of,
         events=events,
         tree_size=size,
-        entries=sum(len(e.entries) for e in encounters),
+        entries=sum(len(e["entries"]) for e in record["encounters"]),
         history=len(history),
         trail=len(rows),
         documents=len(documents),
+        withheld=len(withheld),
     )
 
 
@@ -176,9 +203,42 @@ def _origin(ledger: Ledger) -> str:
     return note.split("\n", 1)[0]
 
 
-def _history_line(line: Any, as_of: datetime) -> dict[str, Any]:
+def _history_line(line: Any, as_of: datetime, *, redacted: bool = False) -> dict[str, Any]:
     recorded = line.recorded_at
-    return {**history_line(line), "after_as_of": recorded is not None and recorded > as_of}
+    shown = {**history_line(line), "after_as_of": recorded is not None and recorded > as_of}
+    if redacted:  # an event of an entry entered in error: its reason may quote its text
+        shown.update(reason=None, redacted=True)
+    return shown
+
+
+_WITHHELD_TOPICS = (
+    Encounter.EntryRecorded,
+    Encounter.EntryAmended,
+    Encounter.AmendmentDenied,
+)
+
+
+def _redactions(ledger: Ledger, encounters: list[Any], withheld: set[UUID]) -> set[str]:
+    """The events (`ID/VERSION`) that carry a withheld entry's text: written body-less."""
+    found: set[str] = set()
+    for encounter in encounters:
+        if not any(entry in withheld for entry in encounter.entries):
+            continue
+        for event in ledger.events.get(encounter.id):
+            if isinstance(event, _WITHHELD_TOPICS) and event.entry_id in withheld:
+                found.add(f"{event.originator_id}/{event.originator_version}")
+    return found
+
+
+def _is_document(ledger: Ledger, oid: UUID) -> bool:
+    from ledger.documents import Document
+
+    stored = ledger.recorder.select_events(oid, limit=1)
+    return bool(stored) and stored[0].topic == Document.Filed.TOPIC
+
+
+def _versions(ledger: Ledger, oid: UUID) -> int:
+    return len(ledger.recorder.select_events(oid))
 
 
 def _write_csv(path: Path, rows: list[AuditRow]) -> None:

@@ -37,7 +37,9 @@ from projections.audit import AuditRow, AuditTrail, parse_stamp, stamp
 from projections.patients import PatientIndex
 
 DEATH = re.compile(r"\b(deceased|expired|died|death|dead)\b", re.IGNORECASE)
-ACCESS_ACTIONS = frozenset({"query", "print", "copy"})
+ACCESS_ACTIONS = frozenset({"query", "print", "copy", "admit", "transfer", "discharge", "chart"})
+"""Accesses monitoring judges ("admit", "transfer", "discharge": a move that made the actor's own
+relationship and broke the glass; "chart": charting that broke the glass or was flagged)."""
 
 
 class MonitoringFacts:

@@ -106,27 +106,66 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
+def _signers(entry: Any, version: int) -> list[Any]:
+    return [s for s in entry.signatures if s.version == version]
+
+
+def attribution(entry: Any) -> str:
+    """Who wrote, entered, amended and signed an entry, never implying more than was signed.
+
+    An entry entered for someone else (a transcription) reads "entered by X for Y" until Y signs
+    it; each amendment names who made it (and who asked, when that was someone else).
+    """
+    author, entered = entry.author, entry.original.recorded_by
+    if author == entered:
+        parts = [f"by {author}"]
+    else:
+        own = [s for s in entry.signatures if s.physician == author]
+        if own:
+            parts = [
+                f"by {author}, entered by {entered}, signed by {author} "
+                f"{own[0].signed_at.isoformat(timespec='minutes')}"
+            ]
+        else:
+            parts = [f"entered by {entered} for {author}, not signed by {author}"]
+    for number, version in enumerate(entry.versions[1:], start=2):
+        text = f"amended by {version.recorded_by}"
+        if version.requested_by and version.requested_by != version.recorded_by:
+            text += f" (asked by {version.requested_by})"
+        names = sorted({s.physician for s in _signers(entry, number)})
+        text += f", signed by {', '.join(names)}" if names else ", not signed"
+        parts.append(text)
+    return "; ".join(parts)
+
+
 def _entry(entry: Any) -> dict[str, Any]:
+    entered = entry.original.recorded_by
     return {
         "id": str(entry.id),
         "kind": entry.kind,
         "text": entry.text,
         "fields": {k: _iso(v) for k, v in entry.fields.items()},
         "author": entry.author,
+        "entered_by": entered,
+        "transcribed": entry.author != entered,
+        "signed_by_author": any(s.physician == entry.author for s in entry.signatures),
+        "attribution": attribution(entry),
         "effective_at": _iso(entry.effective_at),
         "recorded_at": _iso(entry.recorded_at),
         "late": entry.late,
         "amended": entry.amended,
         "versions": [
             {
+                "version": number,
                 "text": v.text,
                 "fields": {k: _iso(x) for k, x in v.fields.items()},
                 "recorded_at": _iso(v.recorded_at),
                 "recorded_by": v.recorded_by,
                 "reason": v.reason,
                 "requested_by": v.requested_by,
+                "signed_by": sorted({s.physician for s in _signers(entry, number)}),
             }
-            for v in entry.versions
+            for number, v in enumerate(entry.versions, start=1)
         ],
         "retracted": entry.retracted,
         "retraction_reason": entry.retraction_reason,
@@ -152,7 +191,11 @@ CHART_SECTIONS = ("demographics", "encounters", "documents", *sorted(ENTRY_KINDS
 """What `chart show` asks the policy for; minimum necessary may leave some out."""
 
 
-def _encounter(encounter: Any, *, kinds: set[str] | None = None) -> dict[str, Any]:
+def _encounter(
+    encounter: Any, *, kinds: set[str] | None = None, withheld: set[UUID] | None = None
+) -> dict[str, Any]:
+    """An encounter as data; `withheld` entries (by id) are left out (a disclosure's)."""
+    left_out = withheld or set()
     return {
         "id": str(encounter.id),
         "mrn": encounter.mrn,
@@ -164,7 +207,9 @@ def _encounter(encounter: Any, *, kinds: set[str] | None = None) -> dict[str, An
         "discharged_at": _iso(encounter.discharged_at),
         "disposition": encounter.disposition,
         "entries": [
-            _entry(e) for e in encounter.entries.values() if kinds is None or e.kind in kinds
+            _entry(e)
+            for e in encounter.entries.values()
+            if (kinds is None or e.kind in kinds) and e.id not in left_out
         ],
     }
 
@@ -229,6 +274,10 @@ def history_line(line: Any) -> dict[str, Any]:
         "late": line.late,
         "entry": None if line.entry_id is None else str(line.entry_id),
         "requested_by": line.requested_by,
+        "author": line.author,
+        "entered_for": (
+            line.author if line.author is not None and line.author != line.actor else None
+        ),
     }
 
 

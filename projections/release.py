@@ -22,6 +22,7 @@ from ledger.application import Ledger
 from ledger.errors import UsageError, require
 from ledger.files import check_new_folder, new_folder, subfolder, write_bytes, write_text
 from ledger.keys import Identity
+from ledger.patient import patient_id
 from ledger.release import (
     ReleaseRequest,
     all_requests,
@@ -32,6 +33,7 @@ from ledger.release import (
 )
 from policies import release as rules
 from policies.access import may_read_audit_trail
+from projections.queries import attribution
 
 ENTRY_SECTIONS_ALL = "chart"
 
@@ -94,6 +96,8 @@ def release_package(
     entries: list[dict[str, Any]] = []
     for encounter in ledger.encounters(request.mrn):
         for entry in encounter.entries.values():
+            if entry.retracted:
+                continue  # entered in error (often: about another patient): never disclosed
             if (every or entry.kind in wanted) and _in_range(entry.effective_at, request):
                 entries.append(
                     {
@@ -102,14 +106,17 @@ def release_package(
                         "text": entry.text,
                         "effective_at": entry.effective_at.isoformat(),
                         "author": entry.author,
+                        "attribution": attribution(entry),
                         "amended": entry.amended,
                         "retracted": entry.retracted,
                     }
                 )
+    chart_ids = {patient_id(m) for m in (request.mrn, *ledger.patient(request.mrn).absorbed)}
     documents = [
         d
         for d in ledger.documents_of(request.mrn)
-        if (every or "documents" in wanted or f"documents:{d.kind}" in wanted)
+        if d.patient_id in chart_ids  # a document refiled away to another chart stays here
+        and (every or "documents" in wanted or f"documents:{d.kind}" in wanted)
         and _in_range(d.created_on, request)
     ]
     new_folder(out, force=force)
@@ -197,11 +204,20 @@ def accounting_of(
                         purpose=event.purpose,
                         basis=event.basis,
                         description=event.description,
+                        entries=tuple(event.entries),
+                        documents=tuple(event.documents),
                     )
                 )
     return rules.accounting(
         disclosures, requested_on=requested_on, suspensions=suspensions_of(ledger, patient.mrn)
     )
+
+
+def _sent(disclosure: rules.Disclosure) -> str:
+    """Exactly what went, by id."""
+    parts = [f"entry {e}" for e in disclosure.entries]
+    parts += [f"document {d}" for d in disclosure.documents]
+    return ", ".join(parts) or "nothing"
 
 
 def accounting_html(report: rules.Accounting, *, mrn: str, origin: str) -> str:
@@ -214,7 +230,7 @@ def accounting_html(report: rules.Accounting, *, mrn: str, origin: str) -> str:
                 d.released_on.isoformat(),
                 d.recipient,
                 d.recipient_address or "",
-                d.description,
+                f"{d.description} (sent: {_sent(d)})",
                 d.purpose,
             )
         )

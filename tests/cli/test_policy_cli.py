@@ -19,7 +19,7 @@ def test_load_show_and_history(clinic: tuple[Chartledger, str], tmp_path: Path) 
     path = tmp_path / "policy.toml"
     path.write_text(POLICY)
     loaded = run("policy", "load", str(path), actor="privacy1")
-    assert "Loaded access policy access/1+clinic.2" in loaded.output
+    assert "Loaded access policy access/2+clinic.2" in loaded.output
     again = run("policy", "load", str(path), actor="privacy1")
     assert "already in force; nothing was written" in again.output
     shown = run("policy", "show", actor="privacy1").output
@@ -28,7 +28,7 @@ def test_load_show_and_history(clinic: tuple[Chartledger, str], tmp_path: Path) 
     # The VIP's chart is shown, and the access is flagged with the policy version.
     run("patient", "show", mrn, "--purpose", "operations", actor="tech1")
     trail = run("audit", "patient", mrn, "--json", actor="privacy1").output
-    assert "access/1+clinic.2" in trail and "flagged for review: a VIP record" in trail
+    assert "access/2+clinic.2" in trail and "flagged for review: a VIP record" in trail
 
 
 def test_bad_policies_and_wrong_people_are_refused(

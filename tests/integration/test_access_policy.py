@@ -58,6 +58,13 @@ def ward(hospital: Hospital) -> dict[str, Identity]:
         effective_at=datetime.now(UTC) - timedelta(hours=2),
         actor=people["tech"],
     )
+    # The nurse moves the patient (ward work: the care team); charting alone would not do it.
+    ledger.transfer(
+        encounter,
+        bed="4W-2",
+        effective_at=datetime.now(UTC) - timedelta(hours=1),
+        actor=people["nurse"],
+    )
     ledger.add_entry(
         encounter,
         kind="progress-note",
@@ -109,23 +116,26 @@ def test_a_loaded_policy_decides_and_is_named_in_each_access(
     hospital: Hospital, ward: dict[str, Identity]
 ) -> None:
     ledger = hospital.ledger
-    assert current_access_config(ledger).policy_version == "access/1+default"
+    assert current_access_config(ledger).policy_version == "access/2+default"
     assert load_access_policy(ledger, POLICY, actor=ward["officer"]) is True
     assert load_access_policy(ledger, POLICY, actor=ward["officer"]) is False  # nothing new
     assert [p.version for p in policy_history(ledger)] == ["ward.1"]
-    # Restricted: the care team sees the chart; a physician with only a recent encounter does not.
+    # Restricted: the attending the technician named sees the chart; a physician with only a
+    # recent encounter does not, nor the nurse whose place is only her own move of the patient.
     ledger.record_access(
-        ["MR0000001"], actor=ward["nurse"], action="query", sections=["chart"], purpose="treatment"
+        ["MR0000001"], actor=ward["doc"], action="query", sections=["chart"], purpose="treatment"
     )
-    assert last_access(hospital)["policy_version"] == "access/1+ward.1"
-    with pytest.raises(AccessDenied, match="restricted"):
-        ledger.record_access(
-            ["MR0000001"],
-            actor=ward["doc2"],
-            action="query",
-            sections=["chart"],
-            purpose="treatment",
-        )
+    assert last_access(hospital)["policy_version"] == "access/2+ward.1"
+    for who in ("doc2", "nurse"):
+        with pytest.raises(AccessDenied, match="restricted"):
+            ledger.record_access(
+                ["MR0000001"],
+                actor=ward[who],
+                action="query",
+                sections=["chart"],
+                purpose="treatment",
+            )
+        assert last_access(hospital)["relationship"] == "recent-encounter"
     # The technician is patient MR0000002: not through the staff path.
     with pytest.raises(AccessDenied, match="own chart"):
         ledger.record_access(

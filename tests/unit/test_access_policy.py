@@ -12,9 +12,11 @@ from policies.access import (
     DEFAULT_CONFIG,
     PURPOSES,
     AccessConfig,
+    AccessDecision,
     EncounterFacts,
     PatientFacts,
     decide,
+    decide_charting,
     may_load_policy,
     may_read_audit_trail,
     treatment_relationship,
@@ -171,9 +173,9 @@ def test_the_configuration_is_checked() -> None:
         AccessConfig.from_mapping({"treatment": {"window_days": -1}})
     with pytest.raises(ValueError, match="list of strings"):
         AccessConfig.from_mapping({"patients": {"vip": "MR1"}})
-    assert CONFIG.policy_version == "access/1+test.1"
+    assert CONFIG.policy_version == "access/2+test.1"
     assert CONFIG.vip == frozenset({"MR0000007"})  # MRNs are upper-cased
-    assert DEFAULT_CONFIG.policy_version == "access/1+default"
+    assert DEFAULT_CONFIG.policy_version == "access/2+default"
 
 
 def test_who_reads_the_trail_and_who_sets_the_policy() -> None:
@@ -206,3 +208,137 @@ def test_a_clinician_breaking_the_glass_with_a_reason_is_always_allowed_and_flag
         [role], purpose, break_glass_reason=f"x{reason}", patient=patient("MR1", relationship)
     )
     assert decision.allowed and decision.flagged
+
+
+def test_an_admission_naming_oneself_attending_without_a_relationship_breaks_the_glass() -> None:
+    from policies.access import AccessConfig, PatientFacts, decide_admission
+
+    config = AccessConfig(restricted=frozenset({"MR1"}), vip=frozenset({"MR2"}))
+
+    def admit(mrn: str, relationship: str | None, **kw: object) -> object:
+        return decide_admission(
+            ["physician"], patient=PatientFacts(mrn, relationship), config=config, **kw
+        )  # type: ignore[arg-type]
+
+    for_other = admit("MR3", None, actor="tech1", attending="dr1")
+    assert for_other.allowed and not for_other.flagged  # type: ignore[attr-defined]
+    for mrn, relationship in [("MR3", None), ("MR1", "recent-encounter"), ("MR2", None)]:
+        refused = admit(mrn, relationship, actor="dr1", attending="dr1")
+        assert not refused.allowed and "--break-glass" in refused.reason  # type: ignore[attr-defined]
+        glass = admit(mrn, relationship, actor="dr1", attending="dr1", break_glass_reason="night")
+        assert glass.allowed and glass.flagged  # type: ignore[attr-defined]
+    own = admit("MR1", "attending", actor="dr1", attending="dr1")
+    assert own.allowed and not own.flagged  # type: ignore[attr-defined]
+    lenient = AccessConfig.from_mapping({"access": {"self_admission": "restricted"}})
+    plain = decide_admission(
+        ["physician"], actor="dr1", attending="dr1", patient=PatientFacts("MR3"), config=lenient
+    )
+    assert plain.allowed and not plain.flagged
+    coder = decide_admission(["coder"], actor="c", attending="dr1", patient=PatientFacts("MR3"))
+    assert not coder.allowed and "may open" in coder.reason
+
+
+def test_a_self_assigned_encounter_is_no_close_relationship_to_a_restricted_patient() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from policies.access import EncounterFacts, treatment_relationship
+
+    now = datetime.now(UTC)
+    mine = EncounterFacts(
+        "dr1", frozenset({"dr1"}), now - timedelta(hours=1), None, frozenset({"dr1"})
+    )
+    given = EncounterFacts("dr1", frozenset({"dr1"}), now - timedelta(hours=1), None)
+    assert treatment_relationship("dr1", [mine], now=now, window_days=30) == "attending"
+    assert (
+        treatment_relationship("dr1", [mine], now=now, window_days=30, restricted=True)
+        == "recent-encounter"
+    )
+    assert (
+        treatment_relationship("dr1", [mine, given], now=now, window_days=30, restricted=True)
+        == "attending"
+    )
+
+
+def test_charting_needs_the_relationship_a_treatment_read_needs() -> None:
+    ward = EncounterFacts(
+        "doc1", frozenset({"doc1", "tech1"}), NOW - timedelta(days=60), NOW - timedelta(days=50)
+    )
+
+    def chart(roles: list[str], actor: str, mrn: str, rel: str | None, **kw: str) -> AccessDecision:
+        return decide_charting(
+            roles,
+            actor=actor,
+            patient=PatientFacts(mrn, rel),
+            encounter=ward,
+            config=CONFIG,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    plain = chart(["physician"], "doc2", "MR1", "recent-encounter")
+    assert plain.allowed and not plain.flagged
+    none = chart(["physician"], "doc2", "MR1", None)
+    assert not none.allowed and "no treatment relationship" in none.reason
+    restricted = chart(["nurse"], "nurse2", "MR0000004", "recent-encounter")
+    assert not restricted.allowed and "restricted" in restricted.reason
+    glass = chart(["nurse"], "nurse2", "MR0000004", None, break_glass_reason="arrest")
+    assert glass.allowed and glass.flagged
+    assert not chart(["physician"], "doc2", "MR0000004", None, break_glass_reason=" ").allowed
+    # The encounter's own attending, outside the window, on a restricted patient: allowed.
+    own = chart(["physician"], "doc1", "MR0000004", None)
+    assert own.allowed and own.relationship == "attending"
+    # ... unless they made themself attending of it.
+    made = EncounterFacts("doc1", frozenset({"doc1"}), NOW, None, self_assigned=frozenset({"doc1"}))
+    assert not decide_charting(
+        ["physician"], actor="doc1", patient=PatientFacts("MR0000004", None), encounter=made,
+        config=CONFIG,
+    ).allowed  # fmt: skip
+    # Technicians and interfaces: the charting role rules decide; a VIP chart is flagged.
+    assert chart(["technician"], "tech9", "MR0000004", None).allowed
+    assert chart(["interface"], "lab", "MR0000004", None).allowed
+    assert chart(["physician"], "doc1", "MR0000007", None).flagged
+    staff_own = chart(["nurse"], "tech1", "MR0000012", "attending")
+    assert not staff_own.allowed
+
+
+@pytest.mark.parametrize("action", ["admission", "transfer", "discharge"])
+def test_a_clinician_moving_a_guarded_patient_without_a_close_relationship_breaks_the_glass(
+    action: str,
+) -> None:
+    from policies.access import AccessConfig, decide_admission
+
+    config = AccessConfig(restricted=frozenset({"MR1"}), vip=frozenset({"MR2"}))
+
+    def move(roles: list[str], mrn: str, rel: str | None, **kw: str) -> AccessDecision:
+        return decide_admission(
+            roles, actor="x", attending=None if action != "admission" else "dr1",
+            patient=PatientFacts(mrn, rel), config=config, action=action, **kw,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    for roles in (["physician"], ["nurse"], ["nurse", "technician"]):
+        for mrn, rel in [("MR1", None), ("MR1", "recent-encounter"), ("MR2", None)]:
+            refused = move(roles, mrn, rel)
+            assert not refused.allowed and "--break-glass" in refused.reason
+            assert "care team" in refused.reason
+            glass = move(roles, mrn, rel, break_glass_reason="night")
+            assert glass.allowed and glass.flagged and glass.sections == ("encounters",)
+        for rel in ("attending", "care-team"):  # a close relationship someone else gave
+            assert not move(roles, "MR1", rel).flagged
+        plain = move(roles, "MR3", None)  # an ordinary patient: unchanged
+        assert plain.allowed and not plain.flagged
+    for roles in (["technician"], ["interface"]):  # they move for the attending they name
+        assert move(roles, "MR1", None).allowed and not move(roles, "MR1", None).flagged
+
+
+def test_a_place_made_by_ones_own_move_is_no_close_relationship_to_a_restricted_patient() -> None:
+    moved = EncounterFacts(
+        "dr1", frozenset({"dr1", "n1"}), NOW - timedelta(hours=1), None, frozenset({"n1"})
+    )
+    assert treatment_relationship("n1", [moved], now=NOW, window_days=30) == "care-team"
+    assert (
+        treatment_relationship("n1", [moved], now=NOW, window_days=30, restricted=True)
+        == "recent-encounter"
+    )
+    assert (
+        treatment_relationship("dr1", [moved], now=NOW, window_days=30, restricted=True)
+        == "attending"
+    )

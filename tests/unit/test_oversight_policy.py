@@ -26,7 +26,7 @@ def test_compliance_and_him_see_the_audit_rows_of_every_patient(
         [role], "operations", patient=PatientFacts(mrn), sections=[section], config=CONFIG
     )
     assert decision.allowed and not decision.flagged
-    assert decision.sections == (section,) and decision.policy_version == "access/1+test.1"
+    assert decision.sections == (section,) and decision.policy_version == "access/2+test.1"
     # ... and never the chart of a restricted patient through it.
     chart = decide(
         [role], "operations", patient=PatientFacts("MR0000004"), sections=[section, "chart"],
