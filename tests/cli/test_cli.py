@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -13,19 +14,38 @@ from cli.main import cli
 from ledger.keys import Identity
 from tests.rawdb import RawDB
 
+CODE = re.compile(r"\b[A-Z2-7]{5}(?:-[A-Z2-7]{5}){3}\b")
+
 
 class Chartledger:
-    """Runs `chartledger` in one ledger home against one store."""
+    """Runs `chartledger` against one store, each person in their own home: the administrator
+    in `home` (the one `init` made), everyone enrolled by `enrol` in `homes/<name>`."""
 
     def __init__(self, home: Path, store_url: str) -> None:
         self.home = home
+        self.homes = home.parent / "homes"
         self.store_url = store_url
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, actor: str | None = "admin", ok: bool = True) -> Result:
-        env = {"CHARTLEDGER_HOME": str(self.home), "CHARTLEDGER_DB": self.store_url}
-        env["CHARTLEDGER_USER"] = actor or ""
-        result = self.runner.invoke(cli, list(args), env=env, catch_exceptions=False)
+    def home_of(self, actor: str | None) -> Path:
+        """Where ACTOR works: their own home once enrolled, else the administrator's."""
+        own = self.homes / (actor or "")
+        return own if actor and (own / "keys").is_dir() else self.home
+
+    def __call__(
+        self,
+        *args: str,
+        actor: str | None = "admin",
+        ok: bool = True,
+        home: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Result:
+        named = args[args.index("--as") + 1] if "--as" in args[:-1] else actor
+        settings = {"CHARTLEDGER_HOME": str(home or self.home_of(named))}
+        settings["CHARTLEDGER_DB"] = self.store_url
+        settings["CHARTLEDGER_USER"] = actor or ""
+        settings.update(env or {})
+        result = self.runner.invoke(cli, list(args), env=settings, catch_exceptions=False)
         if ok:
             assert result.exit_code == 0, result.output
         else:
@@ -38,14 +58,33 @@ class Chartledger:
         from ledger.home import LedgerHome
         from ledger.keys import load_identity
 
-        return load_identity(name, LedgerHome(self.home).key_path(name))
+        return load_identity(name, LedgerHome(self.home_of(name)).key_path(name))
 
-    def enrol(self, name: str, *roles: str, actor: str = "admin") -> Result:
-        """Enrol a user with ROLES, as the tests' one way to do it (whoever holds the key)."""
-        args = ["user", "add", name]
+    def invite(self, name: str, *roles: str, actor: str = "admin") -> str:
+        """`user invite` by ACTOR; the one-time code it printed."""
+        args = ["user", "invite", name]
         for role in roles:
             args += ["--role", role]
-        return self(*args, actor=actor)
+        found = CODE.search(self(*args, actor=actor).output)
+        assert found is not None
+        return found.group(0)
+
+    def enrol(self, name: str, *roles: str, actor: str = "admin") -> Result:
+        """Enrol a user with ROLES, the tests' one way to do it: ACTOR invites, and the user runs
+        `user enroll` with the code in their own home (unprotected key, for speed)."""
+        code = self.invite(name, *roles, actor=actor)
+        return self(
+            "user",
+            "enroll",
+            name,
+            "--code",
+            code,
+            "--no-passphrase",
+            "--master-key",
+            str(self.home / "keys" / "master.key"),
+            actor=name,
+            home=self.homes / name,
+        )
 
 
 @pytest.fixture
@@ -55,7 +94,7 @@ def run(store_url: str, tmp_path: Path) -> Chartledger:
 
 @pytest.fixture
 def ready(run: Chartledger) -> Chartledger:
-    run("init", "--origin", "cli.hospital/ledger")
+    run("init", "--origin", "cli.hospital/ledger", "--no-passphrase")
     return run
 
 
@@ -77,7 +116,7 @@ def test_init_prints_the_genesis_fingerprint_and_makes_a_private_key(run: Chartl
 
 
 def test_users_are_enrolled_listed_rotated_and_revoked(ready: Chartledger) -> None:
-    ready("user", "add", "tech1", "--role", "technician")
+    ready.enrol("tech1", "technician")
     ready("user", "add", "doc1", "--role", "physician", "--role", "him-director")
     listed = json.loads(ready("user", "list", "--json").output)
     assert [u["name"] for u in listed] == ["admin", "node", "tech1", "doc1"]
@@ -134,7 +173,7 @@ def test_user_errors_are_one_sentence_and_write_nothing(
 
 
 def test_a_non_administrator_is_refused(ready: Chartledger) -> None:
-    ready("user", "add", "tech1", "--role", "technician")
+    ready.enrol("tech1", "technician")
     result = ready("user", "add", "x1", "--role", "nurse", actor="tech1", ok=False)
     assert result.exit_code == 4
     assert "Only an administrator" in result.output
@@ -148,8 +187,8 @@ def test_a_key_file_others_can_read_is_refused(ready: Chartledger) -> None:
 
 def test_checkpoint_prove_and_consistency(ready: Chartledger) -> None:
     first = json.loads(ready("checkpoint", "--json").output)
-    ready("user", "add", "tech1", "--role", "technician")
-    ready("user", "add", "tech2", "--role", "technician")
+    ready.enrol("tech1", "technician")
+    ready.enrol("tech2", "technician")
     second = json.loads(ready("checkpoint", "--json").output)
     assert (first["tree_size"], second["tree_size"]) == (2, 4)
     assert second["note"].startswith("cli.hospital/ledger\n4\n")
@@ -164,7 +203,7 @@ def test_checkpoint_prove_and_consistency(ready: Chartledger) -> None:
 
 
 def test_verify_names_a_tampered_event(ready: Chartledger) -> None:
-    ready("user", "add", "tech1", "--role", "technician")
+    ready.enrol("tech1", "technician")
     ready("checkpoint")
     assert "Verified" in ready("verify").output
     raw = RawDB(ready.store_url)
@@ -176,7 +215,7 @@ def test_verify_names_a_tampered_event(ready: Chartledger) -> None:
 
 
 def test_an_export_verifies_with_no_database(ready: Chartledger, tmp_path: Path) -> None:
-    ready("user", "add", "tech1", "--role", "technician")
+    ready.enrol("tech1", "technician")
     ready("checkpoint")
     folder = tmp_path / "export"
     ready("export", str(folder))
@@ -244,7 +283,7 @@ def test_global_options_may_follow_the_subcommand(ready: Chartledger) -> None:
 
 
 def test_log_status_counts_what_waits_to_enter_the_log(ready: Chartledger) -> None:
-    ready("user", "add", "tech1", "--role", "technician")
+    ready.enrol("tech1", "technician")
     before = json.loads(ready("log", "status", "--json").output)
     assert before["logged"] + before["waiting"] == 3
     assert before["latest_checkpoint"] is None

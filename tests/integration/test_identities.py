@@ -22,8 +22,7 @@ def test_an_administrator_enrols_users_and_each_event_is_signed_by_the_actor(
     hospital: Hospital,
 ) -> None:
     ledger = hospital.ledger
-    tech = Identity.generate("tech1")
-    ledger.add_user("tech1", ["technician"], tech.public_raw, actor=hospital.admin)
+    tech = hospital.enrol("tech1", ["technician"])
     assert ledger.user("tech1").roles == ["technician"]
     ledger.merkle_log.catch_up()
     record = ledger.merkle_log.registry().keys[tech.fingerprint]
@@ -37,8 +36,7 @@ def test_an_administrator_enrols_users_and_each_event_is_signed_by_the_actor(
 
 def test_only_an_administrator_may_enrol(hospital: Hospital) -> None:
     ledger = hospital.ledger
-    tech = Identity.generate("tech1")
-    ledger.add_user("tech1", ["technician"], tech.public_raw, actor=hospital.admin)
+    tech = hospital.enrol("tech1", ["technician"])
     before = ledger.recorder.max_notification_id()
     with pytest.raises(NotAuthorised, match="Only an administrator"):
         ledger.add_user("x", ["nurse"], Identity.generate("x").public_raw, actor=tech)
@@ -66,8 +64,7 @@ def test_bad_enrolments_are_refused_and_nothing_is_written(
 
 def test_a_rotated_key_stops_working_and_the_new_one_works(hospital: Hospital) -> None:
     ledger = hospital.ledger
-    old = Identity.generate("doc")
-    ledger.add_user("doc", ["physician"], old.public_raw, actor=hospital.admin)
+    old = hospital.enrol("doc", ["physician"])
     new = Identity.generate("doc")
     ledger.rotate_key("doc", new.public_raw, actor=old)  # a user may rotate their own key
     with pytest.raises(IdentityError, match="not the key the ledger holds"):
@@ -88,8 +85,7 @@ def test_a_user_may_not_rotate_someone_elses_key(hospital: Hospital) -> None:
 
 def test_a_revoked_key_can_no_longer_act(hospital: Hospital) -> None:
     ledger = hospital.ledger
-    second_admin = Identity.generate("admin2")
-    ledger.add_user("admin2", ["administrator"], second_admin.public_raw, actor=hospital.admin)
+    second_admin = hospital.enrol("admin2", ["administrator"])
     ledger.revoke_key("admin2", "laptop stolen", actor=hospital.admin)
     with pytest.raises(IdentityError, match="revoked"):
         ledger.add_user("x1", ["nurse"], Identity.generate("x1").public_raw, actor=second_admin)

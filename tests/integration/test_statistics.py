@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from ledger import merkle_log
-from ledger.keys import Identity
 from projections.audit import caught_up_trail
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
@@ -33,8 +32,7 @@ def test_statistics_are_refreshed_when_the_log_grows_by_a_tenth(
 
     def enrol(*numbers: int) -> int:
         for i in numbers:
-            person = Identity.generate(f"tech{i}")
-            ledger.add_user(person.name, ["technician"], person.public_raw, actor=hospital.admin)
+            hospital.enrol(f"tech{i}", ["technician"])
         ledger.merkle_log.catch_up()
         return int(ledger.merkle_log.meta("statistics_at_size") or 0)
 
