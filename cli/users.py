@@ -202,6 +202,7 @@ def roles() -> None:
 def rotate_key(session: Session, name: str, no_passphrase: bool) -> None:
     """Replace your own key with one made here; the old key file is kept beside it as retired."""
     from ledger.errors import require
+    from ledger.home import install_key_file
     from ledger.keys import Identity, write_key_file
     from ledger.user import check_user_name
     from policies.roles import may_rotate_key
@@ -221,12 +222,7 @@ def rotate_key(session: Session, name: str, no_passphrase: bool) -> None:
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
-    if current.exists():
-        stamp = 1
-        while current.with_name(f"{name}.key.retired-{stamp}").exists():
-            stamp += 1
-        os.replace(current, current.with_name(f"{name}.key.retired-{stamp}"))
-    os.replace(staged, current)
+    install_key_file(staged, current)
     click.echo(f"Rotated the key of {name}; new key file {current} (0600).")
 
 

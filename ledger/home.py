@@ -199,8 +199,7 @@ class LedgerHome:
                 f"No ledger is set up at {self.path}; give the store with --db URL."
             )
         key_path = self.key_path(name)
-        if key_path.exists():
-            raise UsageError(f"A key file already exists at {key_path}; it was left as it is.")
+        staged = key_path.with_name(f"{name}.key.new")
         if master_key is not None and not master_key.is_file():
             raise ConfigurationError(f"There is no master key file at {master_key}.")
         from ledger.application import Ledger
@@ -223,12 +222,14 @@ class LedgerHome:
                 )
             identity = Identity.generate(name)
             self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-            write_key_file(identity, key_path, passphrase=passphrase)
+            staged.unlink(missing_ok=True)
+            write_key_file(identity, staged, passphrase=passphrase)
             try:
                 ledger.enrol(identity, code, key_protection="passphrase" if passphrase else "none")
             except BaseException:
-                key_path.unlink(missing_ok=True)
+                staged.unlink(missing_ok=True)
                 raise
+            install_key_file(staged, key_path)
             if fresh_home:
                 config: dict[str, Any] = {
                     "db": url,
@@ -249,6 +250,16 @@ class LedgerHome:
         finally:
             ledger.close()
         return identity
+
+
+def install_key_file(staged: Path, current: Path) -> None:
+    """Put a new key file in place; an existing one is kept beside it as retired, never lost."""
+    if current.exists():
+        stamp = 1
+        while current.with_name(f"{current.name}.retired-{stamp}").exists():
+            stamp += 1
+        os.replace(current, current.with_name(f"{current.name}.retired-{stamp}"))
+    os.replace(staged, current)
 
 
 def _read_master(path: Path) -> bytes:

@@ -339,7 +339,7 @@ class KeyRegistry:
 
 
 _FIELDS: dict[str, dict[str, type]] = {
-    User.Registered.TOPIC: {"name": str, "roles": list, "public_key": bytes},
+    User.Registered.TOPIC: {"name": str, "roles": list, "public_key": bytes, "key_protection": str},
     User.Invited.TOPIC: {"name": str, "roles": list, "code_hash": bytes, "expires": datetime},
     User.Enrolled.TOPIC: {"public_key": bytes, "code": str, "key_protection": str},
     User.Reinstated.TOPIC: {"reason": str, "code_hash": bytes, "expires": datetime},
