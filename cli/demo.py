@@ -290,13 +290,13 @@ def demo(folder: Path | None) -> None:
         if data is not None:
             click.echo(f"   Physicians taken from the Synthea practitioners in {data}")
         homes = root / "homes"
-        master = home.keys_dir / "master.key"
+        master, node_key = home.keys_dir / "master.key", home.node_key_path()
         url = ledger.store.url
         people: dict[str, Identity] = {}
         for name, roles in [*STAFF, *((p, ["physician"]) for p in physicians)]:
             code = ledger.invite(name, roles, actor=admin)
             person = LedgerHome(homes / name).enrol_here(
-                name, code, db=url, passphrase=None, master_key=master
+                name, code, db=url, passphrase=None, master_key=master, node_key=node_key
             )
             people[name] = person
             click.echo(

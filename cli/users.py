@@ -98,6 +98,11 @@ def invite(session: Session, name: str, roles: tuple[str, ...], hours: float) ->
     type=click.Path(path_type=Path, dir_okay=False),
     help="Where this workstation reaches the patients' data-key master key (kept in settings).",
 )
+@click.option(
+    "--node-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where this workstation reaches the node key that signs checkpoints (kept in settings).",
+)
 @_NO_PASSPHRASE
 @pass_session
 def enroll(
@@ -106,6 +111,7 @@ def enroll(
     code: str,
     genesis: str | None,
     master_key: Path | None,
+    node_key: Path | None,
     no_passphrase: bool,
 ) -> None:
     """Make NAME's key in this home (run by NAME, where they work) and enrol it with CODE."""
@@ -120,7 +126,13 @@ def enroll(
     passphrase = new_passphrase(no_passphrase)
     home = session.home
     identity = home.enrol_here(
-        name, code, db=session.db, genesis=anchor, passphrase=passphrase, master_key=master_key
+        name,
+        code,
+        db=session.db,
+        genesis=anchor,
+        passphrase=passphrase,
+        master_key=master_key,
+        node_key=node_key,
     )
     protection = "protected by your passphrase" if passphrase else "NOT protected (--no-passphrase)"
     click.echo(

@@ -67,8 +67,14 @@ class LedgerHome:
             raise ConfigurationError(f"The settings file {self.config_path} is unreadable.")
         return loaded
 
+    def make_private(self) -> None:
+        """Create the home and its keys folder readable by their owner only (0700)."""
+        for folder in (self.path, self.keys_dir):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(folder, 0o700)
+
     def write_config(self, settings: dict[str, Any]) -> None:
-        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.make_private()
         self.config_path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
 
     def db_url(self, override: str | None = None) -> str:
@@ -116,8 +122,17 @@ class LedgerHome:
             )
         return load_identity(name, key_file or self.key_path(name), passphrase=passphrase)
 
+    def node_key_path(self) -> Path:
+        """Where this home finds the node key (it signs checkpoints): its own `keys/node.key`
+        (the home that ran `init`) or the path its settings name (a workstation)."""
+        if self.exists():
+            configured = self.config().get("node_key")
+            if isinstance(configured, str) and configured:
+                return Path(configured)
+        return self.keys_dir / NODE_KEY
+
     def node_identity(self) -> Identity:
-        return load_identity("node", self.keys_dir / NODE_KEY)
+        return load_identity("node", self.node_key_path())
 
     def initialise(
         self,
@@ -150,6 +165,7 @@ class LedgerHome:
             raise UsageError("That store already holds a ledger; it was left as it is.")
         written: list[Path] = []
         try:
+            self.make_private()
             write_secret_file(self.keys_dir / MASTER_KEY, master)
             written.append(self.keys_dir / MASTER_KEY)
             for identity, path, secret in (
@@ -181,13 +197,17 @@ class LedgerHome:
         genesis: bytes | None = None,
         passphrase: bytes | None,
         master_key: Path | None = None,
+        node_key: Path | None = None,
     ) -> Identity:
         """Make `name`'s key in this home and enrol it with the administrator's one-time code.
 
         The home is made if needed (0700) with the store URL, the ledger's origin and genesis
         and where the master key is; `genesis`, if given, must be the ledger's trust anchor.
         `passphrase` None is the explicit choice of an unprotected key, which the ledger
-        records. On any refusal, nothing this call wrote is left behind."""
+        records. `master_key` and `node_key` say where this workstation reaches the system's
+        secrets (the patients' data-key master key; the key that signs checkpoints): they are
+        the ledger's, not a person's, and stay where `init` made them. On any refusal, nothing
+        this call wrote is left behind."""
         from ledger.user import check_user_name
 
         check_user_name(name)
@@ -200,8 +220,9 @@ class LedgerHome:
             )
         key_path = self.key_path(name)
         staged = key_path.with_name(f"{name}.key.new")
-        if master_key is not None and not master_key.is_file():
-            raise ConfigurationError(f"There is no master key file at {master_key}.")
+        for secret, what in ((master_key, "master key"), (node_key, "node key")):
+            if secret is not None and not secret.is_file():
+                raise ConfigurationError(f"There is no {what} file at {secret}.")
         from ledger.application import Ledger
 
         ledger = Ledger(
@@ -221,7 +242,7 @@ class LedgerHome:
                     "written (check --db and --genesis)."
                 )
             identity = Identity.generate(name)
-            self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.make_private()
             staged.unlink(missing_ok=True)
             write_key_file(identity, staged, passphrase=passphrase)
             try:
@@ -239,6 +260,8 @@ class LedgerHome:
                 }
                 if master_key is not None:
                     config["master_key"] = str(master_key.resolve())
+                if node_key is not None:
+                    config["node_key"] = str(node_key.resolve())
                 self.write_config(config)
         except BaseException:
             for folder in reversed(made_dirs):
