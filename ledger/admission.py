@@ -78,7 +78,11 @@ def admit(
         )
     if body is not None:
         changes = registry.apply(
-            position=position, originator_id=oid, topic=stored.topic, body=body
+            position=position,
+            originator_id=oid,
+            topic=stored.topic,
+            body=body,
+            originator_version=stored.originator_version,
         )
     return Admitted(digest, pre, opened.sig, raw_key, changes)
 

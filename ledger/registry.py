@@ -153,13 +153,29 @@ class KeyRegistry:
     def _enrolment_key(
         self, originator_id: UUID, signer: bytes, body: dict[str, Any], where: Where
     ) -> bytes:
-        """An enrolment proves possession of its key and knowledge of an open invitation's code."""
+        """An enrolment is signed by the key it enrols (proof of possession); what it claims
+        is checked once that signature is (`_check_enrolment`, from `apply`), so that a changed
+        body is named as a bad signature."""
         _require_fields(User.Enrolled.TOPIC, body, **where)
         public_key = bytes(body["public_key"])
         if fingerprint(public_key) != signer:
+            if signer in self.keys:  # a known key signed someone else's enrolment
+                raise IntegrityViolation(
+                    "enrolment",
+                    f"the enrolment is not signed by the key it enrols but by "
+                    f"{self.keys[signer].user}'s",
+                    **where,
+                )
             raise IntegrityViolation(
-                "enrolment", "the enrolment is not signed by the key it enrols", **where
+                "signature",
+                "the enrolment's key is not the one that signed it: its body was changed",
+                **where,
             )
+        return public_key
+
+    def _check_enrolment(self, originator_id: UUID, body: dict[str, Any], where: Where) -> None:
+        """An enrolment reveals the code of the user's open invitation before it expires."""
+        signer = fingerprint(bytes(body["public_key"]))
         invitation = self.invitations.get(originator_id)
         if invitation is None:
             raise IntegrityViolation(
@@ -187,7 +203,6 @@ class KeyRegistry:
             raise IntegrityViolation(
                 "enrolment", "the enrolled key already belongs to the ledger", **where
             )
-        return public_key
 
     def _check_key_change(
         self,
@@ -255,10 +270,22 @@ class KeyRegistry:
             raise IntegrityViolation("authority", f"{subject} has no key to revoke", **where)
 
     def apply(
-        self, *, position: int, originator_id: UUID, topic: str, body: dict[str, Any]
+        self,
+        *,
+        position: int,
+        originator_id: UUID,
+        topic: str,
+        body: dict[str, Any],
+        originator_version: int | None = None,
     ) -> list[KeyRecord | Invitation]:
-        """Record the effect of a key event (already checked); returns the records it changed."""
-        _require_fields(topic, body, position=position, originator_id=originator_id)
+        """Record the effect of a key event whose signature verified; returns the records it
+        changed. An enrolment's claims are checked here, after its signature."""
+        where: Where = {
+            "position": position,
+            "originator_id": originator_id,
+            "originator_version": originator_version,
+        }
+        _require_fields(topic, body, **where)
         changed: list[KeyRecord | Invitation] = []
         if topic in (User.Invited.TOPIC, User.Reinstated.TOPIC):
             if topic == User.Invited.TOPIC:
@@ -277,6 +304,7 @@ class KeyRegistry:
             self.invitations[originator_id] = invitation
             changed.append(invitation)
         elif topic == User.Enrolled.TOPIC:
+            self._check_enrolment(originator_id, body, where)
             invitation = self.invitations[originator_id]
             invitation.used_at = position
             record = KeyRecord(

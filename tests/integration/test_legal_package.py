@@ -145,8 +145,8 @@ def test_making_a_package_is_recorded_and_refused_without_a_legal_role(
             why=LEGAL,
         )
     assert not (tmp_path / "p").exists()
-    # Only the enrolment and the recorded refusal were written.
-    assert ledger.recorder.max_notification_id() == (before or 0) + 2
+    # Only the enrolment (invitation and enrolment) and the recorded refusal were written.
+    assert ledger.recorder.max_notification_id() == (before or 0) + 3
 
 
 @pytest.mark.parametrize(
