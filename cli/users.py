@@ -63,7 +63,7 @@ _NO_PASSPHRASE = click.option(
 
 
 def _print_code(name: str, code: str, hours: float, *, what: str) -> None:
-    click.echo(f"{what} {name}. One-time enrolment code (shown once, valid {hours:g} h):")
+    click.echo(f"{what}. One-time enrolment code (shown once, valid {hours:g} h):")
     click.echo(f"  {code}")
     click.echo(
         f"Give it to {name} in person; on their own workstation they run "
@@ -86,7 +86,7 @@ def invite(session: Session, name: str, roles: tuple[str, ...], hours: float) ->
     actor = session.identity()
     with session.ledger() as ledger:
         code = ledger.invite(name, list(roles), actor=actor, valid_for=timedelta(hours=hours))
-    _print_code(name, code, hours, what=f"Invited {name} ({', '.join(roles)}) as")
+    _print_code(name, code, hours, what=f"Invited {name} ({', '.join(roles)})")
 
 
 @user.command("enroll")
@@ -153,7 +153,7 @@ def reinstate(session: Session, name: str, reason: str, hours: float) -> None:
     actor = session.identity()
     with session.ledger() as ledger:
         code = ledger.reinstate(name, reason, actor=actor, valid_for=timedelta(hours=hours))
-    _print_code(name, code, hours, what="Reinstated")
+    _print_code(name, code, hours, what=f"Reinstated {name}")
 
 
 @user.command("list")

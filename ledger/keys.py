@@ -23,6 +23,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from ledger.errors import IdentityError, UsageError
 
 
+class PassphraseNeeded(IdentityError):
+    """The key file is protected and no passphrase was given (a terminal may ask for one)."""
+
+
 def raw_public(public_key: Ed25519PublicKey) -> bytes:
     """The 32 raw bytes of a public key, as stored in the ledger and in exports."""
     return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -137,7 +141,7 @@ def load_identity(name: str, path: Path, *, passphrase: bytes | None = None) -> 
         key = serialization.load_pem_private_key(data, password=passphrase)
     except TypeError:
         if passphrase is None:
-            raise IdentityError(
+            raise PassphraseNeeded(
                 f"The key file for user '{name}' is protected; give its passphrase "
                 "(CHARTLEDGER_PASSPHRASE)."
             ) from None
@@ -156,7 +160,7 @@ def _load_pkcs12(name: str, data: bytes, passphrase: bytes | None) -> object:
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     if passphrase is None:
-        raise IdentityError(
+        raise PassphraseNeeded(
             f"The key file for user '{name}' is protected; give its passphrase "
             "(CHARTLEDGER_PASSPHRASE)."
         )
