@@ -9,6 +9,7 @@ import pytest
 
 from ledger.envelope import unpack
 from ledger.errors import (
+    ConfigurationError,
     ConflictError,
     IdentityError,
     IntegrityViolation,
@@ -343,3 +344,40 @@ def test_an_administrator_signed_registration_of_a_person_is_named(hospital: Hos
     assert person.id == user_id("mallory")
     failure = forged(hospital, person, hospital.admin)
     assert failure.check == "registration" and "only the node's key" in str(failure)
+
+
+def test_a_workstation_home_is_made_by_enrolling_and_left_unmade_by_a_refusal(
+    hospital: Hospital,
+) -> None:
+    from ledger.home import LedgerHome
+
+    code = hospital.ledger.invite("dr.a", ["physician"], actor=hospital.admin)
+    desk = LedgerHome(hospital.homes / "dr.a")
+    before = count(hospital)
+    with pytest.raises(NotAuthorised):
+        desk.enrol_here("dr.a", new_enrolment_code(), db=hospital.store_url, passphrase=None)
+    with pytest.raises(ConfigurationError, match="genesis fingerprint is not the one you gave"):
+        desk.enrol_here("dr.a", code, db=hospital.store_url, genesis=bytes(32), passphrase=b"pw")
+    assert not desk.path.exists() and count(hospital) == before
+    master = hospital.home.keys_dir / "master.key"
+    me = desk.enrol_here(
+        "dr.a",
+        code,
+        db=hospital.store_url,
+        genesis=hospital.admin.fingerprint,
+        passphrase=b"my own passphrase",
+        master_key=master,
+    )
+    assert desk.path.stat().st_mode & 0o777 == 0o700
+    assert desk.keys_dir.stat().st_mode & 0o777 == 0o700
+    assert desk.key_path("dr.a").stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in desk.keys_dir.iterdir()] == ["dr.a.key"]
+    assert desk.config()["genesis"] == hospital.admin.fingerprint.hex()
+    assert desk.master_key() == master.read_bytes()
+    with pytest.raises(IdentityError, match="protected"):
+        desk.identity("dr.a")
+    mine = desk.identity("dr.a", passphrase=b"my own passphrase")
+    assert mine.public_raw == me.public_raw
+    with desk.open() as ledger:
+        assert ledger.authenticate(mine).name == "dr.a"
+        assert ledger.user("dr.a").key_protection == "passphrase"
