@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -381,3 +382,47 @@ def test_a_workstation_home_is_made_by_enrolling_and_left_unmade_by_a_refusal(
     with desk.open() as ledger:
         assert ledger.authenticate(mine).name == "dr.a"
         assert ledger.user("dr.a").key_protection == "passphrase"
+
+
+@pytest.mark.parametrize("forgery", ["rotation", "enrolment"])
+def test_an_export_verified_offline_names_a_forged_key_event(
+    hospital: Hospital, tmp_path: Path, forgery: str
+) -> None:
+    """The same registry rules from the events alone: an export with a forged line appended."""
+    import base64
+    import json
+
+    from ledger.export import verify_export
+    from ledger.transcoder import MsgpackTranscoder
+
+    code = hospital.ledger.invite("dr.a", ["physician"], actor=hospital.admin)
+    if forgery == "rotation":
+        hospital.ledger.enrol(Identity.generate("dr.a"), code, key_protection="none")
+    hospital.ledger.checkpoint(hospital.node())
+    folder = tmp_path / "export"
+    size = hospital.ledger.export(folder)
+    assert verify_export(folder, transcoder=MsgpackTranscoder()).events == size
+    user = hospital.ledger.user("dr.a")
+    if forgery == "rotation":
+        user.rotate_key(Identity.generate("dr.a").public_raw, actor="admin")
+        signer = hospital.admin
+    else:
+        signer = Identity.generate("dr.a")
+        user.enrol(signer.public_raw, code + "X", "none")
+    hospital.ledger.save(user, signer=signer)  # stored; the Merkle log will not admit it
+    with pytest.raises(IntegrityViolation):
+        hospital.reopen().merkle_log.catch_up()
+    note = hospital.ledger.recorder.select_notifications(start=None, limit=10_000)[-1]
+    line = {
+        "position": size,
+        "originator_id": str(note.originator_id),
+        "originator_version": note.originator_version,
+        "topic": note.topic,
+        "state": base64.b64encode(note.state).decode(),
+    }
+    with (folder / "events.ndjson").open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
+    with pytest.raises(IntegrityViolation) as caught:
+        verify_export(folder, transcoder=MsgpackTranscoder())
+    assert caught.value.position == size
+    assert caught.value.check == ("authority" if forgery == "rotation" else "enrolment")
