@@ -14,6 +14,7 @@ from cli.main import Session, pass_session
 from cli.parsing import parse_time
 
 if TYPE_CHECKING:
+    from ledger.access import Shown
     from projections.audit import AuditFilter, AuditRow
 
 TABLE_COLUMNS = (
@@ -70,20 +71,23 @@ def _window(
     )
 
 
-def _show(title: str, rows: list[AuditRow], as_json: bool, as_csv: bool) -> None:
+def _show(title: str, rows: Shown[AuditRow], as_json: bool, as_csv: bool) -> None:
     from ledger.errors import UsageError
 
     if as_json and as_csv:
         raise UsageError("Give --json or --csv, not both.")
-    if as_json:
-        from cli.output import emit_json
+    note = rows.withheld_line()
+    if as_json or as_csv:
+        if as_json:
+            from cli.output import emit_json
 
-        emit_json([row.as_dict() for row in rows])
-        return
-    if as_csv:
-        from projections.audit import write_csv
+            emit_json([row.as_dict() for row in rows])
+        else:
+            from projections.audit import write_csv
 
-        write_csv(sys.stdout, rows)
+            write_csv(sys.stdout, rows)
+        if note:
+            click.echo(note, err=True)  # stdout stays one JSON document or one CSV table
         return
     from cli.output import table
 
@@ -115,6 +119,8 @@ def _show(title: str, rows: list[AuditRow], as_json: bool, as_csv: bool) -> None
             for row in rows
         ],
     )
+    if note:
+        click.echo(note)
 
 
 @audit.command("patient")

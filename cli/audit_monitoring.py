@@ -32,6 +32,8 @@ def alerts(
         from cli.output import emit_json
 
         emit_json([a.as_dict() for a in found])
+        if found.withheld:
+            click.echo(found.withheld_line("alert"), err=True)
         return
     from cli.output import table
 
@@ -43,6 +45,9 @@ def alerts(
             for a in found
         ],
     )
+    note = found.withheld_line("alert")
+    if note:
+        click.echo(note)
 
 
 @click.command("review")

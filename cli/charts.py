@@ -8,7 +8,7 @@ import click
 
 from cli.common import purpose_options, why
 from cli.main import Session, pass_session
-from cli.output import emit_json
+from cli.output import emit_json, say
 from cli.parsing import parse_entry, parse_time, parse_uuid
 
 DOCUMENT_KINDS = (
@@ -89,19 +89,26 @@ def refile_document(
     "out",
     required=True,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Where to write the document (must not exist).",
+    help="Where to write the document (a new file, or --force).",
+)
+@click.option(
+    "--force", is_flag=True, help="Replace an existing file or write into a non-empty folder."
 )
 @purpose_options
 @pass_session
 def get_document(
-    session: Session, document_id: str, out: Path, purpose: str, break_glass: str | None
+    session: Session,
+    document_id: str,
+    out: Path,
+    force: bool,
+    purpose: str,
+    break_glass: str | None,
 ) -> None:
     """Write a filed document back out, byte for byte (the copy is recorded first)."""
-    from ledger.errors import UsageError
+    from ledger.files import check_new_file, write_bytes
     from projections.queries import document_content
 
-    if out.exists():
-        raise UsageError(f"{out} already exists; give a new file name.")
+    check_new_file(out, force=force)  # refused before the copy is recorded
     actor = session.identity()
     with session.ledger() as ledger:
         document, content = document_content(
@@ -110,7 +117,7 @@ def get_document(
             actor=actor,
             why=why(purpose, break_glass),
         )
-    out.write_bytes(content)
+    write_bytes(out, content, force=force)
     click.echo(f"Wrote {document.size} bytes to {out} (sha256 {document.sha256}, verified).")
 
 
@@ -287,16 +294,16 @@ def show(
         return
     d = record["demographics"]
     title = f"{record['mrn']}  {d.get('family_name', '')}, {d.get('given_name', '')}"
-    click.echo(title + (f"   (as of {record['as_of']})" if record["as_of"] else ""))
+    say(title + (f"   (as of {record['as_of']})" if record["as_of"] else ""))
     if d.get("birth_date"):
-        click.echo(f"  born {d['birth_date']}  {d.get('sex') or ''}")
+        say(f"  born {d['birth_date']}  {d.get('sex') or ''}")
     for enc in record["encounters"]:
         until = (
             f" to {enc['discharged_at'][:16]} ({enc['disposition']})"
             if enc["discharged_at"]
             else " (open)"
         )
-        click.echo(
+        say(
             f"\n  {enc['class']} {enc['id']}  {enc['service']}, attending "
             f"{enc['attending']}, from {enc['admitted_at'][:16]}{until}"
         )
@@ -311,19 +318,19 @@ def show(
             elif entry["late"]:
                 marks.append("late entry")
             marks.append("signed" if entry["signed"] else "unsigned")
-            click.echo(
+            say(
                 f"    {entry['effective_at'][:16]}  {entry['kind']:<18} "
                 f"{entry['text']}  [{'; '.join(marks)}]  by {entry['author']}"
             )
             for denied in entry["denied_amendments"]:
-                click.echo(
+                say(
                     f"      amendment refused: {denied['reason']}; patient's statement: "
                     f"{denied['statement_of_disagreement'] or '(none)'}"
                 )
     for doc in record["documents"]:
-        click.echo(f"\n  document {doc['id']}  {doc['kind']}  {doc['filename']}")
+        say(f"\n  document {doc['id']}  {doc['kind']}  {doc['filename']}")
     if record.get("withheld"):
-        click.echo(
+        say(
             f"\n  Withheld (minimum necessary for {record['purpose']}): "
             f"{', '.join(record['withheld'])}."
         )

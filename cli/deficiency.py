@@ -106,12 +106,13 @@ def list_deficiencies(
     session: Session, physician: str | None, on: str | None, as_json: bool
 ) -> None:
     """Open deficiencies, each assigned to a physician, oldest due first."""
-    from cli.output import emit_json, table
+    from cli.output import emit_json, note_withheld, table
     from projections.completion import open_deficiencies
 
     actor = session.identity()
     with session.ledger() as ledger:
         found = open_deficiencies(ledger, now=_when(on), actor=actor, physician=physician)
+    note_withheld(found, "deficiency line")
     if as_json:
         emit_json(
             [
@@ -156,12 +157,13 @@ def list_deficiencies(
 @pass_session
 def delinquent(session: Session, on: str | None, as_json: bool) -> None:
     """Records still deficient 30 days (or as configured) after discharge."""
-    from cli.output import emit_json, table
+    from cli.output import emit_json, note_withheld, table
     from projections.completion import delinquent_records
 
     actor = session.identity()
     with session.ledger() as ledger:
         found, rate = delinquent_records(ledger, now=_when(on), actor=actor)
+    note_withheld(found, "record")
     if as_json:
         emit_json(
             {
@@ -206,12 +208,13 @@ def delinquent(session: Session, on: str | None, as_json: bool) -> None:
 @pass_session
 def in_jeopardy(session: Session, on: str | None, as_json: bool) -> None:
     """Physicians warned, with the day their admitting privileges are suspended."""
-    from cli.output import emit_json, table
+    from cli.output import emit_json, note_withheld, table
     from projections.completion import physicians_in_jeopardy
 
     actor = session.identity()
     with session.ledger() as ledger:
         found = physicians_in_jeopardy(ledger, now=_when(on), actor=actor)
+    note_withheld(found, "record")
     if as_json:
         emit_json(
             [

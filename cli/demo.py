@@ -462,10 +462,13 @@ def demo(folder: Path | None) -> None:
 
         _step(
             "Export for an outside auditor, and verify it with no database at all",
-            "chartledger export audit-export && chartledger verify --export audit-export",
+            "chartledger export audit-export --purpose 'outside audit' --as admin && "
+            "chartledger verify --export audit-export",
         )
         export_dir = root / "audit-export"
-        ledger.export(export_dir)
+        from ledger.export_record import export_ledger
+
+        export_ledger(ledger, export_dir, actor=admin, purpose="outside audit")
         offline = verify_export(
             export_dir, transcoder=MsgpackTranscoder(), expected_genesis=genesis
         )

@@ -77,6 +77,9 @@ def list_discrepancies(session: Session, mrn: str | None, open_only: bool) -> No
     with session.ledger() as ledger:
         found = discrepancies(ledger, actor=actor, mrn=mrn, open_only=open_only)
     _table(found)
+    from cli.output import note_withheld
+
+    note_withheld(found, "discrepancy")
 
 
 def _table(found: list[Discrepancy]) -> None:

@@ -45,6 +45,14 @@ def fhir(session: Session, folder: Path, attending: str) -> None:
     actor = session.identity()
     with session.ledger() as ledger, _progress() as progress:
         report = import_fhir(ledger, folder, actor=actor, attending=attending, progress=progress)
+        if report.mrns:  # the crosswalk printed below names patients: recorded as shown first
+            ledger.record_access(
+                sorted(set(report.mrns.values())),
+                actor=actor,
+                action="query",
+                sections=["demographics"],
+                purpose="operations",
+            )
     for line in summary(report, actor.name):
         click.echo(line)
 
@@ -67,7 +75,7 @@ def summary(report: ImportReport, actor: str) -> list[str]:
             f"{report.documents:,} documents: {report.events:,} events signed by {actor}."
         )
     else:
-        lines.append("Nothing new to import: no events were written.")
+        lines.append("Nothing new to import: no records were written.")
     already = sum(report.already.values())
     if already:
         lines.append(f"Already imported before, left as they were: {already:,} resources.")

@@ -229,14 +229,22 @@ def verify(
 
 @click.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--purpose", required=True, help="Why the ledger leaves (recorded, signed).")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing file or write into a non-empty folder."
+)
 @pass_session
-def export(session: Session, folder: Path) -> None:
-    """Write every logged event, checkpoint and key to FOLDER, verifiable with no database."""
+def export(session: Session, folder: Path, purpose: str, force: bool) -> None:
+    """Write every logged event, checkpoint and key to FOLDER, verifiable with no database
+    (administrator or compliance officer; a signed event records what left, before it does)."""
+    from ledger.export_record import export_ledger
+
+    actor = session.identity()
     with session.ledger() as ledger:
-        count = ledger.export(folder)
+        done = export_ledger(ledger, folder, actor=actor, purpose=purpose, force=force)
     click.echo(
-        f"Exported {count} events to {folder}; verify it with "
-        f"'chartledger verify --export {folder}'."
+        f"Exported {done.events} events to {folder} (recorded as export {done.record}); verify "
+        f"it with 'chartledger verify --export {folder}'."
     )
 
 

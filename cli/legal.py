@@ -25,6 +25,9 @@ def legal() -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help="A new folder for the package.",
 )
+@click.option(
+    "--force", is_flag=True, help="Replace an existing file or write into a non-empty folder."
+)
 @purpose_options
 @pass_session
 def package(
@@ -32,6 +35,7 @@ def package(
     mrn: str,
     as_of: str,
     out: Path,
+    force: bool,
     purpose: str,
     break_glass: str | None,
 ) -> None:
@@ -50,6 +54,7 @@ def package(
             actor=actor,
             node=session.home.node_identity(),
             why=why(purpose, break_glass),
+            force=force,
         )
         genesis = ledger.genesis_fingerprint().hex()
     click.echo(

@@ -198,7 +198,7 @@ def loose(session: Session, barcode: str, what: str) -> None:
 
 
 def _table(title: str, volumes: list[Volume]) -> None:
-    from cli.output import table
+    from cli.output import note_withheld, table
 
     table(
         f"{title}: {len(volumes)}",
@@ -218,6 +218,7 @@ def _table(title: str, volumes: list[Volume]) -> None:
             for v in volumes
         ],
     )
+    note_withheld(volumes, "volume")
 
 
 @location.command("where")
@@ -225,6 +226,7 @@ def _table(title: str, volumes: list[Volume]) -> None:
 @pass_session
 def where(session: Session, key: str) -> None:
     """Where MRN's volumes (or one BARCODE) are, with every movement."""
+    from cli.output import note_withheld
     from ledger.errors import NotFound
     from projections.locations import caught_up_locations, shown
 
@@ -233,7 +235,12 @@ def where(session: Session, key: str) -> None:
         volumes = caught_up_locations(ledger).where(key)
         if not volumes:
             raise NotFound(f"No chart volume has the MRN or barcode {key.strip().upper()}.")
-        shown(ledger, volumes, actor=actor)
+        volumes = shown(ledger, volumes, actor=actor)
+    if not volumes:
+        from ledger.errors import AccessDenied
+
+        raise AccessDenied("Access refused: the access policy does not show you that record.")
+    note_withheld(volumes, "volume")
     for v in volumes:
         due = f", due {v.due.isoformat(timespec='minutes')}" if v.due else ""
         click.echo(

@@ -118,11 +118,26 @@ class LedgerFailure(click.ClickException):
         self.exit_code = error.exit_code  # type: ignore[misc]  # click reads it per instance
 
     def show(self, file: object = None) -> None:
-        click.echo(f"Error: {self.message}", err=True)
+        from policies.limits import escape  # a value quoted in the sentence stays one line
+
+        click.echo(f"Error: {escape(self.message)}", err=True)
 
 
 class LedgerGroup(click.Group):
     """The one place where the ledger's errors become exit codes (no traceback for user errors)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Before any command sees them: invalid UTF-8 (surrogate escapes) and control characters
+        # other than newline and tab are one sentence, never a traceback in a database driver.
+        from policies.limits import argument_problem
+
+        for arg in args:
+            problem = argument_problem(arg)
+            if problem is not None:
+                from ledger.errors import UsageError
+
+                raise LedgerFailure(UsageError(problem))
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -145,6 +160,7 @@ def _group(function: Callable[..., Any]) -> click.Group:
 @_group
 def cli(ctx: click.Context, **settings: Any) -> None:
     """Chartledger: a signed, tamper-evident ledger of medical records."""
+    os.umask(0o077)  # whatever this process creates (database, keys, reports) is its owner's only
     ctx.obj = Session(**settings)
 
 

@@ -9,7 +9,7 @@ import click
 
 from cli.common import purpose_options, why
 from cli.main import Session, pass_session
-from cli.output import emit_json
+from cli.output import emit_json, say
 
 
 @click.group()
@@ -34,7 +34,7 @@ def show(session: Session, mrn: str, as_json: bool, purpose: str, break_glass: s
         emit_json(data)
         return
     d = data["demographics"]
-    click.echo(f"{data['mrn']}  {d.get('family_name', '')}, {d.get('given_name', '')}")
+    say(f"{data['mrn']}  {d.get('family_name', '')}, {d.get('given_name', '')}")
     for name in (
         "birth_date",
         "sex",
@@ -46,19 +46,19 @@ def show(session: Session, mrn: str, as_json: bool, purpose: str, break_glass: s
         "identifier",
     ):
         if d.get(name):
-            click.echo(f"  {name.replace('_', ' ')}: {d[name]}")
-    click.echo(f"  registered {data['registered_at'][:16]} by {data['registered_by']}")
+            say(f"  {name.replace('_', ' ')}: {d[name]}")
+    say(f"  registered {data['registered_at'][:16]} by {data['registered_by']}")
     if data["merged_into"]:
-        click.echo(f"  MERGED into {data['merged_into']}: read that record instead")
+        say(f"  MERGED into {data['merged_into']}: read that record instead")
     if data["absorbed"]:
-        click.echo(f"  absorbed: {', '.join(data['absorbed'])}")
+        say(f"  absorbed: {', '.join(data['absorbed'])}")
     if data["override_reason"]:
-        click.echo(
+        say(
             f"  registered despite {', '.join(data['registered_despite'])}: "
             f"{data['override_reason']}"
         )
     for doc in data["documents"]:
-        click.echo(
+        say(
             f"  document {doc['id']}  {doc['kind']}  {doc['filename']}  "
             f"{doc['size']} bytes  filed {doc['filed_at'][:16]} by {doc['filed_by']}"
         )

@@ -17,12 +17,13 @@ def policy() -> None:
 @policy.command("show")
 @pass_session
 def show(session: Session) -> None:
-    """The configuration in force: its version, who loaded it and when, and its TOML text."""
-    from ledger.access_policy import current_access_config, policy_history
+    """The configuration in force: its version, who loaded it and when, and its TOML text
+    (administrator, compliance or HIM director; it names patients, so the read is recorded)."""
+    from ledger.access_policy import shown_policy
 
+    reader = session.identity()
     with session.ledger() as ledger:
-        config = current_access_config(ledger)
-        history = policy_history(ledger)
+        config, history = shown_policy(ledger, reader=reader)
     if not history:
         click.echo(f"Policy {config.policy_version}: the built-in defaults (none loaded yet).")
         return

@@ -208,15 +208,20 @@ def deny(session: Session, request_id: str, reason: str, exception: str | None) 
 )
 @click.option("--fee", default="0", show_default=True, help="The fee charged.")
 @click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--force", is_flag=True, help="Replace an existing file or write into a non-empty folder."
+)
 @pass_session
-def release(session: Session, request_id: str, method: str, fee: str, out: Path) -> None:
+def release(
+    session: Session, request_id: str, method: str, fee: str, out: Path, force: bool
+) -> None:
     """Write the approved release to OUT and record exactly what went out."""
     from projections.release import release_package
 
     actor = session.identity()
     with session.ledger() as ledger:
         done = release_package(
-            ledger, _request(request_id), out=out, method=method, fee=fee, actor=actor
+            ledger, _request(request_id), out=out, method=method, fee=fee, actor=actor, force=force
         )
     accounted = "it will be in the accounting" if done.accountable else "not accountable"
     click.echo(
@@ -232,13 +237,20 @@ def release(session: Session, request_id: str, method: str, fee: str, out: Path)
 @pass_session
 def list_requests(session: Session, only_due: bool, on: str | None, as_json: bool) -> None:
     """Release requests (with --due: the patients' requests due, soonest first)."""
+    from ledger.access import record_listed
     from projections.release import due, requests
 
     actor = session.identity()
+    day = (_day(on, "date") or _today()) if only_due else None
     with session.ledger() as ledger:
         found = requests(ledger, actor=actor)
-    if only_due:
-        found = due(found, on=_day(on, "date") or _today())
+        if day is not None:
+            found = due(found, on=day)
+        listed = record_listed(  # the queue names patients: recorded before it is shown
+            ledger, (r.mrn for r in found), actor=actor, section="release-queue"
+        )
+    found = [r for r in found if listed.allows(r.mrn)]
+    withheld = len(listed.withheld)
     rows = [
         {
             "request": str(r.id),
@@ -254,6 +266,8 @@ def list_requests(session: Session, only_due: bool, on: str | None, as_json: boo
         from cli.output import emit_json
 
         emit_json(rows)
+        if withheld:
+            click.echo(_withheld(withheld), err=True)
         return
     from cli.output import table
 
@@ -271,6 +285,15 @@ def list_requests(session: Session, only_due: bool, on: str | None, as_json: boo
             ]
             for r in rows
         ],
+    )
+    if withheld:
+        click.echo(_withheld(withheld))
+
+
+def _withheld(count: int) -> str:
+    return (
+        f"{count} patient{'' if count == 1 else 's'}' requests withheld: the access policy does "
+        "not show them to you."
     )
 
 
@@ -299,12 +322,24 @@ def suspend(session: Session, mrn: str, agency: str, until: str, oral: bool) -> 
 @click.option("--on", "on", help="The day the patient asked (default today).")
 @click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing file or write into a non-empty folder."
+)
 @pass_session
 def accounting(
-    session: Session, mrn: str, on: str | None, html_path: Path | None, as_json: bool
+    session: Session,
+    mrn: str,
+    on: str | None,
+    html_path: Path | None,
+    as_json: bool,
+    force: bool,
 ) -> None:
     """The accounting of disclosures owed to a patient: six years, the exclusions applied."""
+    from ledger.files import check_new_file, write_text
     from projections.release import accounting_html, accounting_of
+
+    if html_path is not None:
+        check_new_file(html_path, force=force)  # before anything is recorded
 
     actor = session.identity()
     with session.ledger() as ledger:
@@ -315,9 +350,7 @@ def accounting(
             else ""
         )
     if html_path is not None:
-        html_path.write_text(
-            accounting_html(report, mrn=mrn.upper(), origin=origin), encoding="utf-8"
-        )
+        write_text(html_path, accounting_html(report, mrn=mrn.upper(), origin=origin), force=force)
     lines = [
         {
             "date": d.released_on.isoformat(),

@@ -7,10 +7,19 @@ aggregate id only; they are not encrypted, so the audit trail outlives a patient
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import uuid4
 
 from eventsourcing.domain import Aggregate
+
+from policies.access import AccessDecision
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
+    from ledger.keys import Identity
 
 
 class Access(Aggregate):
@@ -84,3 +93,140 @@ class Access(Aggregate):
     @classmethod
     def denied(cls, **facts: Any) -> Access:
         return cls._create(cls.AccessDenied, id=uuid4(), **facts)
+
+
+T = TypeVar("T")
+
+
+class Shown(list[T]):
+    """The rows a reader may see, and how many the policy withheld from them."""
+
+    def __init__(self, rows: Iterable[T], *, withheld: int = 0) -> None:
+        super().__init__(rows)
+        self.withheld = withheld
+
+    def withheld_line(self, what: str = "line") -> str | None:
+        """The sentence a listing prints under its rows when some were left out."""
+        if not self.withheld:
+            return None
+        plural = "" if self.withheld == 1 else "s"
+        return (
+            f"{self.withheld} {what}{plural} withheld: the access policy does not show them to you."
+        )
+
+
+@dataclass(frozen=True)
+class Listed:
+    """What a list may show: the MRNs the reader may see, and those withheld from them."""
+
+    shown: frozenset[str]
+    withheld: frozenset[str]
+
+    def allows(self, mrn: str) -> bool:
+        return mrn.strip().upper() in self.shown
+
+
+def record_listed(
+    ledger: Ledger,
+    mrns: Iterable[str],
+    *,
+    actor: Identity,
+    action: str = "query",
+    section: str,
+    purpose: str = "operations",
+    now: datetime | None = None,
+) -> Listed:
+    """Record a list that names patients before it is shown, deciding row by row.
+
+    One `RecordAccessed` names the MRNs the reader may see; one `AccessDenied` the MRNs the
+    policy withholds from them (saved together, so both or neither). A refusal of the reader
+    (not of one row) is recorded and raised, as `record_access` does. One restricted row never
+    blocks the list: it is left out, and the caller says how many were.
+    """
+    from ledger.access_policy import current_access_config
+    from ledger.errors import AccessDenied
+    from policies import access as policy
+
+    acting = ledger.authenticate(actor)
+    config = current_access_config(ledger)
+    moment = now or datetime.now(UTC)
+    wanted = sorted({m.strip().upper() for m in mrns})
+    sections = [section]
+    general = policy.decide(
+        acting.roles, purpose, actor=actor.name, sections=sections, config=config
+    )
+    if not general.allowed:
+        _save(ledger, actor, wanted, action, sections, purpose, general, granted=False)
+        raise AccessDenied(f"Access refused: {general.reason}.")
+    shown: dict[str, AccessDecision] = {}
+    withheld: dict[str, AccessDecision] = {}
+    for mrn in wanted:
+        relationship = None
+        if purpose == "treatment" or mrn in config.restricted:
+            relationship = ledger.relationship_to(
+                mrn, actor.name, now=moment, window_days=config.window_days
+            )
+        decision = policy.decide(
+            acting.roles,
+            purpose,
+            actor=actor.name,
+            patient=policy.PatientFacts(mrn, relationship),
+            sections=sections,
+            config=config,
+        )
+        (shown if decision.allowed else withheld)[mrn] = decision
+    records = []
+    if shown or not withheld:
+        first = next(iter(shown.values()), general)
+        flagged = any(d.flagged for d in shown.values())
+        records.append(
+            _record(actor, sorted(shown), action, sections, purpose, first, True, flagged)
+        )
+    if withheld:
+        first = next(iter(withheld.values()))
+        records.append(
+            _record(actor, sorted(withheld), action, sections, purpose, first, False, False)
+        )
+    ledger.save(*records, signer=actor)
+    return Listed(frozenset(shown), frozenset(withheld))
+
+
+def _record(
+    actor: Identity,
+    mrns: list[str],
+    action: str,
+    sections: list[str],
+    purpose: str,
+    decision: AccessDecision,
+    granted: bool,
+    flagged: bool,
+) -> Access:
+    facts = {
+        "actor": actor.name,
+        "mrns": mrns,
+        "action": action,
+        "sections": sections,
+        "purpose": purpose,
+        "break_glass_reason": None,
+        "decision": decision.reason,
+        "policy_version": decision.policy_version,
+        "relationship": decision.relationship if len(mrns) == 1 else None,
+        "flagged": flagged,
+    }
+    return Access.granted(**facts) if granted else Access.denied(**facts)
+
+
+def _save(
+    ledger: Ledger,
+    actor: Identity,
+    mrns: list[str],
+    action: str,
+    sections: list[str],
+    purpose: str,
+    decision: AccessDecision,
+    *,
+    granted: bool,
+) -> None:
+    ledger.save(
+        _record(actor, mrns, action, sections, purpose, decision, granted, False), signer=actor
+    )

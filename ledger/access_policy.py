@@ -14,17 +14,25 @@ import hashlib
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
-from uuid import NAMESPACE_URL, uuid5
+from typing import TYPE_CHECKING, Any, Protocol, cast
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from ledger.errors import UsageError, require
-from policies.access import DEFAULT_CONFIG, AccessConfig, may_load_policy
+from ledger.errors import NotAuthorised, UsageError, require
+from policies.access import (
+    DEFAULT_CONFIG,
+    OVERSIGHT_READERS,
+    AccessConfig,
+    may_load_policy,
+)
 from policies.deficiency import CompletionRules
+from policies.limits import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
+    from eventsourcing.application import Repository
+
     from ledger.application import Ledger
     from ledger.keys import Identity
 
@@ -92,6 +100,7 @@ def parse_policy(text: str) -> AccessConfig:
     try:
         MonitoringConfig.from_mapping(document)
         CompletionRules.from_mapping(document)
+        Limits.from_mapping(document)
         return AccessConfig.from_mapping(document)
     except ValueError as error:
         raise UsageError(f"The policy cannot be used: {error}.") from None
@@ -126,6 +135,20 @@ def current_completion_rules(ledger: Ledger) -> CompletionRules:
     return CompletionRules.from_mapping(current_access_config(ledger).raw)
 
 
+class _HasRepository(Protocol):
+    @property
+    def repository(self) -> Repository[UUID]: ...
+
+
+def current_limits(ledger: _HasRepository) -> Limits:
+    """The size limits in force: the `[limits]` table, else the defaults."""
+    try:
+        policy = cast(AccessPolicy, ledger.repository.get(ACCESS_POLICY_ID))
+    except AggregateNotFoundError:
+        return DEFAULT_LIMITS
+    return Limits.from_mapping(tomllib.loads(policy.text)) if policy.text else DEFAULT_LIMITS
+
+
 def policy_history(ledger: Ledger) -> list[LoadedPolicy]:
     """Every version loaded, oldest first (empty while the defaults apply)."""
     loaded = []
@@ -142,3 +165,22 @@ def policy_history(ledger: Ledger) -> list[LoadedPolicy]:
                 )
             )
     return loaded
+
+
+def shown_policy(ledger: Ledger, *, reader: Identity) -> tuple[AccessConfig, list[LoadedPolicy]]:
+    """The policy in force and its history, for `policy show`: it names restricted and VIP
+    patients and which staff member is which patient, so the reader's role is checked and the
+    read recorded (naming those MRNs) before anything is returned."""
+    roles = ledger.authenticate(reader).roles
+    if not OVERSIGHT_READERS["access-policy"] & set(roles):
+        raise NotAuthorised(
+            "Only an administrator, a compliance officer or the HIM director may see the "
+            "access policy."
+        )
+    config = current_access_config(ledger)
+    named = {*config.restricted, *config.vip, *config.staff_mrns.values()}
+    ledger.record_access(
+        sorted(named), actor=reader, action="query", sections=["access-policy"],
+        purpose="operations",
+    )  # fmt: skip
+    return config, policy_history(ledger)

@@ -14,6 +14,7 @@ from ledger.completion import EncounterCompletion
 from ledger.discrepancy import Discrepancy
 from ledger.documents import Document
 from ledger.encounter import Encounter
+from ledger.export_record import ExportRecord
 from ledger.imported_resource import ImportedResource
 from ledger.patient import MrnRegistry, Patient
 from ledger.release import DisclosureSuspension, ReleaseRequest
@@ -30,6 +31,7 @@ AGGREGATES = (
     Discrepancy,
     Document,
     Encounter,
+    ExportRecord,
     ImportedResource,
     MrnRegistry,
     Patient,

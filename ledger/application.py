@@ -121,6 +121,9 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         self, *objs: MutableOrImmutableAggregate[UUID] | None, signer: Identity, **kwargs: Any
     ) -> list[Recording[UUID]]:
         """Save aggregates' new events, each signed by `signer` (keyword-only on purpose)."""
+        from ledger.text_checks import check_events
+
+        check_events(objs)  # no invalid UTF-8, control character or unbounded text is stored
         return super().save(*objs, signer=signer, **kwargs)
 
     def chart_index(self) -> ChartIndex:
@@ -474,14 +477,15 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         )
         return expected_index(mapper.from_body(note, opened_hash(note)[0]) for note in notes)
 
-    def export(self, folder: Path) -> int:
+    def export(self, folder: Path, *, shown_as: Path | None = None, force: bool = False) -> int:
         """Write the export folder of every logged event, checkpoint and key."""
         self.merkle_log.catch_up()
         size = self.merkle_log.size()
         registry = self.merkle_log.registry()
         keys = key_document(registry, self.origin, self._node_key())
         events = itertools.islice(self.log_events(), size)
-        return write_export(folder, events, self.merkle_log.checkpoints(), keys)
+        checkpoints = self.merkle_log.checkpoints()
+        return write_export(folder, events, checkpoints, keys, shown_as=shown_as, force=force)
 
 
 def _now() -> datetime:

@@ -30,6 +30,7 @@ from ledger.encounter import Encounter, check_effective_at
 from ledger.errors import ConflictError, NotFound, PatientNotFound, UsageError, require
 from ledger.keys import Identity
 from ledger.patient import Patient, patient_id
+from ledger.text_checks import check_entry_text, checked_disposition
 from policies import charting
 from policies.charting import is_late
 
@@ -266,6 +267,7 @@ class ChartCommands:
         require(charting.may_manage_encounter(acting.roles))
         check_effective_at(effective_at, now=_now(), what="discharge time")
         encounter = _encounter(self, encounter_id)
+        disposition = checked_disposition(disposition)  # a closed list: the NUBC status codes
         encounter.discharge(disposition=disposition, effective_at=effective_at, actor=actor.name)
         self.save(encounter, signer=actor)
 
@@ -285,6 +287,7 @@ class ChartCommands:
         acting = self.authenticate(actor)
         require(charting.may_record_entry(acting.roles))
         check_effective_at(effective_at, now=_now())
+        check_entry_text(self, text)
         written_by = (author or actor.name).strip()
         if written_by != actor.name:
             _check_author(self, written_by)
@@ -320,6 +323,7 @@ class ChartCommands:
     ) -> None:
         """Add a new version of an entry; the earlier ones stay (`fields=None` keeps them)."""
         acting = self.authenticate(actor)
+        check_entry_text(self, text)
         encounter = _encounter(self, encounter_id)
         entry = encounter.entry(entry_id)
         require(charting.may_amend(acting.roles, actor=actor.name, author=entry.author))

@@ -16,7 +16,8 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from ledger.errors import NotFound, UsageError, require
+from ledger.access import Shown
+from ledger.errors import AccessDenied, NotFound, UsageError, require
 from ledger.patient import patient_id
 from policies.roles import Decision
 
@@ -197,5 +198,8 @@ def discrepancies(
         if (wanted is None or d.patient_id in wanted) and (d.is_open or not open_only)
     ]
     named = {d.mrn for d in kept} | ({mrn.strip().upper()} if mrn else set())
-    ledger.record_shown(named, actor=actor, section="discrepancies")
-    return kept
+    listed = ledger.record_shown(named, actor=actor, section="discrepancies")
+    if mrn and not listed.allows(mrn):
+        raise AccessDenied("Access refused: the access policy does not show you that record.")
+    allowed = [d for d in kept if listed.allows(d.mrn)]
+    return Shown(allowed, withheld=len(kept) - len(allowed))

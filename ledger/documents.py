@@ -13,20 +13,26 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import os
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
+from ledger.access_policy import current_limits
 from ledger.data_keys import DataDestroyed, DataKeys, open_body, seal_body
 from ledger.errors import IntegrityViolation, NotAuthorised, NotFound, UsageError, require
 from ledger.keys import Identity
 from ledger.patient import Patient, patient_id
 from ledger.store import Database
+from ledger.text_checks import check_text
+from policies.limits import DEFAULT_LIMITS
 from policies.roles import Decision
 
 if TYPE_CHECKING:
@@ -56,7 +62,8 @@ DOCUMENT_KINDS = frozenset(
 )
 FILING_ROLES = frozenset({"technician", "him-director", "interface", "physician", "nurse"})
 REFILING_ROLES = frozenset({"technician", "him-director"})
-MAX_SIZE = 200 * 1024 * 1024
+MAX_SIZE = DEFAULT_LIMITS.document_bytes
+"""The default document limit (`[limits] document_bytes` in the access policy sets it)."""
 
 
 def may_refile_documents(roles: list[str]) -> Decision:
@@ -128,49 +135,171 @@ class Document(Aggregate):
         self.filed_by = actor
 
 
+CHUNK_BYTES = 1024 * 1024
+"""Documents are read, hashed, encrypted and stored in pieces of this size (never whole)."""
+
+
 class BlobStore:
-    """Document bytes by SHA-256, encrypted with their patient's data key."""
+    """Document bytes by SHA-256, encrypted with their patient's data key, in 1 MiB chunks.
+
+    Each chunk is sealed on its own (AES-256-GCM, fresh nonce) with associated data naming the
+    key, the document's hash, the chunk's place and the number of chunks, so a chunk swapped,
+    reordered, dropped or cut off does not open; reading re-hashes the whole and compares it
+    with the hash the signed event recorded. Ledgers filed before chunking keep their single
+    sealed row in `document_blobs`, which is still read.
+    """
 
     def __init__(self, db: Database, data_keys: DataKeys) -> None:
         self.db = db
         self.data_keys = data_keys
-        self.table = db.table("document_blobs")
+        self.table = db.table("document_chunks")
+        self.legacy_table = db.table("document_blobs")
 
     def create_table(self) -> None:
         with self.db.transaction(commit=True) as cur:
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.table} (sha256 TEXT NOT NULL, "
+                "key_id TEXT NOT NULL, seq INTEGER NOT NULL, content {blob} NOT NULL, "
+                "PRIMARY KEY (sha256, key_id, seq))"
+            )
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.legacy_table} (sha256 TEXT NOT NULL, "
                 "key_id TEXT NOT NULL, content {blob} NOT NULL, PRIMARY KEY (sha256, key_id))"
             )
 
     def put(self, subject: UUID, content: bytes) -> str:
+        """Store bytes already in memory (a refiled document, an imported attachment)."""
         digest = hashlib.sha256(content).hexdigest()
-        key_id, key = self.data_keys.key_for(subject)
-        sealed = seal_body(key, f"{key_id}/blob/{digest}", content)
-        with self.db.transaction(commit=True) as cur:
-            cur.execute(
-                f"INSERT INTO {self.table} (sha256, key_id, content) VALUES (?, ?, ?) "
-                "ON CONFLICT (sha256, key_id) DO NOTHING",
-                (digest, key_id, sealed),
-            )
+        pieces = [content[i : i + CHUNK_BYTES] for i in range(0, len(content), CHUNK_BYTES)]
+        self._store(subject, digest, len(content), iter(pieces or [b""]))
         return digest
 
-    def get(self, subject: UUID, digest: str) -> bytes:
-        """The document's bytes, checked against the hash its signed event recorded."""
+    def put_file(
+        self, subject: UUID, source: BinaryIO, *, limit: int, name: str
+    ) -> tuple[str, int]:
+        """Store a regular file read in chunks, twice: once to hash it (refusing it past
+        `limit` bytes), once to seal and store it, checked against the first hash (a file that
+        changed in between is refused and nothing is stored). Returns (sha256, size)."""
+        if os.fstat(source.fileno()).st_size > limit:
+            raise UsageError(f"{name} is larger than the limit of {limit} bytes.")
+        hasher, size = hashlib.sha256(), 0
+        while chunk := source.read(CHUNK_BYTES):
+            size += len(chunk)
+            if size > limit:
+                raise UsageError(f"{name} is larger than the limit of {limit} bytes.")
+            hasher.update(chunk)
+        digest = hasher.hexdigest()
+        source.seek(0)
+
+        def pieces() -> Iterator[bytes]:
+            again, seen = hashlib.sha256(), 0
+            first = True
+            while chunk := source.read(CHUNK_BYTES):
+                seen += len(chunk)
+                if seen > size:
+                    break
+                again.update(chunk)
+                first = False
+                yield chunk
+            if first:
+                yield b""
+            if seen != size or again.hexdigest() != digest:
+                raise UsageError(f"{name} changed while it was being filed; file it again.")
+
+        self._store(subject, digest, size, pieces())
+        return digest, size
+
+    def copy(self, source: UUID, target: UUID, digest: str, size: int) -> None:
+        """Store a document again under another subject's key, chunk by chunk (a refile); a
+        stored copy that no longer matches its hash is refused and nothing is stored."""
+        self._store(target, digest, size, _rechunk(self.chunks(source, digest)))
+
+    def _store(self, subject: UUID, digest: str, size: int, pieces: Iterator[bytes]) -> None:
+        key_id, key = self.data_keys.key_for(subject)
+        count = max(1, -(-size // CHUNK_BYTES))
+        with self.db.transaction(commit=True) as cur:  # all chunks or none
+            cur.execute(
+                f"SELECT COUNT(*) AS n FROM {self.table} WHERE sha256=? AND key_id=?",
+                (digest, key_id),
+            )
+            stored = int(cur.fetchone()["n"])
+            for seq, piece in enumerate(pieces):
+                if stored:
+                    continue  # the same bytes are already here (still read to check them)
+                sealed = seal_body(key, _chunk_aad(key_id, digest, seq, count), piece)
+                cur.execute(
+                    f"INSERT INTO {self.table} (sha256, key_id, seq, content) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (sha256, key_id, seq) DO NOTHING",
+                    (digest, key_id, seq, sealed),
+                )
+
+    def chunks(self, subject: UUID, digest: str) -> Iterator[bytes]:
+        """The document's bytes piece by piece; the last step checks the whole against the
+        hash its signed event recorded (a consumer must not use the bytes before the end)."""
         key_id, key = self.data_keys.key_for(subject)
         with self.db.transaction(commit=False) as cur:
             cur.execute(
-                f"SELECT content FROM {self.table} WHERE sha256=? AND key_id=?", (digest, key_id)
+                f"SELECT seq FROM {self.table} WHERE sha256=? AND key_id=? ORDER BY seq",
+                (digest, key_id),
+            )
+            seqs = [int(row["seq"]) for row in cur.fetchall()]
+        hasher = hashlib.sha256()
+        if not seqs:
+            content = self._legacy(key_id, key, digest)
+            hasher.update(content)
+            yield content
+        else:
+            if seqs != list(range(len(seqs))):
+                raise IntegrityViolation("document", f"chunks of document {digest} are missing")
+            for seq in seqs:
+                with self.db.transaction(commit=False) as cur:
+                    cur.execute(
+                        f"SELECT content FROM {self.table} WHERE sha256=? AND key_id=? AND seq=?",
+                        (digest, key_id, seq),
+                    )
+                    row = cur.fetchone()
+                if row is None:
+                    raise IntegrityViolation("document", f"chunks of document {digest} are missing")
+                aad = _chunk_aad(key_id, digest, seq, len(seqs))
+                piece = open_body(key, aad, bytes(row["content"]))
+                hasher.update(piece)
+                yield piece
+        if hasher.hexdigest() != digest:
+            raise IntegrityViolation(
+                "document", f"the stored content does not match document {digest}"
+            )
+
+    def _legacy(self, key_id: str, key: bytes, digest: str) -> bytes:
+        with self.db.transaction(commit=False) as cur:
+            cur.execute(
+                f"SELECT content FROM {self.legacy_table} WHERE sha256=? AND key_id=?",
+                (digest, key_id),
             )
             row = cur.fetchone()
         if row is None:
             raise IntegrityViolation("document", f"the content of document {digest} is missing")
-        content = open_body(key, f"{key_id}/blob/{digest}", bytes(row["content"]))
-        if hashlib.sha256(content).hexdigest() != digest:
-            raise IntegrityViolation(
-                "document", f"the stored content does not match document {digest}"
-            )
-        return content
+        return open_body(key, f"{key_id}/blob/{digest}", bytes(row["content"]))
+
+    def get(self, subject: UUID, digest: str) -> bytes:
+        """The document's bytes, checked against the hash its signed event recorded."""
+        return b"".join(list(self.chunks(subject, digest)))
+
+
+def _rechunk(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """Pieces of exactly CHUNK_BYTES (the last shorter; one empty piece for empty content),
+    whatever sizes come in (a whole blob of an older ledger is one piece)."""
+    buffer, sent = b"", False
+    for piece in pieces:
+        buffer += piece
+        while len(buffer) >= CHUNK_BYTES:
+            yield buffer[:CHUNK_BYTES]
+            buffer, sent = buffer[CHUNK_BYTES:], True
+    if buffer or not sent:
+        yield buffer
+
+
+def _chunk_aad(key_id: str, digest: str, seq: int, count: int) -> str:
+    return f"{key_id}/blob/{digest}/{seq}/{count}"
 
 
 @dataclass(frozen=True)
@@ -222,7 +351,8 @@ class DocumentCommands:
         encounter_id: UUID | None = None,
         media_type: str | None = None,
     ) -> UUID:
-        """File a document to a patient's chart; the bytes are read once, hashed, encrypted."""
+        """File a document to a patient's chart: a regular file within `[limits] document_bytes`,
+        streamed in chunks (hashed, then sealed and stored), never read whole into memory."""
         acting = self.authenticate(actor)
         if not FILING_ROLES & set(acting.roles):
             raise NotAuthorised("Your role may not file documents to charts.")
@@ -232,19 +362,14 @@ class DocumentCommands:
         patient = self.patient(mrn)
         if patient.merged_into is not None:
             raise UsageError(f"{patient.mrn} was merged into {patient.merged_into}; file it there.")
-        try:
-            size = path.stat().st_size
-            if size > MAX_SIZE:
-                raise UsageError(f"{path.name} is larger than {MAX_SIZE // (1024 * 1024)} MiB.")
-            content = path.read_bytes()
-        except FileNotFoundError:
-            raise UsageError(f"There is no file at {path}.") from None
-        except IsADirectoryError:
-            raise UsageError(f"{path} is a folder, not a file.") from None
-        except PermissionError:
-            raise UsageError(f"The file {path} cannot be read.") from None
         guessed = media_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        digest = self.blobs.put(patient.id, content)
+        limits = current_limits(self)
+        check_text(path.name, what="the file name", limit=limits.field_chars)
+        check_text(guessed, what="the media type", limit=limits.field_chars)
+        with _open_regular(path) as source:
+            digest, size = self.blobs.put_file(
+                patient.id, source, limit=limits.document_bytes, name=path.name
+            )
         document = Document._create(
             Document.Filed,
             id=uuid4(),
@@ -253,7 +378,7 @@ class DocumentCommands:
             encounter_id=encounter_id,
             kind=kind,
             sha256=digest,
-            size=len(content),
+            size=size,
             media_type=guessed,
             filename=path.name,
             actor=actor.name,
@@ -282,8 +407,7 @@ class DocumentCommands:
         target = _refile_target(self, document, to_mrn)
         if encounter_id is not None:
             _check_encounter_of(self, encounter_id, target)
-        content = self.blobs.get(document.patient_id, document.sha256)
-        self.blobs.put(target.id, content)
+        self.blobs.copy(document.patient_id, target.id, document.sha256, document.size)
         document.trigger_event(
             Document.Refiled,
             patient_id=target.id,
@@ -341,7 +465,8 @@ class DocumentCommands:
         for note in filed:
             try:
                 document = cast(Document, self.repository.get(cast(UUID, note.originator_id)))
-                self.blobs.get(document.patient_id, document.sha256)
+                for _ in self.blobs.chunks(document.patient_id, document.sha256):
+                    pass  # re-hashed piece by piece; the last step compares the whole
             except DataDestroyed:
                 continue  # shredded at the end of retention: nothing left to compare
             except IntegrityViolation as failure:
@@ -353,6 +478,28 @@ class DocumentCommands:
                 ) from None
             checked += 1
         return DocumentCheck(checked, skipped=False)
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """The file to file, opened for reading: a regular file only (never a device such as
+    /dev/zero, a FIFO or a folder), opened without blocking so a FIFO cannot hang the command."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise UsageError(f"There is no file at {path}.") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a folder, not a file.") from None
+    except PermissionError:
+        raise UsageError(f"The file {path} cannot be read.") from None
+    except OSError as error:
+        raise UsageError(f"The file {path} cannot be read ({error.strerror}).") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise UsageError(f"{path} is a folder, not a file.")
+        raise UsageError(f"{path} is not a regular file (a device or pipe); file a saved copy.")
+    return os.fdopen(fd, "rb")
 
 
 def _refile_target(ledger: _LedgerLike, document: Document, to_mrn: str) -> Patient:

@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.persistence import Transcoder
 
 from ledger.errors import IntegrityViolation, UsageError
+from ledger.files import new_folder, open_text, subfolder, write_text
 from ledger.registry import KeyRecord, KeyRegistry
 from ledger.verify import LogEvent, Report, verify_log
 
@@ -65,13 +66,16 @@ def write_export(
     events: Iterator[LogEvent],
     checkpoints: list[tuple[int, str]],
     keys: dict[str, Any],
+    *,
+    shown_as: Path | None = None,
+    force: bool = False,
 ) -> int:
-    """Write an export folder (which must be new or empty); returns the number of events."""
-    if folder.exists() and any(folder.iterdir()):
-        raise UsageError(f"The folder {folder} is not empty; give a new folder for the export.")
-    (folder / "checkpoints").mkdir(parents=True, exist_ok=True)
+    """Write an export folder (new or empty, or any with `force`); returns the event count.
+    `shown_as`: the folder's name in its README when it is written elsewhere and moved."""
+    new_folder(folder, force=force)
+    subfolder(folder / "checkpoints")
     count = 0
-    with (folder / "events.ndjson").open("w", encoding="utf-8") as out:
+    with open_text(folder / "events.ndjson", force=True) as out:
         for event in events:
             line = {
                 "position": event.position,
@@ -83,11 +87,12 @@ def write_export(
             out.write(json.dumps(line, separators=(",", ":")) + "\n")
             count += 1
     for size, note in checkpoints:
-        (folder / "checkpoints" / f"{size:012d}.txt").write_text(note, encoding="utf-8")
-    (folder / "keys.json").write_text(json.dumps(keys, indent=2) + "\n", encoding="utf-8")
-    (folder / "README.txt").write_text(
-        README.format(format=FORMAT, folder=folder, genesis=keys.get("genesis")),
-        encoding="utf-8",
+        write_text(folder / "checkpoints" / f"{size:012d}.txt", note, force=True)
+    write_text(folder / "keys.json", json.dumps(keys, indent=2) + "\n", force=True)
+    write_text(
+        folder / "README.txt",
+        README.format(format=FORMAT, folder=shown_as or folder, genesis=keys.get("genesis")),
+        force=True,
     )
     return count
 

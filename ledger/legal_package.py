@@ -43,6 +43,7 @@ from ledger import envelope, merkle
 from ledger.admission import admit
 from ledger.data_keys import ALGORITHM, open_body
 from ledger.errors import IntegrityViolation, UsageError
+from ledger.files import open_text, write_text
 from ledger.keys import public_key_from_raw
 from ledger.registry import KeyRegistry
 from ledger.user import NODE_USER
@@ -112,10 +113,10 @@ def write_proofs(
                 )
             )
     lines.sort(key=lambda item: item[0])
-    with (folder / "events.ndjson").open("w", encoding="utf-8") as out:
+    with open_text(folder / "events.ndjson", force=True) as out:
         for _, line in lines:
             out.write(json.dumps(line, separators=(",", ":")) + "\n")
-    (folder / "checkpoint.txt").write_text(note, encoding="utf-8")
+    write_text(folder / "checkpoint.txt", note, force=True)
     keys: dict[str, str] = {}
     if ledger.data_keys.available:
         from ledger.data_keys import key_id_for
@@ -126,8 +127,10 @@ def write_proofs(
                 keys[kid] = _b64(ledger.data_keys.key(kid))
             except KeyError:
                 continue  # nothing of this subject was ever encrypted
-    (folder / "subject-keys.json").write_text(
-        json.dumps({"format": FORMAT, "keys": keys}, indent=2) + "\n", encoding="utf-8"
+    write_text(
+        folder / "subject-keys.json",
+        json.dumps({"format": FORMAT, "keys": keys}, indent=2) + "\n",
+        force=True,
     )
     return len(lines), size
 
@@ -157,7 +160,7 @@ def sign_manifest(folder: Path, signer: Identity, *, origin: str, made_at: datet
     }
     signature = signer.sign(_canonical(body))
     manifest = {**body, "signature": _b64(signature)}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    write_text(folder / MANIFEST, json.dumps(manifest, indent=2) + "\n", force=True)
 
 
 def _canonical(body: dict[str, Any]) -> bytes:

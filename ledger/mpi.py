@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from ledger.access import Access
-from ledger.access_policy import current_access_config
+from ledger.access_policy import current_access_config, current_limits
 from ledger.errors import (
     AccessDenied,
     ConflictError,
@@ -34,8 +34,10 @@ from ledger.patient import (
     next_number,
     patient_id,
 )
+from ledger.text_checks import check_text
 from policies import access as access_policy
 from policies.access import AccessDecision
+from policies.limits import DEFAULT_LIMITS, Limits
 from policies.roles import may_maintain_index
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from eventsourcing.domain import MutableOrImmutableAggregate
     from eventsourcing.persistence import AggregateRecorder, Recording
 
+    from ledger.access import Listed
     from ledger.application import Ledger
     from ledger.encounter import Encounter
     from ledger.user import User
@@ -76,8 +79,24 @@ class _LedgerLike(Protocol):
     def next_mrn(self, registry: MrnRegistry) -> str: ...
 
 
-def check_demographics(demographics: dict[str, Any], *, today: date) -> None:
-    """A registration needs a name and a plausible date of birth."""
+def check_demographics(
+    demographics: dict[str, Any], *, today: date, limits: Limits = DEFAULT_LIMITS
+) -> None:
+    """A registration needs a name and a plausible date of birth; every field is one line of
+    printable text within the policy's limits (a newline in a name would forge a line)."""
+    for field, value in demographics.items():
+        if isinstance(value, str):
+            name = field in ("given_name", "family_name")
+            check_text(
+                value,
+                what=f"the {field.replace('_', ' ')}",
+                limit=limits.name_chars if name else limits.field_chars,
+            )
+        elif isinstance(value, list | tuple):
+            for item in value:
+                if isinstance(item, str):
+                    what = f"the {field.replace('_', ' ')}"
+                    check_text(item, what=what, limit=limits.field_chars)
     if not str(demographics.get("given_name") or "").strip():
         raise UsageError("A patient needs a given name.")
     if not str(demographics.get("family_name") or "").strip():
@@ -145,7 +164,10 @@ class PatientCommands:
         """Issue the next MRN to a new patient; returns it."""
         acting = self.authenticate(actor)
         require(may_maintain_index(acting.roles))
-        check_demographics(demographics, today=today or date.today())
+        limits = current_limits(self)
+        check_demographics(demographics, today=today or date.today(), limits=limits)
+        if override:
+            check_text(override, what="the override reason", limit=limits.field_chars)
         if likely_matches and not (override and override.strip()):
             raise ProbableDuplicate(likely_matches)
         for _ in range(5):
@@ -172,9 +194,11 @@ class PatientCommands:
         require(may_maintain_index(acting.roles))
         if not reason.strip():
             raise UsageError("Give a reason for the correction.")
+        limits = current_limits(self)
+        check_text(reason, what="the reason", limit=limits.field_chars)
         patient = self.patient(mrn)
         merged = {**patient.demographics, **changes}
-        check_demographics(merged, today=date.today())
+        check_demographics(merged, today=date.today(), limits=limits)
         patient.correct(changes, reason=reason, actor=actor.name)
         self.save(patient, signer=actor)
 
@@ -186,6 +210,7 @@ class PatientCommands:
         require(may_maintain_index(acting.roles))
         if not reason.strip():
             raise UsageError("Give a reason for the merge.")
+        check_text(reason, what="the reason", limit=current_limits(self).field_chars)
         survivor, retired = self.patient(survivor_mrn), self.patient(retired_mrn)
         if survivor.mrn == retired.mrn:
             raise UsageError("A record cannot be merged into itself.")
@@ -204,6 +229,7 @@ class PatientCommands:
         require(may_maintain_index(acting.roles))
         if not reason.strip():
             raise UsageError("Give a reason for undoing the merge.")
+        check_text(reason, what="the reason", limit=current_limits(self).field_chars)
         survivor, retired = self.patient(survivor_mrn), self.patient(retired_mrn)
         if retired.merged_into != survivor.mrn:
             raise UsageError(f"{retired.mrn} is not merged into {survivor.mrn}.")
@@ -286,13 +312,14 @@ class PatientCommands:
 
     def record_shown(
         self: _LedgerLike, mrns: Iterable[str], *, actor: Identity, section: str
-    ) -> AccessDecision:
+    ) -> Listed:
         """Record that a list naming these patients is about to be shown to a records worker
-        (a query, purpose operations): the lists of locations, deficiencies, discrepancies and
-        alerts. Like every access it checks the reader's key and role first."""
-        return cast("Ledger", self).record_access(
-            sorted(set(mrns)), actor=actor, action="query", sections=[section], purpose="operations"
-        )
+        (a query, purpose operations): the lists of locations, deficiencies and discrepancies.
+        Decided row by row: the caller shows only the MRNs `Listed.allows`, so one restricted
+        patient never blocks a list. Like every access it checks the reader's key and role."""
+        from ledger.access import record_listed
+
+        return record_listed(cast("Ledger", self), mrns, actor=actor, section=section)
 
     def relationship_to(
         self: _LedgerLike, mrn: str, actor: str, *, now: datetime, window_days: int

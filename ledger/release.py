@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, cast
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
@@ -22,6 +21,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger.errors import NotFound, UsageError, require
 from policies import release as rules
+from policies.limits import finite_decimal
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
@@ -436,10 +436,11 @@ def checked_release(request: ReleaseRequest, *, method: str, fee: str) -> str:
         raise UsageError(f"Request {request.id} is {request.status}: only approved ones go out.")
     if method not in METHODS:
         raise UsageError(f"The method must be one of: {', '.join(METHODS)}.")
-    try:
-        amount = Decimal(fee)
-    except InvalidOperation:
-        raise UsageError(f"'{fee}' is not an amount.") from None
+    amount = finite_decimal(fee, what="the fee")
+    if isinstance(amount, str):
+        raise UsageError(amount)
+    if amount > 1_000_000:
+        raise UsageError("The fee is larger than any release of information would cost.")
     if amount < 0:
         raise UsageError("The fee cannot be negative.")
     return f"{amount:.2f}"

@@ -7,6 +7,7 @@ its tracking record commit together.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -86,7 +87,9 @@ def prepare_store(store: StoreURL) -> None:
     """Make sure the store can hold a ledger: the SQLite folder, or the PostgreSQL schema."""
     if store.kind == "sqlite":
         assert store.sqlite_path is not None  # noqa: S101 (set for every sqlite URL)
-        store.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        store.sqlite_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Made 0600 before SQLite opens it (its -wal and -shm files take the database's mode).
+        os.close(os.open(store.sqlite_path, os.O_RDWR | os.O_CREAT, 0o600))
         return
     import psycopg  # the PostgreSQL driver costs ~400 ms to import: only when used
 

@@ -26,6 +26,8 @@ def check_user_name(name: str) -> None:
         raise UsageError("A user name must be letters, digits, '.', '-' or '_' (no spaces).")
     if name == NODE_USER:
         raise UsageError(f"The name '{NODE_USER}' is reserved for the ledger's own key.")
+    if len(name) > 64:  # it names a key file: file systems stop at 255 bytes
+        raise UsageError("A user name must be at most 64 characters.")
 
 
 def user_id(name: str) -> UUID:

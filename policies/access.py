@@ -265,6 +265,11 @@ def decide(
 
     if purpose not in PURPOSES:
         return refuse(f"'{purpose}' is not a purpose of use")
+    oversight = decide_oversight(
+        held, purpose, actor=actor, patient=patient, sections=sections, config=config
+    )
+    if oversight is not None:
+        return oversight
     if ADMINISTRATOR in held and not held - {ADMINISTRATOR}:
         return refuse("administrators manage the ledger, not charts")
     own = config.staff_mrns.get(actor)
@@ -338,4 +343,50 @@ def may_load_policy(roles: Iterable[str]) -> Decision:
         return Decision(True, "administrators and compliance officers set the policy")
     return Decision(
         False, "only an administrator or a compliance officer may load the access policy"
+    )
+
+
+OVERSIGHT_READERS: dict[str, frozenset[str]] = {
+    "audit-trail": AUDIT_READERS,
+    "disclosures": AUDIT_READERS,
+    "access-policy": frozenset({ADMINISTRATOR, "compliance-officer", "him-director"}),
+    "release-queue": frozenset({"roi-specialist", "him-director"}),
+    "export": frozenset({ADMINISTRATOR, "compliance-officer"}),
+}
+"""Sections that name patients but hold no clinical content, and the roles that oversee them:
+the audit trail, the accounting of disclosures, the policy's own lists, the release queue, and
+who may export the whole ledger (every MRN its access events name)."""
+OVERSIGHT_PURPOSES = frozenset({"operations", "legal", "patient-request"})
+
+
+def decide_oversight(
+    roles: Iterable[str],
+    purpose: str,
+    *,
+    actor: str = "",
+    patient: PatientFacts | None = None,
+    sections: Sequence[str] = (),
+    config: AccessConfig = DEFAULT_CONFIG,
+) -> AccessDecision | None:
+    """Oversight reads (audit rows, never the chart): their roles see every patient, restricted
+    and VIP alike, except their own; None when the read is not one (the other rules decide)."""
+    held = set(roles)
+    wanted = set(sections)
+    if not wanted or any(not held & OVERSIGHT_READERS.get(s, frozenset()) for s in wanted):
+        return None
+    version = config.policy_version
+    if purpose not in OVERSIGHT_PURPOSES:
+        return AccessDecision(False, f"oversight reads are not for {purpose}", version)
+    own = config.staff_mrns.get(actor)
+    trail = wanted & {"audit-trail", "disclosures"}  # the policy's lists and the queue: no trail
+    if trail and patient is not None and own is not None and own == patient.mrn:
+        return AccessDecision(
+            False, "staff may not read the audit rows of their own chart", version
+        )
+    return AccessDecision(
+        True,
+        "oversight: the audit rows of every patient, never the chart",
+        version,
+        None,
+        tuple(sections),
     )

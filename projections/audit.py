@@ -15,7 +15,9 @@ Rows come from:
   denied amendment requests are "change" (category: what was changed, an entry's kind); a
   misfiled document moved to another chart is a change on both charts; discrepancies opened
   and resolved are rows too;
-- disclosures: the release-of-information `Released` event (matched by its topic), "disclose".
+- disclosures: the release-of-information `Released` event (matched by its topic), "disclose";
+  an export of the whole ledger is one "disclose" row whose MRN is `EVERY_PATIENT` ("*"), shown
+  in every patient's trail.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TextIO, cast
+from typing import Any, TextIO, TypeVar, cast
 
+from ledger.access import Shown, record_listed
 from ledger.application import Ledger
 from ledger.errors import UsageError, require
 from ledger.keys import Identity
@@ -38,6 +41,9 @@ ACCESS_TOPICS = {
     "chartledger/access/access-denied": "denied",
 }
 RELEASED_TOPIC = "chartledger/release-request/released"
+EXPORTED_TOPIC = "chartledger/export/exported"
+EVERY_PATIENT = "*"
+"""The MRN of a row about every patient at once: an export of the whole ledger."""
 _CHANGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "chartledger/patient/registered": ("create", ("demographics",)),
     "chartledger/patient/demographics-corrected": ("change", ("demographics",)),
@@ -57,6 +63,7 @@ _CHANGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "chartledger/discrepancy/opened": ("create", ("discrepancies",)),
     "chartledger/discrepancy/resolved": ("change", ("discrepancies",)),
 }
+T = TypeVar("T")
 _TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 """Fixed width, UTC: the stored text sorts as the time does."""
 _COLUMNS = (
@@ -142,13 +149,16 @@ CSV_COLUMNS = (
 
 
 def write_csv(out: TextIO, rows: Iterable[AuditRow]) -> None:
-    """The rows as CSV (RFC 4180 quoting, a header row; categories joined by ';')."""
+    """The rows as CSV (RFC 4180 quoting, a header row; categories joined by ';'); a cell a
+    spreadsheet would run as a formula (= + - @ tab CR first) is prefixed with `'`."""
+    from policies.limits import csv_cell
+
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         data = row.as_dict()
         data["categories"] = ";".join(row.categories)
-        writer.writerow(["" if data[c] is None else data[c] for c in CSV_COLUMNS])
+        writer.writerow([csv_cell("" if data[c] is None else data[c]) for c in CSV_COLUMNS])
 
 
 def stamp(moment: datetime) -> str:
@@ -203,6 +213,16 @@ class AuditTrail:
             self._access(cur, event, notification_id, ACCESS_TOPICS[topic])
         elif topic in _CHANGES:
             self._change(cur, event, notification_id, topic)
+        elif topic == EXPORTED_TOPIC:  # the whole ledger left: a row in every patient's trail
+            self._insert(
+                cur,
+                event,
+                notification_id,
+                [EVERY_PATIENT],
+                action="disclose",
+                categories=("export",),
+                purpose=event.purpose,
+            )
         elif topic == RELEASED_TOPIC:
             self._insert(
                 cur,
@@ -431,13 +451,13 @@ def _read(
     mrns: Sequence[str] = (),
     actor: str | None = None,
     named: Sequence[str] = (),
-) -> list[AuditRow]:
+) -> Shown[AuditRow]:
     """The rows asked for, after the reader's role is checked and the read is recorded."""
     _checked(window, now or datetime.now(UTC))
     require(may_read_audit_trail(ledger.authenticate(reader).roles))
     trail = caught_up_trail(ledger)
-    rows = trail.query(
-        mrns=list(mrns) or None,
+    found = trail.query(
+        mrns=[*mrns, EVERY_PATIENT] if mrns else None,
         actor=actor,
         since=window.since,
         until=window.until,
@@ -445,11 +465,15 @@ def _read(
         break_glass=window.break_glass,
         denied=window.denied,
     )
-    shown = sorted({*named, *(row.mrn for row in rows)})
-    ledger.record_access(
-        shown, actor=reader, action="query", sections=["audit-trail"], purpose=purpose_of_use
+    listed = record_listed(
+        ledger,
+        {*named, *(row.mrn for row in found)} - {EVERY_PATIENT},
+        actor=reader,
+        section="audit-trail",
+        purpose=purpose_of_use,
     )
-    return rows
+    kept = [r for r in found if r.mrn == EVERY_PATIENT or listed.allows(r.mrn)]
+    return Shown(kept, withheld=len(found) - len(kept))
 
 
 def audit_patient(
@@ -460,7 +484,7 @@ def audit_patient(
     purpose_of_use: str = "operations",
     window: AuditFilter = AuditFilter(),
     now: datetime | None = None,
-) -> tuple[list[str], list[AuditRow]]:
+) -> tuple[list[str], Shown[AuditRow]]:
     """Every access, change and disclosure of a patient (and of records merged into it).
 
     Returns the MRNs covered (the patient's and those it absorbed) and the rows.
@@ -487,7 +511,7 @@ def audit_user(
     purpose_of_use: str = "operations",
     window: AuditFilter = AuditFilter(),
     now: datetime | None = None,
-) -> list[AuditRow]:
+) -> Shown[AuditRow]:
     """Everything one user did to patients' records."""
     ledger.user(name)  # an unknown user is one sentence, nothing recorded
     return _read(
@@ -502,7 +526,7 @@ def audit_between(
     purpose_of_use: str = "operations",
     window: AuditFilter,
     now: datetime | None = None,
-) -> list[AuditRow]:
+) -> Shown[AuditRow]:
     """Everything in a period (both ends required)."""
     if window.since is None or window.until is None:
         raise UsageError("Give both the start and the end of the period.")

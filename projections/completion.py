@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ledger.access import Shown
 from ledger.access_policy import current_completion_rules
 from ledger.application import Ledger
 from ledger.completion import encounter_facts, registers
@@ -65,9 +66,10 @@ def open_deficiencies(
         if physician is None or d.physician == physician
     ]
     found.sort(key=lambda d: (d.due_at, d.mrn, d.kind))
-    ledger.record_shown({d.mrn for d in found}, actor=actor, section="completion")
-    rows = []
-    for d in found:
+    listed = ledger.record_shown({d.mrn for d in found}, actor=actor, section="completion")
+    kept = [d for d in found if listed.allows(d.mrn)]
+    rows: Shown[OpenDeficiency] = Shown([], withheld=len(found) - len(kept))
+    for d in kept:
         assignment = known.assignment(d)
         rows.append(
             OpenDeficiency(
@@ -94,30 +96,46 @@ def delinquent_records(
         month = int((now - encounter.discharged_at) / timedelta(days=30))
         if month < RATE_MONTHS:
             months[month] += 1
-    ledger.record_shown({d.mrn for d in found}, actor=actor, section="completion")
-    return found, delinquency_rate(len({d.encounter for d in found}), months)
+    listed = ledger.record_shown({d.mrn for d in found}, actor=actor, section="completion")
+    kept = Shown(
+        (d for d in found if listed.allows(d.mrn)),
+        withheld=sum(not listed.allows(d.mrn) for d in found),
+    )
+    return kept, delinquency_rate(len({d.encounter for d in found}), months)
 
 
 def physicians_in_jeopardy(
     ledger: Ledger, *, now: datetime, actor: Identity, rules: CompletionRules | None = None
-) -> list[PhysicianInJeopardy]:
+) -> Shown[PhysicianInJeopardy]:
     in_force = rules or current_completion_rules(ledger)
     known = registers(ledger)
     facts = encounter_facts(ledger, known)
     found = jeopardy(facts, now=now, rules=in_force)
     behind = {f.id: f for f in facts if any(f.id in j.records for j in found)}
-    ledger.record_shown({f.mrn for f in behind.values()}, actor=actor, section="completion")
+    listed = ledger.record_shown(
+        {f.mrn for f in behind.values()}, actor=actor, section="completion"
+    )
+    hidden = {e for e, f in behind.items() if not listed.allows(f.mrn)}
     notices: dict[str, datetime] = {}
     for register in known.by_encounter.values():
         for assignment in register.open.values():
             if assignment.notified_at is not None:
                 last = notices.get(assignment.physician, assignment.notified_at)
                 notices[assignment.physician] = max(last, assignment.notified_at)
-    return [
-        PhysicianInJeopardy(
-            j,
-            notices.get(j.physician),
-            tuple(sorted((behind[e].mrn, behind[e].discharged_at or now) for e in j.records)),
-        )
-        for j in found
-    ]
+    return Shown(
+        [
+            PhysicianInJeopardy(
+                j,
+                notices.get(j.physician),
+                tuple(
+                    sorted(
+                        (behind[e].mrn, behind[e].discharged_at or now)
+                        for e in j.records
+                        if e not in hidden
+                    )
+                ),
+            )
+            for j in found
+        ],
+        withheld=len(hidden),
+    )

@@ -26,6 +26,7 @@ from uuid import UUID
 
 from ledger.application import Ledger
 from ledger.errors import UsageError
+from ledger.files import check_new_folder, new_folder, open_text, subfolder, write_bytes, write_text
 from ledger.keys import Identity
 from ledger.legal_package import FORMAT, sign_manifest, write_proofs
 from ledger.patient import patient_id
@@ -85,6 +86,7 @@ def legal_package(
     node: Identity,
     why: Purpose,
     now: datetime | None = None,
+    force: bool = False,
 ) -> PackageSummary:
     """Write the legal package of `mrn` as of `as_of` into the new folder `out`."""
     moment = now or datetime.now(UTC)
@@ -93,8 +95,7 @@ def legal_package(
     if as_of > moment:
         raise UsageError("The as-of time is in the future; give a time up to now.")
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"The folder {out} is not empty; give a new folder for the package.")
+    check_new_folder(out, force=force)
     patient = ledger.patient(mrn)  # a wrong MRN is one sentence before anything is recorded
     ledger.record_access(
         [patient.mrn],
@@ -120,16 +121,17 @@ def legal_package(
     rows = [row for m in mrns for row in trail_view.query(mrn=m)]
     rows.sort(key=lambda row: row.position)
 
-    out.mkdir(parents=True, exist_ok=True)
+    new_folder(out, force=force)
     _write_json(out / "record.json", record)
     _write_json(out / "history.json", history)
     _write_json(out / "audit-trail.json", [row.as_dict() for row in rows])
     _write_csv(out / "audit-trail.csv", rows)
     if documents:
-        (out / "documents").mkdir()
+        subfolder(out / "documents")
     for document in documents:
         _, content = ledger.document(document.id)
-        (out / "documents" / f"{document.id}-{_safe(document.filename)}").write_bytes(content)
+        name = f"{document.id}-{_safe(document.filename)}"
+        write_bytes(out / "documents" / name, content, force=True)
 
     all_encounter_ids = {e.id for e in ledger.encounters(patient.mrn)}
     aggregate_ids: set[UUID] = {patient_id(m) for m in mrns}
@@ -139,7 +141,8 @@ def legal_package(
         ledger, out, aggregate_ids=aggregate_ids, subjects={patient_id(m) for m in mrns}, node=node
     )
     genesis = ledger.genesis_fingerprint().hex()
-    (out / "README.txt").write_text(
+    write_text(
+        out / "README.txt",
         README.format(
             format=FORMAT,
             mrn=patient.mrn,
@@ -151,7 +154,7 @@ def legal_package(
             folder=out,
             genesis=genesis,
         ),
-        encoding="utf-8",
+        force=True,
     )
     sign_manifest(out, actor, origin=_origin(ledger), made_at=moment)
     return PackageSummary(
@@ -179,12 +182,12 @@ def _history_line(line: Any, as_of: datetime) -> dict[str, Any]:
 
 
 def _write_csv(path: Path, rows: list[AuditRow]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as out:
+    with open_text(path, force=True) as out:
         write_csv(out, rows)
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(data, indent=2, default=str) + "\n", force=True)
 
 
 def _iso(value: Any) -> Any:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.access import Shown
 from ledger.application import Ledger
 from ledger.keys import Identity
 from ledger.store import Cursor, Database
@@ -198,11 +199,12 @@ class ChartLocations:
         return self._volumes("WHERE status='lost' ORDER BY since")
 
 
-def shown(ledger: Ledger, volumes: list[Volume], *, actor: Identity) -> list[Volume]:
+def shown(ledger: Ledger, volumes: list[Volume], *, actor: Identity) -> Shown[Volume]:
     """Record that these volumes' MRNs are about to be shown (an access for operations, which
-    also checks the reader's key and role), then return them."""
-    ledger.record_shown((v.mrn for v in volumes), actor=actor, section="locations")
-    return volumes
+    also checks the reader's key and role), then return those the reader may see."""
+    listed = ledger.record_shown((v.mrn for v in volumes), actor=actor, section="locations")
+    kept = [v for v in volumes if listed.allows(v.mrn)]
+    return Shown(kept, withheld=len(volumes) - len(kept))
 
 
 def caught_up_locations(ledger: Ledger) -> ChartLocations:

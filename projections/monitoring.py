@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ledger.access import Shown, record_listed
 from ledger.access_policy import current_access_config
 from ledger.application import Ledger
 from ledger.errors import NotFound, UsageError, require
@@ -152,9 +153,9 @@ def access_alerts(
     reader: Identity,
     window: AlertWindow = AlertWindow(),
     now: datetime | None = None,
-) -> list[Alert]:
+) -> Shown[Alert]:
     """The alerts of a period (default: everything), after the reader's role is checked; the
-    MRNs alerted on are recorded as read."""
+    MRNs alerted on are recorded as read (an alert the policy withholds is left out, counted)."""
     moment = now or datetime.now(UTC)
     if window.rule is not None and window.rule not in RULES:
         raise UsageError(f"There is no rule '{window.rule}'; the rules are: {', '.join(RULES)}.")
@@ -204,5 +205,6 @@ def access_alerts(
     )
     if window.rule is not None:
         found = [a for a in found if a.rule == window.rule]
-    ledger.record_shown((a.mrn for a in found), actor=reader, section="audit-trail")
-    return found
+    listed = record_listed(ledger, (a.mrn for a in found), actor=reader, section="audit-trail")
+    kept = [a for a in found if listed.allows(a.mrn)]
+    return Shown(kept, withheld=len(found) - len(kept))

@@ -20,6 +20,7 @@ from uuid import UUID
 
 from ledger.application import Ledger
 from ledger.errors import UsageError, require
+from ledger.files import check_new_folder, new_folder, subfolder, write_bytes, write_text
 from ledger.keys import Identity
 from ledger.release import (
     ReleaseRequest,
@@ -30,6 +31,7 @@ from ledger.release import (
     suspensions_of,
 )
 from policies import release as rules
+from policies.access import may_read_audit_trail
 
 ENTRY_SECTIONS_ALL = "chart"
 
@@ -69,10 +71,13 @@ def release_package(
     method: str,
     fee: str,
     actor: Identity,
+    force: bool = False,
 ) -> Released:
-    """Write and record the release of an approved request."""
+    """Write and record the release of an approved request (`out`: a new or empty folder, or
+    any folder with `force`)."""
     request = release_request(ledger, request_id)
     amount = checked_release(request, method=method, fee=fee)
+    check_new_folder(out, force=force)
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"The folder {out} is not empty; give a new folder for the release.")
@@ -107,13 +112,14 @@ def release_package(
         if (every or "documents" in wanted or f"documents:{d.kind}" in wanted)
         and _in_range(d.created_on, request)
     ]
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "entries.json").write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
+    new_folder(out, force=force)
+    write_text(out / "entries.json", json.dumps(entries, indent=2) + "\n", force=True)
     if documents:
-        (out / "documents").mkdir()
+        subfolder(out / "documents")
     for document in documents:
         _, content = ledger.document(document.id)
-        (out / "documents" / f"{document.id}-{document.filename}").write_bytes(content)
+        name = f"{document.id}-{Path(document.filename).name}"  # never a path out of the folder
+        write_bytes(out / "documents" / name, content, force=True)
     files = {
         p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(out.rglob("*"))
@@ -124,7 +130,7 @@ def release_package(
         indent=2,
         sort_keys=True,
     ).encode("utf-8")
-    (out / "MANIFEST.json").write_bytes(manifest)
+    write_bytes(out / "MANIFEST.json", manifest, force=True)
     digest = hashlib.sha256(manifest).hexdigest()
     event = record_release(
         ledger,
@@ -165,7 +171,9 @@ def accounting_of(
     patient = ledger.patient(mrn)
     if requested_on > datetime.now(UTC).date():
         raise UsageError("The accounting cannot be requested in the future.")
-    require(rules.may_handle_releases(ledger.authenticate(actor).roles))
+    roles = ledger.authenticate(actor).roles
+    if not may_read_audit_trail(roles).allowed:  # compliance and HIM oversee disclosures too
+        require(rules.may_handle_releases(roles))
     ledger.record_access(
         [patient.mrn],
         actor=actor,

@@ -91,9 +91,11 @@ class RawDB:
             self.delete(oid, version)
         self._run(f"DELETE FROM {self.leaves} WHERE position>=?", (size,))
 
-    def refuse_inserts(self, topic_prefix: str) -> None:
-        """Make the database itself refuse to store events whose topic starts with the prefix."""
+    def refuse_inserts(self, topic_prefix: str, *more: str) -> None:
+        """Make the database itself refuse to store events whose topic starts with a prefix."""
+        prefixes = (topic_prefix, *more)
         if self.pg:
+            when = " OR ".join(f"left(NEW.topic, {len(p)}) = '{p}'" for p in prefixes)
             schema = self.store.schema
             self._run(
                 f'CREATE FUNCTION "{schema}".refuse_insert() RETURNS trigger AS $$ '
@@ -102,12 +104,13 @@ class RawDB:
             )
             self._run(
                 f"CREATE TRIGGER refuse_insert BEFORE INSERT ON {self.events} FOR EACH ROW "
-                f"WHEN (left(NEW.topic, {len(topic_prefix)}) = '{topic_prefix}') "
+                f"WHEN ({when}) "
                 f'EXECUTE FUNCTION "{schema}".refuse_insert()'
             )
         else:
+            when = " OR ".join(f"NEW.topic LIKE '{p}%'" for p in prefixes)
             self._run(
                 f"CREATE TRIGGER refuse_insert BEFORE INSERT ON {self.events} "
-                f"WHEN NEW.topic LIKE '{topic_prefix}%' "
+                f"WHEN {when} "
                 "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
             )

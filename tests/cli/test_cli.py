@@ -399,13 +399,13 @@ def test_an_export_verifies_with_no_database(ready: Chartledger, tmp_path: Path)
     ready.enrol("tech1", "technician")
     ready("checkpoint")
     folder = tmp_path / "export"
-    ready("export", str(folder))
+    ready("export", str(folder), "--purpose", "outside audit")
     genesis = json.loads((folder / "keys.json").read_text())["genesis"]
     offline = Chartledger(tmp_path / "elsewhere", "sqlite:////nonexistent/never.db")
     result = offline("verify", "--export", str(folder), "--genesis", genesis, "--json", actor=None)
     assert json.loads(result.output)["events"] == 4
     assert not Path("/nonexistent/never.db").exists()
-    again = ready("export", str(folder), ok=False)
+    again = ready("export", str(folder), "--purpose", "outside audit", ok=False)
     assert "not empty" in again.output
     nothing = offline("verify", "--export", str(tmp_path / "nope"), actor=None, ok=False)
     assert "is not a Chartledger export" in nothing.output
@@ -432,7 +432,7 @@ def test_the_demo_runs_end_to_end_and_catches_its_own_tampering(tmp_path: Path) 
     assert "verify: Integrity check 'signature' failed (log position 4" in out
     # The clinical part runs the real commands: import, find, a refused duplicate, charting.
     assert "Imported 13 patients, 1,215 encounters" in out
-    assert "Nothing new to import: no events were written." in out
+    assert "Nothing new to import: no records were written." in out
     assert "This patient looks like MR0000004 already in the index" in out
     assert "Community-acquired pneumonia  [signed]" in out  # as of before the amendment
     assert "Lobar pneumonia, right lower lobe  [amended x1; unsigned]" in out
