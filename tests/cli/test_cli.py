@@ -146,6 +146,12 @@ def test_users_are_invited_enrolled_listed_rotated_and_revoked(ready: Chartledge
     assert listed[2]["status"] == "revoked" and listed[3]["keys_retired"] == 1
     refused = ready("user", "invite", "x1", "--role", "nurse", actor="tech1", ok=False)
     assert "revoked" in refused.output
+    code = ready.invite("nurse1", "nurse")
+    listed = json.loads(ready("user", "list", "--json").output)
+    assert listed[-1]["name"] == "nurse1" and listed[-1]["status"] == "invited"
+    assert all(
+        code.replace("-", "").encode() not in row[4] for row in RawDB(ready.store_url).rows()
+    )
     ready("verify")
 
 
