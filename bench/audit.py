@@ -18,7 +18,7 @@ import random
 import time
 from datetime import date
 
-from common import ROOT, machine_line, median, print_table, store_kinds, stores
+from common import ROOT, enrol, machine_line, median, print_table, store_kinds, stores
 
 from ledger.access import Access
 from ledger.keys import Identity
@@ -58,8 +58,7 @@ def fill(ledger: object, admin: Identity, events: int, rng: random.Random) -> di
     staff: list[tuple[Identity, str]] = []
     for i in range(USERS):
         role = ROLES[i % len(ROLES)]
-        person = Identity.generate(f"user{i:03d}")
-        ledger.add_user(person.name, [role], person.public_raw, actor=admin)
+        person = enrol(ledger, admin, f"user{i:03d}", [role])
         staff.append((person, role))
     registrar = next(person for person, role in staff if role == "technician")
     mrns = []
@@ -119,8 +118,7 @@ def run(kind: str, events: int) -> list[str]:
         started = time.perf_counter()
         trail = caught_up_trail(ledger)
         view_s = time.perf_counter() - started
-        officer = Identity.generate("privacy1")
-        ledger.add_user("privacy1", ["compliance-officer"], officer.public_raw, actor=admin)
+        officer = enrol(ledger, admin, "privacy1", ["compliance-officer"])
         caught_up_trail(ledger)
         mrns = [f"MR{n:07d}" for n in range(1, int(filled["mrns"]) + 1)]
         picks = [rng.choice(mrns) for _ in range(QUERIES)]

@@ -45,6 +45,15 @@ _NOTE = (
 )
 
 
+def enrol(ledger: Ledger, admin: Identity, name: str, roles: list[str]) -> Identity:
+    """Invite NAME and enrol a key made for them here (each user's own workstation, in a real
+    hospital); the administrator never holds it."""
+    code = ledger.invite(name, roles, actor=admin)
+    person = Identity.generate(name)
+    ledger.enrol(person, code, key_protection="none")
+    return person
+
+
 def note_text(i: int) -> str:
     """A realistic ~200-byte note body."""
     return f"{_NOTE}#{i:08d}"

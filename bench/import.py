@@ -25,6 +25,7 @@ if str(ROOT) not in sys.path:
 
 from common import (  # noqa: E402
     Stores,
+    enrol,
     fmt_rate,
     machine_line,
     median,
@@ -38,7 +39,6 @@ from common import (  # noqa: E402
 
 from ledger.fhir_export import read_export  # noqa: E402
 from ledger.fhir_import import import_fhir  # noqa: E402
-from ledger.keys import Identity  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "synthea-10-patients"
 INTERFACE = "fhir-interface"
@@ -62,10 +62,8 @@ def one_round(made: Stores, kind: str, index: int, figures: Figures) -> None:
     subject = made.ledger(kind, f"import-{index}")
     ledger = subject.ledger
     assert ledger is not None and subject.signer is not None
-    interface = Identity.generate(INTERFACE)
-    ledger.add_user(INTERFACE, ["interface"], interface.public_raw, actor=subject.signer)
-    doctor = Identity.generate(ATTENDING)
-    ledger.add_user(ATTENDING, ["physician"], doctor.public_raw, actor=subject.signer)
+    interface = enrol(ledger, subject.signer, INTERFACE, ["interface"])
+    enrol(ledger, subject.signer, ATTENDING, ["physician"])
 
     start = time.perf_counter()
     read_export(DATA)

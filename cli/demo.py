@@ -108,8 +108,14 @@ class _Runner:
 
     MAX_LINES = 14
 
-    def __init__(self, home: LedgerHome) -> None:
-        self.shared = ["--home", str(home.path), "--db", f"sqlite:///{home.path / 'ledger.db'}"]
+    def __init__(self, home: LedgerHome, homes: Path) -> None:
+        self.db = f"sqlite:///{home.path / 'ledger.db'}"
+        self.admin_home = home.path
+        self.homes = homes
+
+    def home_of(self, actor: str) -> Path:
+        """Each person works in their own home; the administrator in the one `init` made."""
+        return self.admin_home if actor == "admin" else self.homes / actor
 
     def __call__(self, actor: str, command: str, *, quiet: bool = False) -> str:
         """Run `chartledger COMMAND --as ACTOR`; return what it printed."""
@@ -123,7 +129,7 @@ class _Runner:
         with redirect_stdout(buffer), redirect_stderr(buffer):
             try:
                 cli.main(
-                    [*self.shared, "--as", actor, *args],
+                    ["--home", str(self.home_of(actor)), "--db", self.db, "--as", actor, *args],
                     prog_name="chartledger",
                     standalone_mode=False,
                 )
@@ -254,11 +260,12 @@ def _records_department(
 )
 def demo(folder: Path | None) -> None:
     """Build a small hospital's ledger on SQLite and walk through the main commands."""
-    from ledger.errors import IdentityError, IntegrityViolation
+    from ledger.errors import IdentityError, IntegrityViolation, LedgerError
     from ledger.export import verify_export
     from ledger.home import LedgerHome
     from ledger.keys import Identity, write_key_file
     from ledger.transcoder import MsgpackTranscoder
+    from ledger.user import new_enrolment_code
 
     root = folder or Path(tempfile.mkdtemp(prefix="chartledger-demo-"))
     if root.exists() and any(root.iterdir()):
@@ -276,20 +283,30 @@ def demo(folder: Path | None) -> None:
     with ledger:
         physicians = _physicians(data)
         _step(
-            "Enrol the records department and the medical staff (each a signed event)",
-            "chartledger user add tech.alvarez --role technician",
+            "Enrol the staff: the administrator invites, each person makes their own key",
+            "chartledger user invite tech.alvarez --role technician  (admin: prints a code)\n"
+            "   $ chartledger user enroll tech.alvarez --code … --db …  (at tech.alvarez's desk)",
         )
         if data is not None:
             click.echo(f"   Physicians taken from the Synthea practitioners in {data}")
+        homes = root / "homes"
+        master, node_key = home.keys_dir / "master.key", home.node_key_path()
+        url = ledger.store.url
         people: dict[str, Identity] = {}
         for name, roles in [*STAFF, *((p, ["physician"]) for p in physicians)]:
-            person = Identity.generate(name)
-            write_key_file(person, home.key_path(name))
-            ledger.add_user(name, roles, person.public_raw, actor=admin)
+            code = ledger.invite(name, roles, actor=admin)
+            person = LedgerHome(homes / name).enrol_here(
+                name, code, db=url, passphrase=None, master_key=master, node_key=node_key
+            )
             people[name] = person
             click.echo(
-                f"   enrolled {name:<22} {', '.join(roles):<20} key {person.fingerprint.hex()[:16]}"
+                f"   {name:<22} {', '.join(roles):<20} key {person.fingerprint.hex()[:16]} "
+                f"made in homes/{name}"
             )
+        click.echo(
+            "   (The demo's keys are unprotected (--no-passphrase, recorded in each enrolment); "
+            "a real enrolment asks for a passphrase.)"
+        )
 
         _step(
             "A physician replaces their own key; a technician who left loses theirs",
@@ -297,21 +314,26 @@ def demo(folder: Path | None) -> None:
         )
         rotated = Identity.generate(physicians[0])
         ledger.rotate_key(physicians[0], rotated.public_raw, actor=people[physicians[0]])
-        current = home.key_path(physicians[0])
+        current = LedgerHome(homes / physicians[0]).key_path(physicians[0])
         current.rename(current.with_name(f"{physicians[0]}.key.retired-1"))
         write_key_file(rotated, current)
         ledger.revoke_key("tech.okafor", "left the hospital", actor=admin)
         click.echo(f"   {physicians[0]}: key rotated (old key valid only before this point)")
         click.echo("   tech.okafor: key revoked; anything signed with it from now on is invalid")
         try:
-            ledger.add_user(
-                "intruder",
-                ["administrator"],
-                Identity.generate("x").public_raw,
-                actor=people["tech.okafor"],
-            )
+            ledger.invite("intruder", ["administrator"], actor=people["tech.okafor"])
         except IdentityError as refused:
-            click.echo(f"   tech.okafor tries to enrol someone: refused: {refused}")
+            click.echo(f"   tech.okafor tries to invite someone: refused: {refused}")
+        try:
+            ledger.rotate_key(physicians[1], Identity.generate("x").public_raw, actor=admin)
+        except LedgerError as refused:
+            click.echo(f"   admin tries to give {physicians[1]} a key: refused: {refused}")
+        try:
+            LedgerHome(root / "stolen").enrol_here(
+                "tech.alvarez", new_enrolment_code(), db=url, passphrase=None
+            )
+        except LedgerError as refused:
+            click.echo(f"   someone enrols as tech.alvarez again: refused: {refused}")
 
         node = home.node_identity()
         _step("Sign a checkpoint of the Merkle log with the node key", "chartledger checkpoint")
@@ -319,9 +341,12 @@ def demo(folder: Path | None) -> None:
         for line in note.rstrip("\n").split("\n"):
             click.echo(f"   {line}")
 
-    run = _Runner(home)
+    run = _Runner(home, homes)
     click.echo()
-    click.echo(f"   From here on each step runs the real command (CHARTLEDGER_HOME={home.path}).")
+    click.echo(
+        f"   From here on each step runs the real command, each person in their own home "
+        f"({homes}/NAME; the administrator in {home.path})."
+    )
     attending = physicians[1]
     known = _synthea_patient(data) if data is not None else None
     if data is not None:
@@ -477,9 +502,17 @@ def demo(folder: Path | None) -> None:
 
     click.echo()
     click.secho("Try it yourself:", bold=True)
-    click.echo(f"   export CHARTLEDGER_HOME={home.path} CHARTLEDGER_USER={attending}")
+    click.echo(f"   export CHARTLEDGER_HOME={homes / attending} CHARTLEDGER_USER={attending}")
     click.echo(f"   chartledger chart show {mrn} --purpose treatment")
     click.echo(f"   chartledger chart history {mrn} --purpose treatment")
-    click.echo("   chartledger patient find Wisnewski --purpose operations --as tech.alvarez")
-    click.echo("   chartledger patient duplicates --purpose operations --as him.director")
-    click.echo("   chartledger checkpoint --as admin && chartledger verify")
+    click.echo(
+        f"   CHARTLEDGER_HOME={homes / 'tech.alvarez'} "
+        "chartledger patient find Wisnewski --purpose operations --as tech.alvarez"
+    )
+    click.echo(
+        f"   CHARTLEDGER_HOME={homes / 'him.director'} "
+        "chartledger patient duplicates --purpose operations --as him.director"
+    )
+    click.echo(
+        f"   CHARTLEDGER_HOME={home.path} chartledger checkpoint --as admin && chartledger verify"
+    )

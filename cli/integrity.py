@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import time
 from pathlib import Path
 
@@ -24,26 +23,35 @@ from cli.output import emit_json
     help="The ledger's name in its signed checkpoints (one word).",
 )
 @click.option(
-    "--protect",
+    "--no-passphrase",
     is_flag=True,
-    help="Protect the administrator's key file with CHARTLEDGER_PASSPHRASE.",
+    help="Keep the administrator's key unprotected (recorded in the genesis event).",
 )
 @pass_session
-def init(session: Session, admin: str, origin: str, protect: bool) -> None:
-    """Create the ledger home, its database, the node key and the first administrator."""
-    secret = os.environ.get("CHARTLEDGER_PASSPHRASE")
-    if protect and not secret:
+def init(session: Session, admin: str, origin: str, no_passphrase: bool) -> None:
+    """Create the ledger home, its database, the node key and the first administrator.
+
+    The administrator's key is protected by a passphrase (CHARTLEDGER_PASSPHRASE, or asked
+    twice at a terminal) unless --no-passphrase is given."""
+    from cli.users import new_passphrase
+    from ledger.user import check_user_name
+
+    check_user_name(admin)
+    home = session.home
+    if home.exists():
         from ledger.errors import UsageError
 
-        raise UsageError("--protect needs the passphrase in CHARTLEDGER_PASSPHRASE.")
-    home = session.home
-    passphrase = secret.encode() if protect and secret else None
+        raise UsageError(f"A ledger home already exists at {home.path}; it was left as it is.")
+    passphrase = new_passphrase(no_passphrase)
     ledger, genesis = home.initialise(
         admin=admin, origin=origin, db=session.db, passphrase=passphrase
     )
     with ledger:
         click.echo(f"Created the ledger '{origin}' at {ledger.store.display}")
-        click.echo(f"Administrator: {admin} (key file {home.key_path(admin)}, mode 0600)")
+        protection = "passphrase-protected" if passphrase else "NOT protected (--no-passphrase)"
+        click.echo(
+            f"Administrator: {admin} (key file {home.key_path(admin)}, mode 0600, {protection})"
+        )
         click.echo(f"Genesis fingerprint: {genesis.hex()}")
         click.echo(
             "Keep the genesis fingerprint somewhere safe: it is the trust anchor that "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,10 +45,19 @@ class Session:
         return home.open(self.db)
 
     def identity(self) -> Identity:
+        """The acting user's key: unlocked by CHARTLEDGER_PASSPHRASE, or asked for at a terminal."""
+        from ledger.keys import PassphraseNeeded
+
         secret = os.environ.get("CHARTLEDGER_PASSPHRASE")
-        return self.home.identity(
-            self.actor, key_file=self.key_file, passphrase=secret.encode() if secret else None
-        )
+        try:
+            return self.home.identity(
+                self.actor, key_file=self.key_file, passphrase=secret.encode() if secret else None
+            )
+        except PassphraseNeeded:
+            if not sys.stdin.isatty():
+                raise
+        typed = click.prompt(f"Passphrase for {self.actor}'s key", hide_input=True, err=True)
+        return self.home.identity(self.actor, key_file=self.key_file, passphrase=typed.encode())
 
 
 _pass_session = click.make_pass_decorator(Session)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -14,76 +14,146 @@ from cli.output import emit_json, table
 
 @click.group()
 def user() -> None:
-    """Users, their roles and their keys (every change is signed by an administrator)."""
+    """Users, their roles and their keys (each person's key is made where they work)."""
 
 
-def _read_public_key(path: Path) -> bytes:
-    """A public key file: raw 32 bytes, base64 of them, or a PEM SubjectPublicKeyInfo."""
-    from cryptography.hazmat.primitives import serialization
-
+def new_passphrase(no_passphrase: bool) -> bytes | None:
+    """The passphrase a new key is protected with: CHARTLEDGER_PASSPHRASE, else asked twice at a
+    terminal; None only when the user chose `--no-passphrase` (the ledger records that)."""
     from ledger.errors import UsageError
-    from ledger.keys import raw_public
 
-    try:
-        data = path.read_bytes()
-    except OSError:
-        raise UsageError(f"The public key file {path} cannot be read.") from None
-    if len(data) == 32:
-        return data
-    text = data.strip()
-    if text.startswith(b"-----BEGIN"):
-        try:
-            key = serialization.load_pem_public_key(text)
-            return raw_public(key)  # type: ignore[arg-type]
-        except (ValueError, TypeError):
-            raise UsageError(f"{path} is not an Ed25519 public key.") from None
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:
-        raise UsageError(f"{path} is not an Ed25519 public key (raw, base64 or PEM).")
-    return raw
+    if no_passphrase:
+        return None
+    secret = os.environ.get("CHARTLEDGER_PASSPHRASE")
+    if secret:
+        return secret.encode()
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "A new key is protected by a passphrase: set CHARTLEDGER_PASSPHRASE or type it at "
+            "a terminal, or choose --no-passphrase explicitly."
+        )
+    typed = click.prompt(
+        "Passphrase for the new key", hide_input=True, confirmation_prompt=True, err=True
+    )
+    if not typed:
+        raise UsageError("The passphrase is empty; choose --no-passphrase to mean no passphrase.")
+    return str(typed).encode()
 
 
-@user.command("add")
-@click.argument("name")
-@click.option(
+_ROLE = click.option(
     "--role",
     "roles",
     multiple=True,
     required=True,
     help="A role (repeat for several); see 'chartledger user roles'.",
 )
-@click.option(
-    "--public-key",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Enrol a key the user made themselves, instead of making one for them.",
+_VALID_FOR = click.option(
+    "--valid-for",
+    "hours",
+    type=click.FloatRange(min=0, min_open=True, max=720),
+    default=72,
+    show_default=True,
+    help="Hours the one-time code can be used.",
 )
+_NO_PASSPHRASE = click.option(
+    "--no-passphrase",
+    is_flag=True,
+    help="Keep the new key unprotected (recorded in the ledger); for interfaces, typically.",
+)
+
+
+def _print_code(name: str, code: str, hours: float, *, what: str) -> None:
+    click.echo(f"{what}. One-time enrolment code (shown once, valid {hours:g} h):")
+    click.echo(f"  {code}")
+    click.echo(
+        f"Give it to {name} in person; on their own workstation they run "
+        f"'chartledger user enroll {name} --code CODE'."
+    )
+
+
+@user.command("invite")
+@click.argument("name")
+@_ROLE
+@_VALID_FOR
 @pass_session
-def add(session: Session, name: str, roles: tuple[str, ...], public_key: Path | None) -> None:
-    """Enrol NAME with ROLE(s); writes their key file (0600) unless --public-key is given."""
-    from ledger.keys import Identity, write_key_file
+def invite(session: Session, name: str, roles: tuple[str, ...], hours: float) -> None:
+    """Invite NAME with ROLE(s): prints a one-time code they enrol their own key with."""
+    from datetime import timedelta
+
     from ledger.user import check_user_name
 
     check_user_name(name)
     actor = session.identity()
-    home = session.home
-    if public_key is not None:
-        with session.ledger() as ledger:
-            ledger.add_user(name, list(roles), _read_public_key(public_key), actor=actor)
-        click.echo(f"Enrolled {name} ({', '.join(roles)}) with the key from {public_key}.")
-        return
-    fresh = Identity.generate(name)
-    key_path = home.key_path(name)
-    write_key_file(fresh, key_path)  # refuses to overwrite an existing key file
+    with session.ledger() as ledger:
+        code = ledger.invite(name, list(roles), actor=actor, valid_for=timedelta(hours=hours))
+    _print_code(name, code, hours, what=f"Invited {name} ({', '.join(roles)})")
+
+
+@user.command("enroll")
+@click.argument("name")
+@click.option("--code", required=True, help="The one-time code the administrator gave you.")
+@click.option("--genesis", help="The ledger's genesis fingerprint (hex), checked if given.")
+@click.option(
+    "--master-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where this workstation reaches the patients' data-key master key (kept in settings).",
+)
+@click.option(
+    "--node-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where this workstation reaches the node key that signs checkpoints (kept in settings).",
+)
+@_NO_PASSPHRASE
+@pass_session
+def enroll(
+    session: Session,
+    name: str,
+    code: str,
+    genesis: str | None,
+    master_key: Path | None,
+    node_key: Path | None,
+    no_passphrase: bool,
+) -> None:
+    """Make NAME's key in this home (run by NAME, where they work) and enrol it with CODE."""
+    from ledger.errors import UsageError
+    from ledger.user import check_user_name
+
+    check_user_name(name)
     try:
-        with session.ledger() as ledger:
-            ledger.add_user(name, list(roles), fresh.public_raw, actor=actor)
-    except BaseException:
-        key_path.unlink(missing_ok=True)
-        raise
-    click.echo(f"Enrolled {name} ({', '.join(roles)}); key file {key_path} (0600).")
+        anchor = bytes.fromhex(genesis) if genesis else None
+    except ValueError:
+        raise UsageError("--genesis must be the hexadecimal fingerprint printed by init.") from None
+    passphrase = new_passphrase(no_passphrase)
+    home = session.home
+    identity = home.enrol_here(
+        name,
+        code,
+        db=session.db,
+        genesis=anchor,
+        passphrase=passphrase,
+        master_key=master_key,
+        node_key=node_key,
+    )
+    protection = "protected by your passphrase" if passphrase else "NOT protected (--no-passphrase)"
+    click.echo(
+        f"Enrolled {name} with a key made here: {home.key_path(name)} (0600, {protection}); "
+        f"key {identity.fingerprint.hex()[:16]}."
+    )
+
+
+@user.command("reinstate")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why the user may work again (kept in the ledger).")
+@_VALID_FOR
+@pass_session
+def reinstate(session: Session, name: str, reason: str, hours: float) -> None:
+    """Let revoked NAME enrol again with a new key: prints a one-time code."""
+    from datetime import timedelta
+
+    actor = session.identity()
+    with session.ledger() as ledger:
+        code = ledger.reinstate(name, reason, actor=actor, valid_for=timedelta(hours=hours))
+    _print_code(name, code, hours, what=f"Reinstated {name}")
 
 
 @user.command("list")
@@ -98,7 +168,8 @@ def list_users(session: Session, as_json: bool) -> None:
             "name": u.name,
             "roles": u.roles,
             "key": u.fingerprint.hex()[:16],
-            "status": "revoked" if u.revoked else "active",
+            "status": "revoked" if u.revoked else "active" if u.enrolled else "invited",
+            "key_protection": u.key_protection or None,
             "keys_retired": len(u.past_keys),
             "enrolled_at": u.created_on.isoformat(timespec="seconds"),
             "enrolled": u.created_on.strftime("%Y-%m-%d %H:%M"),
@@ -138,41 +209,32 @@ def roles() -> None:
 
 @user.command("rotate-key")
 @click.argument("name")
-@click.option(
-    "--public-key",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The new public key, if the user made it themselves.",
-)
+@_NO_PASSPHRASE
 @pass_session
-def rotate_key(session: Session, name: str, public_key: Path | None) -> None:
-    """Replace NAME's key; the old key file is kept beside it as retired."""
+def rotate_key(session: Session, name: str, no_passphrase: bool) -> None:
+    """Replace your own key with one made here; the old key file is kept beside it as retired."""
+    from ledger.errors import require
+    from ledger.home import install_key_file
     from ledger.keys import Identity, write_key_file
     from ledger.user import check_user_name
+    from policies.roles import may_rotate_key
 
     check_user_name(name)
     actor = session.identity()
-    if public_key is not None:
-        with session.ledger() as ledger:
-            ledger.rotate_key(name, _read_public_key(public_key), actor=actor)
-        click.echo(f"Rotated the key of {name} to the key from {public_key}.")
-        return
-    current = session.home.key_path(name)
+    require(may_rotate_key([], actor=actor.name, subject=name))  # before any key file is made
+    passphrase = new_passphrase(no_passphrase)
+    current = session.key_file or session.home.key_path(name)
     staged = current.with_name(f"{name}.key.new")
     fresh = Identity.generate(name)
     staged.unlink(missing_ok=True)
-    write_key_file(fresh, staged)
+    write_key_file(fresh, staged, passphrase=passphrase)
     try:
         with session.ledger() as ledger:
             ledger.rotate_key(name, fresh.public_raw, actor=actor)
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
-    if current.exists():
-        stamp = 1
-        while current.with_name(f"{name}.key.retired-{stamp}").exists():
-            stamp += 1
-        os.replace(current, current.with_name(f"{name}.key.retired-{stamp}"))
-    os.replace(staged, current)
+    install_key_file(staged, current)
     click.echo(f"Rotated the key of {name}; new key file {current} (0600).")
 
 

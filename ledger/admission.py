@@ -17,7 +17,7 @@ from ledger import envelope
 from ledger.errors import IntegrityViolation, Where
 from ledger.event_store import EventRow, opened_hash
 from ledger.keys import public_key_from_raw
-from ledger.registry import KeyRecord, KeyRegistry
+from ledger.registry import Invitation, KeyRecord, KeyRegistry
 from ledger.user import KEY_TOPICS
 
 
@@ -28,7 +28,7 @@ class Admitted(NamedTuple):
     preimage: bytes
     sig: bytes
     public_key: bytes
-    key_changes: list[KeyRecord]
+    key_changes: list[KeyRecord | Invitation]
 
 
 def admit(
@@ -71,14 +71,18 @@ def admit(
             "the event does not follow the aggregate's previous event",
             **_where(stored, position),
         )
-    changes: list[KeyRecord] = []
+    changes: list[KeyRecord | Invitation] = []
     if check_signature or body is not None:
         envelope.verify_signature(
             public_key_from_raw(raw_key), pre, opened.sig, **_where(stored, position)
         )
     if body is not None:
         changes = registry.apply(
-            position=position, originator_id=oid, topic=stored.topic, body=body
+            position=position,
+            originator_id=oid,
+            topic=stored.topic,
+            body=body,
+            originator_version=stored.originator_version,
         )
     return Admitted(digest, pre, opened.sig, raw_key, changes)
 

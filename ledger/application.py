@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
@@ -27,9 +28,11 @@ from ledger.charts import ChartCommands
 from ledger.data_keys import DataKeys
 from ledger.documents import BlobStore, DocumentCommands
 from ledger.errors import (
+    ConflictError,
     IdentityError,
     IntegrityViolation,
     LedgerError,
+    NotAuthorised,
     NotFound,
     StoreUnavailable,
     UsageError,
@@ -43,9 +46,20 @@ from ledger.merkle_log import Leaf, MerkleLog
 from ledger.mpi import PatientCommands
 from ledger.store import Database, StoreURL, prepare_store
 from ledger.transcoder import MsgpackTranscoder
-from ledger.user import NODE_USER, User, check_user_name, user_id
+from ledger.user import (
+    KEY_PROTECTIONS,
+    NODE_USER,
+    User,
+    check_user_name,
+    code_hash,
+    new_enrolment_code,
+    user_id,
+)
 from ledger.verify import LogEvent, Report, verify_log
 from policies.roles import NODE, may_manage_identities, may_rotate_key, unknown_roles
+
+INVITATION_VALIDITY = timedelta(hours=72)
+"""How long an enrolment code can be used by default."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +139,9 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
     def is_initialised(self) -> bool:
         return bool(self.recorder.max_notification_id())
 
-    def create(self, admin: Identity, node: Identity, *, origin: str) -> bytes:
+    def create(
+        self, admin: Identity, node: Identity, *, origin: str, key_protection: str = "passphrase"
+    ) -> bytes:
         """Write the genesis (the first administrator, self-signed) and enrol the node key."""
         if self.is_initialised():
             raise UsageError("This ledger already exists; it was left as it is.")
@@ -133,9 +149,17 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
             raise UsageError("The ledger's origin name must be one word without spaces or '+'.")
         self.merkle_log.set_meta("origin", origin)
         self.origin = origin
-        first = User.register(admin.name, ["administrator"], admin.public_raw, actor=admin.name)
+        first = User.register(
+            admin.name,
+            ["administrator"],
+            admin.public_raw,
+            actor=admin.name,
+            key_protection=key_protection,
+        )
         self.save(first, signer=admin)
-        node_user = User.register(NODE_USER, [NODE], node.public_raw, actor=admin.name)
+        node_user = User.register(
+            NODE_USER, [NODE], node.public_raw, actor=admin.name, key_protection="none"
+        )
         self.save(node_user, signer=admin)
         return admin.fingerprint
 
@@ -157,6 +181,11 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         user = self.user_or_identity_error(identity.name)
         if user.revoked:
             raise IdentityError(f"The key of user '{identity.name}' has been revoked.")
+        if user.public_key is None:
+            raise IdentityError(
+                f"User '{identity.name}' has not enrolled yet; run 'chartledger user enroll' "
+                "with the code from the administrator."
+            )
         if user.public_key != identity.public_raw:
             raise IdentityError(
                 f"The key file for user '{identity.name}' is not the key the ledger holds "
@@ -170,8 +199,18 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         except NotFound:
             raise IdentityError(f"There is no user named '{name}' in this ledger.") from None
 
-    def add_user(self, name: str, roles: list[str], public_key: bytes, *, actor: Identity) -> UUID:
-        """Enrol a person or interface with their public key."""
+    def invite(
+        self,
+        name: str,
+        roles: list[str],
+        *,
+        actor: Identity,
+        valid_for: timedelta = INVITATION_VALIDITY,
+    ) -> str:
+        """Invite a person or interface with ROLES; returns the one-time code (never stored).
+
+        The person enrols their own key with it (`enrol`), where they work: the administrator
+        never holds or chooses it."""
         acting = self.authenticate(actor)
         require(may_manage_identities(acting.roles))
         check_user_name(name)
@@ -180,28 +219,85 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
             raise UsageError(
                 f"Unknown role '{bad[0] if bad else ''}'; see 'chartledger user roles'."
             )
-        public_key_from_raw(public_key)
+        _check_validity(valid_for)
         if user_id(name) in self.repository:
             raise UsageError(f"There is already a user named '{name}'.")
-        if fingerprint(public_key) in self.merkle_log.registry().keys:
-            raise UsageError("That public key already belongs to another user.")
-        user = User.register(name, roles, public_key, actor=actor.name)
+        code = new_enrolment_code()
+        expires = _now() + valid_for
+        user = User.invite(name, roles, code_hash(user_id(name), code), expires, actor=actor.name)
         self.save(user, signer=actor)
-        return user.id
+        return code
+
+    def enrol(self, identity: Identity, code: str, *, key_protection: str) -> User:
+        """Register `identity`'s public key for the invited user of that name, signed by the key
+        itself (proof of possession) and revealing the invitation's code (which it uses up)."""
+        if key_protection not in KEY_PROTECTIONS:
+            raise UsageError("The key protection must be 'passphrase' or 'none'.")
+        name = identity.name
+        try:
+            user = self.user(name)
+        except NotFound:
+            raise NotFound(f"There is no invitation for a user named '{name}'.") from None
+        if user.invitation is None:
+            if user.revoked:
+                raise NotAuthorised(
+                    f"User '{name}' is revoked; an administrator must reinstate them first."
+                )
+            raise ConflictError(
+                f"The enrolment code for user '{name}' was already used; if that was not you, "
+                "tell an administrator at once."
+            )
+        expected, expires = user.invitation
+        if code_hash(user.id, code) != expected:
+            raise NotAuthorised(f"That is not the enrolment code issued for user '{name}'.")
+        if _now() > expires:
+            raise NotAuthorised(
+                f"The enrolment code for user '{name}' has expired; ask an administrator for "
+                "a new one."
+            )
+        if fingerprint(identity.public_raw) in self.merkle_log.registry().keys:
+            raise UsageError("That key already belongs to the ledger; generate a new one.")
+        user.enrol(identity.public_raw, code, key_protection)
+        self.save(user, signer=identity)
+        return user
+
+    def reinstate(
+        self,
+        name: str,
+        reason: str,
+        *,
+        actor: Identity,
+        valid_for: timedelta = INVITATION_VALIDITY,
+    ) -> str:
+        """Let a revoked user enrol again, with a new key; returns the one-time code."""
+        acting = self.authenticate(actor)
+        require(may_manage_identities(acting.roles))
+        if not reason.strip():
+            raise UsageError("Give a reason for the reinstatement.")
+        _check_validity(valid_for)
+        user = self.user(name)
+        if not user.revoked:
+            raise UsageError(f"User '{name}' is not revoked; only a revoked user is reinstated.")
+        if user.invitation is not None:
+            raise UsageError(f"User '{name}' was reinstated already and has not enrolled yet.")
+        code = new_enrolment_code()
+        user.reinstate(reason, code_hash(user.id, code), _now() + valid_for, actor=actor.name)
+        self.save(user, signer=actor)
+        return code
 
     def rotate_key(self, name: str, public_key: bytes, *, actor: Identity) -> None:
-        """Replace a user's key; events they sign with the old key from here on are invalid."""
+        """Replace the actor's own key (signed by their current key); events signed with the old
+        key from here on are invalid. Nobody rotates another's key."""
         acting = self.authenticate(actor)
         require(may_rotate_key(acting.roles, actor=actor.name, subject=name))
         public_key_from_raw(public_key)
-        user = self.user(name)
         if fingerprint(public_key) in self.merkle_log.registry().keys or public_key in (
-            user.public_key,
-            *user.past_keys,
+            acting.public_key,
+            *acting.past_keys,
         ):
             raise UsageError("A key can be used once only; generate a new one.")
-        user.rotate_key(public_key, actor=actor.name)
-        self.save(user, signer=actor)
+        acting.rotate_key(public_key, actor=actor.name)
+        self.save(acting, signer=actor)
 
     def revoke_key(self, name: str, reason: str, *, actor: Identity) -> None:
         """Withdraw a user's current key (for example when it is lost or the user leaves)."""
@@ -214,13 +310,15 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
             raise UsageError("An administrator cannot revoke their own key; ask another one.")
         if user.revoked:
             raise UsageError(f"The key of user '{name}' is already revoked.")
+        if user.public_key is None:
+            raise UsageError(f"User '{name}' has not enrolled yet; there is no key to revoke.")
         user.revoke_key(reason, actor=actor.name)
         self.save(user, signer=actor)
 
     def users(self) -> list[User]:
-        """Every user ever enrolled, in order of enrolment."""
+        """Every user ever registered or invited, in that order."""
         registered = self.recorder.select_notifications(
-            start=None, limit=1_000_000, topics=[User.Registered.TOPIC]
+            start=None, limit=1_000_000, topics=[User.Registered.TOPIC, User.Invited.TOPIC]
         )
         return [cast(User, self.repository.get(cast(UUID, n.originator_id))) for n in registered]
 
@@ -229,6 +327,12 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         user = self.user(NODE_USER)
         if user.public_key != node.public_raw:
             raise IdentityError("The node key file is not the key this ledger holds for its node.")
+
+    def _node_key(self) -> bytes:
+        key = self.user(NODE_USER).public_key
+        if key is None:  # registered with its key, always; a store without it is not a ledger
+            raise NotFound("This ledger has no node key; run 'chartledger init'.")
+        return key
 
     def checkpoint(self, node: Identity) -> tuple[int, str]:
         """Bring the Merkle log up to date and sign a checkpoint of it with the node key."""
@@ -248,7 +352,7 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         return size, note
 
     def node_verifier(self) -> notes.NoteVerifier:
-        return notes.NoteVerifier(self.origin, public_key_from_raw(self.user(NODE_USER).public_key))
+        return notes.NoteVerifier(self.origin, public_key_from_raw(self._node_key()))
 
     def latest_checkpoint(self) -> tuple[int, str]:
         stored = self.merkle_log.checkpoints()
@@ -378,10 +482,19 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         self.merkle_log.catch_up()
         size = self.merkle_log.size()
         registry = self.merkle_log.registry()
-        keys = key_document(registry, self.origin, self.user(NODE_USER).public_key)
+        keys = key_document(registry, self.origin, self._node_key())
         events = itertools.islice(self.log_events(), size)
         checkpoints = self.merkle_log.checkpoints()
         return write_export(folder, events, checkpoints, keys, shown_as=shown_as, force=force)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_validity(valid_for: timedelta) -> None:
+    if not timedelta(0) < valid_for <= timedelta(days=30):
+        raise UsageError("An enrolment code is valid for more than 0 and at most 720 hours.")
 
 
 def _first_line(error: BaseException) -> str:

@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -28,7 +29,7 @@ from eventsourcing.persistence import (
 from ledger import envelope, merkle
 from ledger.admission import admit
 from ledger.errors import IntegrityViolation, NotFound
-from ledger.registry import KeyRecord, KeyRegistry
+from ledger.registry import Invitation, KeyRecord, KeyRegistry
 from ledger.store import Cursor, Database
 
 LOG_NAME = "merkle-log"
@@ -50,6 +51,10 @@ _TABLES = (
     " fingerprint {blob} PRIMARY KEY, public_key {blob} NOT NULL, user_name TEXT NOT NULL,"
     " user_id TEXT NOT NULL, roles TEXT NOT NULL, valid_from BIGINT NOT NULL,"
     " revoked_at BIGINT)",
+    "CREATE TABLE IF NOT EXISTS {invitations} ("
+    " user_id TEXT PRIMARY KEY, user_name TEXT NOT NULL, roles TEXT NOT NULL,"
+    " code_hash {blob} NOT NULL, expires TEXT NOT NULL, opened_at BIGINT NOT NULL,"
+    " used_at BIGINT)",
     "CREATE TABLE IF NOT EXISTS {checkpoints} ("
     " tree_size BIGINT PRIMARY KEY, root {blob} NOT NULL, note TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS {meta} (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -107,6 +112,7 @@ class MerkleLog:
         self.t_leaves = db.table("merkle_leaves")
         self.t_nodes = db.table("merkle_nodes")
         self.t_keys = db.table("ledger_keys")
+        self.t_invitations = db.table("ledger_invitations")
         self.t_checkpoints = db.table("ledger_checkpoints")
         self.t_meta = db.table("ledger_meta")
         self.t_events = db.table(recorder.events_table_name)  # type: ignore[attr-defined]
@@ -117,6 +123,7 @@ class MerkleLog:
             "leaves": self.t_leaves,
             "nodes": self.t_nodes,
             "keys": self.t_keys,
+            "invitations": self.t_invitations,
             "checkpoints": self.t_checkpoints,
             "meta": self.t_meta,
             "blob": "{blob}",
@@ -190,7 +197,7 @@ class MerkleLog:
         registry = self.registry()
         heads: dict[UUID, tuple[int, bytes]] = {}
         leaves: list[Leaf] = []
-        changed: dict[bytes, KeyRecord] = {}
+        changed: dict[bytes | UUID, KeyRecord | Invitation] = {}
         failure: IntegrityViolation | None = None
         for note in batch:
             try:
@@ -199,7 +206,9 @@ class MerkleLog:
                 failure = violation
                 break
             leaves.append(leaf)
-            changed.update((r.fingerprint, r) for r in records)
+            changed.update(
+                (r.fingerprint if isinstance(r, KeyRecord) else r.user_id, r) for r in records
+            )
         if leaves:
             self._write(size, leaves, list(changed.values()))
         if failure is not None:
@@ -213,7 +222,7 @@ class MerkleLog:
         position: int,
         registry: KeyRegistry,
         heads: dict[UUID, tuple[int, bytes]],
-    ) -> tuple[Leaf, list[KeyRecord]]:
+    ) -> tuple[Leaf, list[KeyRecord | Invitation]]:
         oid = cast(UUID, note.originator_id)
         version = note.originator_version
         if version == 1:
@@ -226,7 +235,7 @@ class MerkleLog:
         heads[oid] = (version, admitted.digest)
         return Leaf(position, note.id, oid, version, admitted.digest), admitted.key_changes
 
-    def _write(self, size: int, leaves: list[Leaf], records: list[KeyRecord]) -> None:
+    def _write(self, size: int, leaves: list[Leaf], records: list[KeyRecord | Invitation]) -> None:
         with self.db.transaction(commit=True, derived=True) as cur:
             nodes = merkle.nodes_to_store(
                 size,
@@ -251,6 +260,9 @@ class MerkleLog:
                 [(level, index, digest) for level, index, digest in nodes],
             )
             for record in records:
+                if isinstance(record, Invitation):
+                    self._write_invitation(cur, record)
+                    continue
                 cur.execute(f"DELETE FROM {self.t_keys} WHERE fingerprint=?", (record.fingerprint,))
                 cur.execute(
                     f"INSERT INTO {self.t_keys} VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -266,6 +278,21 @@ class MerkleLog:
                 )
             self.tracking._insert_tracking(cur.raw, Tracking(LOG_NAME, leaves[-1].notification_id))
 
+    def _write_invitation(self, cur: Cursor, invitation: Invitation) -> None:
+        cur.execute(f"DELETE FROM {self.t_invitations} WHERE user_id=?", (invitation.user_id.hex,))
+        cur.execute(
+            f"INSERT INTO {self.t_invitations} VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                invitation.user_id.hex,
+                invitation.user,
+                json.dumps(invitation.roles),
+                invitation.code_hash,
+                invitation.expires.isoformat(),
+                invitation.opened_at,
+                invitation.used_at,
+            ),
+        )
+
     # -- reading the log ------------------------------------------------------------------
     def size(self) -> int:
         with self.db.transaction(commit=False) as cur:
@@ -279,6 +306,8 @@ class MerkleLog:
             with self.db.transaction(commit=False) as cur:
                 cur.execute(f"SELECT * FROM {self.t_keys}")
                 rows = cur.fetchall()
+                cur.execute(f"SELECT * FROM {self.t_invitations}")
+                invited = cur.fetchall()
             records = [
                 KeyRecord(
                     fingerprint=bytes(r["fingerprint"]),
@@ -291,8 +320,20 @@ class MerkleLog:
                 )
                 for r in rows
             ]
+            invitations = [
+                Invitation(
+                    user_id=UUID(r["user_id"]),
+                    user=r["user_name"],
+                    roles=json.loads(r["roles"]),
+                    code_hash=bytes(r["code_hash"]),
+                    expires=datetime.fromisoformat(r["expires"]),
+                    opened_at=int(r["opened_at"]),
+                    used_at=None if r["used_at"] is None else int(r["used_at"]),
+                )
+                for r in invited
+            ]
             genesis = min(records, key=lambda r: r.valid_from).fingerprint if records else None
-            self._registry = KeyRegistry.from_records(records, genesis)
+            self._registry = KeyRegistry.from_records(records, genesis, invitations)
         return self._registry
 
     def logged_hashes(self, originator_id: UUID) -> dict[int, bytes]:

@@ -4,18 +4,30 @@ The registry is rebuilt by replaying `User` events in log order, so a key's vali
 position, not by wall-clock time: an event signed by a key that was rotated out or revoked earlier
 in the log is invalid. The first event of a ledger (the genesis) is the self-signed registration
 of its first administrator; its fingerprint is the trust anchor.
+
+Every rule about who may change which key lives here, so that the Merkle log (on entry) and
+`verify` (from the events alone, also offline) apply exactly the same ones:
+
+- a `Registered` after the genesis only for the node's key, signed by an administrator;
+- `Invited` and `Reinstated` only by an administrator's valid key; they open an invitation that
+  stores the SHA-256 of a one-time code salted with the user id, and an expiry;
+- `Enrolled` only signed by the very key it enrols (proof of possession), revealing the code of
+  the user's open invitation before it expires; the invitation is then used up;
+- `KeyRotated` only by the subject's own valid key (a revoked key is valid for nothing);
+- `KeyRevoked` only by an administrator's valid key.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from ledger.errors import IntegrityViolation, Where
 from ledger.keys import fingerprint
-from ledger.user import KEY_TOPICS, User
-from policies.roles import ADMINISTRATOR, may_manage_identities, may_rotate_key
+from ledger.user import KEY_PROTECTIONS, KEY_TOPICS, NODE_USER, User, code_hash, user_id
+from policies.roles import ADMINISTRATOR, NODE, may_manage_identities, may_rotate_key
 
 
 @dataclass
@@ -37,19 +49,44 @@ class KeyRecord:
 
 
 @dataclass
+class Invitation:
+    """The latest invitation (or reinstatement) of a user: open until its code is used."""
+
+    user_id: UUID
+    user: str
+    roles: list[str]
+    code_hash: bytes
+    expires: datetime
+    opened_at: int
+    used_at: int | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.used_at is None
+
+
+@dataclass
 class KeyRegistry:
     """Keys by fingerprint, and each user's current key, as of the last event applied."""
 
     keys: dict[bytes, KeyRecord] = field(default_factory=dict)
     current: dict[UUID, bytes] = field(default_factory=dict)
     genesis: bytes | None = None
+    invitations: dict[UUID, Invitation] = field(default_factory=dict)
 
     @classmethod
-    def from_records(cls, records: list[KeyRecord], genesis: bytes | None) -> KeyRegistry:
+    def from_records(
+        cls,
+        records: list[KeyRecord],
+        genesis: bytes | None,
+        invitations: list[Invitation] | None = None,
+    ) -> KeyRegistry:
         registry = cls(genesis=genesis)
         for record in sorted(records, key=lambda r: r.valid_from):
             registry.keys[record.fingerprint] = record
             registry.current[record.user_id] = record.fingerprint
+        for invitation in invitations or []:
+            registry.invitations[invitation.user_id] = invitation
         return registry
 
     def signing_key(
@@ -94,6 +131,8 @@ class KeyRegistry:
                     "genesis", "the first user registered is not an administrator", **where
                 )
             return bytes(body["public_key"])
+        if topic == User.Enrolled.TOPIC and body is not None:
+            return self._enrolment_key(originator_id, signer, body, where)
         record = self.keys.get(signer)
         if record is None:
             raise IntegrityViolation(
@@ -108,25 +147,178 @@ class KeyRegistry:
                 **where,
             )
         if topic in KEY_TOPICS:
-            subject = self._subject_name(originator_id, body)
-            decision = (
-                may_rotate_key(record.roles, actor=record.user, subject=subject)
-                if topic == User.KeyRotated.TOPIC
-                else may_manage_identities(record.roles)
-            )
-            if not decision.allowed:
-                raise IntegrityViolation(
-                    "authority", f"{record.user} signed a key change: {decision.reason}", **where
-                )
+            self._check_key_change(record, topic, originator_id, body, where)
         return record.public_key
 
-    def apply(
-        self, *, position: int, originator_id: UUID, topic: str, body: dict[str, Any]
-    ) -> list[KeyRecord]:
-        """Record the effect of a key event (already checked); returns the records it changed."""
-        _require_fields(topic, body, position=position, originator_id=originator_id)
-        changed: list[KeyRecord] = []
+    def _enrolment_key(
+        self, originator_id: UUID, signer: bytes, body: dict[str, Any], where: Where
+    ) -> bytes:
+        """An enrolment is signed by the key it enrols (proof of possession); what it claims
+        is checked once that signature is (`_check_enrolment`, from `apply`), so that a changed
+        body is named as a bad signature."""
+        _require_fields(User.Enrolled.TOPIC, body, **where)
+        public_key = bytes(body["public_key"])
+        if fingerprint(public_key) != signer:
+            if signer in self.keys:  # a known key signed someone else's enrolment
+                raise IntegrityViolation(
+                    "enrolment",
+                    f"the enrolment is not signed by the key it enrols but by "
+                    f"{self.keys[signer].user}'s",
+                    **where,
+                )
+            raise IntegrityViolation(
+                "signature",
+                "the enrolment's key is not the one that signed it: its body was changed",
+                **where,
+            )
+        return public_key
+
+    def _check_enrolment(self, originator_id: UUID, body: dict[str, Any], where: Where) -> None:
+        """An enrolment reveals the code of the user's open invitation before it expires."""
+        signer = fingerprint(bytes(body["public_key"]))
+        invitation = self.invitations.get(originator_id)
+        if invitation is None:
+            raise IntegrityViolation(
+                "enrolment", "the enrolment answers no invitation of this user", **where
+            )
+        if not invitation.open:
+            raise IntegrityViolation(
+                "enrolment",
+                f"the enrolment code of {invitation.user} was already used "
+                f"(at log position {invitation.used_at})",
+                **where,
+            )
+        if code_hash(originator_id, str(body["code"])) != invitation.code_hash:
+            raise IntegrityViolation(
+                "enrolment",
+                f"the enrolment code does not match the invitation of {invitation.user}",
+                **where,
+            )
+        stamp = body.get("timestamp")
+        if not isinstance(stamp, datetime) or stamp > invitation.expires:
+            raise IntegrityViolation(
+                "enrolment", f"the invitation of {invitation.user} had expired", **where
+            )
+        if signer in self.keys:
+            raise IntegrityViolation(
+                "enrolment", "the enrolled key already belongs to the ledger", **where
+            )
+
+    def _check_key_change(
+        self,
+        record: KeyRecord,
+        topic: str,
+        originator_id: UUID,
+        body: dict[str, Any] | None,
+        where: Where,
+    ) -> None:
+        """Who may sign which key event (the signer's key is known and valid here)."""
+        subject = self._subject_name(originator_id, body)
+        if topic == User.KeyRotated.TOPIC:
+            decision = may_rotate_key(record.roles, actor=record.user, subject=subject)
+            if record.user_id != originator_id or not decision.allowed:
+                raise IntegrityViolation(
+                    "authority",
+                    f"{record.user} signed a rotation of {subject}'s key: {decision.reason}",
+                    **where,
+                )
+            if body is not None and fingerprint(bytes(body["public_key"])) in self.keys:
+                raise IntegrityViolation(
+                    "authority", "the rotation names a key the ledger already knew", **where
+                )
+            return
+        decision = may_manage_identities(record.roles)
+        if not decision.allowed:
+            raise IntegrityViolation(
+                "authority", f"{record.user} signed a key change: {decision.reason}", **where
+            )
+        if body is not None:
+            _require_fields(topic, body, **where)
         if topic == User.Registered.TOPIC:
+            if body is None or body.get("name") != NODE_USER or list(body["roles"]) != [NODE]:
+                raise IntegrityViolation(
+                    "registration",
+                    "after the genesis only the node's key is registered directly; a person "
+                    "is invited and enrols their own key",
+                    **where,
+                )
+            if originator_id != user_id(NODE_USER) or originator_id in self.current:
+                raise IntegrityViolation(
+                    "registration", "the node's key is registered once, under its own id", **where
+                )
+        elif topic == User.Invited.TOPIC:
+            if body is None or originator_id != user_id(str(body["name"])):
+                raise IntegrityViolation(
+                    "registration", "the invitation is not filed under its user's id", **where
+                )
+            if originator_id in self.current or originator_id in self.invitations:
+                raise IntegrityViolation(
+                    "registration", f"{subject} was invited or enrolled before", **where
+                )
+        elif topic == User.Reinstated.TOPIC:
+            current = self.current.get(originator_id)
+            if current is None or self.keys[current].revoked_at is None:
+                raise IntegrityViolation(
+                    "reinstatement", f"{subject} is not a revoked user", **where
+                )
+            pending = self.invitations.get(originator_id)
+            if pending is not None and pending.open:
+                raise IntegrityViolation(
+                    "reinstatement", f"{subject} already has an open invitation", **where
+                )
+        elif topic == User.KeyRevoked.TOPIC and originator_id not in self.current:
+            raise IntegrityViolation("authority", f"{subject} has no key to revoke", **where)
+
+    def apply(
+        self,
+        *,
+        position: int,
+        originator_id: UUID,
+        topic: str,
+        body: dict[str, Any],
+        originator_version: int | None = None,
+    ) -> list[KeyRecord | Invitation]:
+        """Record the effect of a key event whose signature verified; returns the records it
+        changed. An enrolment's claims are checked here, after its signature."""
+        where: Where = {
+            "position": position,
+            "originator_id": originator_id,
+            "originator_version": originator_version,
+        }
+        _require_fields(topic, body, **where)
+        changed: list[KeyRecord | Invitation] = []
+        if topic in (User.Invited.TOPIC, User.Reinstated.TOPIC):
+            if topic == User.Invited.TOPIC:
+                name, roles = str(body["name"]), list(body["roles"])
+            else:
+                previous = self.keys[self.current[originator_id]]
+                name, roles = previous.user, list(previous.roles)
+            invitation = Invitation(
+                user_id=originator_id,
+                user=name,
+                roles=roles,
+                code_hash=bytes(body["code_hash"]),
+                expires=body["expires"],
+                opened_at=position,
+            )
+            self.invitations[originator_id] = invitation
+            changed.append(invitation)
+        elif topic == User.Enrolled.TOPIC:
+            self._check_enrolment(originator_id, body, where)
+            invitation = self.invitations[originator_id]
+            invitation.used_at = position
+            record = KeyRecord(
+                fingerprint=fingerprint(body["public_key"]),
+                public_key=bytes(body["public_key"]),
+                user=invitation.user,
+                user_id=originator_id,
+                roles=list(invitation.roles),
+                valid_from=position,
+            )
+            self.keys[record.fingerprint] = record
+            self.current[originator_id] = record.fingerprint
+            changed += [invitation, record]
+        elif topic == User.Registered.TOPIC:
             record = KeyRecord(
                 fingerprint=fingerprint(body["public_key"]),
                 public_key=bytes(body["public_key"]),
@@ -169,11 +361,16 @@ class KeyRegistry:
     def _subject_name(self, originator_id: UUID, body: dict[str, Any] | None) -> str:
         if originator_id in self.current:
             return self.keys[self.current[originator_id]].user
+        if originator_id in self.invitations:
+            return self.invitations[originator_id].user
         return str(body["name"]) if body is not None and "name" in body else ""
 
 
 _FIELDS: dict[str, dict[str, type]] = {
-    User.Registered.TOPIC: {"name": str, "roles": list, "public_key": bytes},
+    User.Registered.TOPIC: {"name": str, "roles": list, "public_key": bytes, "key_protection": str},
+    User.Invited.TOPIC: {"name": str, "roles": list, "code_hash": bytes, "expires": datetime},
+    User.Enrolled.TOPIC: {"public_key": bytes, "code": str, "key_protection": str},
+    User.Reinstated.TOPIC: {"reason": str, "code_hash": bytes, "expires": datetime},
     User.KeyRotated.TOPIC: {"public_key": bytes},
     User.KeyRevoked.TOPIC: {"reason": str},
 }
@@ -183,14 +380,18 @@ def _require_fields(
     topic: str,
     body: dict[str, Any],
     *,
-    position: int,
-    originator_id: UUID,
+    position: int | None,
+    originator_id: UUID | None,
     originator_version: int | None = None,
 ) -> None:
     """A key event must carry its fields with their types, or it is not a key event at all."""
     for name, kind in _FIELDS.get(topic, {}).items():
         value = body.get(name)
-        if not isinstance(value, kind) or (isinstance(value, bytes) and len(value) != 32):
+        if (
+            not isinstance(value, kind)
+            or (isinstance(value, bytes) and len(value) != 32)
+            or (name == "key_protection" and value not in KEY_PROTECTIONS)
+        ):
             raise IntegrityViolation(
                 "envelope",
                 f"the key event lacks a valid '{name}' field",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
+from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -31,6 +35,26 @@ def user_id(name: str) -> UUID:
     return uuid5(USER_NAMESPACE, name)
 
 
+KEY_PROTECTIONS = ("passphrase", "none")
+"""How a private key is kept where its user works: encrypted with a passphrase, or not at all."""
+
+
+def new_enrolment_code() -> str:
+    """A one-time code: 100 random bits as 4 groups of 5 base32 characters, easy to read aloud."""
+    text = base64.b32encode(secrets.token_bytes(15)).decode("ascii")[:20]
+    return "-".join(text[i : i + 5] for i in range(0, 20, 5))
+
+
+def normalise_code(code: str) -> str:
+    """The code as typed, without dashes and spaces, in capitals (what is hashed and revealed)."""
+    return "".join(code.split()).replace("-", "").upper()
+
+
+def code_hash(subject: UUID, code: str) -> bytes:
+    """SHA-256 of the code salted with the user id: what an invitation stores instead of it."""
+    return hashlib.sha256(subject.bytes + normalise_code(code).encode("utf-8")).digest()
+
+
 class User(Aggregate):
     """One identity. Keys are never deleted: rotation and revocation are new events."""
 
@@ -40,13 +64,55 @@ class User(Aggregate):
         TOPIC = "chartledger/user/created"
 
     class Registered(Aggregate.Created):
-        """A user was enrolled with a first key (the genesis event when self-signed)."""
+        """The genesis administrator (self-signed, the trust anchor) or the node's key (signed
+        by that administrator); every person after them is invited and enrols themself."""
 
         TOPIC = "chartledger/user/registered"
         name: str
         roles: list[str]
         public_key: bytes
         actor: str
+        key_protection: str
+
+    class Invited(Aggregate.Created):
+        """An administrator invited a person: their roles and the hash of a one-time code."""
+
+        TOPIC = "chartledger/user/invited"
+        name: str
+        roles: list[str]
+        code_hash: bytes
+        expires: datetime
+        actor: str
+
+    class Enrolled(Aggregate.Event):
+        """The user made their key and proved it: signed by that key, revealing the code."""
+
+        TOPIC = "chartledger/user/enrolled"
+        public_key: bytes
+        code: str
+        key_protection: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            if aggregate.public_key is not None:
+                aggregate.past_keys.append(aggregate.public_key)
+            aggregate.public_key = self.public_key
+            aggregate.key_protection = self.key_protection
+            aggregate.revoked = False
+            aggregate.invitation = None
+
+    class Reinstated(Aggregate.Event):
+        """A revoked user may enrol again, with a new key, by a new one-time code."""
+
+        TOPIC = "chartledger/user/reinstated"
+        reason: str
+        code_hash: bytes
+        expires: datetime
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.invitation = (self.code_hash, self.expires)
+            aggregate.reinstatements.append(self.reason)
 
     class KeyRotated(Aggregate.Event):
         """The user's key was replaced; the old one stops being valid at this point of the log."""
@@ -58,7 +124,6 @@ class User(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.past_keys.append(aggregate.public_key)
             aggregate.public_key = self.public_key
-            aggregate.revoked = False
 
     class KeyRevoked(Aggregate.Event):
         """The user's current key was withdrawn: nothing they sign from here on is valid."""
@@ -71,17 +136,40 @@ class User(Aggregate):
             aggregate.revoked = True
             aggregate.revocation_reason = self.reason
 
-    def __init__(self, name: str, roles: list[str], public_key: bytes, actor: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        roles: list[str],
+        actor: str,
+        public_key: bytes | None = None,
+        key_protection: str = "",
+        code_hash: bytes | None = None,
+        expires: datetime | None = None,
+    ) -> None:
         self.name = name
         self.roles = list(roles)
-        self.public_key = public_key
+        self.public_key: bytes | None = public_key
+        self.key_protection = key_protection
         self.registered_by = actor
         self.past_keys: list[bytes] = []
         self.revoked = False
         self.revocation_reason = ""
+        self.reinstatements: list[str] = []
+        self.invitation: tuple[bytes, datetime] | None = (
+            (code_hash, expires) if code_hash is not None and expires is not None else None
+        )
 
     @classmethod
-    def register(cls, name: str, roles: list[str], public_key: bytes, *, actor: str) -> User:
+    def register(
+        cls,
+        name: str,
+        roles: list[str],
+        public_key: bytes,
+        *,
+        actor: str,
+        key_protection: str = "none",
+    ) -> User:
+        """The genesis administrator (self-signed) and the node: the only direct registrations."""
         return cls._create(
             cls.Registered,
             id=user_id(name),
@@ -89,6 +177,35 @@ class User(Aggregate):
             roles=list(roles),
             public_key=public_key,
             actor=actor,
+            key_protection=key_protection,
+        )
+
+    @classmethod
+    def invite(
+        cls, name: str, roles: list[str], code_hash: bytes, expires: datetime, *, actor: str
+    ) -> User:
+        return cls._create(
+            cls.Invited,
+            id=user_id(name),
+            name=name,
+            roles=list(roles),
+            code_hash=code_hash,
+            expires=expires,
+            actor=actor,
+        )
+
+    def enrol(self, public_key: bytes, code: str, key_protection: str) -> None:
+        self.trigger_event(
+            self.Enrolled,
+            public_key=public_key,
+            code=normalise_code(code),
+            key_protection=key_protection,
+            actor=self.name,
+        )
+
+    def reinstate(self, reason: str, code_hash: bytes, expires: datetime, *, actor: str) -> None:
+        self.trigger_event(
+            self.Reinstated, reason=reason, code_hash=code_hash, expires=expires, actor=actor
         )
 
     def rotate_key(self, public_key: bytes, *, actor: str) -> None:
@@ -98,8 +215,21 @@ class User(Aggregate):
         self.trigger_event(self.KeyRevoked, reason=reason, actor=actor)
 
     @property
+    def enrolled(self) -> bool:
+        return self.public_key is not None
+
+    @property
     def fingerprint(self) -> bytes:
-        return fingerprint(self.public_key)
+        return fingerprint(self.public_key) if self.public_key is not None else b""
 
 
-KEY_TOPICS = frozenset({User.Registered.TOPIC, User.KeyRotated.TOPIC, User.KeyRevoked.TOPIC})
+KEY_TOPICS = frozenset(
+    {
+        User.Registered.TOPIC,
+        User.Invited.TOPIC,
+        User.Enrolled.TOPIC,
+        User.Reinstated.TOPIC,
+        User.KeyRotated.TOPIC,
+        User.KeyRevoked.TOPIC,
+    }
+)

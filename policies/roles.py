@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-POLICY_VERSION = "roles/1"
+POLICY_VERSION = "roles/2"
 
 ADMINISTRATOR = "administrator"
 NODE = "node"
@@ -42,17 +42,21 @@ def unknown_roles(roles: Iterable[str]) -> list[str]:
 
 
 def may_manage_identities(actor_roles: Iterable[str]) -> Decision:
-    """Only an administrator enrols users, rotates others' keys and revokes keys."""
+    """Only an administrator invites users, revokes keys and reinstates revoked users."""
     if ADMINISTRATOR in set(actor_roles):
         return Decision(True, "administrators manage identities")
     return Decision(False, "only an administrator may manage users and keys")
 
 
 def may_rotate_key(actor_roles: Iterable[str], *, actor: str, subject: str) -> Decision:
-    """A user may replace their own key; an administrator may replace anyone's."""
+    """Only a user replaces their own key, made where they work: nobody else, an administrator
+    included, may hold or choose it (a lost key is revoked, and the user reinstated)."""
     if actor == subject:
         return Decision(True, "a user may rotate their own key")
-    return may_manage_identities(actor_roles)
+    return Decision(
+        False,
+        "only a user may rotate their own key; an administrator revokes it and reinstates them",
+    )
 
 
 INDEX_ROLES = frozenset({"technician", "him-director", "interface"})

@@ -17,7 +17,7 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.home import LedgerHome
-from ledger.keys import Identity, load_identity
+from ledger.keys import Identity, load_identity, write_key_file
 
 PG_URL = os.environ.get("CHARTLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("CHARTLEDGER_REQUIRE_POSTGRES") == "1"
@@ -67,23 +67,36 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @dataclass
 class Hospital:
-    """A freshly initialised ledger home with its administrator."""
+    """A freshly initialised ledger home with its administrator; everyone else works in a home
+    of their own (`<tmp>/homes/<name>`) over the same store."""
 
     home: LedgerHome
     ledger: Ledger
     admin: Identity
     store_url: str
 
+    @property
+    def homes(self) -> Path:
+        return self.home.path.parent / "homes"
+
+    def home_of(self, name: str) -> LedgerHome:
+        own = LedgerHome(self.homes / name)
+        return own if own.key_path(name).exists() else self.home
+
     def identity(self, name: str) -> Identity:
-        return load_identity(name, self.home.key_path(name))
+        """A user's identity, read from their own home (the administrator's from init's)."""
+        return load_identity(name, self.home_of(name).key_path(name))
 
     def node(self) -> Identity:
         return self.home.node_identity()
 
     def enrol(self, name: str, roles: list[str]) -> Identity:
-        """Enrol a person as their own workstation would, and return their identity."""
+        """Enrol a person as their own workstation would: the administrator invites, the person
+        makes their key in their own home and enrols it with the code; returns their identity."""
+        code = self.ledger.invite(name, roles, actor=self.admin)
         person = Identity.generate(name)
-        self.ledger.add_user(name, roles, person.public_raw, actor=self.admin)
+        write_key_file(person, LedgerHome(self.homes / name).key_path(name))
+        self.ledger.enrol(person, code, key_protection="none")
         return person
 
     def reopen(self) -> Ledger:

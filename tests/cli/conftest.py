@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from ledger.home import LedgerHome
-from ledger.keys import load_identity
 from tests.cli.test_cli import Chartledger
 
 ADA = {"given_name": "Ada", "family_name": "Okafor", "birth_date": date(1961, 4, 2)}
@@ -17,12 +16,12 @@ ADA = {"given_name": "Ada", "family_name": "Okafor", "birth_date": date(1961, 4,
 @pytest.fixture
 def clinic(store_url: str, tmp_path: Path) -> tuple[Chartledger, str]:
     run = Chartledger(tmp_path / "home", store_url)
-    run("init")
-    run("user", "add", "tech1", "--role", "technician")
-    run("user", "add", "coder1", "--role", "coder")
-    run("user", "add", "dr1", "--role", "physician")
+    run("init", "--no-passphrase")
+    run.enrol("tech1", "technician")
+    run.enrol("coder1", "coder")
+    run.enrol("dr1", "physician")
     home = LedgerHome(run.home)
-    tech = load_identity("tech1", home.key_path("tech1"))
+    tech = run.identity("tech1")
     with home.open(store_url) as ledger:
         mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
     return run, mrn

@@ -14,8 +14,8 @@ from tests.cli.test_cli import Chartledger
 
 def _with_officer(clinic: tuple[Chartledger, str]) -> tuple[Chartledger, str]:
     run, mrn = clinic
-    run("user", "add", "privacy1", "--role", "compliance-officer")
-    run("user", "add", "roi1", "--role", "roi-specialist")
+    run.enrol("privacy1", "compliance-officer")
+    run.enrol("roi1", "roi-specialist")
     run("patient", "show", mrn, "--purpose", "operations", actor="tech1")
     run("patient", "show", mrn, "--purpose", "legal", actor="coder1", ok=False)
     return run, mrn

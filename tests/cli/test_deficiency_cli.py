@@ -119,7 +119,7 @@ def test_scan_notify_and_resolve_are_signed_events(
     clinic: tuple[Chartledger, str], tmp_path: Path
 ) -> None:
     run, mrn = clinic
-    run("user", "add", "him1", "--role", "him-director")
+    run.enrol("him1", "him-director")
     encounter, entry = _surgical_stay(run, mrn, days_ago=35)
     listed = run("deficiency", "list", actor="tech1").output
     assert "Deficiencies: 6" in listed and all(kind in listed for kind in FOUR_GAPS)
@@ -244,7 +244,7 @@ def test_completion_rules_come_from_the_policy_document(
     clinic: tuple[Chartledger, str], tmp_path: Path
 ) -> None:
     run, mrn = clinic
-    run("user", "add", "privacy1", "--role", "compliance-officer")
+    run.enrol("privacy1", "compliance-officer")
     _surgical_stay(run, mrn, days_ago=35)
     assert "Delinquent records: 1" in run("deficiency", "delinquent", actor="tech1").output
 
@@ -282,8 +282,8 @@ def test_a_trainees_entry_waits_for_the_attendings_co_signature(
     clinic: tuple[Chartledger, str], tmp_path: Path
 ) -> None:
     run, mrn = clinic
-    run("user", "add", "privacy1", "--role", "compliance-officer")
-    run("user", "add", "resident1", "--role", "physician")
+    run.enrol("privacy1", "compliance-officer")
+    run.enrol("resident1", "physician")
     policy = tmp_path / "policy.toml"
     policy.write_text('version = "t1"\n[completion]\ntrainees = ["resident1"]\n')
     run("policy", "load", str(policy), actor="privacy1")

@@ -15,7 +15,6 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.home import LedgerHome
-from ledger.keys import load_identity
 from tests.cli.test_cli import Chartledger
 from tests.rawdb import RawDB
 
@@ -30,7 +29,7 @@ def _ledger(run: Chartledger) -> Iterator[Ledger]:
 
 
 def _register(run: Chartledger, demographics: dict[str, object]) -> str:
-    tech = load_identity("tech1", LedgerHome(run.home).key_path("tech1"))
+    tech = run.identity("tech1")
     with _ledger(run) as ledger:
         return ledger.register_patient(demographics, actor=tech, likely_matches=[])
 
@@ -82,7 +81,7 @@ def test_a_misfiled_document_is_moved_by_events_and_the_discrepancy_links_the_mo
     clinic: tuple[Chartledger, str], scan: Path, tmp_path: Path
 ) -> None:
     run, ada = clinic
-    run("user", "add", "privacy1", "--role", "compliance-officer")
+    run.enrol("privacy1", "compliance-officer")
     bram = _register(run, BRAM)
     visit = _admit(run, bram)
     document = _file(run, ada, scan, "consent")
@@ -138,7 +137,7 @@ def test_a_misfiled_document_is_moved_by_events_and_the_discrepancy_links_the_mo
     assert {f"{opened}/1", f"{opened}/2"} <= {row["event"] for row in ada_trail}
 
     # Each chart's legal package verifies offline: Bram's holds the document, Ada's does not.
-    run("user", "add", "roi1", "--role", "roi-specialist")
+    run.enrol("roi1", "roi-specialist")
     run("checkpoint")
     # As of a moment before the move, Bram's chart did not hold it yet.
     now = datetime.now(UTC).isoformat()

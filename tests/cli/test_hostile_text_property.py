@@ -201,10 +201,11 @@ EXITS: dict[int, int] = {}
 
 def _check(prepared: Prepared, path: tuple[str, ...], target: str, text: str) -> None:
     """One command with `text` in `target`: the properties the module's docstring names."""
+    actor = "admin" if path[0] in ("user", "init") else "all"
     env = {
-        "CHARTLEDGER_HOME": str(prepared.run.home),
+        "CHARTLEDGER_HOME": str(prepared.run.home_of(actor)),  # each person's own home
         "CHARTLEDGER_DB": prepared.run.store_url,
-        "CHARTLEDGER_USER": "admin" if path[0] in ("user", "init") else "all",
+        "CHARTLEDGER_USER": actor,
     }
     args = prepared.args(path, _command(path), target, text)
     before = prepared.events()

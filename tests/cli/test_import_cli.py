@@ -22,9 +22,9 @@ needs_data = pytest.mark.skipif(
 def ward(store_url: str, tmp_path: Path) -> Chartledger:
     """A ledger with the interface that imports and the default attending physician."""
     run = Chartledger(tmp_path / "home", store_url)
-    run("init", "--origin", "import.hospital/ledger")
-    run("user", "add", "fhir-interface", "--role", "interface")
-    run("user", "add", "dr.import", "--role", "physician")
+    run("init", "--origin", "import.hospital/ledger", "--no-passphrase")
+    run.enrol("fhir-interface", "interface")
+    run.enrol("dr.import", "physician")
     return run
 
 

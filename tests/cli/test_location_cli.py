@@ -87,7 +87,7 @@ def test_a_volume_moves_and_every_movement_is_kept(clinic: tuple[Chartledger, st
         assert step in where
     assert "Missing chart volumes: 0" in run("location", "missing", actor="tech1").output
     # Showing where a patient's chart is shows that they are a patient: each read is recorded.
-    run("user", "add", "privacy1", "--role", "compliance-officer")
+    run.enrol("privacy1", "compliance-officer")
     trail = json.loads(run("audit", "patient", mrn, "--json", actor="privacy1").output)
     reads = [r for r in trail if r["categories"] == ["locations"] and r["actor"] == "tech1"]
     assert len(reads) == 4  # the pull list, the overdue list, the missing list, where

@@ -27,7 +27,7 @@ def test_alerts_fire_and_a_review_answers_the_break_glass(
     clinic: tuple[Chartledger, str], tmp_path: Path
 ) -> None:
     run, mrn = clinic
-    run("user", "add", "privacy1", "--role", "compliance-officer")
+    run.enrol("privacy1", "compliance-officer")
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY)
     run("policy", "load", str(policy), actor="privacy1")
@@ -58,7 +58,7 @@ def test_alerts_fire_and_a_review_answers_the_break_glass(
 
 def test_a_death_on_record_makes_later_reads_alert(clinic: tuple[Chartledger, str]) -> None:
     run, mrn = clinic
-    run("user", "add", "privacy1", "--role", "compliance-officer")
+    run.enrol("privacy1", "compliance-officer")
     earlier = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
     died = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     opened = run(
@@ -83,7 +83,7 @@ def test_a_death_on_record_makes_later_reads_alert(clinic: tuple[Chartledger, st
 
 def test_review_and_alert_mistakes_are_one_sentence(clinic: tuple[Chartledger, str]) -> None:
     run, mrn = clinic
-    run("user", "add", "privacy1", "--role", "compliance-officer")
+    run.enrol("privacy1", "compliance-officer")
     run("patient", "show", mrn, "--purpose", "operations", actor="tech1")
     event = json.loads(run("audit", "patient", mrn, "--json", actor="privacy1").output)[0]["event"]
     not_access = run(

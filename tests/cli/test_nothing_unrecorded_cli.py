@@ -151,8 +151,10 @@ COMMANDS: dict[str, Shows | str] = {
     "roi request": WRITE,
     "roi suspend": WRITE,
     "roi validate": WRITE,
-    "user add": NO_PATIENT,
+    "user enroll": NO_PATIENT,
+    "user invite": NO_PATIENT,
     "user list": NO_PATIENT,
+    "user reinstate": NO_PATIENT,
     "user revoke": NO_PATIENT,
     "user roles": NO_PATIENT,
     "user rotate-key": NO_PATIENT,
@@ -198,7 +200,7 @@ def _request(run: Chartledger) -> str:
 
 def prepared(run: Chartledger, tmp_path: Path) -> dict[str, list[str]]:
     """A ledger where each identifying command has something to show; per-phase placeholders."""
-    run("init")
+    run("init", "--no-passphrase")
     for name, role in (
         ("tech1", "technician"),
         ("dr1", "physician"),

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from ledger.access import Access
 from ledger.home import LedgerHome
-from ledger.keys import load_identity
 from tests.cli.conftest import ADA
 from tests.cli.test_cli import Chartledger
 from tests.rawdb import RawDB
@@ -102,7 +101,7 @@ def test_a_document_is_filed_and_copied_out_byte_for_byte(
 def test_merge_and_unmerge(clinic: tuple[Chartledger, str]) -> None:
     run, mrn = clinic
     home = LedgerHome(run.home)
-    tech = load_identity("tech1", home.key_path("tech1"))
+    tech = run.identity("tech1")
     with home.open(run.store_url) as ledger:
         other = ledger.register_patient(
             {**ADA, "given_name": "Adah"}, actor=tech, likely_matches=[mrn], override="unsure"

@@ -14,7 +14,7 @@ vip = ["MR0000001"]
 
 def test_load_show_and_history(clinic: tuple[Chartledger, str], tmp_path: Path) -> None:
     run, mrn = clinic
-    run("user", "add", "privacy1", "--role", "compliance-officer")
+    run.enrol("privacy1", "compliance-officer")
     assert "built-in defaults" in run("policy", "show", actor="privacy1").output
     path = tmp_path / "policy.toml"
     path.write_text(POLICY)
@@ -35,7 +35,7 @@ def test_bad_policies_and_wrong_people_are_refused(
     clinic: tuple[Chartledger, str], tmp_path: Path
 ) -> None:
     run, _ = clinic
-    run("user", "add", "privacy1", "--role", "compliance-officer")
+    run.enrol("privacy1", "compliance-officer")
     bad = tmp_path / "bad.toml"
     bad.write_text("[roles]\nwizard = ['treatment']\n")
     refused = run("policy", "load", str(bad), actor="privacy1", ok=False)

@@ -12,8 +12,8 @@ from tests.cli.test_cli import Chartledger
 
 def _setup(clinic: tuple[Chartledger, str], tmp_path: Path) -> tuple[Chartledger, str]:
     run, mrn = clinic
-    run("user", "add", "roi1", "--role", "roi-specialist")
-    run("user", "add", "privacy1", "--role", "compliance-officer")
+    run.enrol("roi1", "roi-specialist")
+    run.enrol("privacy1", "compliance-officer")
     scan = tmp_path / "discharge.txt"
     scan.write_text("Discharge summary: recovered well.\n")
     run("chart", "file", mrn, str(scan), "--kind", "discharge-summary", actor="tech1")

@@ -25,8 +25,7 @@ patient_mrn = "MR0000002"
 
 
 def staff(hospital: Hospital, name: str, role: str) -> Identity:
-    person = Identity.generate(name)
-    hospital.ledger.add_user(name, [role], person.public_raw, actor=hospital.admin)
+    person = hospital.enrol(name, [role])
     return person
 
 

@@ -30,9 +30,10 @@ def seed(hospital: Hospital, tmp_path: Path) -> tuple[str, str, UUID, UUID, UUID
     """Two patients, an encounter each, and a document filed to Ada's encounter:
     (ada, bram, ada's encounter, bram's encounter, the document)."""
     ledger = hospital.ledger
-    tech, doctor = TECH, Identity.generate("dr1")
-    ledger.add_user("tech1", ["technician"], tech.public_raw, actor=hospital.admin)
-    ledger.add_user("dr1", ["physician"], doctor.public_raw, actor=hospital.admin)
+    tech = TECH
+    code = ledger.invite("tech1", ["technician"], actor=hospital.admin)
+    ledger.enrol(tech, code, key_protection="none")  # TECH is this module's tech1 everywhere
+    hospital.enrol("dr1", ["physician"])
     ada = ledger.register_patient(ADA, actor=tech, likely_matches=[])
     bram = ledger.register_patient(BRAM, actor=tech, likely_matches=[])
     visits = [

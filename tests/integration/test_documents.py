@@ -18,8 +18,7 @@ ADA = {"given_name": "Ada", "family_name": "Okafor", "birth_date": date(1961, 4,
 
 
 def setup(hospital: Hospital, tmp_path: Path) -> tuple[Identity, str, Path]:
-    tech = Identity.generate("tech1")
-    hospital.ledger.add_user("tech1", ["technician"], tech.public_raw, actor=hospital.admin)
+    tech = hospital.enrol("tech1", ["technician"])
     mrn = hospital.ledger.register_patient(ADA, actor=tech, likely_matches=[])
     scan = tmp_path / "consent-scan.png"
     scan.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
@@ -84,8 +83,7 @@ def test_a_swapped_corrupted_or_missing_blob_is_caught(
 
 def test_filing_errors_are_clear_and_write_nothing(hospital: Hospital, tmp_path: Path) -> None:
     tech, mrn, scan = setup(hospital, tmp_path)
-    doc = Identity.generate("coder1")
-    hospital.ledger.add_user("coder1", ["coder"], doc.public_raw, actor=hospital.admin)
+    doc = hospital.enrol("coder1", ["coder"])
     before = hospital.ledger.recorder.max_notification_id()
     with pytest.raises(UsageError, match="no file at"):
         hospital.ledger.file_document(mrn, tmp_path / "nope.pdf", kind="consent", actor=tech)

@@ -42,12 +42,8 @@ pytestmark = pytest.mark.skipif(
 
 def staff(hospital: Hospital) -> Identity:
     """Enrol the interface that signs the import and the default attending physician."""
-    interface = Identity.generate("fhir-interface")
-    doctor = Identity.generate("dr.import")
-    hospital.ledger.add_user(
-        "fhir-interface", ["interface"], interface.public_raw, actor=hospital.admin
-    )
-    hospital.ledger.add_user("dr.import", ["physician"], doctor.public_raw, actor=hospital.admin)
+    interface = hospital.enrol("fhir-interface", ["interface"])
+    hospital.enrol("dr.import", ["physician"])
     return interface
 
 
@@ -402,8 +398,7 @@ def test_only_an_interface_imports_and_the_attending_is_a_physician(
 ) -> None:
     interface = staff(hospital)
     folder = subset(tmp_path / "export", patients=SUBSET[:1])
-    technician = Identity.generate("tech1")
-    hospital.ledger.add_user("tech1", ["technician"], technician.public_raw, actor=hospital.admin)
+    technician = hospital.enrol("tech1", ["technician"])
     before = RawDB(hospital.store_url).rows()
     with pytest.raises(NotAuthorised, match="Only an interface user may import"):
         import_fhir(hospital.ledger, folder, actor=technician, attending="dr.import")

@@ -27,8 +27,7 @@ LEGAL = Purpose("legal")
 
 
 def staff(hospital: Hospital, name: str, role: str) -> Identity:
-    person = Identity.generate(name)
-    hospital.ledger.add_user(name, [role], person.public_raw, actor=hospital.admin)
+    person = hospital.enrol(name, [role])
     return person
 
 
@@ -146,8 +145,8 @@ def test_making_a_package_is_recorded_and_refused_without_a_legal_role(
             why=LEGAL,
         )
     assert not (tmp_path / "p").exists()
-    # Only the enrolment and the recorded refusal were written.
-    assert ledger.recorder.max_notification_id() == (before or 0) + 2
+    # Only the enrolment (invitation and enrolment) and the recorded refusal were written.
+    assert ledger.recorder.max_notification_id() == (before or 0) + 3
 
 
 @pytest.mark.parametrize(

@@ -33,8 +33,7 @@ BEN = {"given_name": "Ben", "family_name": "Salo", "birth_date": date(1990, 1, 3
 
 
 def staff(hospital: Hospital, name: str, role: str) -> Identity:
-    person = Identity.generate(name)
-    hospital.ledger.add_user(name, [role], person.public_raw, actor=hospital.admin)
+    person = hospital.enrol(name, [role])
     return person
 
 

@@ -22,9 +22,8 @@ def seed(hospital: Hospital) -> list[Identity]:
     ledger = hospital.ledger
     people = []
     for name in STAFF:
-        person = Identity.generate(name)
         role = "physician" if name.startswith("doc") else "technician"
-        ledger.add_user(name, [role], person.public_raw, actor=hospital.admin)
+        person = hospital.enrol(name, [role])
         people.append(person)
     new_key = Identity.generate("doc1")
     ledger.rotate_key("doc1", new_key.public_raw, actor=people[2])
@@ -48,7 +47,7 @@ def flip_body_byte(state: bytes) -> bytes:
 def test_an_untouched_ledger_verifies(hospital: Hospital) -> None:
     seed(hospital)
     report = hospital.reopen().verify()
-    assert report.events == 2 + len(STAFF) + 1
+    assert report.events == 2 + 2 * len(STAFF) + 1
     assert report.checkpoints == 1
     assert report.genesis == hospital.admin.fingerprint
 
@@ -94,9 +93,7 @@ def test_reading_a_tampered_event_the_log_has_not_reached_fails_loudly(
     hospital: Hospital,
 ) -> None:
     seed(hospital)
-    hospital.ledger.add_user(
-        "late1", ["nurse"], Identity.generate("late1").public_raw, actor=hospital.admin
-    )
+    hospital.enrol("late1", ["nurse"])
     raw = RawDB(hospital.store_url)
     oid = user_id("late1")
     state = next(r[4] for r in raw.rows() if r[1] == oid)
@@ -110,10 +107,10 @@ def test_reading_a_tampered_event_the_log_has_not_reached_fails_loudly(
 def test_an_event_deleted_from_the_middle(hospital: Hospital) -> None:
     seed(hospital)
     raw = RawDB(hospital.store_url)
-    _, oid, version, _, _ = raw.rows()[4]
+    _, oid, version, _, _ = raw.rows()[5]  # tech2's enrolment, the last event of tech2
     raw.delete(oid, version)
     failure = verify_fails(hospital)
-    assert failure.position == 4
+    assert failure.position == 5
     assert failure.check == "log"
     ledger = hospital.reopen()
     with pytest.raises(IntegrityViolation, match=r"missing event|no longer in the store"):
@@ -162,8 +159,7 @@ def test_an_event_inserted_that_an_unknown_key_signed(hospital: Hospital) -> Non
 def test_an_event_signed_by_a_revoked_key(hospital: Hospital) -> None:
     people = seed(hospital)
     ledger = hospital.ledger
-    admin2 = Identity.generate("admin2")
-    ledger.add_user("admin2", ["administrator"], admin2.public_raw, actor=hospital.admin)
+    admin2 = hospital.enrol("admin2", ["administrator"])
     ledger.revoke_key("admin2", "left the hospital", actor=hospital.admin)
     # The revoked administrator forges a key rotation for tech1, chained correctly.
     raw = RawDB(hospital.store_url)
@@ -206,7 +202,7 @@ def test_a_damaged_export_is_caught_offline(hospital: Hospital, tmp_path: Path) 
     report = verify_export(
         folder, transcoder=MsgpackTranscoder(), expected_genesis=hospital.admin.fingerprint
     )
-    assert report.events == 2 + len(STAFF) + 1 and report.checkpoints == 1
+    assert report.events == 2 + 2 * len(STAFF) + 1 and report.checkpoints == 1
     with pytest.raises(IntegrityViolation, match="genesis"):
         verify_export(folder, transcoder=MsgpackTranscoder(), expected_genesis=bytes(32))
     lines = (folder / "events.ndjson").read_text().splitlines()

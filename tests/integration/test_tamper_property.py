@@ -22,9 +22,12 @@ def build(folder: Path) -> tuple[Path, int]:
     ledger, _ = home.initialise(admin="admin", origin="prop.test/ledger")
     admin = home.identity("admin")
     with ledger:
+        people = []
         for n in range(4):
-            ledger.add_user(f"u{n}", ["nurse"], Identity.generate(f"u{n}").public_raw, actor=admin)
-        ledger.rotate_key("u1", Identity.generate("u1").public_raw, actor=admin)
+            code = ledger.invite(f"u{n}", ["nurse"], actor=admin)
+            people.append(Identity.generate(f"u{n}"))
+            ledger.enrol(people[-1], code, key_protection="none")
+        ledger.rotate_key("u1", Identity.generate("u1").public_raw, actor=people[1])
         ledger.revoke_key("u2", "left", actor=admin)
         ledger.checkpoint(home.node_identity())
         count = ledger.merkle_log.size()

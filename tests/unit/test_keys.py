@@ -67,3 +67,29 @@ def test_unusable_key_files_are_clear_errors(
 def test_a_public_key_must_be_32_bytes() -> None:
     with pytest.raises(UsageError):
         public_key_from_raw(b"\x01" * 31)
+
+
+def test_a_protected_key_file_is_pkcs12_with_a_chosen_kdf_and_old_pem_files_still_load(
+    tmp_path: Path,
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from ledger.keys import KDF_ROUNDS
+
+    who = Identity.generate("doc")
+    path = tmp_path / "doc.key"
+    write_key_file(who, path, passphrase=b"correct horse")
+    data = path.read_bytes()
+    assert data[:1] == b"\x30" and b"PRIVATE KEY" not in data  # DER PKCS#12, not PEM
+    assert KDF_ROUNDS.to_bytes(3, "big") in data  # the PBKDF2 iteration count, as encoded
+    with pytest.raises(IdentityError, match="passphrase is wrong"):
+        load_identity("doc", path, passphrase=b"Correct horse")
+    old = tmp_path / "old.key"
+    pem = who.private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"correct horse"),
+    )
+    old.write_bytes(pem)
+    os.chmod(old, 0o600)
+    assert load_identity("doc", old, passphrase=b"correct horse").public_raw == who.public_raw

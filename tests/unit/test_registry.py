@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -10,13 +11,52 @@ import pytest
 from ledger.errors import IntegrityViolation
 from ledger.keys import Identity
 from ledger.registry import KeyRegistry
-from ledger.user import User, user_id
+from ledger.user import User, code_hash, user_id
 
 REGISTERED, ROTATED, REVOKED = User.Registered.TOPIC, User.KeyRotated.TOPIC, User.KeyRevoked.TOPIC
+INVITED, ENROLLED, REINSTATED = User.Invited.TOPIC, User.Enrolled.TOPIC, User.Reinstated.TOPIC
+CODE = "ABCDE-FGHIJ-KLMNO-PQRST"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def registration(who: Identity, roles: list[str]) -> dict[str, Any]:
-    return {"name": who.name, "roles": roles, "public_key": who.public_raw, "actor": "x"}
+    return {
+        "name": who.name,
+        "roles": roles,
+        "public_key": who.public_raw,
+        "actor": "x",
+        "key_protection": "none",
+    }
+
+
+def invitation(name: str, roles: list[str], code: str = CODE) -> dict[str, Any]:
+    expires = NOW + timedelta(hours=72)
+    return {
+        "name": name,
+        "roles": roles,
+        "code_hash": code_hash(user_id(name), code),
+        "expires": expires,
+        "actor": "admin",
+        "timestamp": NOW,
+    }
+
+
+def enrolment(who: Identity, code: str = CODE, *, at: datetime = NOW) -> dict[str, Any]:
+    return {
+        "public_key": who.public_raw,
+        "code": code,
+        "key_protection": "none",
+        "actor": who.name,
+        "timestamp": at,
+    }
+
+
+def enrol(
+    registry: KeyRegistry, position: int, admin: Identity, who: Identity, roles: list[str]
+) -> None:
+    """An invitation at POSITION and the enrolment answering it at POSITION + 1."""
+    admit(registry, position, INVITED, admin, who.name, invitation(who.name, roles))
+    admit(registry, position + 1, ENROLLED, who, who.name, enrolment(who))
 
 
 def admit(
@@ -79,37 +119,120 @@ def test_rotation_ends_the_old_key_and_starts_the_new_one(
 ) -> None:
     registry, admin = started
     doc, doc2 = Identity.generate("doc"), Identity.generate("doc")
-    admit(registry, 1, REGISTERED, admin, "doc", registration(doc, ["physician"]))
-    admit(registry, 2, ROTATED, doc, "doc", {"public_key": doc2.public_raw, "actor": "doc"})
+    enrol(registry, 1, admin, doc, ["physician"])
+    admit(registry, 3, ROTATED, doc, "doc", {"public_key": doc2.public_raw, "actor": "doc"})
     with pytest.raises(IntegrityViolation, match="revoked or replaced"):
-        admit(registry, 3, "chartledger/note", doc, "doc", None)
-    assert admit(registry, 3, "chartledger/note", doc2, "doc", None) == doc2.public_raw
+        admit(registry, 4, "chartledger/note", doc, "doc", None)
+    assert admit(registry, 4, "chartledger/note", doc2, "doc", None) == doc2.public_raw
     record = registry.keys[doc.fingerprint]
-    assert (record.valid_from, record.revoked_at) == (1, 2)
-    assert record.valid_at(1) and not record.valid_at(2)
+    assert (record.valid_from, record.revoked_at) == (2, 3)
+    assert record.valid_at(2) and not record.valid_at(3)
 
 
 def test_revocation_ends_a_key(started: tuple[KeyRegistry, Identity]) -> None:
     registry, admin = started
     tech = Identity.generate("tech")
-    admit(registry, 1, REGISTERED, admin, "tech", registration(tech, ["technician"]))
-    admit(registry, 2, REVOKED, admin, "tech", {"reason": "left", "actor": "admin"})
+    enrol(registry, 1, admin, tech, ["technician"])
+    admit(registry, 3, REVOKED, admin, "tech", {"reason": "left", "actor": "admin"})
     with pytest.raises(IntegrityViolation, match="revoked"):
-        admit(registry, 3, "chartledger/note", tech, "tech", None)
+        admit(registry, 4, "chartledger/note", tech, "tech", None)
     assert registry.current_key(tech.fingerprint) is None
+    with pytest.raises(IntegrityViolation, match="revoked") as caught:  # no rotation back in
+        admit(registry, 4, ROTATED, tech, "tech", {"public_key": Identity.generate("t").public_raw})
+    assert caught.value.check == "signer"
 
 
-def test_only_administrators_change_keys_except_a_users_own_rotation(
+def test_only_administrators_invite_revoke_and_reinstate(
     started: tuple[KeyRegistry, Identity],
 ) -> None:
     registry, admin = started
-    tech, nurse = Identity.generate("tech"), Identity.generate("nurse")
-    admit(registry, 1, REGISTERED, admin, "tech", registration(tech, ["technician"]))
-    with pytest.raises(IntegrityViolation) as caught:
-        admit(registry, 2, REGISTERED, tech, "nurse", registration(nurse, ["nurse"]))
+    tech = Identity.generate("tech")
+    enrol(registry, 1, admin, tech, ["technician"])
+    for topic, body in [
+        (INVITED, invitation("nurse", ["nurse"])),
+        (REVOKED, {"reason": "coup", "actor": "tech"}),
+    ]:
+        with pytest.raises(IntegrityViolation) as caught:
+            admit(registry, 3, topic, tech, "nurse" if topic == INVITED else "admin", body)
+        assert caught.value.check == "authority"
+
+
+def test_nobody_rotates_another_users_key_not_even_an_administrator(
+    started: tuple[KeyRegistry, Identity],
+) -> None:
+    registry, admin = started
+    doc = Identity.generate("doc")
+    enrol(registry, 1, admin, doc, ["physician"])
+    body = {"public_key": Identity.generate("doc").public_raw, "actor": "admin"}
+    with pytest.raises(IntegrityViolation, match="rotation of doc's key") as caught:
+        admit(registry, 3, ROTATED, admin, "doc", body)
     assert caught.value.check == "authority"
-    with pytest.raises(IntegrityViolation, match="authority"):
-        admit(registry, 2, REVOKED, tech, "admin", {"reason": "coup", "actor": "tech"})
+
+
+def test_after_the_genesis_only_the_node_is_registered_directly(
+    started: tuple[KeyRegistry, Identity],
+) -> None:
+    registry, admin = started
+    person = Identity.generate("mallory")
+    with pytest.raises(IntegrityViolation, match="only the node's key") as caught:
+        admit(registry, 1, REGISTERED, admin, "mallory", registration(person, ["administrator"]))
+    assert caught.value.check == "registration"
+    node = Identity.generate("node")
+    admit(registry, 1, REGISTERED, admin, "node", registration(node, ["node"]))
+    with pytest.raises(IntegrityViolation, match="once"):
+        admit(
+            registry,
+            2,
+            REGISTERED,
+            admin,
+            "node",
+            registration(Identity.generate("node"), ["node"]),
+        )
+
+
+@pytest.mark.parametrize(
+    ("signer", "code", "at", "message"),
+    [
+        ("mallory", "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ", NOW, "does not match"),
+        ("admin", CODE, NOW, "not signed by the key it enrols"),
+        ("mallory", CODE, NOW + timedelta(hours=73), "expired"),
+    ],
+)
+def test_an_enrolment_proves_its_key_and_its_code(
+    started: tuple[KeyRegistry, Identity], signer: str, code: str, at: datetime, message: str
+) -> None:
+    registry, admin = started
+    mallory = Identity.generate("dr.a")
+    admit(registry, 1, INVITED, admin, "dr.a", invitation("dr.a", ["physician"]))
+    body = enrolment(mallory, code, at=at)
+    with pytest.raises(IntegrityViolation, match=message) as caught:
+        admit(registry, 2, ENROLLED, mallory if signer == "mallory" else admin, "dr.a", body)
+    assert caught.value.check == "enrolment"
+
+
+def test_a_code_enrols_once_and_a_reinstatement_needs_a_new_key(
+    started: tuple[KeyRegistry, Identity],
+) -> None:
+    registry, admin = started
+    doc = Identity.generate("doc")
+    enrol(registry, 1, admin, doc, ["physician"])
+    again = Identity.generate("doc")
+    with pytest.raises(IntegrityViolation, match="already used"):
+        admit(registry, 3, ENROLLED, again, "doc", enrolment(again))
+    with pytest.raises(IntegrityViolation, match="not a revoked user") as caught:
+        admit(registry, 3, REINSTATED, admin, "doc", {**invitation("doc", []), "reason": "r"})
+    assert caught.value.check == "reinstatement"
+    admit(registry, 3, REVOKED, admin, "doc", {"reason": "left", "actor": "admin"})
+    second = "BCDEF-GHIJK-LMNOP-QRSTU"
+    admit(
+        registry, 4, REINSTATED, admin, "doc", {**invitation("doc", [], second), "reason": "back"}
+    )
+    with pytest.raises(IntegrityViolation, match="already belongs"):
+        admit(registry, 5, ENROLLED, doc, "doc", enrolment(doc, second))
+    admit(registry, 5, ENROLLED, again, "doc", enrolment(again, second))
+    assert registry.current_key(again.fingerprint) == again.public_raw
+    assert registry.keys[again.fingerprint].roles == ["physician"]
+    assert registry.current_key(doc.fingerprint) is None
 
 
 def test_a_key_event_without_its_fields_is_refused(started: tuple[KeyRegistry, Identity]) -> None:

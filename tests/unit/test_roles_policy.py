@@ -24,10 +24,11 @@ def test_only_an_administrator_manages_identities(role: str) -> None:
     assert may_manage_identities([role]).allowed is (role == "administrator")
 
 
-def test_anyone_may_rotate_their_own_key_but_only_an_administrator_another_s() -> None:
+def test_only_a_user_rotates_their_own_key_not_even_an_administrator_another_s() -> None:
     assert may_rotate_key(["nurse"], actor="ann", subject="ann").allowed
     assert not may_rotate_key(["nurse"], actor="ann", subject="bob").allowed
-    assert may_rotate_key(["administrator"], actor="root", subject="bob").allowed
+    refused = may_rotate_key(["administrator"], actor="root", subject="bob")
+    assert not refused.allowed and "own key" in refused.reason
 
 
 def test_the_index_is_health_information_work() -> None:
