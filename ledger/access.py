@@ -94,6 +94,37 @@ class Access(Aggregate):
     def denied(cls, **facts: Any) -> Access:
         return cls._create(cls.AccessDenied, id=uuid4(), **facts)
 
+    @classmethod
+    def decided(
+        cls,
+        decision: AccessDecision,
+        *,
+        actor: str,
+        mrns: list[str],
+        action: str,
+        sections: list[str],
+        purpose: str,
+        break_glass_reason: str | None = None,
+        granted: bool | None = None,
+        flagged: bool | None = None,
+    ) -> Access:
+        """The event that records a policy's decision on an access: granted if it allowed it
+        (unless `granted` says otherwise), with its reason, version and relationship."""
+        facts = {
+            "actor": actor,
+            "mrns": list(mrns),
+            "action": action,
+            "sections": list(sections),
+            "purpose": purpose,
+            "break_glass_reason": break_glass_reason,
+            "decision": decision.reason,
+            "policy_version": decision.policy_version,
+            "relationship": decision.relationship if len(mrns) == 1 else None,
+            "flagged": decision.flagged if flagged is None else flagged,
+        }
+        allowed = decision.allowed if granted is None else granted
+        return cls.granted(**facts) if allowed else cls.denied(**facts)
+
 
 T = TypeVar("T")
 
@@ -201,19 +232,16 @@ def _record(
     granted: bool,
     flagged: bool,
 ) -> Access:
-    facts = {
-        "actor": actor.name,
-        "mrns": mrns,
-        "action": action,
-        "sections": sections,
-        "purpose": purpose,
-        "break_glass_reason": None,
-        "decision": decision.reason,
-        "policy_version": decision.policy_version,
-        "relationship": decision.relationship if len(mrns) == 1 else None,
-        "flagged": flagged,
-    }
-    return Access.granted(**facts) if granted else Access.denied(**facts)
+    return Access.decided(
+        decision,
+        actor=actor.name,
+        mrns=mrns,
+        action=action,
+        sections=sections,
+        purpose=purpose,
+        granted=granted,
+        flagged=flagged,
+    )
 
 
 def _save(

@@ -556,22 +556,19 @@ def _judge_move(
     )
     if decision.allowed and not decision.flagged:
         return None
-    facts = {
-        "actor": actor.name,
-        "mrns": [mrn],
-        "action": action,
-        "sections": ["encounters"],
-        "purpose": "treatment",
-        "break_glass_reason": break_glass_reason,
-        "decision": decision.reason,
-        "policy_version": decision.policy_version,
-        "relationship": decision.relationship,
-        "flagged": decision.flagged,
-    }
+    record = Access.decided(
+        decision,
+        actor=actor.name,
+        mrns=[mrn],
+        action=action,
+        sections=["encounters"],
+        purpose="treatment",
+        break_glass_reason=break_glass_reason,
+    )
     if decision.allowed:
-        return Access.granted(**facts)
+        return record
     if held & set(config.admit_roles):
-        ledger.save(Access.denied(**facts), signer=actor)
+        ledger.save(record, signer=actor)
         what = {"admit": "Admission"}.get(action, action.capitalize())
         raise AccessDenied(f"{what} refused: {decision.reason}.")
     raise NotAuthorised(decision.reason[0].upper() + decision.reason[1:] + ".")
@@ -625,21 +622,18 @@ def _judge_charting(
     )
     if decision.allowed and not decision.flagged:
         return None
-    facts = {
-        "actor": actor.name,
-        "mrns": [mrn],
-        "action": "chart",
-        "sections": ["chart"],
-        "purpose": "treatment",
-        "break_glass_reason": break_glass_reason,
-        "decision": decision.reason,
-        "policy_version": decision.policy_version,
-        "relationship": decision.relationship,
-        "flagged": decision.flagged,
-    }
+    record = Access.decided(
+        decision,
+        actor=actor.name,
+        mrns=[mrn],
+        action="chart",
+        sections=["chart"],
+        purpose="treatment",
+        break_glass_reason=break_glass_reason,
+    )
     if decision.allowed:
-        return Access.granted(**facts)
-    ledger.save(Access.denied(**facts), signer=actor)
+        return record
+    ledger.save(record, signer=actor)
     raise AccessDenied(f"Charting refused: {decision.reason}.")
 
 

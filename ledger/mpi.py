@@ -296,19 +296,16 @@ class PatientCommands:
                 )
             )
         decision = next((d for d in decisions if not d.allowed), decisions[0])
-        facts = {
-            "actor": actor.name,
-            "mrns": wanted,
-            "action": action,
-            "sections": list(decision.sections if decision.allowed else sections),
-            "purpose": purpose,
-            "break_glass_reason": break_glass_reason,
-            "decision": decision.reason,
-            "policy_version": decision.policy_version,
-            "relationship": decision.relationship if len(wanted) == 1 else None,
-            "flagged": any(d.flagged for d in decisions),
-        }
-        record = Access.granted(**facts) if decision.allowed else Access.denied(**facts)
+        record = Access.decided(
+            decision,
+            actor=actor.name,
+            mrns=wanted,
+            action=action,
+            sections=list(decision.sections if decision.allowed else sections),
+            purpose=purpose,
+            break_glass_reason=break_glass_reason,
+            flagged=any(d.flagged for d in decisions),
+        )
         self.save(record, signer=actor)
         if not decision.allowed:
             raise AccessDenied(f"Access refused: {decision.reason}.")
