@@ -514,5 +514,6 @@ def demo(folder: Path | None) -> None:
         "chartledger patient duplicates --purpose operations --as him.director"
     )
     click.echo(
-        f"   CHARTLEDGER_HOME={home.path} chartledger checkpoint --as admin && chartledger verify"
+        f"   CHARTLEDGER_HOME={home.path} chartledger checkpoint --as admin && "
+        f"CHARTLEDGER_HOME={home.path} chartledger verify"
     )
