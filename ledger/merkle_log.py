@@ -111,6 +111,10 @@ class MerkleLog:
         self.t_meta = db.table("ledger_meta")
         self.t_events = db.table(recorder.events_table_name)  # type: ignore[attr-defined]
         self._registry: KeyRegistry | None = None
+        self._registry_size = -1
+        """The log size the cached registry is known to be current for (several processes
+        write one log: a registry cached before another process admitted a key change is
+        stale)."""
 
     def create_tables(self) -> None:
         names = {
@@ -187,6 +191,8 @@ class MerkleLog:
 
     def _admit_batch(self, batch: Sequence[Notification]) -> int:
         size = self.size()
+        if self._registry_size != size:  # another process admitted events (maybe key changes)
+            self._registry = None
         registry = self.registry()
         heads: dict[UUID, tuple[int, bytes]] = {}
         leaves: list[Leaf] = []
@@ -202,6 +208,7 @@ class MerkleLog:
             changed.update((r.fingerprint, r) for r in records)
         if leaves:
             self._write(size, leaves, list(changed.values()))
+            self._registry_size = size + len(leaves)
         if failure is not None:
             self._registry = None
             raise failure
@@ -276,6 +283,7 @@ class MerkleLog:
     def registry(self) -> KeyRegistry:
         """The key registry as of the last admitted event (cached until the next failure)."""
         if self._registry is None:
+            self._registry_size = self.size()  # read first: the keys are at least this new
             with self.db.transaction(commit=False) as cur:
                 cur.execute(f"SELECT * FROM {self.t_keys}")
                 rows = cur.fetchall()

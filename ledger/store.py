@@ -283,11 +283,15 @@ def store_failure(error: BaseException, store: StoreURL | None = None) -> Ledger
     the store, never what was being written."""
     if isinstance(error, LedgerError):
         return error
+    persistence = sys.modules.get("eventsourcing.persistence")
+    if isinstance(error, sqlite3.IntegrityError) or (
+        persistence is not None and isinstance(error, persistence.IntegrityError)
+    ):
+        return None  # a constraint: the caller's business (a conflict), not the store's
     if isinstance(error, OSError):
         return _os_failure(error, store) if store else os_failure(error)
     if isinstance(error, sqlite3.Error):
         return sqlite_failure(error, store)
-    persistence = sys.modules.get("eventsourcing.persistence")
     psycopg = sys.modules.get("psycopg")
     cause = error.__cause__ or (error.args[0] if error.args else None)
     if persistence is not None and isinstance(error, persistence.PersistenceError):
@@ -295,8 +299,6 @@ def store_failure(error: BaseException, store: StoreURL | None = None) -> Ledger
             inner = store_failure(cause, store)
             if inner is not None:
                 return inner
-        if isinstance(error, persistence.IntegrityError):
-            return None  # a constraint: the caller's business (a conflict), not the store's
         if store is not None and store.kind == "sqlite":
             return sqlite_failure(error, store)
         return _pg_failure(error, store)
