@@ -107,7 +107,7 @@ def worker(url: str, home: str, keys: str, index: int, cycles: int, barrier: Any
             *("--born", born, "--new-despite-match", "bench: distinct test patients"),
         )
         steps_left -= 1
-        mrn = _after(registered, "MRN ") if registered else None
+        mrn = _after(registered, "Registered ") if registered else None
         opened = mrn and run(
             "encounter admit",
             tech,
@@ -121,7 +121,15 @@ def worker(url: str, home: str, keys: str, index: int, cycles: int, barrier: Any
             run(
                 "chart add",
                 dr,
-                *("chart", "add", encounter, "--kind", "note", "--text", f"Seen, cycle {cycle}."),
+                *(
+                    "chart",
+                    "add",
+                    encounter,
+                    "--kind",
+                    "history",
+                    "--text",
+                    f"Seen, cycle {cycle}.",
+                ),
             )
             run("chart show", dr, "chart", "show", mrn, "--purpose", "treatment")
             run("patient show", tech, "patient", "show", mrn, "--purpose", "operations")
