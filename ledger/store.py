@@ -268,10 +268,32 @@ def sqlite_failure(error: BaseException, store: StoreURL | None) -> LedgerError:
             "try again."
         )
     if "unable to open" in text or "disk i/o" in text:
+        condition = _file_system_condition(store)
+        if condition:
+            return StoreUnavailable(f"The ledger store at {where} {condition}.")
         return StoreUnavailable(f"The ledger store at {where} cannot be opened or written.")
     if "no such table" in text:
         return ConfigurationError(f"The ledger at {where} lacks tables; run 'chartledger upgrade'.")
     return StoreUnavailable(f"The ledger store at {where} failed ({type(error).__name__}).")
+
+
+def _file_system_condition(store: StoreURL | None) -> str | None:
+    """Why SQLite could not open or write its files, when the file system says (SQLite itself
+    reports a read-only file system or a full one as 'unable to open' or 'disk I/O error')."""
+    import os
+
+    if store is None or store.sqlite_path is None:
+        return None
+    folder = store.sqlite_path.parent
+    try:
+        stats = os.statvfs(folder if folder.exists() else Path("/"))
+    except OSError:
+        return None
+    if stats.f_flag & os.ST_RDONLY:
+        return _OS_SENTENCES[errno.EROFS]
+    if stats.f_bavail == 0:
+        return _OS_SENTENCES[errno.ENOSPC]
+    return None
 
 
 def store_failure(error: BaseException, store: StoreURL | None = None) -> LedgerError | None:

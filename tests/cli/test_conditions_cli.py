@@ -130,7 +130,7 @@ def test_a_read_only_home_gives_one_sentence_and_leaves_the_ledger_as_it_was(
         assert really.value.errno == errno.EROFS  # the home really is read-only, even to root
         result = run(*OTHER, actor="tech1", ok=False)
         sentence = _one_sentence(result.output)
-        assert "read-only" in sentence or "cannot be opened" in sentence, sentence
+        assert "read-only file system" in sentence, sentence
         assert "Bea" not in sentence and "Tamm" not in sentence
     finally:
         subprocess.run(["mount", "-o", "remount,rw", str(tmpfs)], check=True)
@@ -152,7 +152,7 @@ def test_a_full_disk_gives_one_sentence_and_leaves_the_ledger_as_it_was(tmpfs: P
             assert error.errno == errno.ENOSPC
     result = run(*OTHER, actor="tech1", ok=False)
     sentence = _one_sentence(result.output)
-    assert "full" in sentence or "space" in sentence, sentence
+    assert "is full (no space left" in sentence, sentence
     assert "Bea" not in sentence
     filler.unlink()
     assert _events(run) == before
