@@ -216,7 +216,7 @@ def test_writers_in_several_processes_wait_for_each_other(
     ]
     for proc in procs:
         proc.start()
-    results = [out.get(timeout=300) for _ in procs]
+    results = [out.get(timeout=120) for _ in procs]
     for proc in procs:
         proc.join(timeout=30)
     assert [error for _, _, error in results] == [None] * WRITERS
@@ -290,3 +290,30 @@ def test_a_connection_lost_mid_command_gives_one_sentence_and_a_retry_works(
         pytest.fail("the ledger did not recover once the database was back")
     assert mrn
     assert ledger.verify().events == len(list(ledger.log_events()))
+
+
+@pytest.mark.postgres
+def test_an_open_runs_no_ddl_a_role_without_create_can_work(hospital: Hospital) -> None:
+    """Opening, writing and verifying need no CREATE privilege: the schema was made at init."""
+    store = parse_store_url(hospital.store_url)
+    if store.kind != "postgresql":
+        pytest.skip("a PostgreSQL condition (privileges)")
+    clerk = hospital.enrol("clerk", ["technician"])
+    role = f"cl_worker_{store.schema[3:]}"
+    with _pg(hospital.store_url) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        admin.execute(f'GRANT USAGE ON SCHEMA "{store.schema}" TO "{role}"')
+        admin.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA "{store.schema}" TO "{role}"')
+        admin.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA "{store.schema}" TO "{role}"')
+    try:
+        url = hospital.store_url.replace("://postgres@", f"://{role}@", 1)
+        assert url != hospital.store_url
+        ledger = Ledger(parse_store_url(url), master_key=hospital.home.master_key())
+        demographics = {"given_name": "No", "family_name": "Ddl", "birth_date": date(1980, 2, 2)}
+        assert ledger.register_patient(demographics, actor=clerk, likely_matches=[])
+        assert ledger.verify().events == len(list(ledger.log_events()))
+        ledger.close()
+    finally:
+        with _pg(hospital.store_url) as admin:
+            admin.execute(f'DROP OWNED BY "{role}"')
+            admin.execute(f'DROP ROLE "{role}"')
