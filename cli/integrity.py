@@ -350,3 +350,21 @@ def _verify_package(folder: Path, anchor: bytes | None, as_json: bool, started: 
         click.echo("The genesis key was not compared with a trust anchor: give --genesis.")
     else:
         click.echo(f"Genesis fingerprint: {anchor.hex()} (matches).")
+
+
+@click.command()
+@pass_session
+def upgrade(session: Session) -> None:
+    """Add what this version needs to an existing ledger's tables (safe to run again)."""
+    from ledger.application import Ledger
+    from ledger.store import parse_store_url
+
+    home = session.home
+    store = parse_store_url(home.db_url(session.db))
+    before, after = Ledger.upgrade(store, master_key=home.master_key())
+    if before == after:
+        click.echo(f"The ledger at {store.display} is at schema version {after}; nothing to do.")
+    else:
+        click.echo(
+            f"Upgraded the ledger at {store.display} from schema version {before} to {after}."
+        )

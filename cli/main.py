@@ -144,6 +144,29 @@ class LedgerGroup(click.Group):
             return super().invoke(ctx)
         except LedgerError as error:
             raise LedgerFailure(error) from None
+        except Exception as error:
+            # Last resort for what the machine can cause where no layer below translated it:
+            # a full disk, a read-only home, a lost database connection: one sentence, no
+            # traceback. Anything else is a bug and keeps its traceback.
+            from ledger.store import store_failure
+
+            failure = store_failure(error, _session_store(ctx))
+            if failure is None:
+                raise
+            raise LedgerFailure(failure) from None
+
+
+def _session_store(ctx: click.Context) -> Any:
+    """The store the session names, for the sentence (None when even that cannot be read)."""
+    session = ctx.find_object(Session)
+    if session is None:
+        return None
+    try:
+        from ledger.store import parse_store_url
+
+        return parse_store_url(session.home.db_url(session.db))
+    except Exception:  # only for naming the store in a message
+        return None
 
 
 def _group(function: Callable[..., Any]) -> click.Group:
@@ -168,6 +191,7 @@ def _register() -> None:
     from cli import integrity, users
 
     cli.add_command(integrity.init)
+    cli.add_command(integrity.upgrade)
     cli.add_command(integrity.checkpoint)
     cli.add_command(integrity.prove)
     cli.add_command(integrity.verify)

@@ -15,8 +15,6 @@ from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import (
     EventStore,
     Mapper,
-    OperationalError,
-    PersistenceError,
     Recording,
     Transcoder,
 )
@@ -34,7 +32,6 @@ from ledger.errors import (
     LedgerError,
     NotAuthorised,
     NotFound,
-    StoreUnavailable,
     UsageError,
     require,
 )
@@ -44,7 +41,17 @@ from ledger.follower import Follower
 from ledger.keys import Identity, fingerprint, public_key_from_raw
 from ledger.merkle_log import Leaf, MerkleLog
 from ledger.mpi import PatientCommands
-from ledger.store import Database, StoreURL, prepare_store
+from ledger.store import (
+    SCHEMA_VERSION,
+    Database,
+    StoreURL,
+    check_ledger_store,
+    no_ledger,
+    prepare_store,
+    schema_lock,
+    store_failure,
+    stored_schema_version,
+)
 from ledger.transcoder import MsgpackTranscoder
 from ledger.user import (
     KEY_PROTECTIONS,
@@ -80,28 +87,80 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
     aggregate_classes = aggregates.AGGREGATES
     """Every aggregate the log may hold (imported, so that every event topic resolves)."""
 
-    def __init__(self, store: StoreURL, *, master_key: bytes | None = None) -> None:
+    def __init__(
+        self, store: StoreURL, *, master_key: bytes | None = None, create: bool = False
+    ) -> None:
+        """Open the ledger a store holds; `create` (for `init` and `upgrade` only) makes the
+        schema first. An open creates nothing: a store that holds no ledger (a missing or empty
+        SQLite file, a missing PostgreSQL schema or table) or one of another schema version is
+        refused with one sentence."""
         self.store = store
-        prepare_store(store)
+        if create:
+            prepare_store(store)
+            with schema_lock(store):
+                self._open(store, master_key, create=True)
+        else:
+            check_ledger_store(store)
+            self._open(store, master_key, create=False)
+        self.signed_events.integrity = self.merkle_log
+        self.origin = self.merkle_log.meta("origin") or ""
+        self._chart_index: tuple[ChartIndex, Follower] | None = None
+
+    def _open(self, store: StoreURL, master_key: bytes | None, *, create: bool) -> None:
+        env = {**store.env, "IS_SNAPSHOTTING_ENABLED": "n", "CREATE_TABLE": "y" if create else "n"}
         try:
-            super().__init__(env={**store.env, "IS_SNAPSHOTTING_ENABLED": "n"})
+            super().__init__(env=env)
             self.db = Database(self.recorder.datastore, store)  # type: ignore[attr-defined]
             self.merkle_log = MerkleLog(
                 self.db, self.recorder, self.factory.tracking_recorder(), self.mapper.transcoder
             )
-            self.merkle_log.create_tables()
             self.data_keys = DataKeys(self.db, master_key)
-            self.data_keys.create_table()
             self.signed_events.signed_mapper.data_keys = self.data_keys
             self.blobs = BlobStore(self.db, self.data_keys)
-            self.blobs.create_table()
-        except (OperationalError, PersistenceError) as error:
-            raise StoreUnavailable(
-                f"The ledger store at {store.display} cannot be opened: {_first_line(error)}"
-            ) from None
-        self.signed_events.integrity = self.merkle_log
-        self.origin = self.merkle_log.meta("origin") or ""
-        self._chart_index: tuple[ChartIndex, Follower] | None = None
+            if create:
+                self._create_schema()
+        except LedgerError:
+            self._close_quietly()
+            raise
+        except Exception as error:
+            self._close_quietly()
+            failure = store_failure(error, store)
+            if failure is None:
+                raise
+            raise failure from None
+
+    def _create_schema(self) -> None:
+        """Every table the ledger itself keeps (the recorders' are made by the factory), and
+        the schema version; each statement is `IF NOT EXISTS`, so `upgrade` can run it again."""
+        self.merkle_log.create_tables()
+        self.data_keys.create_table()
+        self.blobs.create_table()
+        index = ChartIndex(self.db)
+        with self.db.transaction(commit=True) as cur:
+            index.create_tables(cur)
+        self.merkle_log.set_meta(f"tables:{index.name}", "1")
+        self.merkle_log.set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def _close_quietly(self) -> None:
+        try:
+            if hasattr(self, "factory"):
+                self.close()
+        except Exception:  # noqa: S110 (already failing: the first error is the one to tell)
+            pass
+
+    @classmethod
+    def upgrade(cls, store: StoreURL, *, master_key: bytes | None = None) -> tuple[int, int]:
+        """Bring an existing ledger's schema to this version (idempotent, under the schema
+        lock); returns the versions before and after. Refuses a store without a ledger and one
+        made by a newer version."""
+        before = stored_schema_version(store)
+        if before is None:
+            raise no_ledger(store)
+        if before > SCHEMA_VERSION:
+            check_ledger_store(store)  # raises the newer-version sentence
+        ledger = cls(store, master_key=master_key, create=True)
+        ledger.close()
+        return before, SCHEMA_VERSION
 
     # -- wiring -----------------------------------------------------------------------------
     def construct_transcoder(self) -> Transcoder:

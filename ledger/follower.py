@@ -43,9 +43,8 @@ class Follower:
         self.ledger = ledger
         self.views = list(views)
         self.tracking: Any = ledger.factory.tracking_recorder()
-        with ledger.db.transaction(commit=True) as cur:
-            for view in self.views:
-                view.create_tables(cur)
+        for view in self.views:  # once per store, safe under concurrent opens
+            ledger.db.create_tables(view.name, view.create_tables)
 
     def catch_up(self, batch_size: int = 2000) -> int:
         """Apply every admitted event each view has not seen; returns how many were applied."""

@@ -159,7 +159,7 @@ class LedgerHome:
         node = Identity.generate("node")
         from ledger.application import Ledger
 
-        ledger = Ledger(parse_store_url(url), master_key=master)
+        ledger = Ledger(parse_store_url(url), master_key=master, create=True)
         if ledger.is_initialised():
             ledger.close()
             raise UsageError("That store already holds a ledger; it was left as it is.")

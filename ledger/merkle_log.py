@@ -117,6 +117,10 @@ class MerkleLog:
         self.t_meta = db.table("ledger_meta")
         self.t_events = db.table(recorder.events_table_name)  # type: ignore[attr-defined]
         self._registry: KeyRegistry | None = None
+        self._registry_size = -1
+        """The log size the cached registry is known to be current for (several processes
+        write one log: a registry cached before another process admitted a key change is
+        stale)."""
 
     def create_tables(self) -> None:
         names = {
@@ -146,10 +150,15 @@ class MerkleLog:
                 return added
             try:
                 added += self._admit_batch(batch)
-            except IntegrityError as error:
+            except (IntegrityError, IntegrityViolation) as error:
+                # Another process may have admitted the same events first (the insert collides,
+                # or their key changes were already in the registry this batch read): go on
+                # from where it got to. Only a failure nobody got past is a violation.
                 self._registry = None
                 if (self.tracking.max_tracking_id(LOG_NAME) or 0) > last:
-                    continue  # another process admitted the same events first: go on from there
+                    continue
+                if isinstance(error, IntegrityViolation):
+                    raise
                 raise IntegrityViolation(
                     "log",
                     "the Merkle log cannot admit the next events "
@@ -194,6 +203,8 @@ class MerkleLog:
 
     def _admit_batch(self, batch: Sequence[Notification]) -> int:
         size = self.size()
+        if self._registry_size != size:  # another process admitted events (maybe key changes)
+            self._registry = None
         registry = self.registry()
         heads: dict[UUID, tuple[int, bytes]] = {}
         leaves: list[Leaf] = []
@@ -211,6 +222,7 @@ class MerkleLog:
             )
         if leaves:
             self._write(size, leaves, list(changed.values()))
+            self._registry_size = size + len(leaves)
         if failure is not None:
             self._registry = None
             raise failure
@@ -303,6 +315,7 @@ class MerkleLog:
     def registry(self) -> KeyRegistry:
         """The key registry as of the last admitted event (cached until the next failure)."""
         if self._registry is None:
+            self._registry_size = self.size()  # read first: the keys are at least this new
             with self.db.transaction(commit=False) as cur:
                 cur.execute(f"SELECT * FROM {self.t_keys}")
                 rows = cur.fetchall()

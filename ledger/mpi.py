@@ -8,6 +8,8 @@ sides and never rewrite history.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -39,6 +41,9 @@ from policies import access as access_policy
 from policies.access import AccessDecision
 from policies.limits import DEFAULT_LIMITS, Limits
 from policies.roles import may_maintain_index
+
+_REGISTER_ATTEMPTS = 40
+"""Tries at the next free MRN when other workstations take numbers at the same moment."""
 
 if TYPE_CHECKING:
     from eventsourcing.application import Repository
@@ -170,7 +175,9 @@ class PatientCommands:
             check_text(override, what="the override reason", limit=limits.field_chars)
         if likely_matches and not (override and override.strip()):
             raise ProbableDuplicate(likely_matches)
-        for _ in range(5):
+        for attempt in range(_REGISTER_ATTEMPTS):
+            if attempt:  # several workstations registering at once: let the others go first
+                time.sleep(random.uniform(0, 0.005 * attempt))  # noqa: S311 (not a secret)
             registry, new_registry = self.mrn_registry(actor=actor.name)
             mrn = self.next_mrn(registry)
             patient = Patient.register(

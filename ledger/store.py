@@ -7,9 +7,12 @@ its tracking record commit together.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
-from collections.abc import Iterator, Sequence
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +20,14 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
-from ledger.errors import StoreUnavailable, UsageError
+from ledger.errors import ConfigurationError, LedgerError, StoreUnavailable, UsageError
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+SCHEMA_VERSION = 1
+"""The version of the ledger's tables, kept in its meta table as `schema_version`. `init` writes
+it; `chartledger upgrade` adds what a newer version needs and raises it; an open refuses a store
+whose version is not this one (a newer one it would misread, an older one lacks tables)."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,7 @@ def parse_store_url(url: str) -> StoreURL:
             kind="sqlite",
             url=url,
             env={
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "PERSISTENCE_MODULE": "ledger.sqlite_busy:BusySQLiteFactory",
                 "SQLITE_DBNAME": str(path),
                 "SQLITE_LOCK_TIMEOUT": "30",
             },
@@ -84,13 +92,44 @@ def parse_store_url(url: str) -> StoreURL:
 
 
 def prepare_store(store: StoreURL) -> None:
-    """Make sure the store can hold a ledger: the SQLite folder, or the PostgreSQL schema."""
+    """Make room for a new ledger (at `init` or `upgrade` only): the SQLite folder, or the
+    PostgreSQL schema, created under the schema lock."""
     if store.kind == "sqlite":
         assert store.sqlite_path is not None  # noqa: S101 (set for every sqlite URL)
-        store.sqlite_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Made 0600 before SQLite opens it (its -wal and -shm files take the database's mode).
-        os.close(os.open(store.sqlite_path, os.O_RDWR | os.O_CREAT, 0o600))
+        try:
+            store.sqlite_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Made 0600 before SQLite opens it (its -wal and -shm files take the database's mode).
+            os.close(os.open(store.sqlite_path, os.O_RDWR | os.O_CREAT, 0o600))
+        except OSError as error:
+            raise _os_failure(error, store) from None
         return
+    with _pg_connect(store) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (schema_lock_name(store),))
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{store.schema}"')
+
+
+def schema_lock_name(store: StoreURL) -> str:
+    return f"chartledger schema {store.schema}"
+
+
+@contextmanager
+def schema_lock(store: StoreURL) -> Iterator[None]:
+    """Hold the schema lock while tables are created: on PostgreSQL a session advisory lock
+    (concurrent `CREATE … IF NOT EXISTS` otherwise fail with 'tuple concurrently updated');
+    on SQLite each creating transaction begins IMMEDIATE, which serialises them already."""
+    if store.kind == "sqlite":
+        yield
+        return
+    with _pg_connect(store) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (schema_lock_name(store),))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (schema_lock_name(store),))
+
+
+@contextmanager
+def _pg_connect(store: StoreURL) -> Iterator[Any]:
     import psycopg  # the PostgreSQL driver costs ~400 ms to import: only when used
 
     env = store.env
@@ -104,9 +143,210 @@ def prepare_store(store: StoreURL) -> None:
             connect_timeout=5,
             autocommit=True,
         ) as conn:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{store.schema}"')
+            yield conn
     except psycopg.Error:
         raise StoreUnavailable(f"The database at {store.display} cannot be reached.") from None
+
+
+def no_ledger(store: StoreURL) -> ConfigurationError:
+    return ConfigurationError(
+        f"There is no ledger at {store.display}; run 'chartledger init' to create one "
+        "(nothing was created)."
+    )
+
+
+def check_ledger_store(store: StoreURL) -> int:
+    """The schema version of the ledger the store holds; refuses, creating nothing (no file,
+    folder or schema), a store that holds no ledger or one of another schema version."""
+    version = stored_schema_version(store)
+    if version is None:
+        raise no_ledger(store)
+    if version > SCHEMA_VERSION:
+        raise ConfigurationError(
+            f"The ledger at {store.display} was made by a newer Chartledger (schema version "
+            f"{version}; this one knows up to {SCHEMA_VERSION}); it was left as it is."
+        )
+    if version < SCHEMA_VERSION:
+        raise ConfigurationError(
+            f"The ledger at {store.display} has schema version {version}; run "
+            f"'chartledger upgrade' to bring it to version {SCHEMA_VERSION}."
+        )
+    return version
+
+
+def stored_schema_version(store: StoreURL) -> int | None:
+    """The `schema_version` in the store's meta table: None when there is no ledger at all,
+    0 for a ledger made before versions were kept. Reads only; creates nothing."""
+    if store.kind == "sqlite":
+        return _sqlite_schema_version(store)
+    with _pg_connect(store) as conn:
+        meta = f'"{store.schema}"."ledger_meta"'
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (meta,)).fetchone()
+        if not row or not row[0]:
+            return None
+        found = conn.execute(f"SELECT value FROM {meta} WHERE name='schema_version'").fetchone()
+    return _version(store, found[0] if found else None)
+
+
+def _sqlite_schema_version(store: StoreURL) -> int | None:
+    from urllib.parse import quote
+
+    path = store.sqlite_path
+    assert path is not None  # noqa: S101 (set for every sqlite URL)
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return None
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        with _closing(sqlite3.connect(uri, uri=True, timeout=30)) as conn:
+            tables = {
+                str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+            if "ledger_meta" not in tables:
+                return None
+            found = conn.execute("SELECT value FROM ledger_meta WHERE name='schema_version'")
+            row = found.fetchone()
+    except OSError as error:
+        raise _os_failure(error, store) from None
+    except sqlite3.DatabaseError as error:
+        raise sqlite_failure(error, store) from None
+    return _version(store, row[0] if row else None)
+
+
+@contextmanager
+def _closing(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _version(store: StoreURL, value: object) -> int:
+    if value is None:
+        return 0
+    try:
+        return int(str(value))
+    except ValueError:
+        raise ConfigurationError(
+            f"The ledger at {store.display} has an unreadable schema version."
+        ) from None
+
+
+# -- failures of the store, as sentences -----------------------------------------------------
+_OS_SENTENCES = {
+    errno.ENOSPC: "is full (no space left on the device); nothing was written",
+    errno.EDQUOT: "is over its disk quota; nothing was written",
+    errno.EROFS: "is on a read-only file system; nothing was written",
+    errno.EACCES: "cannot be opened (permission denied); nothing was written",
+    errno.EPERM: "cannot be changed (operation not permitted); nothing was written",
+}
+
+
+def _os_failure(error: OSError, store: StoreURL | None) -> StoreUnavailable:
+    where = store.display if store else (error.filename or "the ledger home")
+    what = _OS_SENTENCES.get(error.errno or 0, f"cannot be used ({error.strerror or 'OS error'})")
+    return StoreUnavailable(f"The ledger store at {where} {what}.")
+
+
+def os_failure(error: OSError) -> StoreUnavailable:
+    """An operating-system failure (full disk, read-only or forbidden file) as one sentence."""
+    where = error.filename or "the ledger home"
+    what = _OS_SENTENCES.get(error.errno or 0, f"cannot be used ({error.strerror or 'OS error'})")
+    return StoreUnavailable(f"The file {where} {what}.")
+
+
+def sqlite_failure(error: BaseException, store: StoreURL | None) -> LedgerError:
+    text = str(error).lower()
+    where = store.display if store else "the SQLite store"
+    if "not a database" in text or "malformed" in text or "file is encrypted" in text:
+        return ConfigurationError(f"The file at {where} is not a ledger database.")
+    if "full" in text:
+        return StoreUnavailable(
+            f"The ledger store at {where} is full (no space left); nothing was written."
+        )
+    if "readonly" in text or "read-only" in text:
+        return StoreUnavailable(f"The ledger store at {where} is read-only; nothing was written.")
+    if "locked" in text or "busy" in text:
+        return StoreUnavailable(
+            f"The ledger store at {where} stayed busy with other writers; nothing was written, "
+            "try again."
+        )
+    if "unable to open" in text or "disk i/o" in text:
+        condition = _file_system_condition(store)
+        if condition:
+            return StoreUnavailable(f"The ledger store at {where} {condition}.")
+        return StoreUnavailable(f"The ledger store at {where} cannot be opened or written.")
+    if "no such table" in text:
+        return ConfigurationError(f"The ledger at {where} lacks tables; run 'chartledger upgrade'.")
+    return StoreUnavailable(f"The ledger store at {where} failed ({type(error).__name__}).")
+
+
+def _file_system_condition(store: StoreURL | None) -> str | None:
+    """Why SQLite could not open or write its files, when the file system says (SQLite itself
+    reports a read-only file system or a full one as 'unable to open' or 'disk I/O error')."""
+    import os
+
+    if store is None or store.sqlite_path is None:
+        return None
+    folder = store.sqlite_path.parent
+    try:
+        stats = os.statvfs(folder if folder.exists() else Path("/"))
+    except OSError:
+        return None
+    if stats.f_flag & os.ST_RDONLY:
+        return _OS_SENTENCES[errno.EROFS]
+    if stats.f_bavail == 0:
+        return _OS_SENTENCES[errno.ENOSPC]
+    return None
+
+
+def store_failure(error: BaseException, store: StoreURL | None = None) -> LedgerError | None:
+    """The store-level failure `error` stands for, as a `LedgerError`; None if it is none.
+
+    The one translation of what a datastore can throw: `OSError` (ENOSPC, EROFS, EACCES,
+    EDQUOT), the `sqlite3.DatabaseError` family, psycopg's `OperationalError`/`InterfaceError`
+    and `eventsourcing`'s `PersistenceError` family (which wraps both drivers). Sentences name
+    the store, never what was being written."""
+    if isinstance(error, LedgerError):
+        return error
+    persistence = sys.modules.get("eventsourcing.persistence")
+    if isinstance(error, sqlite3.IntegrityError) or (
+        persistence is not None and isinstance(error, persistence.IntegrityError)
+    ):
+        return None  # a constraint: the caller's business (a conflict), not the store's
+    if isinstance(error, OSError):
+        return _os_failure(error, store) if store else os_failure(error)
+    if isinstance(error, sqlite3.Error):
+        return sqlite_failure(error, store)
+    psycopg = sys.modules.get("psycopg")
+    cause = error.__cause__ or (error.args[0] if error.args else None)
+    if persistence is not None and isinstance(error, persistence.PersistenceError):
+        if isinstance(cause, BaseException) and cause is not error:
+            inner = store_failure(cause, store)
+            if inner is not None:
+                return inner
+        if store is not None and store.kind == "sqlite":
+            return sqlite_failure(error, store)
+        return _pg_failure(error, store)
+    if psycopg is not None and isinstance(
+        error, (psycopg.OperationalError, psycopg.InterfaceError)
+    ):
+        return _pg_failure(error, store)
+    return None
+
+
+def _pg_failure(error: BaseException, store: StoreURL | None) -> LedgerError:
+    where = store.display if store else "the PostgreSQL store"
+    text = str(error).lower()
+    if "no space" in text or "disk full" in text:
+        return StoreUnavailable(
+            f"The database at {where} is out of disk space; nothing was written."
+        )
+    if "read-only" in text or "read only" in text:
+        return StoreUnavailable(f"The database at {where} is read-only; nothing was written.")
+    return StoreUnavailable(
+        f"The connection to the database at {where} failed or was lost during the command; "
+        "nothing of it was saved unless it said so: run it again once the database is back."
+    )
 
 
 SQLITE_CACHE = "PRAGMA cache_size=-65536"
@@ -125,6 +365,7 @@ class Database:
         self.datastore = datastore
         self.store = store
         self.is_postgres = store.kind == "postgresql"
+        self._created: set[str] = set()
 
     def table(self, name: str) -> str:
         return f'"{self.store.schema}"."{name}"' if self.is_postgres else name
@@ -168,13 +409,48 @@ class Database:
         views): on PostgreSQL its commit does not wait for the disk. That is safe: the server
         writes its log in order, so the next durable commit (an event, a checkpoint) makes it
         durable too, and a crash before that loses only what the followers redo from the events.
+        On SQLite a writing transaction begins IMMEDIATE (`ledger.sqlite_busy`). A failure of
+        the store itself (full, read-only, not a database, connection lost) becomes one sentence.
         """
-        with self.datastore.transaction(commit=commit) as raw:
-            if derived and self.is_postgres:
-                raw.execute("SET LOCAL synchronous_commit TO OFF")
-            elif derived:
-                raw.execute(SQLITE_CACHE)
-            yield Cursor(raw, self)
+        try:
+            with self.datastore.transaction(commit=commit) as raw:
+                if derived and self.is_postgres:
+                    raw.execute("SET LOCAL synchronous_commit TO OFF")
+                elif derived:
+                    raw.execute(SQLITE_CACHE)
+                yield Cursor(raw, self)
+        except Exception as error:
+            failure = store_failure(error, self.store)
+            if failure is None or failure is error:
+                raise
+            raise failure from None
+
+    def create_tables(self, name: str, create: Callable[[Cursor], None]) -> None:
+        """Create a derived table set (a view's) once, safely when several processes open the
+        ledger at the same moment: skipped when the meta table says it exists, else created
+        under an advisory lock (PostgreSQL) or a `BEGIN IMMEDIATE` write lock (SQLite), and
+        marked done in the same transaction."""
+        meta = self.table("ledger_meta")
+        key = f"tables:{name}"
+        if name in self._created:
+            return
+        with self.transaction(commit=False) as cur:
+            cur.execute(f"SELECT value FROM {meta} WHERE name=?", (key,))
+            if cur.fetchone() is not None:
+                self._created.add(name)
+                return
+        with self.transaction(commit=True) as cur:
+            if self.is_postgres:
+                cur.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(?))",
+                    (f"chartledger tables {self.store.schema}",),
+                )
+            create(cur)
+            cur.execute(
+                f"INSERT INTO {meta} (name, value) VALUES (?, '1') ON CONFLICT (name) DO NOTHING",
+                (key,),
+            )
+        self._created.add(name)
 
 
 class Cursor:

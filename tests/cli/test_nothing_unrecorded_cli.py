@@ -152,6 +152,7 @@ COMMANDS: dict[str, Shows | str] = {
     "roi suspend": WRITE,
     "roi validate": WRITE,
     "user enroll": NO_PATIENT,
+    "upgrade": _reason("creates missing tables and says which schema version the store is at"),
     "user invite": NO_PATIENT,
     "user list": NO_PATIENT,
     "user reinstate": NO_PATIENT,
