@@ -22,7 +22,9 @@ from ledger.files import new_folder, open_text, subfolder, write_text
 from ledger.registry import KeyRecord, KeyRegistry
 from ledger.verify import LogEvent, Report, verify_log
 
-FORMAT = "chartledger-export/1"
+FORMAT = "chartledger-export/2"
+"""/2 (issue 10): the key rules of docs/format.md section 3 (people invited and enrolled with
+their own key, rotation by the owner only). A /1 export was made under the earlier rules."""
 
 README = """\
 Chartledger export ({format})
@@ -127,6 +129,12 @@ def _read_keys(path: Path) -> dict[str, Any]:
         keys = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise IntegrityViolation("export format", "keys.json is not readable JSON") from None
+    if isinstance(keys, dict) and keys.get("format") == "chartledger-export/1":
+        raise IntegrityViolation(
+            "export format",
+            "keys.json is of format chartledger-export/1, made under the key rules before "
+            f"{FORMAT} (an administrator enrolled keys); this verifier checks {FORMAT} only",
+        )
     if not isinstance(keys, dict) or keys.get("format") != FORMAT:
         raise IntegrityViolation("export format", f"keys.json is not of format {FORMAT}")
     if not isinstance(keys.get("origin"), str) or not isinstance(keys.get("signers"), dict):

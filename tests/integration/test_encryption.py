@@ -107,3 +107,19 @@ def test_tampered_ciphertext_is_caught(hospital: Hospital) -> None:
     with pytest.raises(IntegrityViolation) as caught:
         hospital.reopen().verify()
     assert caught.value.check == "signature" and caught.value.originator_id == oid
+
+
+def test_an_export_made_under_the_first_key_rules_is_refused_by_name(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    import json
+
+    written(hospital)
+    hospital.ledger.export(tmp_path / "export")
+    keys = tmp_path / "export" / "keys.json"
+    document = json.loads(keys.read_text())
+    assert document["format"] == "chartledger-export/2"
+    document["format"] = "chartledger-export/1"
+    keys.write_text(json.dumps(document))
+    with pytest.raises(IntegrityViolation, match="chartledger-export/1, made under the key rules"):
+        verify_export(tmp_path / "export", transcoder=MsgpackTranscoder())
