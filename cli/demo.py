@@ -33,10 +33,8 @@ STAFF = [
 FALLBACK_PHYSICIANS = ["dr.amara.osei", "dr.lukas.brandt", "dr.mei.chen"]
 
 
-def _physicians(data: Path | None) -> list[str]:
-    """Physician user names from the Synthea practitioners, when the shared data is at hand."""
-    if data is None:
-        return FALLBACK_PHYSICIANS
+def _physicians(data: Path) -> list[str]:
+    """Physician user names from the export's first three practitioners, when it has any."""
     path = data / "Practitioner.000.ndjson"
     if not path.is_file():
         return FALLBACK_PHYSICIANS
@@ -49,20 +47,15 @@ def _physicians(data: Path | None) -> list[str]:
     return names or FALLBACK_PHYSICIANS
 
 
-def _find_data() -> Path | None:
-    for base in (Path.cwd(), *Path(__file__).resolve().parents):
-        candidate = base / "shared" / "data" / "synthea-10-patients"
-        if candidate.is_dir():
-            return candidate
-        candidate = base.parent / "shared" / "data" / "synthea-10-patients"
-        if candidate.is_dir():
-            return candidate
-    return None
+SAMPLE = Path(__file__).resolve().parent / "demo_data" / "synthea"
+"""The trimmed Synthea sample installed with the package (see its README)."""
 
 
 def _synthea_patient(data: Path) -> tuple[str, str, str] | None:
     """Given name, family name and birth date of the first living woman in the sample."""
     path = data / "Patient.000.ndjson"
+    if not path.is_file():
+        return None
     for line in path.read_text(encoding="utf-8").splitlines():
         resource = json.loads(line)
         if resource.get("gender") != "female" or resource.get("deceasedDateTime"):
@@ -253,12 +246,20 @@ def _records_department(
 
 @click.command()
 @click.option(
+    "--data",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=SAMPLE,
+    show_default="the Synthea sample installed with Chartledger",
+    envvar="CHARTLEDGER_DEMO_DATA",
+    help="The FHIR R4 bulk export the demo imports.",
+)
+@click.option(
     "--dir",
     "folder",
     type=click.Path(path_type=Path, file_okay=False),
     help="Where to build the demo hospital (default: a new temporary folder).",
 )
-def demo(folder: Path | None) -> None:
+def demo(data: Path, folder: Path | None) -> None:
     """Build a small hospital's ledger on SQLite and walk through the main commands."""
     from ledger.errors import IdentityError, IntegrityViolation, LedgerError
     from ledger.export import verify_export
@@ -273,7 +274,6 @@ def demo(folder: Path | None) -> None:
 
         raise UsageError(f"The folder {root} is not empty; give a new folder for the demo.")
     home = LedgerHome(root / "home")
-    data = _find_data()
 
     _step("Create St. Mary's ledger: node key, first administrator, genesis", "chartledger init")
     ledger, genesis = home.initialise(admin="admin", origin="stmarys.example/ledger")
@@ -287,7 +287,7 @@ def demo(folder: Path | None) -> None:
             "chartledger user invite tech.alvarez --role technician  (admin: prints a code)\n"
             "   $ chartledger user enroll tech.alvarez --code … --db …  (at tech.alvarez's desk)",
         )
-        if data is not None:
+        if physicians != FALLBACK_PHYSICIANS:
             click.echo(f"   Physicians taken from the Synthea practitioners in {data}")
         homes = root / "homes"
         master, node_key = home.keys_dir / "master.key", home.node_key_path()
@@ -348,14 +348,11 @@ def demo(folder: Path | None) -> None:
         f"({homes}/NAME; the administrator in {home.path})."
     )
     attending = physicians[1]
-    known = _synthea_patient(data) if data is not None else None
-    if data is not None:
-        _step("Import the Synthea FHIR export as the interface user")
-        run("fhir-interface", f"import fhir {q(str(data))} --attending-default {attending}")
-        _step("Run the same import again: every resource is already there")
-        run("fhir-interface", f"import fhir {q(str(data))} --attending-default {attending}")
-    else:
-        click.echo("\n   (The Synthea sample is not at hand, so no records are imported.)")
+    known = _synthea_patient(data)
+    _step("Import the Synthea FHIR export as the interface user")
+    run("fhir-interface", f"import fhir {q(str(data))} --attending-default {attending}")
+    _step("Run the same import again: every resource is already there")
+    run("fhir-interface", f"import fhir {q(str(data))} --attending-default {attending}")
 
     if known is not None:
         given, family, born = known

@@ -10,12 +10,8 @@ from click.testing import CliRunner, Result
 
 from cli.main import cli
 from tests.cli.test_cli import Chartledger
-from tests.integration.test_fhir_import import DATA, SUBSET, resources, subset
+from tests.integration.test_fhir_import import SUBSET, resources, subset
 from tests.rawdb import RawDB
-
-needs_data = pytest.mark.skipif(
-    not DATA.is_dir(), reason=f"the Synthea sample is not at {DATA} (shared/data beside the repo)"
-)
 
 
 @pytest.fixture
@@ -48,7 +44,6 @@ def test_help_names_the_command_and_its_options() -> None:
         assert text in command.output
 
 
-@needs_data
 def test_an_export_is_imported_once_and_shows_only_counts_and_mrns(
     ward: Chartledger, tmp_path: Path
 ) -> None:
@@ -83,7 +78,6 @@ def test_an_export_is_imported_once_and_shows_only_counts_and_mrns(
     ward("verify")
 
 
-@needs_data
 def test_a_malformed_line_exits_with_one_sentence_and_writes_nothing(
     ward: Chartledger, tmp_path: Path
 ) -> None:
@@ -103,7 +97,6 @@ def test_a_malformed_line_exits_with_one_sentence_and_writes_nothing(
     assert RawDB(ward.store_url).rows() == before
 
 
-@needs_data
 @pytest.mark.parametrize(
     ("args", "actor", "message", "code"),
     [

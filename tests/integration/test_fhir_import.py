@@ -1,8 +1,9 @@
 """FHIR import of the Synthea sample: complete, idempotent, all-or-nothing on a bad line, encrypted.
 
-The whole sample (13 patients, about 15,000 events) is imported once per store; the other tests
-use a subset of two patients written to tmp_path (one with allergies, so an "imported history"
-encounter; one with a Device, a type the import skips).
+The whole sample (13 patients, about 15,000 events, in `../shared/data`) is imported once per
+store, when it is at hand; the other tests use a subset of two patients of the trimmed sample the
+project carries (`cli/demo_data/synthea`), written to tmp_path (one with allergies, so an "imported
+history" encounter; one with a Device, a type the import skips).
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from ledger.keys import Identity
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-10-patients"
+SAMPLE = Path(__file__).resolve().parents[2] / "cli" / "demo_data" / "synthea"
+"""The trimmed sample the project carries: the demo's, and every test's but one."""
+FULL = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-10-patients"
+"""The whole 13-patient sample, outside the project (benchmarks use it too)."""
 SUBSET = ("cbc86e51-9eca-3855-76ec-c058f72c5761", "63ee2253-bdd5-da55-2ad2-b4984d0ad700")
 ENTRY_KIND = {
     "Procedure": "procedure",
@@ -34,10 +38,6 @@ ENTRY_KIND = {
     "AllergyIntolerance": "allergy",
     "Immunization": "treatment",
 }
-
-pytestmark = pytest.mark.skipif(
-    not DATA.is_dir(), reason=f"the Synthea sample is not at {DATA} (shared/data beside the repo)"
-)
 
 
 def staff(hospital: Hospital) -> Identity:
@@ -60,7 +60,7 @@ def resources(folder: Path) -> list[dict[str, Any]]:
 def subset(target: Path, patients: tuple[str, ...] = SUBSET, skip: tuple[str, ...] = ()) -> Path:
     """A copy of the sample holding only these patients (and every practitioner)."""
     target.mkdir(parents=True, exist_ok=True)
-    for path in DATA.glob("*.ndjson"):
+    for path in SAMPLE.glob("*.ndjson"):
         if path.name == "log.ndjson" or path.name.split(".")[0] in skip:
             continue
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -97,11 +97,16 @@ def filed(ledger: Ledger) -> list[UUID]:
     return [cast(UUID, n.originator_id) for n in notes]
 
 
+@pytest.mark.skipif(
+    not FULL.is_dir(),
+    reason=f"the whole Synthea sample is not at {FULL} (../shared/data beside the project; "
+    "the other import tests use the trimmed sample the project carries)",
+)
 def test_the_whole_synthea_sample_is_imported_completely(hospital: Hospital) -> None:
     interface = staff(hospital)
     ledger = hospital.ledger
-    report = import_fhir(ledger, DATA, actor=interface, attending="dr.import")
-    source = resources(DATA)
+    report = import_fhir(ledger, FULL, actor=interface, attending="dr.import")
+    source = resources(FULL)
     counts = Counter(r["resourceType"] for r in source)
 
     assert report.imported == {t: counts[t] for t in (*ENTRY_KIND, "Condition", "Patient")} | {
@@ -135,7 +140,7 @@ def test_the_whole_synthea_sample_is_imported_completely(hospital: Hospital) -> 
     assert all(e.attending == "dr.import" and e.discharged for e in charted)
     assert sum("; practitioner Dr. " in e.service for e in charted) == counts["Encounter"]
     entries = [entry for e in charted for entry in e.entries.values()]
-    assert Counter(entry.kind for entry in entries) == expected_entries(DATA)
+    assert Counter(entry.kind for entry in entries) == expected_entries(FULL)
     assert all(entry.author == "fhir-interface" for entry in entries)
     assert all(entry.effective_at.tzinfo is not None for entry in entries)
     medications = [entry for entry in entries if entry.kind == "medication"]
