@@ -58,3 +58,18 @@ def _subclasses(cls: type) -> set[type]:
     for sub in cls.__subclasses__():
         found |= {sub, *_subclasses(sub)}
     return found
+
+
+def test_the_offline_verifiers_topics_are_those_of_the_catalogued_classes() -> None:
+    """The package verifier names a few topics itself (it imports nothing that writes): they
+    must stay the stored topics of the classes they stand for."""
+    from ledger import legal_package
+    from ledger.documents import Document
+    from ledger.encounter import Encounter
+
+    assert legal_package.DOCUMENT_FILED_TOPIC == get_topic(Document.Filed)
+    assert legal_package.DOCUMENT_REFILED_TOPIC == get_topic(Document.Refiled)
+    assert set(legal_package.ENTRY_TOPICS) == {
+        get_topic(Encounter.EntryRecorded),
+        get_topic(Encounter.EntryAmended),
+    }
