@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ledger import chart_volume as volumes
 from ledger import completion, discrepancy, release
 from ledger.access import Access
@@ -243,3 +245,29 @@ def test_every_event_about_a_patient_shows_in_that_patients_trail(
         EncounterCompletion.Assigned,
         EncounterCompletion.Notified,
     } <= made
+
+
+def test_an_imported_patients_trail_shows_the_import_records(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    from ledger.fhir_import import import_fhir
+    from ledger.imported_resource import ImportedResource
+    from tests.integration import test_fhir_import as fhir
+
+    if not fhir.DATA.is_dir():
+        pytest.skip(f"the Synthea sample is not at {fhir.DATA} (shared/data beside the repo)")
+    interface = fhir.staff(hospital)
+    folder = fhir.subset(tmp_path / "export", patients=fhir.SUBSET[:1])
+    import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    officer = hospital.enrol("privacy1", ["compliance-officer"])
+    stored = _stored(hospital)
+    (mrn,) = {e.mrn for e in stored if isinstance(e, Patient.Registered)}
+    rows = {r.event: r for r in audit_patient(hospital.ledger, mrn, reader=officer)[1]}
+    made: set[type] = set()
+    for event in stored:
+        if isinstance(event, ImportedResource.Imported | ImportedResource.Included):
+            row = rows[f"{event.originator_id}/{event.originator_version}"]
+            assert (row.action, row.categories) == (AUDITED[type(event)].action, ("import",))
+            assert row.actor == "fhir-interface"
+            made.add(type(event))
+    assert made == {ImportedResource.Imported, ImportedResource.Included}
