@@ -15,19 +15,18 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
+from ledger import catalogue
+from ledger.documents import Document
+from ledger.encounter import Encounter
 from ledger.errors import IntegrityViolation
 from ledger.store import Cursor, Database
-
-ENCOUNTER_OPENED = "chartledger/encounter/opened"
-DOCUMENT_FILED = "chartledger/document/filed"
-DOCUMENT_REFILED = "chartledger/document/refiled"
 
 
 class ChartIndex:
     """Encounters and documents by patient, in the order they entered the log."""
 
     name = "chart-index"
-    topics = frozenset({ENCOUNTER_OPENED, DOCUMENT_FILED, DOCUMENT_REFILED})
+    topics = catalogue.topics_of(catalogue.CHART_INDEX_EVENTS)
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -45,14 +44,13 @@ class ChartIndex:
         )
 
     def apply(self, cur: Cursor, event: Any, notification_id: int) -> None:
-        topic = getattr(type(event), "TOPIC", "")
-        if topic == ENCOUNTER_OPENED:
+        if isinstance(event, Encounter.Opened):
             cur.execute(
                 f"INSERT INTO {self.table} (aggregate_id, kind, patient_id, position) "
                 "VALUES (?, 'encounter', ?, ?)",
                 (event.originator_id.hex, event.patient_id.hex, notification_id),
             )
-        elif topic == DOCUMENT_FILED:
+        elif isinstance(event, Document.Filed):
             cur.execute(
                 f"INSERT INTO {self.table} (aggregate_id, kind, patient_id, encounter_id, "
                 "document_kind, position) VALUES (?, 'document', ?, ?, ?, ?)",
@@ -64,7 +62,7 @@ class ChartIndex:
                     notification_id,
                 ),
             )
-        elif topic == DOCUMENT_REFILED:
+        elif isinstance(event, Document.Refiled):
             cur.execute(
                 f"UPDATE {self.table} SET patient_id=?, encounter_id=? WHERE aggregate_id=?",
                 (event.patient_id.hex, _hex(event.encounter_id), event.originator_id.hex),
@@ -137,13 +135,12 @@ def expected_index(events: Iterable[Any]) -> dict[str, Row]:
     """The rows the index must hold after these events (in log order)."""
     rows: dict[str, Row] = {}
     for event in events:
-        topic = getattr(type(event), "TOPIC", "")
         key = event.originator_id.hex
-        if topic == ENCOUNTER_OPENED:
+        if isinstance(event, Encounter.Opened):
             rows[key] = ("encounter", event.patient_id.hex, None, None)
-        elif topic == DOCUMENT_FILED:
+        elif isinstance(event, Document.Filed):
             rows[key] = ("document", event.patient_id.hex, _hex(event.encounter_id), event.kind)
-        elif topic == DOCUMENT_REFILED and key in rows:
+        elif isinstance(event, Document.Refiled) and key in rows:
             kind = rows[key][3]
             rows[key] = ("document", event.patient_id.hex, _hex(event.encounter_id), kind)
     return rows

@@ -28,41 +28,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO, TypeVar, cast
 
+from ledger import catalogue
 from ledger.access import Shown, record_listed
 from ledger.application import Ledger
+from ledger.documents import Document
+from ledger.encounter import Encounter
 from ledger.errors import UsageError, require
 from ledger.keys import Identity
 from ledger.store import Cursor, Database
 from policies.access import may_read_audit_trail
 
 ACTIONS = ("create", "query", "change", "print", "copy", "disclose")
-ACCESS_TOPICS = {
-    "chartledger/access/record-accessed": "granted",
-    "chartledger/access/access-denied": "denied",
-}
-RELEASED_TOPIC = "chartledger/release-request/released"
-EXPORTED_TOPIC = "chartledger/export/exported"
-EVERY_PATIENT = "*"
+EVERY_PATIENT = catalogue.EVERY_PATIENT
 """The MRN of a row about every patient at once: an export of the whole ledger."""
-_CHANGES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "chartledger/patient/registered": ("create", ("demographics",)),
-    "chartledger/patient/demographics-corrected": ("change", ("demographics",)),
-    "chartledger/patient/merged-into": ("change", ("demographics", "merge")),
-    "chartledger/patient/absorbed": ("change", ("demographics", "merge")),
-    "chartledger/patient/merge-undone": ("change", ("demographics", "merge")),
-    "chartledger/encounter/opened": ("create", ("encounters",)),
-    "chartledger/encounter/transferred": ("change", ("encounters",)),
-    "chartledger/encounter/discharged": ("change", ("encounters",)),
-    "chartledger/encounter/entry-recorded": ("create", ()),
-    "chartledger/encounter/entry-amended": ("change", ()),
-    "chartledger/encounter/entry-retracted": ("change", ()),
-    "chartledger/encounter/entry-signed": ("change", ()),
-    "chartledger/encounter/amendment-denied": ("change", ("amendment-request",)),
-    "chartledger/document/filed": ("create", ()),
-    "chartledger/document/refiled": ("change", ("documents",)),
-    "chartledger/discrepancy/opened": ("create", ("discrepancies",)),
-    "chartledger/discrepancy/resolved": ("change", ("discrepancies",)),
-}
 T = TypeVar("T")
 _TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 """Fixed width, UTC: the stored text sorts as the time does."""
@@ -208,61 +186,15 @@ class AuditTrail:
 
     # -- keeping it -------------------------------------------------------------------------------
     def apply(self, cur: Cursor, event: Any, notification_id: int) -> None:
-        topic = getattr(type(event), "TOPIC", "")
-        if topic in ACCESS_TOPICS:
-            self._access(cur, event, notification_id, ACCESS_TOPICS[topic])
-        elif topic in _CHANGES:
-            self._change(cur, event, notification_id, topic)
-        elif topic == EXPORTED_TOPIC:  # the whole ledger left: a row in every patient's trail
-            self._insert(
-                cur,
-                event,
-                notification_id,
-                [EVERY_PATIENT],
-                action="disclose",
-                categories=("export",),
-                purpose=event.purpose,
-            )
-        elif topic == RELEASED_TOPIC:
-            self._insert(
-                cur,
-                event,
-                notification_id,
-                [str(getattr(event, "mrn", ""))],
-                action="disclose",
-                categories=tuple(getattr(event, "sections", ()) or ()),
-                purpose=getattr(event, "purpose", None),
-                recipient=getattr(event, "recipient", None),
-            )
-
-    def _access(self, cur: Cursor, event: Any, notification_id: int, outcome: str) -> None:
-        self._insert(
-            cur,
-            event,
-            notification_id,
-            list(event.mrns),
-            action=str(event.action),
-            categories=tuple(event.sections),
-            outcome=outcome,
-            purpose=event.purpose,
-            break_glass_reason=event.break_glass_reason,
-            policy_version=event.policy_version,
-            decision=event.decision,
-            relationship=getattr(event, "relationship", None),
-        )
-
-    def _change(self, cur: Cursor, event: Any, notification_id: int, topic: str) -> None:
-        action, categories = _CHANGES[topic]
-        if topic == "chartledger/patient/registered":
-            pid = event.originator_id.hex
-            cur.execute(
-                f"INSERT INTO {self.patients} (patient_id, mrn) VALUES (?, ?)", (pid, event.mrn)
-            )
-            self._mrns[pid] = event.mrn
-        subject = getattr(event, "patient_id", None) or event.originator_id
-        mrn = getattr(event, "mrn", None) or self._mrn(cur, subject.hex)
+        meaning = catalogue.AUDITED.get(type(event))
+        if meaning is None:  # not about a patient (the catalogue says why)
+            return
+        mrns = self._patients(cur, event, meaning)
+        categories = meaning.categories
+        if meaning.sections:
+            categories = tuple(getattr(event, "sections", ()) or ())
         entry = getattr(event, "entry_id", None)
-        if topic == "chartledger/encounter/entry-recorded" and entry is not None:
+        if isinstance(event, Encounter.EntryRecorded) and entry is not None:
             cur.execute(
                 f"INSERT INTO {self.entries} (entry_id, kind) VALUES (?, ?)",
                 (entry.hex, event.kind),
@@ -270,12 +202,42 @@ class AuditTrail:
             categories = (str(event.kind),)
         elif entry is not None:
             categories = (self._entry_kind(cur, entry.hex), *categories)
-        elif topic == "chartledger/document/filed":
+        elif isinstance(event, Document.Filed):
             categories = (f"documents:{event.kind}",)
-        mrns = [mrn]
-        if topic == "chartledger/document/refiled":
-            mrns.append(event.from_mrn)  # both charts' trails show the move
-        self._insert(cur, event, notification_id, mrns, action=action, categories=categories)
+        access = meaning.action == "access"
+        self._insert(
+            cur,
+            event,
+            notification_id,
+            mrns,
+            action=str(event.action) if access else meaning.action,
+            categories=categories,
+            outcome=meaning.outcome,
+            purpose=getattr(event, meaning.purpose, None) if meaning.purpose else None,
+            break_glass_reason=event.break_glass_reason if access else None,
+            policy_version=event.policy_version if access else None,
+            decision=event.decision if access else None,
+            relationship=getattr(event, "relationship", None) if access else None,
+            recipient=getattr(event, meaning.recipient, None) if meaning.recipient else None,
+        )
+
+    def _patients(self, cur: Cursor, event: Any, meaning: catalogue.AuditMeaning) -> list[str]:
+        """The MRNs whose trails show the event, found where the catalogue says."""
+        if meaning.patient == EVERY_PATIENT:
+            return [EVERY_PATIENT]
+        if meaning.patient == "mrns":
+            return list(event.mrns)
+        mrn = getattr(event, "mrn", None)
+        if meaning.remembers_mrn:
+            key = event.originator_id.hex
+            cur.execute(f"INSERT INTO {self.patients} (patient_id, mrn) VALUES (?, ?)", (key, mrn))
+            self._mrns[key] = str(mrn)
+        if not mrn and meaning.patient != "mrn":
+            mrn = self._mrn(cur, getattr(event, meaning.patient).hex)
+        mrns = [str(mrn or "")]
+        if meaning.also_mrn is not None:
+            mrns.append(getattr(event, meaning.also_mrn))
+        return mrns
 
     def _mrn(self, cur: Cursor, patient_id: str) -> str:
         if patient_id not in self._mrns:

@@ -7,23 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger import catalogue
 from ledger.access import Shown
 from ledger.application import Ledger
+from ledger.chart_volume import ChartVolume
 from ledger.keys import Identity
 from ledger.store import Cursor, Database
 from projections.audit import parse_stamp, stamp
 
-_WHAT = {
-    "chartledger/chart-volume/registered": "registered",
-    "chartledger/chart-volume/requested": "requested",
-    "chartledger/chart-volume/checked-out": "checked out",
-    "chartledger/chart-volume/transferred": "transferred",
-    "chartledger/chart-volume/routed": "routed",
-    "chartledger/chart-volume/checked-in": "checked in",
-    "chartledger/chart-volume/lost": "reported lost",
-    "chartledger/chart-volume/found": "found",
-    "chartledger/chart-volume/loose-filed": "loose sheets filed",
-}
+_WHAT = catalogue.LOCATION_EVENTS
 
 
 def _time(value: Any) -> datetime | None:
@@ -58,6 +50,7 @@ class Volume:
 
 class ChartLocations:
     name = "chart-locations"
+    topics = catalogue.topics_of(_WHAT)
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -80,11 +73,11 @@ class ChartLocations:
         )
 
     def apply(self, cur: Cursor, event: Any, notification_id: int) -> None:
-        topic = getattr(type(event), "TOPIC", "")
-        if topic not in _WHAT:
+        what = _WHAT.get(type(event))
+        if what is None:
             return
         at = stamp(event.timestamp)
-        if topic == "chartledger/chart-volume/registered":
+        if isinstance(event, ChartVolume.Registered):
             cur.execute(
                 f"INSERT INTO {self.volumes} (barcode, volume_id, mrn, record_type, volume, "
                 "home, status, holder, holder_kind, since) "
@@ -107,43 +100,39 @@ class ChartLocations:
             )
             barcode = str(cur.fetchone()["barcode"])
         holder, detail = None, None
-        if topic == "chartledger/chart-volume/requested":
+        if isinstance(event, ChartVolume.Requested):
             detail = f"for {event.requestor} by {event.needed_by.isoformat()}: {event.purpose}"
             cur.execute(
                 f"UPDATE {self.volumes} SET requestor=?, needed_by=? WHERE barcode=?",
                 (event.requestor, stamp(event.needed_by), barcode),
             )
-        elif topic in (
-            "chartledger/chart-volume/checked-out",
-            "chartledger/chart-volume/transferred",
-            "chartledger/chart-volume/routed",
-        ):
+        elif isinstance(event, ChartVolume.CheckedOut):  # transferred and routed too
             holder = event.holder
             detail = f"{event.holder_kind}, due {event.due.isoformat()}"
-            if topic == "chartledger/chart-volume/routed":
+            if isinstance(event, ChartVolume.Routed):
                 detail += f", for {event.purpose}: {event.decision}"
             cur.execute(
                 f"UPDATE {self.volumes} SET status='out', holder=?, holder_kind=?, since=?, "
                 "due=?, requestor=NULL, needed_by=NULL WHERE barcode=?",
                 (event.holder, event.holder_kind, at, stamp(event.due), barcode),
             )
-        elif topic in ("chartledger/chart-volume/checked-in", "chartledger/chart-volume/found"):
+        elif isinstance(event, ChartVolume.CheckedIn):  # found too
             holder = event.location
             cur.execute(
                 f"UPDATE {self.volumes} SET status='in', holder=?, holder_kind='file-room', "
                 "since=?, due=NULL WHERE barcode=?",
                 (event.location, at, barcode),
             )
-        elif topic == "chartledger/chart-volume/lost":
+        elif isinstance(event, ChartVolume.Lost):
             detail = event.note
             cur.execute(
                 f"UPDATE {self.volumes} SET status='lost', since=? WHERE barcode=?", (at, barcode)
             )
-        elif topic == "chartledger/chart-volume/loose-filed":
+        elif isinstance(event, ChartVolume.LooseFiled):
             detail = event.what
         cur.execute(
             f"INSERT INTO {self.moves} VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (notification_id, barcode, at, _WHAT[topic], holder, detail, event.actor),
+            (notification_id, barcode, at, what, holder, detail, event.actor),
         )
 
     # -- reading ----------------------------------------------------------------------------------

@@ -15,12 +15,16 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ledger import catalogue
 from ledger.access import Shown, record_listed
 from ledger.access_policy import current_access_config
 from ledger.application import Ledger
+from ledger.encounter import Encounter
 from ledger.errors import NotFound, UsageError, require
 from ledger.follower import Follower
+from ledger.imported_resource import ImportedResource
 from ledger.keys import Identity
+from ledger.review import AccessReview
 from ledger.store import Cursor, Database
 from ledger.user import User
 from policies.access import may_read_audit_trail
@@ -46,6 +50,7 @@ class MonitoringFacts:
     """Deaths and reviews, kept by the follower."""
 
     name = "monitoring-facts"
+    topics = catalogue.topics_of(catalogue.MONITORING_EVENTS)
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -69,13 +74,12 @@ class MonitoringFacts:
 
     def apply(self, cur: Cursor, event: Any, notification_id: int) -> None:
         del notification_id
-        topic = getattr(type(event), "TOPIC", "")
-        if topic == "chartledger/encounter/opened":
+        if isinstance(event, Encounter.Opened):
             cur.execute(
                 f"INSERT INTO {self.encounters} (encounter_id, mrn) VALUES (?, ?)",
                 (event.originator_id.hex, event.mrn),
             )
-        elif topic == "chartledger/encounter/discharged" and DEATH.search(event.disposition):
+        elif isinstance(event, Encounter.Discharged) and DEATH.search(event.disposition):
             cur.execute(
                 f"SELECT mrn FROM {self.encounters} WHERE encounter_id=?",
                 (event.originator_id.hex,),
@@ -83,13 +87,13 @@ class MonitoringFacts:
             row = cur.fetchone()
             if row is not None:
                 self._died(cur, str(row["mrn"]), event.effective_at)
-        elif topic == "chartledger/imported-resource/imported" and event.kind == "patient":
+        elif isinstance(event, ImportedResource.Imported) and event.kind == "patient":
             details = event.details or {}
             if isinstance(details.get("deceased_at"), datetime):
                 self._died(cur, event.became, details["deceased_at"])
             elif details.get("deceased"):
                 self._died(cur, event.became, event.timestamp)
-        elif topic == "chartledger/access-review/recorded":
+        elif isinstance(event, AccessReview.Recorded):
             cur.execute(f"DELETE FROM {self.reviews} WHERE event=?", (event.event,))
             cur.execute(
                 f"INSERT INTO {self.reviews} (event, outcome) VALUES (?, ?)",

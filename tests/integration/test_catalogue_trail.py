@@ -1,0 +1,273 @@
+"""Each event about a patient shows in `audit patient` as its catalogue entry declares: a
+scenario makes one event of as many patient-related classes as it can, then every such event
+the log holds must have its row in the trail of the patient it names."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger import chart_volume as volumes
+from ledger import completion, discrepancy, release
+from ledger.access import Access
+from ledger.catalogue import AUDITED, EVERY_PATIENT
+from ledger.chart_volume import ChartVolume
+from ledger.completion import EncounterCompletion
+from ledger.discrepancy import Discrepancy
+from ledger.documents import Document
+from ledger.encounter import Encounter
+from ledger.event_store import opened_hash
+from ledger.patient import Patient
+from ledger.release import DisclosureSuspension, ReleaseRequest
+from projections.audit import audit_patient
+from tests.conftest import Hospital
+
+ADA = {"given_name": "Ada", "family_name": "Okafor", "sex": "female"}
+BEN = {"given_name": "Ben", "family_name": "Salo", "sex": "male"}
+
+
+def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
+    ledger = hospital.ledger
+    now = datetime.now(UTC)
+    tech = hospital.enrol("tech1", ["technician"])
+    doc = hospital.enrol("doc1", ["physician"])
+    roi = hospital.enrol("roi1", ["roi-specialist"])
+    ada = ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    ben = ledger.register_patient(BEN, actor=tech, likely_matches=[])
+    ledger.correct_demographics(ada, {"given_name": "Adah"}, reason="typo", actor=tech)
+    ledger.merge_patients(ada, ben, reason="same person", actor=tech)
+    ledger.undo_merge(ada, ben, reason="not the same person", actor=tech)
+    encounter = ledger.open_encounter(
+        ada,
+        encounter_class="inpatient",
+        attending="doc1",
+        service="medicine",
+        effective_at=now - timedelta(days=3),
+        actor=tech,
+    )
+    ledger.transfer(
+        encounter,
+        bed="4B",
+        service=None,
+        attending=None,
+        effective_at=now - timedelta(days=2),
+        actor=tech,
+    )
+    entry = ledger.add_entry(
+        encounter, kind="diagnosis", text="Asthma", effective_at=now, actor=doc
+    )
+    ledger.amend_entry(
+        encounter, entry, text="Severe asthma", reason="spirometry", requested_by="doc1", actor=doc
+    )
+    ledger.sign_entry(encounter, entry, actor=doc)
+    ledger.deny_amendment(
+        encounter,
+        entry,
+        reason="accurate as written",
+        statement_of_disagreement=None,
+        requested_by="the patient",
+        requested_change="mild asthma",
+        actor=doc,
+    )
+    other = ledger.add_entry(
+        encounter, kind="progress-note", text="wrong chart", effective_at=now, actor=doc
+    )
+    ledger.retract_entry(encounter, other, reason="entered in error", actor=doc)
+    ledger.discharge(
+        encounter, disposition="home", effective_at=now - timedelta(hours=1), actor=tech
+    )
+    scan = tmp_path / "consent.pdf"
+    scan.write_bytes(b"%PDF-1.4 consent")
+    document = ledger.file_document(ben, scan, kind="consent", actor=tech)
+    ledger.refile_document(document, ada, reason="misfiled", actor=tech)
+    opened = discrepancy.open_discrepancy(
+        ledger,
+        ada,
+        kind="other",
+        description="two birth dates",
+        facts=[f"{ledger.patient(ada).id}/1"],
+        actor=tech,
+    )
+    discrepancy.resolve_discrepancy(
+        ledger, opened, analysis="checked", correcting=[f"{ledger.patient(ada).id}/2"], actor=tech
+    )
+    ledger.record_access([ada], actor=doc, action="query", sections=["chart"], purpose="treatment")
+
+    request = release.request_release(
+        ledger,
+        ada,
+        requester_kind="patient",
+        requester="the patient",
+        address=None,
+        asks="my records",
+        sections=["entries"],
+        purpose="patient-request",
+        received=date.today() - timedelta(days=10),
+        today=date.today(),
+        actor=roi,
+    )
+    release.extend_release(ledger, request, reason="off site", today=date.today(), actor=roi)
+    release.validate_release(ledger, request, basis="patient-access", today=date.today(), actor=roi)
+    release.approve_release(ledger, request, actor=roi)
+    release.deny_release(ledger, request, reason="withdrawn", exception=None, actor=roi)
+    release.suspend_accounting(
+        ledger,
+        ada,
+        agency="State Health Dept",
+        until=date.today() + timedelta(days=30),
+        oral=False,
+        today=date.today(),
+        actor=roi,
+    )
+
+    volumes.register_volume(
+        ledger, ada, barcode="V-1", record_type="medical-record", volume=1, home="HIM", actor=tech
+    )
+    volumes.request_volume(
+        ledger,
+        "V-1",
+        requestor="doc1",
+        needed_by=now + timedelta(days=1),
+        purpose="treatment",
+        now=now,
+        actor=tech,
+    )
+    due = now + timedelta(days=2)
+    volumes.check_out(
+        ledger,
+        "V-1",
+        holder="ED",
+        holder_kind="department",
+        due=due,
+        now=now,
+        actor=tech,
+        transfer=False,
+    )
+    volumes.check_out(
+        ledger,
+        "V-1",
+        holder="Ward 4",
+        holder_kind="department",
+        due=due,
+        now=now,
+        actor=tech,
+        transfer=True,
+    )
+    volumes.check_in(ledger, "V-1", location="HIM", actor=tech, found=False)
+    volumes.file_loose(ledger, "V-1", what="a lab slip", actor=tech)
+    volumes.report_lost(ledger, "V-1", note="not on the shelf", actor=tech)
+    volumes.check_in(ledger, "V-1", location="HIM", actor=tech, found=True)
+    volumes.route_record(
+        ledger,
+        ada,
+        to="Admissions",
+        holder_kind="department",
+        purpose="operations",
+        due=due,
+        now=now,
+        actor=tech,
+    )
+    completion.scan(ledger, now=now + timedelta(days=40), actor=tech)
+    completion.notify(ledger, "doc1", method="email", actor=tech)
+    return ada, ben
+
+
+def _stored(hospital: Hospital) -> list[Any]:
+    ledger = hospital.ledger
+    mapper = ledger.signed_events.signed_mapper
+    notes = ledger.recorder.select_notifications(start=1, limit=1_000_000)
+    return [mapper.from_body(note, opened_hash(note)[0]) for note in notes]
+
+
+def test_every_event_about_a_patient_shows_in_that_patients_trail(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    ada, ben = _scenario(hospital, tmp_path)
+    officer = hospital.enrol("privacy1", ["compliance-officer"])
+    stored = _stored(hospital)  # before the trail is read (each read is itself recorded)
+    trails = {
+        mrn: list(audit_patient(hospital.ledger, mrn, reader=officer)[1]) for mrn in (ada, ben)
+    }
+    rows = {(r.event, r.mrn): r for trail in trails.values() for r in trail}
+    made: set[type] = set()
+    for event in stored:
+        meaning = AUDITED.get(type(event))
+        if meaning is None or meaning.patient == EVERY_PATIENT:
+            continue
+        ref = f"{event.originator_id}/{event.originator_version}"
+        found = [r for (e, _), r in rows.items() if e == ref]
+        if not found:
+            raise AssertionError(f"{type(event).__qualname__} {ref} is in no patient's trail")
+        for row in found:
+            wanted = str(event.action) if meaning.action == "access" else meaning.action
+            assert row.action == wanted, type(event).__qualname__
+            assert row.mrn in (ada, ben)
+        made.add(type(event))
+    assert {
+        Access.RecordAccessed,
+        Patient.Registered,
+        Patient.DemographicsCorrected,
+        Patient.MergedInto,
+        Patient.Absorbed,
+        Patient.MergeUndone,
+        Encounter.Opened,
+        Encounter.Transferred,
+        Encounter.Discharged,
+        Encounter.EntryRecorded,
+        Encounter.EntryAmended,
+        Encounter.EntryRetracted,
+        Encounter.EntrySigned,
+        Encounter.AmendmentDenied,
+        Document.Filed,
+        Document.Refiled,
+        Discrepancy.Opened,
+        Discrepancy.Resolved,
+        ReleaseRequest.Requested,
+        ReleaseRequest.Extended,
+        ReleaseRequest.Validated,
+        ReleaseRequest.Approved,
+        ReleaseRequest.Denied,
+        DisclosureSuspension.Started,
+        DisclosureSuspension.Suspended,
+        ChartVolume.Registered,
+        ChartVolume.Requested,
+        ChartVolume.CheckedOut,
+        ChartVolume.Transferred,
+        ChartVolume.CheckedIn,
+        ChartVolume.LooseFiled,
+        ChartVolume.Lost,
+        ChartVolume.Found,
+        ChartVolume.Routed,
+        EncounterCompletion.Started,
+        EncounterCompletion.Assigned,
+        EncounterCompletion.Notified,
+    } <= made
+
+
+def test_an_imported_patients_trail_shows_the_import_records(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    from ledger.fhir_import import import_fhir
+    from ledger.imported_resource import ImportedResource
+    from tests.integration import test_fhir_import as fhir
+
+    if not fhir.DATA.is_dir():
+        pytest.skip(f"the Synthea sample is not at {fhir.DATA} (shared/data beside the repo)")
+    interface = fhir.staff(hospital)
+    folder = fhir.subset(tmp_path / "export", patients=fhir.SUBSET[:1])
+    import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    officer = hospital.enrol("privacy1", ["compliance-officer"])
+    stored = _stored(hospital)
+    (mrn,) = {e.mrn for e in stored if isinstance(e, Patient.Registered)}
+    rows = {r.event: r for r in audit_patient(hospital.ledger, mrn, reader=officer)[1]}
+    made: set[type] = set()
+    for event in stored:
+        if isinstance(event, ImportedResource.Imported | ImportedResource.Included):
+            row = rows[f"{event.originator_id}/{event.originator_version}"]
+            assert (row.action, row.categories) == (AUDITED[type(event)].action, ("import",))
+            assert row.actor == "fhir-interface"
+            made.add(type(event))
+    assert made == {ImportedResource.Imported, ImportedResource.Included}
