@@ -8,8 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from ledger import chart_volume as volumes
 from ledger import completion, discrepancy, release
 from ledger.access import Access
@@ -254,8 +252,6 @@ def test_an_imported_patients_trail_shows_the_import_records(
     from ledger.imported_resource import ImportedResource
     from tests.integration import test_fhir_import as fhir
 
-    if not fhir.DATA.is_dir():
-        pytest.skip(f"the Synthea sample is not at {fhir.DATA} (shared/data beside the repo)")
     interface = fhir.staff(hospital)
     folder = fhir.subset(tmp_path / "export", patients=fhir.SUBSET[:1])
     import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
