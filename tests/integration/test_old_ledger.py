@@ -3,8 +3,11 @@
 `tests/data/old-ledger/` holds a small, complete SQLite ledger made by `make.py` with the code
 of the release before issue 11's refactor (see its README), and `expected.json`: what that code
 printed for it. Each test unpacks a copy into tmp and reads it with today's code through the
-command line. The fixture is a SQLite file, so these tests run on SQLite only; a PostgreSQL
-store of the same events is not built here.
+command line. The fixture is a SQLite file; on PostgreSQL the same tests run on a schema made by
+today's code into which the fixture's stored rows are loaded as they are (events with their
+notification ids, Merkle log, keys, invitations, checkpoints, data keys, documents, and the Merkle
+log's tracking position); the read models (chart index, patient index, audit trail) are not
+copied, so there they are rebuilt by today's code from the old events.
 
 `verify` runs first, while the store holds only the fixture's own events; the reads after it
 record accesses of their own (new events, at today's time), so the audit trail is compared up
@@ -17,12 +20,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ledger.application import Ledger
+from ledger.store import parse_store_url
 from tests.cli.test_cli import Chartledger
+from tests.conftest import PG_URL
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "old-ledger"
 PLACE = "@FIXTURE@"  # stands, in the homes' settings, for the folder the ledger is unpacked in
@@ -40,6 +47,52 @@ def _unpack(folder: Path) -> Path:
     return folder
 
 
+# the fixture's own tables (SQLite name -> PostgreSQL name), copied row for row; the read models
+# are left out, to be rebuilt from the events
+STORED = {
+    "stored_events": "chartledger_events",
+    **{
+        name: name
+        for name in (
+            "merkle_leaves", "merkle_nodes", "ledger_keys", "ledger_invitations",
+            "ledger_checkpoints", "ledger_meta", "data_keys", "document_chunks", "document_blobs",
+        )
+    },
+}  # fmt: skip
+
+
+def _load_into_postgres(db: Path, url: str) -> None:
+    """Make an empty ledger schema at URL with today's code and load the SQLite store's rows."""
+    import psycopg
+
+    Ledger(parse_store_url(url), create=True).close()
+    source = sqlite3.connect(db)
+    try:
+        with psycopg.connect(PG_URL) as pg:
+            pg.execute(f'SET search_path TO "{parse_store_url(url).schema}"')
+            pg.execute("DELETE FROM ledger_meta WHERE name NOT LIKE 'tables:%%'")
+            for table, target in STORED.items():
+                ids = ", rowid AS notification_id" if table == "stored_events" else ""
+                rows = source.execute(f"SELECT *{ids} FROM {table}")
+                columns = [d[0] for d in rows.description]
+                kept = [r for r in rows if table != "ledger_meta" or not r[0].startswith("tables:")]
+                marks = ", ".join(["%s"] * len(columns))
+                with pg.cursor() as cur:
+                    cur.executemany(
+                        f"INSERT INTO {target} ({', '.join(columns)}) VALUES ({marks})", kept
+                    )
+            (admitted,) = source.execute(
+                "SELECT notification_id FROM tracking WHERE application_name = 'merkle-log'"
+            ).fetchone()
+            pg.execute("INSERT INTO chartledger_tracking VALUES ('merkle-log', %s)", (admitted,))
+            pg.execute(
+                "SELECT setval(pg_get_serial_sequence('chartledger_events', 'notification_id'),"
+                " (SELECT max(notification_id) FROM chartledger_events))"
+            )
+    finally:
+        source.close()
+
+
 @pytest.fixture
 def expected() -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
@@ -47,8 +100,12 @@ def expected() -> dict[str, Any]:
 
 
 @pytest.fixture
-def old(tmp_path: Path) -> Chartledger:
-    folder = _unpack(tmp_path / "ledger")
+def old(store_url: str, tmp_path: Path) -> Chartledger:
+    """The fixture unpacked in tmp, its store the SQLite file itself or a PostgreSQL copy."""
+    folder = _unpack(tmp_path / "old")
+    if store_url.startswith("postgresql"):
+        _load_into_postgres(folder / "ledger.db", store_url)
+        return Chartledger(folder / "home", store_url)
     return Chartledger(folder / "home", f"sqlite:///{folder / 'ledger.db'}")
 
 
