@@ -135,6 +135,21 @@ def build(folder: Path) -> dict[str, str]:
             "--out", str(Path(scratch) / "release"), actor="roi1",
         )  # fmt: skip
 
+    asked = run(
+        "roi", "request", MRN, "--requester-kind", "patient", "--requester", "Ada Okafor",
+        "--asks", "my records", "--purpose", "patient-request", actor="roi1",
+    ).output  # fmt: skip
+    run("roi", "extend", _id_after(asked, "release request "), "--reason", "records off site",
+        actor="roi1")  # fmt: skip
+    refused = run(
+        "roi", "request", MRN, "--requester-kind", "insurer", "--requester", "Acme Health",
+        "--asks", "everything", "--purpose", "payment", actor="roi1",
+    ).output  # fmt: skip
+    run(
+        "roi", "deny", _id_after(refused, "release request "), "--reason", "no authorization",
+        "--exception", "privacy", actor="roi1",
+    )  # fmt: skip
+
     other = run(
         "encounter", "register", "MR0000002", "--attending", "dr2", "--service", "emergency",
         actor="tech1",
@@ -151,6 +166,10 @@ def build(folder: Path) -> dict[str, str]:
     run(
         "location", "checkout", "V-0001", "--to", "Cardiology clinic", "--kind", "clinic",
         "--due", "2027-06-03T17:00:00+00:00", actor="tech1",
+    )  # fmt: skip
+    run(
+        "location", "route", MRN, "--to", "dr1", "--kind", "physician", "--purpose", "treatment",
+        "--due", "2027-06-01T17:00:00+00:00", actor="tech1",
     )  # fmt: skip
     run("checkpoint")
     return {"before_amendment": before_amendment}
