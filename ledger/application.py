@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import (
     EventStore,
@@ -105,6 +111,7 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         self.signed_events.integrity = self.merkle_log
         self.origin = self.merkle_log.meta("origin") or ""
         self._chart_index: tuple[ChartIndex, Follower] | None = None
+        self._index_caught_up = False
 
     def _open(self, store: StoreURL, master_key: bytes | None, *, create: bool) -> None:
         env = {**store.env, "IS_SNAPSHOTTING_ENABLED": "n", "CREATE_TABLE": "y" if create else "n"}
@@ -172,6 +179,29 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
     def construct_event_store(self) -> EventStore[UUID]:
         return SignedEventStore(cast(SignedMapper, self.mapper), self.recorder)
 
+    def construct_repository(self) -> Repository[UUID]:
+        return OneReadRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+        )
+
+    @contextmanager
+    def one_read(self) -> Iterator[None]:
+        """The scope of one read command: inside it each aggregate is read from the store once
+        (the patient and encounters the access decision saw are the ones shown) and the chart
+        index is caught up once. A save inside it forgets what it saved; nested scopes are one."""
+        repository = cast(OneReadRepository, self.repository)
+        if repository.memo is not None:
+            yield
+            return
+        repository.remember(True)
+        self._index_caught_up = False
+        try:
+            yield
+        finally:
+            repository.remember(False)
+            self._index_caught_up = False
+
     @property
     def signed_events(self) -> SignedEventStore:
         return cast(SignedEventStore, self.events)
@@ -183,6 +213,7 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         from ledger.text_checks import check_events
 
         check_events(objs)  # no invalid UTF-8, control character or unbounded text is stored
+        cast(OneReadRepository, self.repository).forget(obj.id for obj in objs if obj is not None)
         return super().save(*objs, signer=signer, **kwargs)
 
     def chart_index(self) -> ChartIndex:
@@ -191,7 +222,9 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
             index = ChartIndex(self.db)
             self._chart_index = (index, Follower(self, [index]))
         index, follower = self._chart_index
-        follower.catch_up()
+        if not self._index_caught_up:
+            follower.catch_up()
+            self._index_caught_up = cast(OneReadRepository, self.repository).memo is not None
         return index
 
     # -- identities -------------------------------------------------------------------------
@@ -545,6 +578,44 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         events = itertools.islice(self.log_events(), size)
         checkpoints = self.merkle_log.checkpoints()
         return write_export(folder, events, checkpoints, keys, shown_as=shown_as, force=force)
+
+
+class OneReadRepository(Repository[UUID]):
+    """The repository, remembering each aggregate it read while a read command runs
+    (`Ledger.one_read`); outside one, every read goes to the store. One changed and not saved
+    (a refused command) is read again, and `Ledger.save` forgets what it saves."""
+
+    memo: dict[UUID, Any] | None = None
+    histories: dict[UUID, list[Any]] | None = None
+
+    def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
+        if self.memo is None or kwargs.get("version") is not None or "projector_func" in kwargs:
+            return super().get(aggregate_id, **kwargs)
+        found = self.memo.get(aggregate_id)
+        if found is None or getattr(found, "pending_events", None):  # changed, not saved: again
+            found = project_aggregate(None, self.events_of(aggregate_id))
+            if found is None:
+                raise AggregateNotFoundError(aggregate_id)
+            self.memo[aggregate_id] = found
+        return found
+
+    def events_of(self, originator_id: UUID) -> list[Any]:
+        """An aggregate's events, read from the store once in a read command."""
+        if self.histories is None:
+            return list(self.event_store.get(originator_id))
+        if originator_id not in self.histories:
+            self.histories[originator_id] = list(self.event_store.get(originator_id))
+        return self.histories[originator_id]
+
+    def remember(self, on: bool) -> None:
+        self.memo, self.histories = ({}, {}) if on else (None, None)
+
+    def forget(self, aggregate_ids: Iterable[UUID]) -> None:
+        for aggregate_id in aggregate_ids:
+            if self.memo is not None:
+                self.memo.pop(aggregate_id, None)
+            if self.histories is not None:
+                self.histories.pop(aggregate_id, None)
 
 
 def _now() -> datetime:

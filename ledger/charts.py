@@ -109,8 +109,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _events(ledger: _LedgerLike, originator_id: UUID, **kwargs: Any) -> list[_Event]:
-    return [cast(_Event, e) for e in ledger.events.get(originator_id, **kwargs)]
+def _events(ledger: _LedgerLike, originator_id: UUID) -> list[_Event]:
+    """An aggregate's events (read once in a read command: `Ledger.one_read`)."""
+    remembered = getattr(ledger.repository, "events_of", None)
+    if remembered is not None:
+        return cast(list[_Event], remembered(originator_id))
+    return [cast(_Event, e) for e in ledger.events.get(originator_id)]
 
 
 def _fold(events: list[_Event]) -> Any:

@@ -73,17 +73,18 @@ class PatientRecord:
 
 
 def patient_record(ledger: Ledger, mrn: str, *, actor: Identity, why: Purpose) -> PatientRecord:
-    """A patient's index entry and documents, after recording the access."""
-    ledger.patient(mrn)  # a wrong MRN is an error before anything is recorded
-    ledger.record_access(
-        [mrn],
-        actor=actor,
-        action="query",
-        sections=["demographics", "documents"],
-        purpose=why.purpose,
-        break_glass_reason=why.break_glass_reason,
-    )
-    return PatientRecord(ledger.patient(mrn), ledger.documents_of(mrn))
+    """A patient's index entry and documents, after recording the access (each read once)."""
+    with ledger.one_read():
+        ledger.patient(mrn)  # a wrong MRN is an error before anything is recorded
+        ledger.record_access(
+            [mrn],
+            actor=actor,
+            action="query",
+            sections=["demographics", "documents"],
+            purpose=why.purpose,
+            break_glass_reason=why.break_glass_reason,
+        )
+        return PatientRecord(ledger.patient(mrn), ledger.documents_of(mrn))
 
 
 def document_content(
@@ -222,44 +223,47 @@ def chart_record(
     why: Purpose,
     as_of: datetime | None = None,
 ) -> dict[str, Any]:
-    """A patient's chart now, or exactly as the ledger held it at `as_of`, access recorded."""
-    ledger.patient(mrn)
-    if as_of is not None:
-        check_as_of(as_of)  # a moment in the future is bad input, refused before any access
-    wanted = [*CHART_SECTIONS, *([] if as_of is None else [f"chart-as-of:{as_of.isoformat()}"])]
-    decision = ledger.record_access(
-        [mrn],
-        actor=actor,
-        action="query",
-        sections=wanted,
-        purpose=why.purpose,
-        break_glass_reason=why.break_glass_reason,
-    )
-    shown = set(decision.sections)
-    encounters = ledger.encounters(mrn) if as_of is None else ledger.chart_as_of(mrn, as_of)
-    documents = ledger.documents_of(mrn) if "documents" in shown else []
-    record = PatientRecord(ledger.patient(mrn), documents).as_dict()
-    record["as_of"] = None if as_of is None else as_of.isoformat()
-    record["encounters"] = [_encounter(e, kinds=shown) for e in encounters]
-    record["withheld"] = [s for s in CHART_SECTIONS if s not in shown]
-    record["purpose"] = why.purpose
-    return record
+    """A patient's chart now, or exactly as the ledger held it at `as_of`, access recorded (each
+    aggregate read once, the chart index caught up once: `Ledger.one_read`)."""
+    with ledger.one_read():
+        ledger.patient(mrn)
+        if as_of is not None:
+            check_as_of(as_of)  # a moment in the future is bad input, refused before any access
+        wanted = [*CHART_SECTIONS, *([] if as_of is None else [f"chart-as-of:{as_of.isoformat()}"])]
+        decision = ledger.record_access(
+            [mrn],
+            actor=actor,
+            action="query",
+            sections=wanted,
+            purpose=why.purpose,
+            break_glass_reason=why.break_glass_reason,
+        )
+        shown = set(decision.sections)
+        encounters = ledger.encounters(mrn) if as_of is None else ledger.chart_as_of(mrn, as_of)
+        documents = ledger.documents_of(mrn) if "documents" in shown else []
+        record = PatientRecord(ledger.patient(mrn), documents).as_dict()
+        record["as_of"] = None if as_of is None else as_of.isoformat()
+        record["encounters"] = [_encounter(e, kinds=shown) for e in encounters]
+        record["withheld"] = [s for s in CHART_SECTIONS if s not in shown]
+        record["purpose"] = why.purpose
+        return record
 
 
 def chart_history(
     ledger: Ledger, mrn: str, *, actor: Identity, why: Purpose
 ) -> list[dict[str, Any]]:
     """Every change to a chart, with who, when, why and the event id, access recorded."""
-    ledger.patient(mrn)
-    ledger.record_access(
-        [mrn],
-        actor=actor,
-        action="query",
-        sections=["history"],
-        purpose=why.purpose,
-        break_glass_reason=why.break_glass_reason,
-    )
-    return [history_line(line) for line in ledger.chart_history(mrn)]
+    with ledger.one_read():
+        ledger.patient(mrn)
+        ledger.record_access(
+            [mrn],
+            actor=actor,
+            action="query",
+            sections=["history"],
+            purpose=why.purpose,
+            break_glass_reason=why.break_glass_reason,
+        )
+        return [history_line(line) for line in ledger.chart_history(mrn)]
 
 
 def history_line(line: Any) -> dict[str, Any]:
