@@ -222,6 +222,8 @@ class KeyRegistry:
                     f"{record.user} signed a rotation of {subject}'s key: {decision.reason}",
                     **where,
                 )
+            if body is not None:
+                _require_fields(topic, body, **where)  # a garbled body is named, never a KeyError
             if body is not None and fingerprint(bytes(body["public_key"])) in self.keys:
                 raise IntegrityViolation(
                     "authority", "the rotation names a key the ledger already knew", **where

@@ -241,6 +241,19 @@ def test_a_key_event_without_its_fields_is_refused(started: tuple[KeyRegistry, I
         admit(registry, 1, REGISTERED, admin, "x", {"name": "x", "roles": [], "public_key": b"1"})
 
 
+@pytest.mark.parametrize("garbled", [{"qublic_key": b"k" * 32}, {"public_key": b"short"}, {}])
+def test_a_rotation_whose_body_lost_its_key_is_named_not_a_crash(
+    started: tuple[KeyRegistry, Identity], garbled: dict[str, Any]
+) -> None:
+    """A changed byte can rename or cut a field before any signature is checked (found by the
+    tamper property test): the registry names it, it never fails with a KeyError."""
+    registry, admin = started
+    doc = Identity.generate("doc")
+    enrol(registry, 1, admin, doc, ["physician"])
+    with pytest.raises(IntegrityViolation, match="'public_key'"):
+        admit(registry, 3, ROTATED, doc, "doc", {**garbled, "actor": "doc"})
+
+
 # -- the next free medical record number ----------------------------------------------------------
 
 from hypothesis import given  # noqa: E402
