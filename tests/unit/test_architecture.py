@@ -1,0 +1,163 @@
+"""The layers of the house, read from every module's imports (also those inside functions).
+
+`policies/` (pure rules) < `ledger/` < `projections/` < `cli/` (thin): a layer imports only the
+layers below it, and `policies/` nothing of ours at all, only the standard library and its pure
+libraries. Modules below `cli/` do no work at import time beyond definitions.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("policies", "ledger", "projections", "cli")
+BELOW: dict[str, frozenset[str]] = {
+    "policies": frozenset(),
+    "ledger": frozenset({"policies"}),
+    "projections": frozenset({"policies", "ledger"}),
+    "cli": frozenset({"policies", "ledger", "projections"}),
+}
+PURE_LIBRARIES = frozenset({"jellyfish", "rapidfuzz"})
+"""What `policies/` may import besides the standard library: string matching, no I/O."""
+
+
+@dataclass(frozen=True)
+class Import:
+    importer: str
+    imported: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.importer} (line {self.line}) imports {self.imported}"
+
+
+def modules(root: Path) -> dict[str, Path]:
+    """Every module of our packages under `root`, by dotted name."""
+    found: dict[str, Path] = {}
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            parts = path.relative_to(root).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            found[".".join(parts)] = path
+    return found
+
+
+def imports(name: str, path: Path, known: set[str] | dict[str, Path]) -> list[Import]:
+    """What a module imports, anywhere in it; `from a import b` names `a.b` when it is a module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: list[Import] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [Import(name, alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                target = f"{base}.{alias.name}"
+                found.append(Import(name, target if target in known else base, node.lineno))
+    return found
+
+
+def layer_violations(root: Path) -> list[str]:
+    """Every import that goes up a layer, or out of `policies/` to anything not pure."""
+    known = modules(root)
+    problems: list[str] = []
+    for name, path in known.items():
+        layer = name.split(".")[0]
+        for item in imports(name, path, known):
+            top = item.imported.split(".")[0]
+            if top in PACKAGES and top != layer and top not in BELOW[layer]:
+                problems.append(f"{item}: {layer}/ must not import {top}/")
+            elif layer == "policies" and top not in PACKAGES:
+                if top not in sys.stdlib_module_names and top not in PURE_LIBRARIES:
+                    problems.append(f"{item}: policies/ imports only pure libraries")
+    return sorted(problems)
+
+
+def import_time_work(root: Path) -> list[str]:
+    """Top-level statements of `policies/`, `ledger/` and `projections/` that are not definitions
+    (imports, functions, classes, assignments, docstrings, `if TYPE_CHECKING:`)."""
+    problems: list[str] = []
+    for name, path in modules(root).items():
+        if name.startswith("cli"):
+            continue  # the CLI registers its commands when imported: that is its definition
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in tree.body:
+            if isinstance(
+                node,
+                ast.Import
+                | ast.ImportFrom
+                | ast.FunctionDef
+                | ast.AsyncFunctionDef
+                | ast.ClassDef
+                | ast.Assign
+                | ast.AnnAssign,
+            ):
+                continue
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+                continue
+            if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+                continue
+            problems.append(f"{name} (line {node.lineno}) does work at import time")
+    return problems
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for package in PACKAGES:
+        (root / package).mkdir(parents=True, exist_ok=True)
+        (root / package / "__init__.py").write_text("")
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_the_layers_hold() -> None:
+    assert layer_violations(ROOT) == []
+
+
+def test_no_module_below_the_cli_does_work_at_import_time() -> None:
+    assert import_time_work(ROOT) == []
+
+
+def test_an_import_up_a_layer_is_caught_even_inside_a_function(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "ledger/fine.py": "import hashlib\nfrom policies import roles\nfrom ledger import x\n",
+            "ledger/x.py": "",
+            "ledger/bad.py": "def f():\n    from projections.audit import trail\n",
+            "projections/audit.py": "from . import queries\nfrom cli.main import cli\n",
+            "projections/queries.py": "from ..ledger import fine\n",
+            "policies/roles.py": "import datetime\nimport rapidfuzz\nfrom ledger.errors import E\n",
+            "policies/io.py": "import psycopg\n",
+            "cli/main.py": "from projections import audit\nfrom policies import roles\n",
+        },
+    )
+    assert layer_violations(root) == [
+        "ledger.bad (line 2) imports projections.audit: ledger/ must not import projections/",
+        "policies.io (line 1) imports psycopg: policies/ imports only pure libraries",
+        "policies.roles (line 3) imports ledger.errors: policies/ must not import ledger/",
+        "projections.audit (line 2) imports cli.main: projections/ must not import cli/",
+    ]
+
+
+def test_work_at_import_time_is_caught(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "ledger/ok.py": '"""Doc."""\nif TYPE_CHECKING:\n    import x\nA = 1\n',
+            "ledger/busy.py": "import os\nos.makedirs('/tmp/x')\n",
+            "cli/main.py": "cli()\n",
+        },
+    )
+    assert import_time_work(root) == ["ledger.busy (line 2) does work at import time"]
