@@ -16,8 +16,9 @@ import pytest
 
 from ledger.errors import AccessDenied, IntegrityViolation, NotFound, UsageError
 from ledger.keys import Identity
-from ledger.legal_package import sign_manifest, verify_package
-from ledger.transcoder import MsgpackTranscoder
+from ledger.legal_package import sign_manifest
+from ledger.verifier.package import verify_package
+from ledger.verifier.transcoder import MsgpackTranscoder
 from projections.legal import legal_package
 from projections.queries import Purpose
 from tests.conftest import Hospital

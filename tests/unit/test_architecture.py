@@ -8,6 +8,7 @@ libraries. Modules below `cli/` do no work at import time beyond definitions.
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +111,52 @@ def import_time_work(root: Path) -> list[str]:
     return problems
 
 
+VERIFIER = "ledger.verifier"
+VERIFIER_MAY_USE = ("ledger.verifier", "ledger.errors", "policies")
+"""Of ours, the offline verifier's import closure holds only itself, the errors and the rules."""
+WRITE_SIDE_LIBRARIES = (
+    "eventsourcing.application",
+    "eventsourcing.sqlite",
+    "eventsourcing.postgres",
+    "psycopg",
+    "sqlite3",
+)
+
+
+def closure(root: Path, start: str) -> dict[str, Import]:
+    """Every module the modules of package `start` import, transitively (with one import that
+    brings each in, to name in a failure); a module brings in its parent packages too."""
+    known = modules(root)
+    seen: dict[str, Import] = {}
+    todo = [name for name in known if name == start or name.startswith(start + ".")]
+    for name in todo:
+        seen[name] = Import(name, name, 0)
+    while todo:
+        name = todo.pop()
+        for item in imports(name, known[name], known):
+            parts = item.imported.split(".")
+            for depth in range(1, len(parts) + 1):
+                target = ".".join(parts[:depth])
+                if target not in seen:
+                    seen[target] = item
+                    if target in known:
+                        todo.append(target)
+    return seen
+
+
+def verifier_violations(root: Path) -> list[str]:
+    """What the offline verifier reaches of the write side: any module of ours outside it, the
+    errors and `policies/`, or a library of applications and stores."""
+    problems = []
+    for name, item in closure(root, VERIFIER).items():
+        ours = name.split(".")[0] in PACKAGES
+        allowed = any(name == a or name.startswith(a + ".") for a in VERIFIER_MAY_USE)
+        written = any(name == w or name.startswith(w + ".") for w in WRITE_SIDE_LIBRARIES)
+        if (ours and not allowed and name != "ledger") or written:
+            problems.append(f"{item}: the offline verifier must not reach {name}")
+    return sorted(problems)
+
+
 def _tree(root: Path, files: dict[str, str]) -> Path:
     for package in PACKAGES:
         (root / package).mkdir(parents=True, exist_ok=True)
@@ -161,3 +208,72 @@ def test_work_at_import_time_is_caught(tmp_path: Path) -> None:
         },
     )
     assert import_time_work(root) == ["ledger.busy (line 2) does work at import time"]
+
+
+def test_the_offline_verifier_imports_nothing_of_the_write_side() -> None:
+    assert verifier_violations(ROOT) == []
+    reached = closure(ROOT, VERIFIER)
+    for entry in ("export", "package", "transcoder"):
+        assert f"ledger.verifier.{entry}" in reached
+
+
+def test_the_offline_verifier_loads_no_aggregate_store_or_application() -> None:
+    """At run time too: importing what `verify --export` and `verify --package` run loads no
+    aggregate, store, application or `eventsourcing.application`."""
+    code = (
+        "import sys, ledger.verifier.export, ledger.verifier.package, ledger.verifier.transcoder;"
+        "print('\\n'.join(sorted(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    loaded = set(done.stdout.split())
+    ours = {m for m in loaded if m.split(".")[0] in PACKAGES}
+    assert ours <= {"ledger", "ledger.errors", "policies", "policies.roles"} | {
+        m for m in ours if m.startswith("ledger.verifier")
+    }
+    assert not loaded & {"eventsourcing.application", "psycopg", "sqlite3"}
+
+
+def test_a_verifier_that_reaches_the_write_side_is_caught(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "ledger/verifier/__init__.py": "",
+            "ledger/verifier/log.py": "from . import keys\nfrom ledger import errors\n",
+            "ledger/verifier/keys.py": "def f():\n    from ledger.user import NODE_USER\n",
+            "ledger/verifier/export.py": "from eventsourcing.application import Application\n",
+            "ledger/errors.py": "",
+            "ledger/user.py": "from ledger.application import Ledger\n",
+            "ledger/application.py": "",
+        },
+    )
+    assert verifier_violations(root) == [
+        "ledger.user (line 1) imports ledger.application: "
+        "the offline verifier must not reach ledger.application",
+        "ledger.verifier.export (line 1) imports eventsourcing.application: "
+        "the offline verifier must not reach eventsourcing.application",
+        "ledger.verifier.keys (line 2) imports ledger.user: "
+        "the offline verifier must not reach ledger.user",
+    ]
+
+
+def test_the_verifiers_user_topics_are_those_of_the_user_events() -> None:
+    """The key rules name the key events by topic (they import no aggregate): the names must
+    stay the stored topics of the `User` event classes."""
+    from eventsourcing.utils import get_topic
+
+    from ledger import user
+    from ledger.verifier import identities
+
+    pairs = {
+        identities.REGISTERED: user.User.Registered,
+        identities.INVITED: user.User.Invited,
+        identities.ENROLLED: user.User.Enrolled,
+        identities.REINSTATED: user.User.Reinstated,
+        identities.KEY_ROTATED: user.User.KeyRotated,
+        identities.KEY_REVOKED: user.User.KeyRevoked,
+    }
+    for topic, cls in pairs.items():
+        assert topic == get_topic(cls) == cls.TOPIC
+    assert identities.KEY_TOPICS == user.KEY_TOPICS == frozenset(pairs)
