@@ -51,19 +51,12 @@ from ledger.store import (
     store_failure,
     stored_schema_version,
 )
-from ledger.user import (
-    KEY_PROTECTIONS,
-    NODE_USER,
-    User,
-    check_user_name,
-    code_hash,
-    new_enrolment_code,
-    user_id,
-)
+from ledger.user import User, check_user_name, new_enrolment_code
 from ledger.verifier import checkpoint as notes
 from ledger.verifier import merkle
 from ledger.verifier.envelope import opened_hash
 from ledger.verifier.export import key_document
+from ledger.verifier.identities import KEY_PROTECTIONS, NODE_USER, code_hash, user_id
 from ledger.verifier.log import LogEvent, Report, verify_log
 from ledger.verifier.public_keys import fingerprint, public_key_from_raw
 from ledger.verifier.transcoder import MsgpackTranscoder

@@ -16,10 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.store import Database
-from ledger.verifier.sealed import ALGORITHM as ALGORITHM
 from ledger.verifier.sealed import NONCE_SIZE
-from ledger.verifier.sealed import open_body as open_body
-from ledger.verifier.sealed import seal_body as seal_body
 
 MASTER_KEY_SIZE = 32
 

@@ -26,7 +26,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
-from ledger.data_keys import ALGORITHM, DataKeys, open_body, seal_body
+from ledger.data_keys import DataKeys
 from ledger.errors import (
     ConfigurationError,
     ConflictError,
@@ -38,6 +38,7 @@ from ledger.keys import Identity
 from ledger.verifier import envelope
 from ledger.verifier.envelope import opened_hash
 from ledger.verifier.public_keys import public_key_from_raw
+from ledger.verifier.sealed import ALGORITHM, open_body, seal_body
 
 
 class IntegrityIndex(Protocol):

@@ -1,20 +1,11 @@
 """The proof part of a legal request package (format.md section 6), written for the package.
 
 A legal package (`chartledger legal package`) holds one patient's record as it stood on a date,
-its history, its access and disclosure trail and its documents, written by
-`projections.legal`. This module writes what makes the package provable:
-
-- `events.ndjson`: the stored bytes of every event the package rests on (every version of the
-  patient's aggregates, of the accesses and disclosures in its trail, and of every user, whose
-  events establish which key was valid where), each with its log position and its RFC 9162
-  inclusion proof against
-- `checkpoint.txt`: a checkpoint signed by the node key when the package was made;
-- `subject-keys.json`: the data keys of this patient's encrypted events, so the verifier can read
-  them and compare them with what the package says (the package discloses this record anyway; the
-  keys open nothing else);
-- `MANIFEST.json`: the SHA-256 of every other file, signed by whoever made the package.
-
-`ledger.verifier.package` verifies a package with nothing but the package and this project.
+its history, its access and disclosure trail and its documents, written by `projections.legal`.
+This module writes what makes it provable: `events.ndjson` (the stored bytes of every event the
+package rests on, each with its inclusion proof), `checkpoint.txt` (signed by the node key),
+`subject-keys.json` (the patient's data keys) and `MANIFEST.json` (signed by the maker).
+`ledger.verifier.package` says what each holds and verifies a package offline.
 """
 
 from __future__ import annotations

@@ -9,12 +9,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from ledger.verifier.identities import KEY_PROTECTIONS as KEY_PROTECTIONS
-from ledger.verifier.identities import NODE_USER as NODE_USER
-from ledger.verifier.identities import USER_NAMESPACE as USER_NAMESPACE
-from ledger.verifier.identities import code_hash as code_hash
-from ledger.verifier.identities import normalise_code as normalise_code
-from ledger.verifier.identities import user_id as user_id
+from ledger.verifier.identities import NODE_USER, normalise_code, user_id
 from ledger.verifier.public_keys import fingerprint
 
 

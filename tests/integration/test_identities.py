@@ -18,8 +18,9 @@ from ledger.errors import (
     UsageError,
 )
 from ledger.keys import Identity
-from ledger.user import User, new_enrolment_code, user_id
+from ledger.user import User, new_enrolment_code
 from ledger.verifier.envelope import unpack
+from ledger.verifier.identities import user_id
 from tests.conftest import Hospital
 
 

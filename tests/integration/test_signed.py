@@ -397,8 +397,8 @@ def _opened_bodies(folder: Path) -> list[str]:
     """Every event body of the package the recipient can read with the package's own keys."""
     import base64
 
-    from ledger.data_keys import open_body
     from ledger.verifier import envelope
+    from ledger.verifier.sealed import open_body
     from ledger.verifier.transcoder import MsgpackTranscoder
 
     keys = {

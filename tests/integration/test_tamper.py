@@ -8,9 +8,10 @@ import pytest
 
 from ledger.errors import IntegrityViolation
 from ledger.keys import Identity
-from ledger.user import User, user_id
+from ledger.user import User
 from ledger.verifier import envelope
 from ledger.verifier.envelope import opened_hash
+from ledger.verifier.identities import user_id
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
 

@@ -10,7 +10,8 @@ import pytest
 
 from ledger.errors import IntegrityViolation
 from ledger.keys import Identity
-from ledger.user import User, code_hash, user_id
+from ledger.user import User
+from ledger.verifier.identities import code_hash, user_id
 from ledger.verifier.registry import KeyRegistry
 
 REGISTERED, ROTATED, REVOKED = User.Registered.TOPIC, User.KeyRotated.TOPIC, User.KeyRevoked.TOPIC
