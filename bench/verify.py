@@ -3,7 +3,7 @@
 Builds a ledger of N events (default 20,000; --quick 4,000) in 20-event aggregates, times the
 Merkle log's catch-up from empty (information), signs a checkpoint, then times `ledger.verify()`
 (every signature in worker processes, chains, tree, checkpoints). The baseline is
-`ledger.sigcheck.raw_verifications` split over a warm ProcessPoolExecutor of os.cpu_count()
+`ledger.verifier.sigcheck.raw_verifications` split over a warm ProcessPoolExecutor of os.cpu_count()
 workers (wall clock); the single-core raw rate is printed as information.
 Goal (DESIGN): verify events/s >= 0.8x raw all-core verifications/s.
 
@@ -35,7 +35,7 @@ from common import (
     stores,
 )
 
-from ledger.sigcheck import raw_verifications
+from ledger.verifier.sigcheck import raw_verifications
 
 EVENTS_PER_AGGREGATE = 20
 GOAL_VERIFY = 0.8

@@ -262,11 +262,11 @@ def _records_department(
 def demo(data: Path, folder: Path | None) -> None:
     """Build a small hospital's ledger on SQLite and walk through the main commands."""
     from ledger.errors import IdentityError, IntegrityViolation, LedgerError
-    from ledger.export import verify_export
     from ledger.home import LedgerHome
     from ledger.keys import Identity, write_key_file
-    from ledger.transcoder import MsgpackTranscoder
     from ledger.user import new_enrolment_code
+    from ledger.verifier.export import verify_export
+    from ledger.verifier.transcoder import MsgpackTranscoder
 
     root = folder or Path(tempfile.mkdtemp(prefix="chartledger-demo-"))
     if root.exists() and any(root.iterdir()):

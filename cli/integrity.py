@@ -179,8 +179,8 @@ def verify(
         _verify_package(package_dir, anchor, as_json, started)
         return
     if export_dir is not None:
-        from ledger.export import verify_export
-        from ledger.transcoder import MsgpackTranscoder
+        from ledger.verifier.export import verify_export
+        from ledger.verifier.transcoder import MsgpackTranscoder
 
         report = verify_export(export_dir, transcoder=MsgpackTranscoder(), expected_genesis=anchor)
         source = str(export_dir)
@@ -305,8 +305,8 @@ def log_follow(session: Session, interval: float) -> None:
 
 
 def _verify_package(folder: Path, anchor: bytes | None, as_json: bool, started: float) -> None:
-    from ledger.legal_package import verify_package
-    from ledger.transcoder import MsgpackTranscoder
+    from ledger.verifier.package import verify_package
+    from ledger.verifier.transcoder import MsgpackTranscoder
 
     report = verify_package(folder, transcoder=MsgpackTranscoder(), expected_genesis=anchor)
     seconds = time.perf_counter() - started

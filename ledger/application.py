@@ -25,8 +25,7 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 
-from ledger import aggregates, merkle
-from ledger import checkpoint as notes
+from ledger import aggregates
 from ledger.chart_index import ChartIndex, check_chart_index, expected_index
 from ledger.charts import ChartCommands
 from ledger.data_keys import DataKeys
@@ -41,10 +40,10 @@ from ledger.errors import (
     UsageError,
     require,
 )
-from ledger.event_store import SignedEventStore, SignedMapper, opened_hash
-from ledger.export import key_document, write_export
+from ledger.event_store import SignedEventStore, SignedMapper
+from ledger.export import write_export
 from ledger.follower import Follower
-from ledger.keys import Identity, fingerprint, public_key_from_raw
+from ledger.keys import Identity
 from ledger.merkle_log import Leaf, MerkleLog
 from ledger.mpi import PatientCommands
 from ledger.store import (
@@ -58,17 +57,15 @@ from ledger.store import (
     store_failure,
     stored_schema_version,
 )
-from ledger.transcoder import MsgpackTranscoder
-from ledger.user import (
-    KEY_PROTECTIONS,
-    NODE_USER,
-    User,
-    check_user_name,
-    code_hash,
-    new_enrolment_code,
-    user_id,
-)
-from ledger.verify import LogEvent, Report, verify_log
+from ledger.user import User, check_user_name, new_enrolment_code
+from ledger.verifier import checkpoint as notes
+from ledger.verifier import merkle
+from ledger.verifier.envelope import opened_hash
+from ledger.verifier.export import key_document
+from ledger.verifier.identities import KEY_PROTECTIONS, NODE_USER, code_hash, user_id
+from ledger.verifier.log import LogEvent, Report, verify_log
+from ledger.verifier.public_keys import fingerprint, public_key_from_raw
+from ledger.verifier.transcoder import MsgpackTranscoder
 from policies.roles import NODE, may_manage_identities, may_rotate_key, unknown_roles
 
 INVITATION_VALIDITY = timedelta(hours=72)

@@ -14,11 +14,10 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ledger.errors import ConfigurationError, IntegrityViolation, LedgerError
+from ledger.errors import ConfigurationError, LedgerError
 from ledger.store import Database
+from ledger.verifier.sealed import NONCE_SIZE
 
-ALGORITHM = "A256GCM"
-NONCE_SIZE = 12
 MASTER_KEY_SIZE = 32
 
 _TABLE = (
@@ -36,21 +35,6 @@ class DataDestroyed(LedgerError):
 def key_id_for(subject: UUID) -> str:
     """One data key per subject; its id names the subject and nothing else."""
     return f"subject:{subject.hex}"
-
-
-def seal_body(key: bytes, key_id: str, plaintext: bytes) -> bytes:
-    """nonce (12 bytes) ‖ AES-256-GCM ciphertext and tag, bound to the key id."""
-    nonce = os.urandom(NONCE_SIZE)
-    return nonce + AESGCM(key).encrypt(nonce, plaintext, key_id.encode())
-
-
-def open_body(key: bytes, key_id: str, sealed: bytes) -> bytes:
-    try:
-        return AESGCM(key).decrypt(sealed[:NONCE_SIZE], sealed[NONCE_SIZE:], key_id.encode())
-    except (InvalidTag, ValueError):
-        raise IntegrityViolation(
-            "decryption", f"an event body encrypted under {key_id} does not decrypt"
-        ) from None
 
 
 class DataKeys:

@@ -26,12 +26,13 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from ledger.access_policy import current_limits
-from ledger.data_keys import DataDestroyed, DataKeys, open_body, seal_body
+from ledger.data_keys import DataDestroyed, DataKeys
 from ledger.errors import IntegrityViolation, NotAuthorised, NotFound, UsageError, require
 from ledger.keys import Identity
 from ledger.patient import Patient, patient_id
 from ledger.store import Database
 from ledger.text_checks import check_text
+from ledger.verifier.sealed import open_body, seal_body
 from policies.limits import DEFAULT_LIMITS
 from policies.roles import Decision
 

@@ -26,8 +26,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
-from ledger import envelope
-from ledger.data_keys import ALGORITHM, DataKeys, open_body, seal_body
+from ledger.data_keys import DataKeys
 from ledger.errors import (
     ConfigurationError,
     ConflictError,
@@ -35,20 +34,11 @@ from ledger.errors import (
     LedgerError,
     StoreUnavailable,
 )
-from ledger.keys import Identity, public_key_from_raw
-
-
-class EventRow(Protocol):
-    """A stored event as any reader holds it: the four stored columns."""
-
-    @property
-    def originator_id(self) -> UUID | str: ...
-    @property
-    def originator_version(self) -> int: ...
-    @property
-    def topic(self) -> str: ...
-    @property
-    def state(self) -> bytes: ...
+from ledger.keys import Identity
+from ledger.verifier import envelope
+from ledger.verifier.envelope import opened_hash
+from ledger.verifier.public_keys import public_key_from_raw
+from ledger.verifier.sealed import ALGORITHM, open_body, seal_body
 
 
 class IntegrityIndex(Protocol):
@@ -154,28 +144,6 @@ class SignedMapper(Mapper[UUID]):
                 body,
             )
         )
-
-
-def opened_hash(
-    stored: EventRow, position: int | None = None
-) -> tuple[envelope.Envelope, bytes, bytes]:
-    """Open a stored event: its envelope, signed preimage and event hash."""
-    originator_id = cast(UUID, stored.originator_id)
-    opened = envelope.unpack(
-        stored.state,
-        position=position,
-        originator_id=originator_id,
-        originator_version=stored.originator_version,
-    )
-    pre = envelope.preimage(
-        originator_id,
-        stored.originator_version,
-        stored.topic,
-        opened.body,
-        opened.prev,
-        opened.signer,
-    )
-    return opened, pre, envelope.event_hash(pre, opened.sig)
 
 
 class _StaleKeys(Exception):

@@ -1,30 +1,19 @@
-"""The export folder (contract, DESIGN.md section 5) and its offline verification.
+"""Writing the export folder (contract: docs/format.md section 4).
 
 An export holds the stored bytes of every event in log order, every signed checkpoint and every
-public key the ledger has known. Verifying it needs this project and nothing else: no database,
-no patient-data key (signatures cover the stored, possibly encrypted, bytes).
+public key the ledger has known. `ledger.verifier.export` verifies one offline.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
-from eventsourcing.persistence import Transcoder
-
-from ledger.errors import IntegrityViolation, UsageError
 from ledger.files import new_folder, open_text, subfolder, write_text
-from ledger.registry import KeyRecord, KeyRegistry
-from ledger.verify import LogEvent, Report, verify_log
-
-FORMAT = "chartledger-export/2"
-"""/2 (issue 10): the key rules of docs/format.md section 3 (people invited and enrolled with
-their own key, rotation by the owner only). A /1 export was made under the earlier rules."""
+from ledger.verifier.export import FORMAT, b64
+from ledger.verifier.log import LogEvent
 
 README = """\
 Chartledger export ({format})
@@ -40,27 +29,6 @@ To verify it on any machine with Chartledger installed (no database, no patient-
 
 Compare the genesis fingerprint with the one printed when the ledger was created.
 """
-
-
-def key_document(registry: KeyRegistry, origin: str, node_public_key: bytes) -> dict[str, Any]:
-    """keys.json: every signer, the node key and the genesis fingerprint."""
-    return {
-        "format": FORMAT,
-        "origin": origin,
-        "genesis": registry.genesis.hex() if registry.genesis else None,
-        "node": {"name": origin, "public_key": _b64(node_public_key)},
-        "signers": {
-            record.fingerprint.hex(): {
-                "public_key": _b64(record.public_key),
-                "user": record.user,
-                "user_id": str(record.user_id),
-                "roles": record.roles,
-                "valid_from": record.valid_from,
-                "revoked_at": record.revoked_at,
-            }
-            for record in sorted(registry.keys.values(), key=lambda r: r.valid_from)
-        },
-    }
 
 
 def write_export(
@@ -84,7 +52,7 @@ def write_export(
                 "originator_id": str(event.originator_id),
                 "originator_version": event.originator_version,
                 "topic": event.topic,
-                "state": _b64(event.state),
+                "state": b64(event.state),
             }
             out.write(json.dumps(line, separators=(",", ":")) + "\n")
             count += 1
@@ -97,113 +65,3 @@ def write_export(
         force=True,
     )
     return count
-
-
-def verify_export(
-    folder: Path,
-    *,
-    transcoder: Transcoder,
-    expected_genesis: bytes | None = None,
-    workers: int | None = None,
-) -> Report:
-    """Verify an export folder offline; raise `IntegrityViolation` naming the first failure."""
-    if not (folder / "events.ndjson").is_file() or not (folder / "keys.json").is_file():
-        raise UsageError(f"{folder} is not a Chartledger export (no events.ndjson or keys.json).")
-    keys = _read_keys(folder / "keys.json")
-    origin = str(keys["origin"])
-    checkpoints = _read_checkpoints(folder / "checkpoints")
-    report = verify_log(
-        _read_events(folder / "events.ndjson"),
-        checkpoints,
-        origin=origin,
-        transcoder=transcoder,
-        expected_genesis=expected_genesis,
-        workers=workers,
-    )
-    _check_keys_match(report.registry, keys)
-    return report
-
-
-def _read_keys(path: Path) -> dict[str, Any]:
-    try:
-        keys = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise IntegrityViolation("export format", "keys.json is not readable JSON") from None
-    if isinstance(keys, dict) and keys.get("format") == "chartledger-export/1":
-        raise IntegrityViolation(
-            "export format",
-            "keys.json is of format chartledger-export/1, made under the key rules before "
-            f"{FORMAT} (an administrator enrolled keys); this verifier checks {FORMAT} only",
-        )
-    if not isinstance(keys, dict) or keys.get("format") != FORMAT:
-        raise IntegrityViolation("export format", f"keys.json is not of format {FORMAT}")
-    if not isinstance(keys.get("origin"), str) or not isinstance(keys.get("signers"), dict):
-        raise IntegrityViolation("export format", "keys.json lacks its origin or signers")
-    return keys
-
-
-def _read_checkpoints(folder: Path) -> list[tuple[int, str]]:
-    found: list[tuple[int, str]] = []
-    if not folder.is_dir():
-        return found
-    for path in sorted(folder.glob("*.txt")):
-        if not path.stem.isdigit():
-            raise IntegrityViolation("export format", f"checkpoint file {path.name} is misnamed")
-        found.append((int(path.stem), path.read_text(encoding="utf-8")))
-    return found
-
-
-def _read_events(path: Path) -> Iterator[LogEvent]:
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            try:
-                obj = json.loads(line)
-                yield LogEvent(
-                    position=int(obj["position"]),
-                    originator_id=UUID(obj["originator_id"]),
-                    originator_version=int(obj["originator_version"]),
-                    topic=str(obj["topic"]),
-                    state=base64.b64decode(obj["state"], validate=True),
-                )
-            except (ValueError, KeyError, TypeError, binascii.Error):
-                raise IntegrityViolation(
-                    "export format", f"events.ndjson line {number} is not a valid event line"
-                ) from None
-
-
-def _check_keys_match(registry: KeyRegistry, keys: dict[str, Any]) -> None:
-    """keys.json must say exactly what the log itself establishes about every key."""
-    derived = key_document(registry, str(keys["origin"]), b"")["signers"]
-    listed = keys["signers"]
-    for fp, record in derived.items():
-        if listed.get(fp) != record:
-            raise IntegrityViolation(
-                "keys", f"keys.json does not match the log for signer {fp[:16]}…"
-            )
-    extra = set(listed) - set(derived)
-    if extra:
-        raise IntegrityViolation(
-            "keys", f"keys.json lists a signer the log never enrolled: {sorted(extra)[0][:16]}…"
-        )
-    if keys.get("genesis") != (registry.genesis.hex() if registry.genesis else None):
-        raise IntegrityViolation("keys", "keys.json names a different genesis key than the log")
-
-
-def records_from_document(keys: dict[str, Any]) -> list[KeyRecord]:
-    """The key records listed in a keys.json document (for display)."""
-    return [
-        KeyRecord(
-            fingerprint=bytes.fromhex(fp),
-            public_key=base64.b64decode(item["public_key"]),
-            user=item["user"],
-            user_id=UUID(item["user_id"]),
-            roles=list(item["roles"]),
-            valid_from=int(item["valid_from"]),
-            revoked_at=item["revoked_at"],
-        )
-        for fp, item in keys["signers"].items()
-    ]
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")

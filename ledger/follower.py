@@ -19,8 +19,8 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from ledger import merkle_log
 from ledger.errors import IntegrityViolation
-from ledger.event_store import opened_hash
 from ledger.store import Cursor
+from ledger.verifier.envelope import opened_hash
 
 if TYPE_CHECKING:
     from ledger.application import Ledger

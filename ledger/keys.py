@@ -10,7 +10,6 @@ protected form; older protected PKCS#8 PEM files still load.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -21,28 +20,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledger.errors import IdentityError, UsageError
+from ledger.verifier.public_keys import fingerprint, raw_public
 
 
 class PassphraseNeeded(IdentityError):
     """The key file is protected and no passphrase was given (a terminal may ask for one)."""
-
-
-def raw_public(public_key: Ed25519PublicKey) -> bytes:
-    """The 32 raw bytes of a public key, as stored in the ledger and in exports."""
-    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def fingerprint(public_key: Ed25519PublicKey | bytes) -> bytes:
-    """SHA-256 of the raw public key: the `signer` field of every envelope."""
-    raw = public_key if isinstance(public_key, bytes) else raw_public(public_key)
-    return hashlib.sha256(raw).digest()
-
-
-def public_key_from_raw(raw: bytes) -> Ed25519PublicKey:
-    """Load a public key from its 32 raw bytes."""
-    if len(raw) != 32:
-        raise UsageError("An Ed25519 public key must be exactly 32 bytes.")
-    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 @dataclass(frozen=True)

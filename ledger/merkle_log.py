@@ -26,11 +26,11 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 
-from ledger import envelope, merkle
-from ledger.admission import admit
 from ledger.errors import IntegrityViolation, NotFound
-from ledger.registry import Invitation, KeyRecord, KeyRegistry
 from ledger.store import Cursor, Database
+from ledger.verifier import envelope, merkle
+from ledger.verifier.admission import admit
+from ledger.verifier.registry import Invitation, KeyRecord, KeyRegistry
 
 LOG_NAME = "merkle-log"
 

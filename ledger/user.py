@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import secrets
 from datetime import datetime
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from ledger.keys import fingerprint
-
-USER_NAMESPACE = uuid5(NAMESPACE_URL, "https://chartledger.invalid/user")
-NODE_USER = "node"
+from ledger.verifier.identities import NODE_USER, normalise_code, user_id
+from ledger.verifier.public_keys import fingerprint
 
 
 def check_user_name(name: str) -> None:
@@ -30,29 +26,10 @@ def check_user_name(name: str) -> None:
         raise UsageError("A user name must be at most 64 characters.")
 
 
-def user_id(name: str) -> UUID:
-    """Users are found by name: the aggregate id is derived from it, so a name is never reused."""
-    return uuid5(USER_NAMESPACE, name)
-
-
-KEY_PROTECTIONS = ("passphrase", "none")
-"""How a private key is kept where its user works: encrypted with a passphrase, or not at all."""
-
-
 def new_enrolment_code() -> str:
     """A one-time code: 100 random bits as 4 groups of 5 base32 characters, easy to read aloud."""
     text = base64.b32encode(secrets.token_bytes(15)).decode("ascii")[:20]
     return "-".join(text[i : i + 5] for i in range(0, 20, 5))
-
-
-def normalise_code(code: str) -> str:
-    """The code as typed, without dashes and spaces, in capitals (what is hashed and revealed)."""
-    return "".join(code.split()).replace("-", "").upper()
-
-
-def code_hash(subject: UUID, code: str) -> bytes:
-    """SHA-256 of the code salted with the user id: what an invitation stores instead of it."""
-    return hashlib.sha256(subject.bytes + normalise_code(code).encode("utf-8")).digest()
 
 
 class User(Aggregate):

@@ -29,8 +29,9 @@ from ledger.encounter import Encounter
 from ledger.errors import UsageError
 from ledger.files import check_new_folder, new_folder, open_text, subfolder, write_bytes, write_text
 from ledger.keys import Identity
-from ledger.legal_package import FORMAT, sign_manifest, write_proofs
+from ledger.legal_package import sign_manifest, write_proofs
 from ledger.patient import patient_id
+from ledger.verifier.package import FORMAT
 from projections.audit import AuditRow, caught_up_trail, write_csv
 from projections.queries import PatientRecord, Purpose, _encounter, history_line
 

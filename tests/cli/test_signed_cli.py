@@ -132,8 +132,8 @@ def test_a_physician_cannot_open_a_restricted_chart_by_admitting_the_patient_the
 
 def _accesses(run: Chartledger) -> list[tuple[str, dict]]:  # type: ignore[type-arg]
     """Every access event's facts, read from the stored rows (they are not encrypted)."""
-    from ledger import envelope
-    from ledger.transcoder import MsgpackTranscoder
+    from ledger.verifier import envelope
+    from ledger.verifier.transcoder import MsgpackTranscoder
 
     transcoder = MsgpackTranscoder()
     found = []

@@ -17,9 +17,9 @@ from ledger.completion import EncounterCompletion
 from ledger.discrepancy import Discrepancy
 from ledger.documents import Document
 from ledger.encounter import Encounter
-from ledger.event_store import opened_hash
 from ledger.patient import Patient
 from ledger.release import DisclosureSuspension, ReleaseRequest
+from ledger.verifier.envelope import opened_hash
 from projections.audit import audit_patient
 from tests.conftest import Hospital
 

@@ -151,7 +151,7 @@ def test_a_file_that_changes_while_being_filed_stores_nothing(
 def test_a_document_stored_whole_before_chunking_still_reads(
     hospital: Hospital, tmp_path: Path
 ) -> None:
-    from ledger.data_keys import seal_body
+    from ledger.verifier.sealed import seal_body
 
     tech, mrn = _setup(hospital)
     scan = tmp_path / "old.txt"
@@ -175,7 +175,7 @@ def test_a_document_stored_whole_before_chunking_still_reads(
 def test_a_multi_chunk_document_refiles_chunk_by_chunk(
     hospital: Hospital, tmp_path: Path, legacy: bool
 ) -> None:
-    from ledger.data_keys import seal_body
+    from ledger.verifier.sealed import seal_body
 
     tech, mrn = _setup(hospital)
     other = hospital.ledger.register_patient(

@@ -9,12 +9,12 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.domain import Aggregate
 
-from ledger import envelope
 from ledger.data_keys import DataDestroyed
 from ledger.errors import ConfigurationError, IntegrityViolation
-from ledger.export import verify_export
 from ledger.store import parse_store_url
-from ledger.transcoder import MsgpackTranscoder
+from ledger.verifier import envelope
+from ledger.verifier.export import verify_export
+from ledger.verifier.transcoder import MsgpackTranscoder
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
 

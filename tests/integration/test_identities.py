@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from ledger.envelope import unpack
 from ledger.errors import (
     ConfigurationError,
     ConflictError,
@@ -19,7 +18,9 @@ from ledger.errors import (
     UsageError,
 )
 from ledger.keys import Identity
-from ledger.user import User, new_enrolment_code, user_id
+from ledger.user import User, new_enrolment_code
+from ledger.verifier.envelope import unpack
+from ledger.verifier.identities import user_id
 from tests.conftest import Hospital
 
 
@@ -392,8 +393,8 @@ def test_an_export_verified_offline_names_a_forged_key_event(
     import base64
     import json
 
-    from ledger.export import verify_export
-    from ledger.transcoder import MsgpackTranscoder
+    from ledger.verifier.export import verify_export
+    from ledger.verifier.transcoder import MsgpackTranscoder
 
     code = hospital.ledger.invite("dr.a", ["physician"], actor=hospital.admin)
     if forgery == "rotation":

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,8 +19,9 @@ import pytest
 
 from ledger.errors import AccessDenied, IntegrityViolation, NotFound, UsageError
 from ledger.keys import Identity
-from ledger.legal_package import sign_manifest, verify_package
-from ledger.transcoder import MsgpackTranscoder
+from ledger.legal_package import sign_manifest
+from ledger.verifier.package import verify_package
+from ledger.verifier.transcoder import MsgpackTranscoder
 from projections.legal import legal_package
 from projections.queries import Purpose
 from tests.conftest import Hospital
@@ -251,3 +255,35 @@ def test_tampering_with_a_package_is_caught(case: Case, tmp_path: Path) -> None:
     # Another ledger's trust anchor.
     with pytest.raises(IntegrityViolation, match="trust anchor"):
         verify(out, bytes(32))
+
+
+def test_verify_export_and_package_load_nothing_of_the_write_side(
+    case: Case, tmp_path: Path
+) -> None:
+    """`chartledger verify --export` and `--package`, run as a user runs them elsewhere, load no
+    aggregate, store, application, projection or `eventsourcing.application`."""
+    out = tmp_path / "package"
+    make(case, out)
+    export = tmp_path / "export"
+    case.hospital.ledger.export(export)
+    genesis = case.hospital.ledger.genesis_fingerprint().hex()
+    code = (
+        "import sys\nfrom cli.main import cli\n"
+        "try:\n    cli.main(sys.argv[1:], standalone_mode=False)\n"
+        "finally:\n    print('MODULES', *sorted(sys.modules))\n"
+    )
+    env = {**os.environ, "CHARTLEDGER_HOME": str(tmp_path / "no-home"), "CHARTLEDGER_DB": ""}
+    for option, folder in (("--export", export), ("--package", out)):
+        done = subprocess.run(
+            [sys.executable, "-c", code, "verify", option, str(folder), "--genesis", genesis],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        assert "Verified" in done.stdout or "verified" in done.stdout, done.stdout
+        modules = done.stdout.split("MODULES", 1)[1].split()
+        ours = {m for m in modules if m.split(".")[0] in ("ledger", "projections", "policies")}
+        allowed = {m for m in ours if m.startswith(("ledger.verifier", "policies"))}
+        assert ours <= {"ledger", "ledger.errors"} | allowed, sorted(ours)
+        assert not {"eventsourcing.application", "psycopg"} & set(modules)

@@ -397,9 +397,9 @@ def _opened_bodies(folder: Path) -> list[str]:
     """Every event body of the package the recipient can read with the package's own keys."""
     import base64
 
-    from ledger import envelope
-    from ledger.data_keys import open_body
-    from ledger.transcoder import MsgpackTranscoder
+    from ledger.verifier import envelope
+    from ledger.verifier.sealed import open_body
+    from ledger.verifier.transcoder import MsgpackTranscoder
 
     keys = {
         kid: base64.b64decode(key)
@@ -425,8 +425,9 @@ def test_a_legal_package_redacts_a_retracted_entry_and_still_verifies(
     import base64
 
     from ledger.errors import IntegrityViolation
-    from ledger.legal_package import sign_manifest, verify_package
-    from ledger.transcoder import MsgpackTranscoder
+    from ledger.legal_package import sign_manifest
+    from ledger.verifier.package import verify_package
+    from ledger.verifier.transcoder import MsgpackTranscoder
     from projections.legal import legal_package
 
     ward = misfiled.ward

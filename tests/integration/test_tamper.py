@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from ledger import envelope
 from ledger.errors import IntegrityViolation
-from ledger.event_store import opened_hash
 from ledger.keys import Identity
-from ledger.user import User, user_id
+from ledger.user import User
+from ledger.verifier import envelope
+from ledger.verifier.envelope import opened_hash
+from ledger.verifier.identities import user_id
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
 
@@ -196,8 +197,8 @@ def test_a_damaged_export_is_caught_offline(hospital: Hospital, tmp_path: Path) 
     seed(hospital)
     folder = tmp_path / "export"
     hospital.ledger.export(folder)
-    from ledger.export import verify_export
-    from ledger.transcoder import MsgpackTranscoder
+    from ledger.verifier.export import verify_export
+    from ledger.verifier.transcoder import MsgpackTranscoder
 
     report = verify_export(
         folder, transcoder=MsgpackTranscoder(), expected_genesis=hospital.admin.fingerprint

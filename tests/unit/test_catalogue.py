@@ -63,9 +63,9 @@ def _subclasses(cls: type) -> set[type]:
 def test_the_offline_verifiers_topics_are_those_of_the_catalogued_classes() -> None:
     """The package verifier names a few topics itself (it imports nothing that writes): they
     must stay the stored topics of the classes they stand for."""
-    from ledger import legal_package
     from ledger.documents import Document
     from ledger.encounter import Encounter
+    from ledger.verifier import package as legal_package
 
     assert legal_package.DOCUMENT_FILED_TOPIC == get_topic(Document.Filed)
     assert legal_package.DOCUMENT_REFILED_TOPIC == get_topic(Document.Refiled)

@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.checkpoint import (
+from ledger.errors import IntegrityViolation, UsageError
+from ledger.verifier.checkpoint import (
     Checkpoint,
     NoteVerifier,
     add_signature,
@@ -22,7 +23,6 @@ from ledger.checkpoint import (
     sign_checkpoint,
     sign_note,
 )
-from ledger.errors import IntegrityViolation, UsageError
 
 DASH = "\u2014"  # EM DASH, which opens every signature line
 NAME = "chartledger.example/log"

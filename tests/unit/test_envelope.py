@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import envelope
 from ledger.errors import IntegrityViolation
 from ledger.keys import Identity
+from ledger.verifier import envelope
 
 OID = UUID("12345678-1234-5678-1234-567812345678")
 SEED = bytes(range(32))

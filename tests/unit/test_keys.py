@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import IdentityError, UsageError
-from ledger.keys import Identity, fingerprint, load_identity, public_key_from_raw, write_key_file
+from ledger.keys import Identity, load_identity, write_key_file
+from ledger.verifier.public_keys import fingerprint, public_key_from_raw
 
 
 def test_a_key_file_round_trips_and_is_private(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import merkle
 from ledger.errors import IntegrityViolation
+from ledger.verifier import merkle
 
 VECTORS_DIR = Path(__file__).resolve().parents[1] / "data" / "rfc6962"  # carried: see its README
 

@@ -10,8 +10,9 @@ import pytest
 
 from ledger.errors import IntegrityViolation
 from ledger.keys import Identity
-from ledger.registry import KeyRegistry
-from ledger.user import User, code_hash, user_id
+from ledger.user import User
+from ledger.verifier.identities import code_hash, user_id
+from ledger.verifier.registry import KeyRegistry
 
 REGISTERED, ROTATED, REVOKED = User.Registered.TOPIC, User.KeyRotated.TOPIC, User.KeyRevoked.TOPIC
 INVITED, ENROLLED, REINSTATED = User.Invited.TOPIC, User.Enrolled.TOPIC, User.Reinstated.TOPIC

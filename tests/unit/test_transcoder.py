@@ -15,7 +15,7 @@ from eventsourcing.persistence import Mapper, Transcoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.transcoder import MsgpackTranscoder, packb, unpackb
+from ledger.verifier.transcoder import MsgpackTranscoder, packb, unpackb
 
 # -- known answers, written out by hand from the contract in the module docstring -------------
 

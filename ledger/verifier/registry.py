@@ -25,8 +25,20 @@ from typing import Any
 from uuid import UUID
 
 from ledger.errors import IntegrityViolation, Where
-from ledger.keys import fingerprint
-from ledger.user import KEY_PROTECTIONS, KEY_TOPICS, NODE_USER, User, code_hash, user_id
+from ledger.verifier.identities import (
+    ENROLLED,
+    INVITED,
+    KEY_PROTECTIONS,
+    KEY_REVOKED,
+    KEY_ROTATED,
+    KEY_TOPICS,
+    NODE_USER,
+    REGISTERED,
+    REINSTATED,
+    code_hash,
+    user_id,
+)
+from ledger.verifier.public_keys import fingerprint
 from policies.roles import ADMINISTRATOR, NODE, may_manage_identities, may_rotate_key
 
 
@@ -111,7 +123,7 @@ class KeyRegistry:
             "originator_version": originator_version,
         }
         if self.genesis is None:
-            if topic != User.Registered.TOPIC or body is None:
+            if topic != REGISTERED or body is None:
                 raise IntegrityViolation(
                     "genesis", "the first event of the log is not a user registration", **where
                 )
@@ -131,7 +143,7 @@ class KeyRegistry:
                     "genesis", "the first user registered is not an administrator", **where
                 )
             return bytes(body["public_key"])
-        if topic == User.Enrolled.TOPIC and body is not None:
+        if topic == ENROLLED and body is not None:
             return self._enrolment_key(originator_id, signer, body, where)
         record = self.keys.get(signer)
         if record is None:
@@ -156,7 +168,7 @@ class KeyRegistry:
         """An enrolment is signed by the key it enrols (proof of possession); what it claims
         is checked once that signature is (`_check_enrolment`, from `apply`), so that a changed
         body is named as a bad signature."""
-        _require_fields(User.Enrolled.TOPIC, body, **where)
+        _require_fields(ENROLLED, body, **where)
         public_key = bytes(body["public_key"])
         if fingerprint(public_key) != signer:
             if signer in self.keys:  # a known key signed someone else's enrolment
@@ -214,7 +226,7 @@ class KeyRegistry:
     ) -> None:
         """Who may sign which key event (the signer's key is known and valid here)."""
         subject = self._subject_name(originator_id, body)
-        if topic == User.KeyRotated.TOPIC:
+        if topic == KEY_ROTATED:
             decision = may_rotate_key(record.roles, actor=record.user, subject=subject)
             if record.user_id != originator_id or not decision.allowed:
                 raise IntegrityViolation(
@@ -236,7 +248,7 @@ class KeyRegistry:
             )
         if body is not None:
             _require_fields(topic, body, **where)
-        if topic == User.Registered.TOPIC:
+        if topic == REGISTERED:
             if body is None or body.get("name") != NODE_USER or list(body["roles"]) != [NODE]:
                 raise IntegrityViolation(
                     "registration",
@@ -248,7 +260,7 @@ class KeyRegistry:
                 raise IntegrityViolation(
                     "registration", "the node's key is registered once, under its own id", **where
                 )
-        elif topic == User.Invited.TOPIC:
+        elif topic == INVITED:
             if body is None or originator_id != user_id(str(body["name"])):
                 raise IntegrityViolation(
                     "registration", "the invitation is not filed under its user's id", **where
@@ -257,7 +269,7 @@ class KeyRegistry:
                 raise IntegrityViolation(
                     "registration", f"{subject} was invited or enrolled before", **where
                 )
-        elif topic == User.Reinstated.TOPIC:
+        elif topic == REINSTATED:
             current = self.current.get(originator_id)
             if current is None or self.keys[current].revoked_at is None:
                 raise IntegrityViolation(
@@ -268,7 +280,7 @@ class KeyRegistry:
                 raise IntegrityViolation(
                     "reinstatement", f"{subject} already has an open invitation", **where
                 )
-        elif topic == User.KeyRevoked.TOPIC and originator_id not in self.current:
+        elif topic == KEY_REVOKED and originator_id not in self.current:
             raise IntegrityViolation("authority", f"{subject} has no key to revoke", **where)
 
     def apply(
@@ -289,8 +301,8 @@ class KeyRegistry:
         }
         _require_fields(topic, body, **where)
         changed: list[KeyRecord | Invitation] = []
-        if topic in (User.Invited.TOPIC, User.Reinstated.TOPIC):
-            if topic == User.Invited.TOPIC:
+        if topic in (INVITED, REINSTATED):
+            if topic == INVITED:
                 name, roles = str(body["name"]), list(body["roles"])
             else:
                 previous = self.keys[self.current[originator_id]]
@@ -305,7 +317,7 @@ class KeyRegistry:
             )
             self.invitations[originator_id] = invitation
             changed.append(invitation)
-        elif topic == User.Enrolled.TOPIC:
+        elif topic == ENROLLED:
             self._check_enrolment(originator_id, body, where)
             invitation = self.invitations[originator_id]
             invitation.used_at = position
@@ -320,7 +332,7 @@ class KeyRegistry:
             self.keys[record.fingerprint] = record
             self.current[originator_id] = record.fingerprint
             changed += [invitation, record]
-        elif topic == User.Registered.TOPIC:
+        elif topic == REGISTERED:
             record = KeyRecord(
                 fingerprint=fingerprint(body["public_key"]),
                 public_key=bytes(body["public_key"]),
@@ -334,12 +346,12 @@ class KeyRegistry:
             self.keys[record.fingerprint] = record
             self.current[originator_id] = record.fingerprint
             changed.append(record)
-        elif topic in (User.KeyRotated.TOPIC, User.KeyRevoked.TOPIC):
+        elif topic in (KEY_ROTATED, KEY_REVOKED):
             old = self.keys[self.current[originator_id]]
             if old.revoked_at is None:
                 old.revoked_at = position
                 changed.append(old)
-            if topic == User.KeyRotated.TOPIC:
+            if topic == KEY_ROTATED:
                 new = KeyRecord(
                     fingerprint=fingerprint(body["public_key"]),
                     public_key=bytes(body["public_key"]),
@@ -369,12 +381,12 @@ class KeyRegistry:
 
 
 _FIELDS: dict[str, dict[str, type]] = {
-    User.Registered.TOPIC: {"name": str, "roles": list, "public_key": bytes, "key_protection": str},
-    User.Invited.TOPIC: {"name": str, "roles": list, "code_hash": bytes, "expires": datetime},
-    User.Enrolled.TOPIC: {"public_key": bytes, "code": str, "key_protection": str},
-    User.Reinstated.TOPIC: {"reason": str, "code_hash": bytes, "expires": datetime},
-    User.KeyRotated.TOPIC: {"public_key": bytes},
-    User.KeyRevoked.TOPIC: {"reason": str},
+    REGISTERED: {"name": str, "roles": list, "public_key": bytes, "key_protection": str},
+    INVITED: {"name": str, "roles": list, "code_hash": bytes, "expires": datetime},
+    ENROLLED: {"public_key": bytes, "code": str, "key_protection": str},
+    REINSTATED: {"reason": str, "code_hash": bytes, "expires": datetime},
+    KEY_ROTATED: {"public_key": bytes},
+    KEY_REVOKED: {"reason": str},
 }
 
 

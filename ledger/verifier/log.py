@@ -18,14 +18,14 @@ from uuid import UUID
 
 from eventsourcing.persistence import Transcoder
 
-from ledger import checkpoint as notes
-from ledger import envelope, merkle
-from ledger.admission import admit
 from ledger.errors import IntegrityViolation
-from ledger.keys import public_key_from_raw
-from ledger.registry import KeyRegistry
-from ledger.sigcheck import SignatureItem, first_bad_signature
-from ledger.user import NODE_USER
+from ledger.verifier import checkpoint as notes
+from ledger.verifier import envelope, merkle
+from ledger.verifier.admission import admit
+from ledger.verifier.identities import NODE_USER
+from ledger.verifier.public_keys import public_key_from_raw
+from ledger.verifier.registry import KeyRegistry
+from ledger.verifier.sigcheck import SignatureItem, first_bad_signature
 
 CHUNK = 1024
 SWITCH_INTERVAL = 0.0002

@@ -8,7 +8,7 @@ previous event's hash and the signer, so a row cannot be moved, reordered or re-
 from __future__ import annotations
 
 import hashlib
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, cast
 from uuid import UUID
 
 import msgpack
@@ -157,3 +157,36 @@ def verify_signature(
             originator_id=originator_id,
             originator_version=originator_version,
         ) from None
+
+
+class EventRow(Protocol):
+    """A stored event as any reader holds it: the four stored columns."""
+
+    @property
+    def originator_id(self) -> UUID | str: ...
+    @property
+    def originator_version(self) -> int: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def state(self) -> bytes: ...
+
+
+def opened_hash(stored: EventRow, position: int | None = None) -> tuple[Envelope, bytes, bytes]:
+    """Open a stored event: its envelope, signed preimage and event hash."""
+    originator_id = cast(UUID, stored.originator_id)
+    opened = unpack(
+        stored.state,
+        position=position,
+        originator_id=originator_id,
+        originator_version=stored.originator_version,
+    )
+    pre = preimage(
+        originator_id,
+        stored.originator_version,
+        stored.topic,
+        opened.body,
+        opened.prev,
+        opened.signer,
+    )
+    return opened, pre, event_hash(pre, opened.sig)

@@ -13,12 +13,12 @@ from uuid import UUID
 
 from eventsourcing.persistence import Transcoder
 
-from ledger import envelope
 from ledger.errors import IntegrityViolation, Where
-from ledger.event_store import EventRow, opened_hash
-from ledger.keys import public_key_from_raw
-from ledger.registry import Invitation, KeyRecord, KeyRegistry
-from ledger.user import KEY_TOPICS
+from ledger.verifier import envelope
+from ledger.verifier.envelope import EventRow, opened_hash
+from ledger.verifier.identities import KEY_TOPICS
+from ledger.verifier.public_keys import public_key_from_raw
+from ledger.verifier.registry import Invitation, KeyRecord, KeyRegistry
 
 
 class Admitted(NamedTuple):
