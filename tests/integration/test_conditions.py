@@ -240,11 +240,10 @@ def _pg(url: str) -> Any:
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)  # a PostgreSQL condition
 def test_a_connection_lost_mid_command_gives_one_sentence_and_a_retry_works(
     hospital: Hospital,
 ) -> None:
-    if parse_store_url(hospital.store_url).kind != "postgresql":
-        pytest.skip("a PostgreSQL condition")
     ledger = hospital.reopen()
     clerk = hospital.enrol("clerk", ["technician"])
     events = ledger.recorder.max_notification_id()
@@ -293,11 +292,10 @@ def test_a_connection_lost_mid_command_gives_one_sentence_and_a_retry_works(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)  # a PostgreSQL privilege
 def test_an_open_runs_no_ddl_a_role_without_create_can_work(hospital: Hospital) -> None:
     """Opening, writing and verifying need no CREATE privilege: the schema was made at init."""
     store = parse_store_url(hospital.store_url)
-    if store.kind != "postgresql":
-        pytest.skip("a PostgreSQL condition (privileges)")
     clerk = hospital.enrol("clerk", ["technician"])
     role = f"cl_worker_{store.schema[3:]}"
     with _pg(hospital.store_url) as admin:
