@@ -26,7 +26,7 @@ import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TextIO, TypeVar, cast
+from typing import Any, TextIO, cast
 
 from ledger import catalogue
 from ledger.access import Shown, record_listed
@@ -41,7 +41,6 @@ from policies.access import may_read_audit_trail
 ACTIONS = ("create", "query", "change", "print", "copy", "disclose")
 EVERY_PATIENT = catalogue.EVERY_PATIENT
 """The MRN of a row about every patient at once: an export of the whole ledger."""
-T = TypeVar("T")
 _TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 """Fixed width, UTC: the stored text sorts as the time does."""
 _COLUMNS = (
