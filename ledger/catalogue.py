@@ -208,10 +208,6 @@ def event_classes() -> list[type]:
     return found
 
 
-def declaration(cls: type) -> Declaration | None:
-    return CATALOGUE.get(cls)
-
-
 def topics_of(classes: Iterable[type]) -> frozenset[str]:
     """The stored topics of these event classes (for a view's `topics` filter)."""
     return frozenset(get_topic(cls) for cls in classes)
