@@ -9,7 +9,6 @@ the defaults when no policy is loaded.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -114,12 +113,6 @@ def finite_decimal(value: str, *, what: str) -> Decimal | str:
     if not number.is_finite():
         return f"{_cap(what)} must be a finite number (not NaN or infinity)."
     return number
-
-
-def float_problem(value: float, *, what: str) -> str | None:
-    if math.isnan(value) or math.isinf(value):
-        return f"{_cap(what)} must be a finite number (not NaN or infinity)."
-    return None
 
 
 def escape(value: object) -> str:
