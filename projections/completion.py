@@ -97,11 +97,9 @@ def delinquent_records(
         if month < RATE_MONTHS:
             months[month] += 1
     listed = ledger.record_shown({d.mrn for d in found}, actor=actor, section="completion")
-    kept = Shown(
-        (d for d in found if listed.allows(d.mrn)),
-        withheld=sum(not listed.allows(d.mrn) for d in found),
-    )
-    return kept, delinquency_rate(len({d.encounter for d in found}), months)
+    kept = [d for d in found if listed.allows(d.mrn)]
+    rate = delinquency_rate(len({d.encounter for d in found}), months)
+    return Shown(kept, withheld=len(found) - len(kept)), rate
 
 
 def physicians_in_jeopardy(
