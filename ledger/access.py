@@ -195,7 +195,11 @@ def record_listed(
         relationship = None
         if purpose == "treatment" or mrn in config.restricted:
             relationship = ledger.relationship_to(
-                mrn, actor.name, now=moment, window_days=config.window_days
+                mrn,
+                actor.name,
+                now=moment,
+                window_days=config.window_days,
+                restricted=mrn in config.restricted,
             )
         decision = policy.decide(
             acting.roles,

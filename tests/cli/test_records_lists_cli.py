@@ -53,3 +53,23 @@ def test_the_compliance_officer_still_sees_the_restricted_patients_audit_rows(
     run("location", "missing", actor="tech1")
     table = run("audit", "patient", restricted, actor="privacy1").output
     assert restricted in table and "withheld" not in table
+
+
+def test_a_place_the_reader_made_themself_does_not_open_a_restricted_row(
+    clinic: tuple[Chartledger, str], tmp_path: Path
+) -> None:
+    run, restricted, other = _two_lost_volumes(clinic, tmp_path)
+    # tech1 admits the restricted patient: a place on the care team they made themself.
+    run(
+        "encounter",
+        "admit",
+        restricted,
+        "--attending",
+        "dr1",
+        "--service",
+        "medicine",
+        actor="tech1",
+    )
+    listed = run("location", "missing", actor="tech1")
+    assert other in listed.stdout and restricted not in listed.stdout
+    assert "1 volume withheld" in listed.stderr

@@ -94,6 +94,20 @@ def test_a_release_folder_must_be_new_or_forced_and_is_owner_only(
     assert files and all(_mode(p) == 0o600 for p in files)
 
 
+def test_a_forced_release_writes_into_a_folder_that_is_not_empty(
+    clinic: tuple[Chartledger, str], tmp_path: Path
+) -> None:
+    run, mrn = clinic
+    request = _approved_request(run, mrn, tmp_path)
+    out = tmp_path / "release"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    run("roi", "release", request, "--method", "portal", "--out", str(out), "--force", actor="roi1")
+    written = [p for p in out.rglob("*") if p.is_file() and p.name != "keep.txt"]
+    assert written and all(_mode(p) == 0o600 for p in written)
+    assert (out / "keep.txt").read_text() == "mine"
+
+
 def test_chart_document_out_needs_force_to_replace(
     clinic: tuple[Chartledger, str], tmp_path: Path
 ) -> None:
