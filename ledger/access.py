@@ -187,7 +187,8 @@ def record_listed(
         acting.roles, purpose, actor=actor.name, sections=sections, config=config
     )
     if not general.allowed:
-        _save(ledger, actor, wanted, action, sections, purpose, general, granted=False)
+        refusal = _record(actor, wanted, action, sections, purpose, general, False, False)
+        ledger.save(refusal, signer=actor)
         raise AccessDenied(f"Access refused: {general.reason}.")
     shown: dict[str, AccessDecision] = {}
     withheld: dict[str, AccessDecision] = {}
@@ -245,20 +246,4 @@ def _record(
         purpose=purpose,
         granted=granted,
         flagged=flagged,
-    )
-
-
-def _save(
-    ledger: Ledger,
-    actor: Identity,
-    mrns: list[str],
-    action: str,
-    sections: list[str],
-    purpose: str,
-    decision: AccessDecision,
-    *,
-    granted: bool,
-) -> None:
-    ledger.save(
-        _record(actor, mrns, action, sections, purpose, decision, granted, False), signer=actor
     )

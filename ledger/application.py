@@ -624,9 +624,4 @@ def _check_validity(valid_for: timedelta) -> None:
         raise UsageError("An enrolment code is valid for more than 0 and at most 720 hours.")
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
-
-
 __all__ = ["Ledger", "LedgerError", "Proof"]

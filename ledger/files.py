@@ -115,21 +115,15 @@ def new_folder(path: Path, *, force: bool = False) -> Path:
     """A folder for a package or export: created 0700, or an existing empty one; a non-empty
     folder only with `force` (its files are then replaced one by one, never through links)."""
     path = Path(path)
+    check_new_folder(path, force=force)
+    if os.path.lexists(path):
+        return path  # an empty folder, or (with force) a non-empty one
     try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
-            path.mkdir(mode=FOLDER_MODE)
-        except OSError as error:
-            raise UsageError(f"The folder {path} cannot be made ({error.strerror}).") from None
-        os.chmod(path, FOLDER_MODE)
-        return path
-    _refuse_special(path, st)
-    if not stat.S_ISDIR(st.st_mode):
-        raise UsageError(f"{path} is a file, not a folder; give a new folder.")
-    if any(path.iterdir()) and not force:
-        raise UsageError(f"The folder {path} is not empty; give a new folder or --force.")
+        path.parent.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
+        path.mkdir(mode=FOLDER_MODE)
+    except OSError as error:
+        raise UsageError(f"The folder {path} cannot be made ({error.strerror}).") from None
+    os.chmod(path, FOLDER_MODE)
     return path
 
 

@@ -89,11 +89,15 @@ class LedgerHome:
     def master_key_path(self) -> Path:
         """Where this home finds the patients' data-key master key: its own `keys/master.key`
         (the home that ran `init`) or the path its settings name (a workstation)."""
+        return self._configured_path("master_key", self.keys_dir / MASTER_KEY)
+
+    def _configured_path(self, setting: str, default: Path) -> Path:
+        """The path the settings name under `setting`, else `default` (this home's own)."""
         if self.exists():
-            configured = self.config().get("master_key")
+            configured = self.config().get(setting)
             if isinstance(configured, str) and configured:
                 return Path(configured)
-        return self.keys_dir / MASTER_KEY
+        return default
 
     def master_key(self) -> bytes | None:
         """The key that wraps patients' data keys, if this home can reach it."""
@@ -125,11 +129,7 @@ class LedgerHome:
     def node_key_path(self) -> Path:
         """Where this home finds the node key (it signs checkpoints): its own `keys/node.key`
         (the home that ran `init`) or the path its settings name (a workstation)."""
-        if self.exists():
-            configured = self.config().get("node_key")
-            if isinstance(configured, str) and configured:
-                return Path(configured)
-        return self.keys_dir / NODE_KEY
+        return self._configured_path("node_key", self.keys_dir / NODE_KEY)
 
     def node_identity(self) -> Identity:
         return load_identity("node", self.node_key_path())

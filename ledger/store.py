@@ -241,17 +241,17 @@ _OS_SENTENCES = {
 }
 
 
-def _os_failure(error: OSError, store: StoreURL | None) -> StoreUnavailable:
-    where = store.display if store else (error.filename or "the ledger home")
-    what = _OS_SENTENCES.get(error.errno or 0, f"cannot be used ({error.strerror or 'OS error'})")
-    return StoreUnavailable(f"The ledger store at {where} {what}.")
+def _os_what(error: OSError) -> str:
+    return _OS_SENTENCES.get(error.errno or 0, f"cannot be used ({error.strerror or 'OS error'})")
+
+
+def _os_failure(error: OSError, store: StoreURL) -> StoreUnavailable:
+    return StoreUnavailable(f"The ledger store at {store.display} {_os_what(error)}.")
 
 
 def os_failure(error: OSError) -> StoreUnavailable:
     """An operating-system failure (full disk, read-only or forbidden file) as one sentence."""
-    where = error.filename or "the ledger home"
-    what = _OS_SENTENCES.get(error.errno or 0, f"cannot be used ({error.strerror or 'OS error'})")
-    return StoreUnavailable(f"The file {where} {what}.")
+    return StoreUnavailable(f"The file {error.filename or 'the ledger home'} {_os_what(error)}.")
 
 
 def sqlite_failure(error: BaseException, store: StoreURL | None) -> LedgerError:
@@ -283,8 +283,6 @@ def sqlite_failure(error: BaseException, store: StoreURL | None) -> LedgerError:
 def _file_system_condition(store: StoreURL | None) -> str | None:
     """Why SQLite could not open or write its files, when the file system says (SQLite itself
     reports a read-only file system or a full one as 'unable to open' or 'disk I/O error')."""
-    import os
-
     if store is None or store.sqlite_path is None:
         return None
     folder = store.sqlite_path.parent
