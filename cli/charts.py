@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import purpose_options, why
+from cli.common import force_option, purpose_options, why
 from cli.main import Session, pass_session
 from cli.output import emit_json, say
 from cli.parsing import parse_entry, parse_time, parse_uuid
@@ -91,9 +91,7 @@ def refile_document(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Where to write the document (a new file, or --force).",
 )
-@click.option(
-    "--force", is_flag=True, help="Replace an existing file or write into a non-empty folder."
-)
+@force_option
 @purpose_options
 @pass_session
 def get_document(

@@ -1,4 +1,5 @@
-"""Options shared by the commands that show patient data: the purpose of use, break-the-glass."""
+"""Options shared by commands: the purpose of use and break-the-glass of those that show patient
+data, and `--force` of those that write a file or folder."""
 
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ def purpose_options(command: Callable[..., Any]) -> Callable[..., Any]:
         required=True,
         help="Why you are looking (recorded with the access). Env: CHARTLEDGER_PURPOSE.",
     )(command)
+
+
+force_option = click.option(
+    "--force", is_flag=True, help="Replace an existing file or write into a non-empty folder."
+)
+"""--force: a command that writes a file refuses an existing one (or a full folder) without it."""
 
 
 def why(purpose: str, break_glass: str | None) -> Any:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from cli.common import force_option
 from cli.main import Session, pass_session
 from cli.output import emit_json
 
@@ -230,9 +231,7 @@ def verify(
 @click.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--purpose", required=True, help="Why the ledger leaves (recorded, signed).")
-@click.option(
-    "--force", is_flag=True, help="Replace an existing file or write into a non-empty folder."
-)
+@force_option
 @pass_session
 def export(session: Session, folder: Path, purpose: str, force: bool) -> None:
     """Write every logged event, checkpoint and key to FOLDER, verifiable with no database

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import purpose_options, why
+from cli.common import force_option, purpose_options, why
 from cli.main import Session, pass_session
 from cli.parsing import parse_time
 
@@ -25,9 +25,7 @@ def legal() -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help="A new folder for the package.",
 )
-@click.option(
-    "--force", is_flag=True, help="Replace an existing file or write into a non-empty folder."
-)
+@force_option
 @purpose_options
 @pass_session
 def package(

@@ -10,6 +10,7 @@ from uuid import UUID
 
 import click
 
+from cli.common import force_option
 from cli.main import Session, pass_session
 from cli.parsing import parse_uuid
 from policies.release import BASES, INFORMATION_BLOCKING_EXCEPTIONS, REQUESTER_KINDS
@@ -208,9 +209,7 @@ def deny(session: Session, request_id: str, reason: str, exception: str | None) 
 )
 @click.option("--fee", default="0", show_default=True, help="The fee charged.")
 @click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False))
-@click.option(
-    "--force", is_flag=True, help="Replace an existing file or write into a non-empty folder."
-)
+@force_option
 @pass_session
 def release(
     session: Session, request_id: str, method: str, fee: str, out: Path, force: bool
@@ -322,9 +321,7 @@ def suspend(session: Session, mrn: str, agency: str, until: str, oral: bool) -> 
 @click.option("--on", "on", help="The day the patient asked (default today).")
 @click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@click.option(
-    "--force", is_flag=True, help="Replace an existing file or write into a non-empty folder."
-)
+@force_option
 @pass_session
 def accounting(
     session: Session,

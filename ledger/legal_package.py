@@ -104,10 +104,7 @@ def _redacted(state: bytes) -> dict[str, Any]:
 
 def _user_ids(ledger: Ledger) -> set[UUID]:
     """Every user the log has known, the node included (their events make keys valid)."""
-    log = ledger.merkle_log
-    with ledger.db.transaction(commit=False) as cur:
-        cur.execute(f"SELECT DISTINCT user_id FROM {log.t_keys}")
-        return {UUID(str(row["user_id"])) for row in cur.fetchall()}
+    return {record.user_id for record in ledger.merkle_log.registry().keys.values()}
 
 
 def sign_manifest(folder: Path, signer: Identity, *, origin: str, made_at: datetime) -> None:

@@ -98,12 +98,17 @@ def _read_checkpoints(folder: Path) -> list[tuple[int, str]]:
     for path in sorted(folder.glob("*.txt")):
         if not path.stem.isdigit():
             raise IntegrityViolation("export format", f"checkpoint file {path.name} is misnamed")
-        found.append((int(path.stem), path.read_text(encoding="utf-8")))
+        try:
+            found.append((int(path.stem), path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError):
+            raise IntegrityViolation(
+                "export format", f"checkpoint file {path.name} is not readable text"
+            ) from None
     return found
 
 
 def _read_events(path: Path) -> Iterator[LogEvent]:
-    with path.open(encoding="utf-8") as lines:
+    with path.open("rb") as lines:  # bytes: invalid UTF-8 is a bad line, not a traceback
         for number, line in enumerate(lines, start=1):
             try:
                 obj = json.loads(line)
@@ -114,7 +119,7 @@ def _read_events(path: Path) -> Iterator[LogEvent]:
                     topic=str(obj["topic"]),
                     state=base64.b64decode(obj["state"], validate=True),
                 )
-            except (ValueError, KeyError, TypeError, binascii.Error):
+            except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
                 raise IntegrityViolation(
                     "export format", f"events.ndjson line {number} is not a valid event line"
                 ) from None

@@ -172,7 +172,7 @@ def verify_package(
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         raise IntegrityViolation("package", f"{path.name} is missing or unreadable") from None
 
 
@@ -208,7 +208,7 @@ class _Redacted:
 
 
 def _read_events(path: Path) -> Iterator[tuple[LogEvent, list[bytes], _Redacted | None]]:
-    with path.open(encoding="utf-8") as lines:
+    with path.open("rb") as lines:  # bytes: invalid UTF-8 is a bad line, not a traceback
         for number, line in enumerate(lines, start=1):
             try:
                 obj = json.loads(line)
