@@ -70,7 +70,26 @@ def verify_export(
         workers=workers,
     )
     _check_keys_match(report.registry, keys)
+    _check_covered(report, checkpoints)
     return report
+
+
+def _check_covered(report: Report, checkpoints: list[tuple[int, str]]) -> None:
+    """Every exported event must be under the last signed root: events past it could be cut off
+    (or added) and nothing signed would tell. `verify_log` has already checked each checkpoint
+    against the events, so the last one's root is the report's root when the sizes agree."""
+    last = max((size for size, _ in checkpoints), default=None)
+    if last is None:
+        raise IntegrityViolation(
+            "coverage", "the export holds no signed checkpoint, so no event in it is covered"
+        )
+    if last != report.tree_size:
+        raise IntegrityViolation(
+            "coverage",
+            f"the export holds {report.tree_size} events but its last signed checkpoint covers "
+            f"only {last}: the events from log position {last} on are under no signed root",
+            position=last,
+        )
 
 
 def _read_keys(path: Path) -> dict[str, Any]:
