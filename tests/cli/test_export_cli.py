@@ -16,7 +16,9 @@ from uuid import UUID
 
 from tests.cli.test_cli import Chartledger
 
-ENDS_AT = re.compile(r"(?:ends|ending) at the signed checkpoint of tree size (\d+) \(root ([0-9a-f]{16})…\)")
+ENDS_AT = re.compile(
+    r"(?:ends|ending) at the signed checkpoint of tree size (\d+) \(root ([0-9a-f]{16})…\)"
+)
 
 
 def _lines(folder: Path) -> list[str]:

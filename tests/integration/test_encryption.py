@@ -118,7 +118,7 @@ def test_an_export_made_under_the_first_key_rules_is_refused_by_name(
     hospital.ledger.export(tmp_path / "export", node=hospital.node())
     keys = tmp_path / "export" / "keys.json"
     document = json.loads(keys.read_text())
-    assert document["format"] == "chartledger-export/2"
+    assert document["format"] == "chartledger-export/3"
     document["format"] = "chartledger-export/1"
     keys.write_text(json.dumps(document))
     with pytest.raises(IntegrityViolation, match="chartledger-export/1, made under the key rules"):
