@@ -19,6 +19,7 @@ from uuid import UUID
 from eventsourcing.persistence import Transcoder
 
 from ledger.errors import IntegrityViolation, UsageError
+from ledger.verifier.identities import NODE_USER, user_id
 from ledger.verifier.log import LogEvent, Report, verify_log
 from ledger.verifier.registry import KeyRecord, KeyRegistry, end_rotated_keys_exclusively
 
@@ -169,6 +170,15 @@ def _check_keys_match(registry: KeyRegistry, keys: dict[str, Any]) -> None:
         )
     if keys.get("genesis") != (registry.genesis.hex() if registry.genesis else None):
         raise IntegrityViolation("keys", "keys.json names a different genesis key than the log")
+    node = registry.current.get(user_id(NODE_USER))
+    listed_node = keys.get("node")
+    if (
+        node is None
+        or not isinstance(listed_node, dict)
+        or listed_node.get("name") != keys["origin"]
+        or listed_node.get("public_key") != b64(registry.keys[node].public_key)
+    ):
+        raise IntegrityViolation("keys", "keys.json does not name the log's node key")
 
 
 def _under_exclusive_bounds(listed: dict[str, Any]) -> dict[str, Any]:
