@@ -245,7 +245,8 @@ def verify(
 @pass_session
 def export(session: Session, folder: Path, purpose: str, force: bool) -> None:
     """Write every logged event, checkpoint and key to FOLDER, verifiable with no database
-    (administrator or compliance officer; a signed event records what left, before it does)."""
+    (administrator or compliance officer; a signed event records what left, before it does).
+    The node key first signs a checkpoint of every event exported."""
     from ledger.export_record import export_ledger
 
     actor = session.identity()
