@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +28,7 @@ from eventsourcing.persistence import (
 from ledger import aggregates
 from ledger.chart_index import ChartIndex, check_chart_index, expected_index
 from ledger.charts import ChartCommands
+from ledger.clock import utc_now
 from ledger.data_keys import DataKeys
 from ledger.documents import BlobStore, DocumentCommands
 from ledger.errors import (
@@ -109,6 +110,13 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         self.origin = self.merkle_log.meta("origin") or ""
         self._chart_index: tuple[ChartIndex, Follower] | None = None
         self._index_caught_up = False
+
+    clock: Callable[[], datetime] = staticmethod(utc_now)
+    """Where this ledger reads the time (`ledger.clock`); a test may give it another."""
+
+    def now(self) -> datetime:
+        """The time, aware and in UTC: the one clock commands read."""
+        return self.clock()
 
     def _open(self, store: StoreURL, master_key: bytes | None, *, create: bool) -> None:
         env = {**store.env, "IS_SNAPSHOTTING_ENABLED": "n", "CREATE_TABLE": "y" if create else "n"}
