@@ -350,6 +350,18 @@ def show(
                 )
     for doc in record["documents"]:
         say(f"\n  document {doc['id']}  {doc['kind']}  {doc['filename']}")
+    since = record.get("withheld_since") or {}
+    named = [
+        f"{len(since.get(key, []))} {label}"
+        for key, label in (
+            ("entries", "entries retracted as entered in error"),
+            ("documents", "documents refiled to another chart"),
+            ("records", "records whose merge was undone"),
+        )
+        if since.get(key)
+    ]
+    if named:
+        say(f"\n  Not shown (found since not to belong in this record): {', '.join(named)}.")
     if record.get("withheld"):
         say(
             f"\n  Withheld (minimum necessary for {record['purpose']}): "
