@@ -266,11 +266,14 @@ def as_of_record(
 
 
 def chart_history(
-    ledger: Ledger, mrn: str, *, actor: Identity, why: Purpose
+    ledger: Ledger, mrn: str, *, actor: Identity, why: Purpose, as_of: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Every change to a chart, with who, when, why and the event id, access recorded."""
+    """Every change to a chart, with who, when, why and the event id, access recorded; with
+    `as_of`, the changes recorded at or before it (`ledger.as_of`)."""
     with ledger.one_read():
         ledger.patient(mrn)
+        if as_of is not None:
+            check_as_of(as_of)
         ledger.record_access(
             [mrn],
             actor=actor,
@@ -279,7 +282,10 @@ def chart_history(
             purpose=why.purpose,
             break_glass_reason=why.break_glass_reason,
         )
-        return [history_line(line) for line in ledger.chart_history(mrn)]
+        lines = ledger.chart_history(mrn)
+        if as_of is not None:
+            lines = [line for line in lines if line.recorded_at <= as_of]
+        return [history_line(line) for line in lines]
 
 
 def history_line(line: Any) -> dict[str, Any]:

@@ -100,6 +100,12 @@ def test_chart_show_as_of_the_legal_package_and_history_agree(
     assert {x["event"] for x in in_package if x["after_as_of"]} == {
         x["event"] for x in history if x["recorded_at"] > as_of
     }
+    then = ("chart", "history", ada, "--purpose", "legal", "--as-of", as_of, "--json")
+    redacted = [x.pop("redacted", False) for x in in_package]  # the retracted entry's events
+    assert sum(redacted) == 1
+    assert json.loads(run(*then, actor="roi1").output) == [
+        x for x in in_package if not x.pop("after_as_of")
+    ]
     assert (
         "Document.Refiled"
         in run("chart", "history", ada, "--purpose", "legal", actor="roi1").output
