@@ -465,7 +465,7 @@ def demo(data: Path, folder: Path | None) -> None:
         export_dir = root / "audit-export"
         from ledger.export_record import export_ledger
 
-        export_ledger(ledger, export_dir, actor=admin, purpose="outside audit")
+        export_ledger(ledger, export_dir, actor=admin, node=node, purpose="outside audit")
         offline = verify_export(
             export_dir, transcoder=MsgpackTranscoder(), expected_genesis=genesis
         )

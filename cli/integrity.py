@@ -5,12 +5,16 @@ from __future__ import annotations
 import base64
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cli.common import force_option
 from cli.main import Session, pass_session
 from cli.output import emit_json
+
+if TYPE_CHECKING:
+    from ledger.verifier.log import Report
 
 
 @click.command()
@@ -198,6 +202,7 @@ def verify(
             {
                 "ok": True,
                 "source": source,
+                **({"ends_at": _ends_at_json(report)} if export_dir is not None else {}),
                 "events": report.events,
                 "aggregates": report.aggregates,
                 "signatures": report.signatures,
@@ -218,6 +223,11 @@ def verify(
         f"({seconds:.2f} s)."
     )
     click.echo(f"Root of {report.tree_size} events: {base64.b64encode(report.root).decode()}")
+    if export_dir is not None:
+        click.echo(
+            f"The export ends at {_ends_at(report.tree_size, report.root)}: every event in it is "
+            "under that signed root."
+        )
     if report.genesis:
         click.echo(f"Genesis fingerprint: {report.genesis.hex()}")
     if report.documents_skipped:
@@ -235,16 +245,28 @@ def verify(
 @pass_session
 def export(session: Session, folder: Path, purpose: str, force: bool) -> None:
     """Write every logged event, checkpoint and key to FOLDER, verifiable with no database
-    (administrator or compliance officer; a signed event records what left, before it does)."""
+    (administrator or compliance officer; a signed event records what left, before it does).
+    The node key first signs a checkpoint of every event exported."""
     from ledger.export_record import export_ledger
 
     actor = session.identity()
+    node = session.home.node_identity()
     with session.ledger() as ledger:
-        done = export_ledger(ledger, folder, actor=actor, purpose=purpose, force=force)
+        done = export_ledger(ledger, folder, actor=actor, node=node, purpose=purpose, force=force)
     click.echo(
-        f"Exported {done.events} events to {folder} (recorded as export {done.record}); verify "
-        f"it with 'chartledger verify --export {folder}'."
+        f"Exported {done.events} events to {folder} (recorded as export {done.record}), ending at "
+        f"{_ends_at(done.events, bytes.fromhex(done.root))}; verify it with "
+        f"'chartledger verify --export {folder}'."
     )
+
+
+def _ends_at(size: int, root: bytes) -> str:
+    """How `export` and `verify --export` name the signed checkpoint an export ends at."""
+    return f"the signed checkpoint of tree size {size} (root {root.hex()[:16]}…)"
+
+
+def _ends_at_json(report: Report) -> dict[str, object]:
+    return {"tree_size": report.tree_size, "root": report.root.hex()}
 
 
 @click.group("log")

@@ -566,14 +566,23 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
         )
         return expected_index(mapper.from_body(note, opened_hash(note)[0]) for note in notes)
 
-    def export(self, folder: Path, *, shown_as: Path | None = None, force: bool = False) -> int:
-        """Write the export folder of every logged event, checkpoint and key."""
-        self.merkle_log.catch_up()
-        size = self.merkle_log.size()
+    def export(
+        self,
+        folder: Path,
+        *,
+        node: Identity,
+        shown_as: Path | None = None,
+        force: bool = False,
+    ) -> int:
+        """Write the export folder of every logged event, checkpoint and key, after signing a
+        fresh checkpoint with the node key: every exported event is under a signed root (and
+        no event past it is written). Returns the exported tree size."""
+        size, _ = self.checkpoint(node)
         registry = self.merkle_log.registry()
         keys = key_document(registry, self.origin, self._node_key())
         events = itertools.islice(self.log_events(), size)
-        checkpoints = self.merkle_log.checkpoints()
+        # Another writer may sign a later checkpoint meanwhile: none past the export's end.
+        checkpoints = [item for item in self.merkle_log.checkpoints() if item[0] <= size]
         return write_export(folder, events, checkpoints, keys, shown_as=shown_as, force=force)
 
 

@@ -20,7 +20,8 @@ Chartledger export ({format})
 
 events.ndjson    every event in log order: position, originator_id, originator_version, topic,
                  state (base64 of the stored bytes: a signed envelope, docs/format.md)
-checkpoints/     C2SP signed notes (tlog-checkpoint) of the Merkle log, named by tree size
+checkpoints/     C2SP signed notes (tlog-checkpoint) of the Merkle log, named by tree size; the
+                 largest, signed when the export was made, covers every event above
 keys.json        every signer the ledger has known, the node key and the genesis fingerprint
 
 To verify it on any machine with Chartledger installed (no database, no patient-data key):

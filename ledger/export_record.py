@@ -77,8 +77,11 @@ class Exported:
 
     folder: Path
     events: int
+    """Also the size of the signed checkpoint the export ends at."""
     record: UUID
     files: dict[str, str]
+    root: str
+    """That checkpoint's Merkle root (hex)."""
 
 
 def _checked_purpose(purpose: str) -> str:
@@ -105,10 +108,17 @@ def _hashes(folder: Path) -> dict[str, str]:
 
 
 def export_ledger(
-    ledger: Ledger, folder: Path, *, actor: Identity, purpose: str, force: bool = False
+    ledger: Ledger,
+    folder: Path,
+    *,
+    actor: Identity,
+    node: Identity,
+    purpose: str,
+    force: bool = False,
 ) -> Exported:
     """Export the ledger to a new (or empty) FOLDER, the export recorded first (fail closed).
-    With `force` a non-empty folder is replaced whole, once the export is recorded."""
+    The node key signs a checkpoint of everything exported first (`Ledger.export`). With
+    `force` a non-empty folder is replaced whole, once the export is recorded."""
     why = _checked_purpose(purpose)
     if not OVERSIGHT_READERS["export"] & set(ledger.authenticate(actor).roles):
         raise NotAuthorised("Only an administrator or a compliance officer may export the ledger.")
@@ -119,7 +129,7 @@ def export_ledger(
     staging = folder.parent / f".{folder.name}.export-{uuid4().hex[:12]}"
     try:
         staging.parent.mkdir(parents=True, exist_ok=True)
-        count = ledger.export(staging, shown_as=folder)
+        count = ledger.export(staging, node=node, shown_as=folder)
         files = _hashes(staging)
         root = ledger.merkle_log.root(count).hex() if count else ""
         record = ExportRecord.exported(
@@ -145,4 +155,4 @@ def export_ledger(
                 f"The export cannot be written to {folder} ({error.strerror or 'refused'})."
             ) from None
         raise
-    return Exported(folder, count, record.id, files)
+    return Exported(folder, count, record.id, files, root)

@@ -19,12 +19,17 @@ from uuid import UUID
 from eventsourcing.persistence import Transcoder
 
 from ledger.errors import IntegrityViolation, UsageError
+from ledger.verifier.identities import NODE_USER, user_id
 from ledger.verifier.log import LogEvent, Report, verify_log
-from ledger.verifier.registry import KeyRecord, KeyRegistry
+from ledger.verifier.registry import KeyRecord, KeyRegistry, end_rotated_keys_exclusively
 
-FORMAT = "chartledger-export/2"
-"""/2 (issue 10): the key rules of docs/format.md section 3 (people invited and enrolled with
-their own key, rotation by the owner only). A /1 export was made under the earlier rules."""
+FORMAT = "chartledger-export/3"
+"""/3 (issue 17): in keys.json every key is valid from `valid_from` (inclusive) to `revoked_at`
+(exclusive), so a key rotated at p has `revoked_at` p + 1 (docs/format.md sections 3 and 4).
+/2 (issue 10) had the same key rules but wrote p for a rotated key (an inclusive bound there):
+a /2 export is still verified, its keys.json read under that rule. A /1 export was made under
+the earlier key rules and is refused."""
+FORMAT_2 = "chartledger-export/2"
 
 
 def key_document(registry: KeyRegistry, origin: str, node_public_key: bytes) -> dict[str, Any]:
@@ -70,7 +75,26 @@ def verify_export(
         workers=workers,
     )
     _check_keys_match(report.registry, keys)
+    _check_covered(report, checkpoints)
     return report
+
+
+def _check_covered(report: Report, checkpoints: list[tuple[int, str]]) -> None:
+    """Every exported event must be under the last signed root: events past it could be cut off
+    (or added) and nothing signed would tell. `verify_log` has already checked each checkpoint
+    against the events, so the last one's root is the report's root when the sizes agree."""
+    last = max((size for size, _ in checkpoints), default=None)
+    if last is None:
+        raise IntegrityViolation(
+            "coverage", "the export holds no signed checkpoint, so no event in it is covered"
+        )
+    if last != report.tree_size:
+        raise IntegrityViolation(
+            "coverage",
+            f"the export holds {report.tree_size} events but its last signed checkpoint covers "
+            f"only {last}: the events from log position {last} on are under no signed root",
+            position=last,
+        )
 
 
 def _read_keys(path: Path) -> dict[str, Any]:
@@ -82,10 +106,13 @@ def _read_keys(path: Path) -> dict[str, Any]:
         raise IntegrityViolation(
             "export format",
             "keys.json is of format chartledger-export/1, made under the key rules before "
-            f"{FORMAT} (an administrator enrolled keys); this verifier checks {FORMAT} only",
+            f"{FORMAT_2} (an administrator enrolled keys); this verifier checks {FORMAT_2} and "
+            f"{FORMAT} only",
         )
-    if not isinstance(keys, dict) or keys.get("format") != FORMAT:
-        raise IntegrityViolation("export format", f"keys.json is not of format {FORMAT}")
+    if not isinstance(keys, dict) or keys.get("format") not in (FORMAT, FORMAT_2):
+        raise IntegrityViolation(
+            "export format", f"keys.json is not of format {FORMAT} (or {FORMAT_2})"
+        )
     if not isinstance(keys.get("origin"), str) or not isinstance(keys.get("signers"), dict):
         raise IntegrityViolation("export format", "keys.json lacks its origin or signers")
     return keys
@@ -129,6 +156,8 @@ def _check_keys_match(registry: KeyRegistry, keys: dict[str, Any]) -> None:
     """keys.json must say exactly what the log itself establishes about every key."""
     derived = key_document(registry, str(keys["origin"]), b"")["signers"]
     listed = keys["signers"]
+    if keys["format"] == FORMAT_2:
+        listed = _under_exclusive_bounds(listed)
     for fp, record in derived.items():
         if listed.get(fp) != record:
             raise IntegrityViolation(
@@ -141,6 +170,36 @@ def _check_keys_match(registry: KeyRegistry, keys: dict[str, Any]) -> None:
         )
     if keys.get("genesis") != (registry.genesis.hex() if registry.genesis else None):
         raise IntegrityViolation("keys", "keys.json names a different genesis key than the log")
+    node = registry.current.get(user_id(NODE_USER))
+    listed_node = keys.get("node")
+    if (
+        node is None
+        or not isinstance(listed_node, dict)
+        or listed_node.get("name") != keys["origin"]
+        or listed_node.get("public_key") != b64(registry.keys[node].public_key)
+    ):
+        raise IntegrityViolation("keys", "keys.json does not name the log's node key")
+
+
+def _under_exclusive_bounds(listed: dict[str, Any]) -> dict[str, Any]:
+    """A /2 keys.json's signers as /3 writes them: a rotated key's `revoked_at` one later."""
+    try:
+        records = {
+            fp: KeyRecord(
+                fingerprint=b"",
+                public_key=b"",
+                user="",
+                user_id=UUID(str(item["user_id"])),
+                roles=[],
+                valid_from=int(item["valid_from"]),
+                revoked_at=None if item["revoked_at"] is None else int(item["revoked_at"]),
+            )
+            for fp, item in listed.items()
+        }
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise IntegrityViolation("keys", "keys.json lists a signer without its bounds") from None
+    end_rotated_keys_exclusively(list(records.values()))
+    return {fp: {**item, "revoked_at": records[fp].revoked_at} for fp, item in listed.items()}
 
 
 def records_from_document(keys: dict[str, Any]) -> list[KeyRecord]:

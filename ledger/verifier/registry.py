@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
@@ -55,9 +56,28 @@ class KeyRecord:
     revoked_at: int | None = None
 
     def valid_at(self, position: int) -> bool:
+        """From `valid_from` (inclusive) to `revoked_at` (exclusive), the one rule of
+        docs/format.md section 3: a rotation at p ends the old key at p + 1, a revocation at p."""
         return self.valid_from <= position and (
             self.revoked_at is None or position < self.revoked_at
         )
+
+
+def end_rotated_keys_exclusively(records: list[KeyRecord]) -> list[KeyRecord]:
+    """Read key records written under the older rule, where a rotation at p set the old key's
+    `revoked_at` to p although that key signed p (an inclusive bound), under today's exclusive
+    one: p + 1. A rotation's new key starts at p + 1, while a key after a revocation at p starts
+    at p + 2 at the earliest (reinstatement, then enrolment), so the two are told apart by the
+    user's next key; records already under the exclusive rule are left as they are."""
+    by_user: dict[UUID, list[KeyRecord]] = {}
+    for record in records:
+        by_user.setdefault(record.user_id, []).append(record)
+    for keys in by_user.values():
+        keys.sort(key=lambda r: r.valid_from)
+        for old, new in pairwise(keys):
+            if old.revoked_at is not None and old.revoked_at + 1 == new.valid_from:
+                old.revoked_at = new.valid_from
+    return records
 
 
 @dataclass
@@ -94,7 +114,7 @@ class KeyRegistry:
         invitations: list[Invitation] | None = None,
     ) -> KeyRegistry:
         registry = cls(genesis=genesis)
-        for record in sorted(records, key=lambda r: r.valid_from):
+        for record in sorted(end_rotated_keys_exclusively(records), key=lambda r: r.valid_from):
             registry.keys[record.fingerprint] = record
             registry.current[record.user_id] = record.fingerprint
         for invitation in invitations or []:
@@ -282,6 +302,11 @@ class KeyRegistry:
                 )
         elif topic == KEY_REVOKED and originator_id not in self.current:
             raise IntegrityViolation("authority", f"{subject} has no key to revoke", **where)
+        elif topic == KEY_REVOKED and record.user_id == originator_id:
+            # The key would end before the event it signed (format.md section 3).
+            raise IntegrityViolation(
+                "authority", f"{record.user} signed the revocation of their own key", **where
+            )
 
     def apply(
         self,
@@ -349,7 +374,9 @@ class KeyRegistry:
         elif topic in (KEY_ROTATED, KEY_REVOKED):
             old = self.keys[self.current[originator_id]]
             if old.revoked_at is None:
-                old.revoked_at = position
+                # Exclusive bounds: the rotated key signed its own rotation at p; a revoked key
+                # is valid up to the revocation, which another administrator signed.
+                old.revoked_at = position + 1 if topic == KEY_ROTATED else position
                 changed.append(old)
             if topic == KEY_ROTATED:
                 new = KeyRecord(

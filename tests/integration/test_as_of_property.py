@@ -1,4 +1,4 @@
-"""One definition of "as of", checked against a model (issue 17, item 1; decisions §32).
+"""One definition of "as of", checked against a model (issue 17, item 1; decisions §34).
 
 A hypothesis state machine drives random histories through the ledger's commands (registrations,
 demographic corrections, admissions, entries, amendments, retractions, document filings and
@@ -101,7 +101,7 @@ class Model:
 
 def _expected(then: Model, now: Model, mrn: str) -> dict[str, Any]:
     """What the chart of `mrn` held at the snapshot `then`, seen from `now` (the rule of
-    decisions §32), in the shape `_answer` reduces an answer to."""
+    decisions §34), in the shape `_answer` reduces an answer to."""
     ids_then, ids_now = then.chart(mrn), set(now.chart(mrn))
     kept = [m for m in ids_then if m in ids_now]
     retracted_now = {

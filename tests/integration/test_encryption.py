@@ -76,7 +76,7 @@ def test_verify_and_export_need_no_data_key(hospital: Hospital, tmp_path: Path) 
     from ledger.application import Ledger
 
     oid = written(hospital)
-    hospital.ledger.export(tmp_path / "export")
+    hospital.ledger.export(tmp_path / "export", node=hospital.node())
     without_key = Ledger(parse_store_url(hospital.store_url))
     try:
         assert without_key.verify().events == 4
@@ -115,10 +115,10 @@ def test_an_export_made_under_the_first_key_rules_is_refused_by_name(
     import json
 
     written(hospital)
-    hospital.ledger.export(tmp_path / "export")
+    hospital.ledger.export(tmp_path / "export", node=hospital.node())
     keys = tmp_path / "export" / "keys.json"
     document = json.loads(keys.read_text())
-    assert document["format"] == "chartledger-export/2"
+    assert document["format"] == "chartledger-export/3"
     document["format"] = "chartledger-export/1"
     keys.write_text(json.dumps(document))
     with pytest.raises(IntegrityViolation, match="chartledger-export/1, made under the key rules"):

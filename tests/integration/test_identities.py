@@ -401,7 +401,7 @@ def test_an_export_verified_offline_names_a_forged_key_event(
         hospital.ledger.enrol(Identity.generate("dr.a"), code, key_protection="none")
     hospital.ledger.checkpoint(hospital.node())
     folder = tmp_path / "export"
-    size = hospital.ledger.export(folder)
+    size = hospital.ledger.export(folder, node=hospital.node())
     assert verify_export(folder, transcoder=MsgpackTranscoder()).events == size
     user = hospital.ledger.user("dr.a")
     if forgery == "rotation":

@@ -265,7 +265,7 @@ def test_verify_export_and_package_load_nothing_of_the_write_side(
     out = tmp_path / "package"
     make(case, out)
     export = tmp_path / "export"
-    case.hospital.ledger.export(export)
+    case.hospital.ledger.export(export, node=case.hospital.node())
     genesis = case.hospital.ledger.genesis_fingerprint().hex()
     code = (
         "import sys\nfrom cli.main import cli\n"

@@ -163,7 +163,7 @@ def test_an_old_ledger_shows_the_same_chart_trail_and_accounting(
 
 def _as_of_since_issue_17(before: dict[str, Any], withheld: dict[str, Any]) -> dict[str, Any]:
     """What 13b4a4a's `chart show --as-of` answer becomes under issue 17's one rule (decisions
-    §32): documents filed after the moment leave it, entries retracted as entered in error are
+    §34): documents filed after the moment leave it, entries retracted as entered in error are
     withheld (and named), and `withheld_since` says so; nothing else changes."""
     moment = datetime.fromisoformat(before["as_of"])
     entries = set(withheld["entries"])

@@ -196,7 +196,7 @@ def test_the_log_cut_back_behind_a_checkpoint(hospital: Hospital) -> None:
 def test_a_damaged_export_is_caught_offline(hospital: Hospital, tmp_path: Path) -> None:
     seed(hospital)
     folder = tmp_path / "export"
-    hospital.ledger.export(folder)
+    hospital.ledger.export(folder, node=hospital.node())
     from ledger.verifier.export import verify_export
     from ledger.verifier.transcoder import MsgpackTranscoder
 

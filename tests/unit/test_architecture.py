@@ -277,3 +277,60 @@ def test_the_verifiers_user_topics_are_those_of_the_user_events() -> None:
     for topic, cls in pairs.items():
         assert topic == get_topic(cls) == cls.TOPIC
     assert identities.KEY_TOPICS == user.KEY_TOPICS == frozenset(pairs)
+
+
+SPEC_VERIFIER = ROOT / "tests" / "spec_verifier"
+SPEC_LIBRARIES = frozenset({"cryptography", "msgpack"})
+"""All the verifier written from docs/format.md may use besides the standard library."""
+
+
+def spec_verifier_violations(folder: Path) -> list[str]:
+    """Every import of a module under `folder` that is neither the standard library nor one of
+    `SPEC_LIBRARIES` (a relative import, or any of ours, `tests` included, is a violation)."""
+    problems: list[str] = []
+    for path in sorted(folder.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [(alias.name, node.lineno) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [("." * node.level + (node.module or ""), node.lineno)]
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "__import__"
+            ) or (isinstance(node, ast.Attribute) and node.attr == "import_module"):
+                names = [("<dynamic import>", node.lineno)]
+            else:
+                continue
+            for imported, line in names:
+                top = imported.split(".")[0]
+                allowed = top in SPEC_LIBRARIES or (
+                    top in sys.stdlib_module_names and top != "importlib"
+                )
+                if imported.startswith(".") or not allowed:
+                    problems.append(f"{path.name} (line {line}) imports {imported}")
+    return problems
+
+
+def test_the_spec_verifier_imports_only_the_standard_library_cryptography_and_msgpack() -> None:
+    assert (SPEC_VERIFIER / "verify_export.py").is_file()
+    assert spec_verifier_violations(SPEC_VERIFIER) == []
+
+
+def test_a_spec_verifier_that_imports_the_project_is_caught(tmp_path: Path) -> None:
+    folder = tmp_path / "spec"
+    folder.mkdir()
+    (folder / "v.py").write_text(
+        "import json, msgpack\nfrom cryptography.exceptions import InvalidSignature\n"
+        "from ledger.verifier import envelope\nfrom . import helper\nimport tests.rawdb\n"
+        "def f():\n    import policies.roles\n    return __import__('cli')\n",
+        encoding="utf-8",
+    )
+    assert spec_verifier_violations(folder) == [
+        "v.py (line 3) imports ledger.verifier",
+        "v.py (line 4) imports .",
+        "v.py (line 5) imports tests.rawdb",
+        "v.py (line 7) imports policies.roles",
+        "v.py (line 8) imports <dynamic import>",
+    ]

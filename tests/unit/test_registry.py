@@ -12,7 +12,7 @@ from ledger.errors import IntegrityViolation
 from ledger.keys import Identity
 from ledger.user import User
 from ledger.verifier.identities import code_hash, user_id
-from ledger.verifier.registry import KeyRegistry
+from ledger.verifier.registry import KeyRecord, KeyRegistry, end_rotated_keys_exclusively
 
 REGISTERED, ROTATED, REVOKED = User.Registered.TOPIC, User.KeyRotated.TOPIC, User.KeyRevoked.TOPIC
 INVITED, ENROLLED, REINSTATED = User.Invited.TOPIC, User.Enrolled.TOPIC, User.Reinstated.TOPIC
@@ -126,8 +126,11 @@ def test_rotation_ends_the_old_key_and_starts_the_new_one(
         admit(registry, 4, "chartledger/note", doc, "doc", None)
     assert admit(registry, 4, "chartledger/note", doc2, "doc", None) == doc2.public_raw
     record = registry.keys[doc.fingerprint]
-    assert (record.valid_from, record.revoked_at) == (2, 3)
-    assert record.valid_at(2) and not record.valid_at(3)
+    # One rule for every bound: valid_from inclusive, revoked_at exclusive. The old key signed
+    # its own rotation at 3, so it is valid at 3 and ends at 4, where the new key starts.
+    assert (record.valid_from, record.revoked_at) == (2, 4)
+    assert record.valid_at(3) and not record.valid_at(4)
+    assert registry.keys[doc2.fingerprint].valid_from == 4
 
 
 def test_revocation_ends_a_key(started: tuple[KeyRegistry, Identity]) -> None:
@@ -280,3 +283,35 @@ def test_next_number_is_the_first_free_one_found_in_logarithmic_probes(
 
 def test_a_stale_or_wrong_hint_is_not_trusted() -> None:
     assert next_number(lambda n: 1 <= n <= 3, known=10) == 4
+
+
+def test_an_administrator_does_not_revoke_their_own_key(
+    started: tuple[KeyRegistry, Identity],
+) -> None:
+    """Under exclusive bounds a key revoked at p is not valid at p, so it cannot sign p."""
+    registry, admin = started
+    second = Identity.generate("admin2")
+    enrol(registry, 1, admin, second, ["administrator"])
+    with pytest.raises(IntegrityViolation, match="their own key") as caught:
+        admit(registry, 3, REVOKED, second, "admin2", {"reason": "r", "actor": "admin2"})
+    assert caught.value.check == "authority"
+    admit(registry, 3, REVOKED, admin, "admin2", {"reason": "left", "actor": "admin"})
+    record = registry.keys[second.fingerprint]
+    assert record.revoked_at == 3 and record.valid_at(2) and not record.valid_at(3)
+
+
+def test_stored_records_of_the_inclusive_rule_are_read_exclusively() -> None:
+    """Rows a ledger stored before issue 17 end a rotated key at its rotation; a revoked key's
+    bound is the same under both rules, and rows already exclusive are left alone."""
+    uid = user_id("doc")
+
+    def key(n: int, valid_from: int, revoked_at: int | None) -> KeyRecord:
+        return KeyRecord(bytes([n]) * 32, bytes([n]) * 32, "doc", uid, [], valid_from, revoked_at)
+
+    # rotation at 5 (old rule: 5), rotation at 6 (new rule: 7), revocation at 9, enrolment at 11
+    records = [key(1, 2, 5), key(2, 6, 7), key(3, 7, 9), key(4, 11, None)]
+    end_rotated_keys_exclusively(records)
+    assert [r.revoked_at for r in records] == [6, 7, 9, None]
+    registry = KeyRegistry.from_records([key(1, 2, 5), key(2, 6, None)], genesis=None)
+    assert registry.keys[bytes([1]) * 32].valid_at(5)
+    assert not registry.keys[bytes([1]) * 32].valid_at(6)
