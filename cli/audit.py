@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +128,7 @@ def _show(title: str, rows: Shown[AuditRow], as_json: bool, as_csv: bool) -> Non
 @click.argument("mrn")
 @click.option("--from", "since", help="From this date and time (inclusive).")
 @click.option("--to", "until", help="Up to this date and time (exclusive).")
+@click.option("--as-of", "as_of", help="The trail as it stood then (recorded at or before it).")
 @_filters
 @pass_session
 def patient(
@@ -134,6 +136,7 @@ def patient(
     mrn: str,
     since: str | None,
     until: str | None,
+    as_of: str | None,
     purpose: str | None,
     break_glass: bool,
     denied: bool,
@@ -146,6 +149,8 @@ def patient(
 
     reader = session.identity()
     window = _window(since, until, purpose, break_glass, denied)
+    if as_of:
+        window = replace(window, as_of=parse_time(as_of, what="time"))
     with session.ledger() as ledger:
         mrns, rows = audit_patient(
             ledger, mrn, reader=reader, purpose_of_use=purpose_of_use, window=window

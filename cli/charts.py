@@ -350,6 +350,18 @@ def show(
                 )
     for doc in record["documents"]:
         say(f"\n  document {doc['id']}  {doc['kind']}  {doc['filename']}")
+    since = record.get("withheld_since") or {}
+    named = [
+        f"{len(since.get(key, []))} {label}"
+        for key, label in (
+            ("entries", "entries retracted as entered in error"),
+            ("documents", "documents refiled to another chart"),
+            ("records", "records whose merge was undone"),
+        )
+        if since.get(key)
+    ]
+    if named:
+        say(f"\n  Not shown (found since not to belong in this record): {', '.join(named)}.")
     if record.get("withheld"):
         say(
             f"\n  Withheld (minimum necessary for {record['purpose']}): "
@@ -359,19 +371,26 @@ def show(
 
 @chart.command("history")
 @click.argument("mrn")
+@click.option("--as-of", "as_of", help="Only the changes recorded at or before then.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @purpose_options
 @pass_session
 def history(
-    session: Session, mrn: str, as_json: bool, purpose: str, break_glass: str | None
+    session: Session,
+    mrn: str,
+    as_of: str | None,
+    as_json: bool,
+    purpose: str,
+    break_glass: str | None,
 ) -> None:
     """Every change to a chart: who, when, why, and the event id to prove it."""
     from cli.output import table
     from projections.queries import chart_history
 
     actor = session.identity()
+    moment = parse_time(as_of, what="time") if as_of else None
     with session.ledger() as ledger:
-        lines = chart_history(ledger, mrn, actor=actor, why=why(purpose, break_glass))
+        lines = chart_history(ledger, mrn, actor=actor, why=why(purpose, break_glass), as_of=moment)
     if as_json:
         emit_json(lines)
         return

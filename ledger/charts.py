@@ -5,7 +5,8 @@ so a refusal writes nothing. Adding an entry retries when another entry landed f
 are independent); every other command reports the conflict, since it was judged on a state that
 has since changed.
 
-The reads (`encounter`, `encounters`, `chart_as_of`, `chart_history`) are pure: the caller
+The reads (`encounter`, `encounters`, `chart_history`; the chart as of a moment is
+`ledger.as_of`) are pure: the caller
 records the access first (`record_access`), for the MRN it asked about. A retired (merged-away)
 MRN is therefore not followed silently: reading it names its survivor in the error, so what is
 shown is always the record the access event names. The survivor's chart includes the encounters
@@ -20,21 +21,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import takewhile
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, project_aggregate
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import CanMutateAggregate
 
 from ledger.access import Access
+from ledger.as_of import documents_ever_in
 from ledger.encounter import Encounter, check_effective_at
 from ledger.errors import (
     AccessDenied,
     ConflictError,
     NotAuthorised,
     NotFound,
-    PatientNotFound,
     UsageError,
     require,
 )
@@ -117,10 +117,6 @@ def _events(ledger: _LedgerLike, originator_id: UUID) -> list[_Event]:
     return [cast(_Event, e) for e in ledger.events.get(originator_id)]
 
 
-def _fold(events: list[_Event]) -> Any:
-    return project_aggregate(None, events)
-
-
 def _encounter(ledger: _LedgerLike, encounter_id: UUID) -> Encounter:
     try:
         found: object = ledger.repository.get(encounter_id)
@@ -138,23 +134,8 @@ def _current_patient(ledger: _LedgerLike, mrn: str) -> Patient:
     return patient
 
 
-def _patient_as_of(ledger: _LedgerLike, mrn: str, as_of: datetime) -> Patient:
-    current = ledger.patient(mrn)
-    events = list(takewhile(lambda e: e.timestamp <= as_of, _events(ledger, current.id)))
-    if not events:
-        raise PatientNotFound(f"There was no patient with MRN {current.mrn} at {as_of}.")
-    then = cast(Patient, _fold(events))
-    if then.merged_into is not None:
-        raise UsageError(
-            f"{then.mrn} had been merged into {then.merged_into} by then; use that MRN."
-        )
-    return then
-
-
-def _chart_patient_ids(
-    ledger: _LedgerLike, patient: Patient, as_of: datetime | None = None
-) -> list[UUID]:
-    """The patient and every record merged into it (merges of merges too), as of a moment."""
+def _chart_patient_ids(ledger: _LedgerLike, patient: Patient) -> list[UUID]:
+    """The patient and every record merged into it (merges of merges too)."""
     found: list[UUID] = [patient.id]
     pending = list(patient.absorbed)
     while pending:
@@ -162,28 +143,14 @@ def _chart_patient_ids(
         if patient_id(mrn) in found:
             continue
         found.append(patient_id(mrn))
-        absorbed = ledger.patient(mrn) if as_of is None else _absorbed_as_of(ledger, mrn, as_of)
+        absorbed = ledger.patient(mrn)
         pending.extend(absorbed.absorbed)
     return found
-
-
-def _absorbed_as_of(ledger: _LedgerLike, mrn: str, as_of: datetime) -> Patient:
-    events = takewhile(lambda e: e.timestamp <= as_of, _events(ledger, patient_id(mrn)))
-    return cast(Patient, _fold(list(events)))
 
 
 def _encounter_ids(ledger: _LedgerLike, patient_ids: list[UUID]) -> list[UUID]:
     """Encounters opened for these patients, in the order they were opened (from the index)."""
     return ledger.chart_index().encounter_ids(patient_ids)
-
-
-def check_as_of(value: Any) -> datetime:
-    """An 'as of' moment: aware, and not in the future."""
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise UsageError("The 'as of' moment must be a date and time with a time zone.")
-    if value > _now():
-        raise UsageError("The 'as of' moment is in the future; the chart is not known yet.")
-    return value
 
 
 def _line(event: _Event, *, late: bool) -> HistoryLine:
@@ -471,24 +438,10 @@ class ChartCommands:
         ids = _encounter_ids(self, _chart_patient_ids(self, patient))
         return [_encounter(self, oid) for oid in ids]
 
-    def chart_as_of(self: _LedgerLike, mrn: str, as_of: datetime) -> list[Encounter]:
-        """The encounters as the ledger held them at `as_of` (by recorded time, not effective).
-
-        Each encounter is rebuilt from its events recorded at or before `as_of` (a prefix of its
-        history, so always a state it really had); merges are taken as they stood then too.
-        """
-        moment = check_as_of(as_of)
-        patient = _patient_as_of(self, mrn, moment)
-        ids = _encounter_ids(self, _chart_patient_ids(self, patient, moment))
-        chart = []
-        for oid in ids:
-            events = list(takewhile(lambda e: e.timestamp <= moment, _events(self, oid)))
-            if events:
-                chart.append(cast(Encounter, _fold(events)))
-        return chart
-
     def chart_history(self: _LedgerLike, mrn: str) -> list[HistoryLine]:
-        """Every event of the patient record(s) and their encounters, in recorded order."""
+        """Every change to the chart, in recorded order: the events of the patient record(s),
+        their encounters, and every document that was ever in the chart (filed, refiled in or
+        away)."""
         patient = _current_patient(self, mrn)
         patient_ids = _chart_patient_ids(self, patient)
         lines: list[HistoryLine] = []
@@ -499,6 +452,8 @@ class ChartCommands:
                 lines.append(_line(event, late=late))
         for oid in _encounter_ids(self, patient_ids):
             lines.extend(_encounter_history(_events(self, oid)))
+        for oid in documents_ever_in(cast("Ledger", self), set(patient_ids)):
+            lines.extend(_line(event, late=False) for event in _events(self, oid))
         lines.sort(key=lambda line: line.recorded_at)  # stable: each aggregate stays in order
         return lines
 

@@ -17,7 +17,6 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 from uuid import UUID, uuid4
@@ -436,18 +435,6 @@ class DocumentCommands:
         """A filed document and its bytes, byte for byte (the caller records the access)."""
         document = self.document_info(document_id)
         return document, self.blobs.get(document.patient_id, document.sha256)
-
-    def document_patient_as_of(
-        self: _LedgerLike, document_id: UUID, as_of: datetime
-    ) -> UUID | None:
-        """Whose chart the document was in at `as_of` (by recorded time): None before it was
-        filed; a refile moves it from the moment it was recorded."""
-        holder: UUID | None = None
-        for event in self.events.get(document_id):
-            if cast(Any, event).timestamp > as_of:
-                break
-            holder = getattr(event, "patient_id", holder)
-        return holder
 
     def documents_of(self: _LedgerLike, mrn: str) -> list[Document]:
         """Every document filed to a patient's chart (and to charts merged into it)."""

@@ -31,6 +31,7 @@ from typing import Any, TextIO, cast
 from ledger import catalogue
 from ledger.access import Shown, record_listed
 from ledger.application import Ledger
+from ledger.as_of import check_as_of
 from ledger.documents import Document
 from ledger.encounter import Encounter
 from ledger.errors import UsageError, require
@@ -308,12 +309,15 @@ class AuditTrail:
         actor: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        as_of: datetime | None = None,
         purpose: str | None = None,
         break_glass: bool | None = None,
         denied: bool | None = None,
         limit: int | None = None,
     ) -> list[AuditRow]:
-        """Rows in log order; `since` inclusive, `until` exclusive; filters combine with AND."""
+        """Rows in log order; `since` inclusive, `until` exclusive, `as_of` the trail as it stood
+        then (rows recorded at or before it: the rule of `ledger.as_of`); filters combine with
+        AND."""
         where: list[str] = []
         params: list[Any] = []
         wanted = [*(mrns or ()), *([mrn] if mrn else [])]
@@ -329,6 +333,9 @@ class AuditTrail:
         if until is not None:
             where.append("recorded_at < ?")
             params.append(stamp(until))
+        if as_of is not None:
+            where.append("recorded_at <= ?")
+            params.append(stamp(as_of))
         if purpose is not None:
             where.append("purpose = ?")
             params.append(purpose)
@@ -390,12 +397,16 @@ class AuditFilter:
 
     since: datetime | None = None
     until: datetime | None = None
+    as_of: datetime | None = None
+    """The trail as it stood then: rows recorded at or before it (`ledger.as_of`)."""
     purpose: str | None = None
     break_glass: bool | None = None
     denied: bool | None = None
 
 
 def _checked(window: AuditFilter, now: datetime) -> None:
+    if window.as_of is not None:
+        check_as_of(window.as_of, now=now)
     if window.since is not None and window.since > now:
         raise UsageError("The start of the period is in the future.")
     if window.since is not None and window.until is not None and window.since >= window.until:
@@ -422,6 +433,7 @@ def _read(
         actor=actor,
         since=window.since,
         until=window.until,
+        as_of=window.as_of,
         purpose=window.purpose,
         break_glass=window.break_glass,
         denied=window.denied,

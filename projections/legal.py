@@ -25,6 +25,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.application import Ledger
+from ledger.as_of import chart_as_of
 from ledger.encounter import Encounter
 from ledger.errors import UsageError
 from ledger.files import check_new_folder, new_folder, open_text, subfolder, write_bytes, write_text
@@ -33,7 +34,7 @@ from ledger.legal_package import sign_manifest, write_proofs
 from ledger.patient import patient_id
 from ledger.verifier.package import FORMAT
 from projections.audit import AuditRow, caught_up_trail, write_csv
-from projections.queries import PatientRecord, Purpose, _encounter, history_line
+from projections.queries import Purpose, as_of_record, history_line
 
 README = """\
 Chartledger legal request package ({format})
@@ -110,26 +111,14 @@ def legal_package(
         break_glass_reason=why.break_glass_reason,
     )
     mrns = [patient.mrn, *patient.absorbed]
-    encounters = ledger.chart_as_of(patient.mrn, as_of)
+    chart = chart_as_of(ledger, patient.mrn, as_of)
     chart_ids = {patient_id(m) for m in mrns}
     current = ledger.documents_of(patient.mrn)
-    documents = [
-        d
-        for d in current
-        if d.patient_id in chart_ids  # not one refiled away since
-        and ledger.document_patient_as_of(d.id, as_of) in chart_ids  # in this chart by then
-    ]
+    documents = list(chart.documents)
     now_encounters = ledger.encounters(patient.mrn)
-    withheld = {entry.id for e in now_encounters for entry in e.entries.values() if entry.retracted}
-    record = PatientRecord(patient, documents).as_dict()
-    record["as_of"] = as_of.isoformat()
-    record["encounters"] = [_encounter(e, withheld=withheld) for e in encounters]
-    record["withheld"] = {
-        "entries": sorted(
-            f"{e.id}:{entry}" for e in now_encounters for entry in e.entries if entry in withheld
-        ),
-        "why": "entered in error (retracted): never disclosed; their events are redacted",
-    }
+    withheld = {entry for _, entry in chart.withheld_entries}
+    record = as_of_record(chart)
+    record["withheld"] = record.pop("withheld_since")
     redact = _redactions(ledger, now_encounters, withheld)
     history = [
         _history_line(line, as_of, redacted=(line.event_id in redact))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ledger.application import Ledger
-from ledger.charts import check_as_of
+from ledger.as_of import ChartAsOf, chart_as_of, check_as_of
 from ledger.documents import Document
 from ledger.errors import ProbableDuplicate
 from ledger.follower import Follower
@@ -239,22 +239,41 @@ def chart_record(
             break_glass_reason=why.break_glass_reason,
         )
         shown = set(decision.sections)
-        encounters = ledger.encounters(mrn) if as_of is None else ledger.chart_as_of(mrn, as_of)
-        documents = ledger.documents_of(mrn) if "documents" in shown else []
-        record = PatientRecord(ledger.patient(mrn), documents).as_dict()
-        record["as_of"] = None if as_of is None else as_of.isoformat()
-        record["encounters"] = [_encounter(e, kinds=shown) for e in encounters]
+        if as_of is None:
+            documents = ledger.documents_of(mrn) if "documents" in shown else []
+            record = PatientRecord(ledger.patient(mrn), documents).as_dict()
+            record["as_of"] = None
+            record["encounters"] = [_encounter(e, kinds=shown) for e in ledger.encounters(mrn)]
+        else:
+            chart = chart_as_of(ledger, mrn, as_of)
+            record = as_of_record(chart, kinds=shown, documents="documents" in shown)
         record["withheld"] = [s for s in CHART_SECTIONS if s not in shown]
         record["purpose"] = why.purpose
         return record
 
 
+def as_of_record(
+    chart: ChartAsOf, *, kinds: set[str] | None = None, documents: bool = True
+) -> dict[str, Any]:
+    """A chart as of a moment as data: the one shape `chart show --as-of` and the legal package's
+    `record.json` share (entries and documents withheld since are left out and named)."""
+    record = PatientRecord(chart.patient, list(chart.documents) if documents else []).as_dict()
+    record["as_of"] = chart.as_of.isoformat()
+    withheld = {entry for _, entry in chart.withheld_entries}
+    record["encounters"] = [_encounter(e, kinds=kinds, withheld=withheld) for e in chart.encounters]
+    record["withheld_since"] = chart.withheld_as_dict()
+    return record
+
+
 def chart_history(
-    ledger: Ledger, mrn: str, *, actor: Identity, why: Purpose
+    ledger: Ledger, mrn: str, *, actor: Identity, why: Purpose, as_of: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Every change to a chart, with who, when, why and the event id, access recorded."""
+    """Every change to a chart, with who, when, why and the event id, access recorded; with
+    `as_of`, the changes recorded at or before it (`ledger.as_of`)."""
     with ledger.one_read():
         ledger.patient(mrn)
+        if as_of is not None:
+            check_as_of(as_of)
         ledger.record_access(
             [mrn],
             actor=actor,
@@ -263,7 +282,10 @@ def chart_history(
             purpose=why.purpose,
             break_glass_reason=why.break_glass_reason,
         )
-        return [history_line(line) for line in ledger.chart_history(mrn)]
+        lines = ledger.chart_history(mrn)
+        if as_of is not None:
+            lines = [line for line in lines if line.recorded_at <= as_of]
+        return [history_line(line) for line in lines]
 
 
 def history_line(line: Any) -> dict[str, Any]:

@@ -488,6 +488,15 @@ def test_the_demo_runs_end_to_end_and_catches_its_own_tampering(tmp_path: Path) 
     assert "0 assigned, 1 completed" in out
     again = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
     assert again.exit_code == 2 and "not empty" in again.output
+    # The demo's legal package and `chart show --as-of` give the same answer (issue 17).
+    demo = tmp_path / "demo"
+    record = json.loads((demo / "legal-package" / "record.json").read_text())
+    ask = Chartledger(demo / "home", f"sqlite:///{demo / 'home' / 'ledger.db'}")
+    show = ("chart", "show", record["mrn"], "--as-of", record["as_of"], "--purpose", "legal")
+    shown = json.loads(ask(*show, "--json", actor="roi.nakamura").output)
+    for key in ("demographics", "encounters", "documents"):
+        assert shown[key] == record[key], key
+    assert shown["withheld_since"] == record["withheld"]
 
 
 def test_global_options_may_follow_the_subcommand(ready: Chartledger) -> None:

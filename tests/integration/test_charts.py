@@ -12,6 +12,7 @@ from uuid import uuid4
 import pytest
 
 from ledger.application import Ledger
+from ledger.as_of import chart_as_of
 from ledger.encounter import Encounter
 from ledger.errors import NotAuthorised, NotFound, PatientNotFound, UsageError
 from ledger.keys import Identity
@@ -370,27 +371,29 @@ def test_the_chart_as_of_a_moment_shows_exactly_what_was_recorded_by_then(ward: 
     amended_at = now.entry(first).current.recorded_at
     assert registered_at < opened_at < first_at < second_at < amended_at
 
-    assert ledger.chart_as_of(ward.mrn, registered_at) == []  # registered, not yet admitted
-    [then] = ledger.chart_as_of(ward.mrn, opened_at)
+    assert (
+        list(chart_as_of(ledger, ward.mrn, registered_at).encounters) == []
+    )  # registered, not yet admitted
+    [then] = list(chart_as_of(ledger, ward.mrn, opened_at).encounters)
     assert then.entries == {} and not then.discharged
-    [then] = ledger.chart_as_of(ward.mrn, first_at + (second_at - first_at) / 2)
+    [then] = list(chart_as_of(ledger, ward.mrn, first_at + (second_at - first_at) / 2).encounters)
     assert list(then.entries) == [first]
     assert then.entry(first).text == "Hypertension"
-    [then] = ledger.chart_as_of(ward.mrn, second_at)
+    [then] = list(chart_as_of(ledger, ward.mrn, second_at).encounters)
     assert list(then.entries) == [first, second] and not then.entry(first).amended
-    [then] = ledger.chart_as_of(ward.mrn, amended_at)
+    [then] = list(chart_as_of(ledger, ward.mrn, amended_at).encounters)
     assert then.entry(first).text == "Essential hypertension" and not then.discharged
-    [then] = ledger.chart_as_of(ward.mrn, datetime.now(UTC))
+    [then] = list(chart_as_of(ledger, ward.mrn, datetime.now(UTC)).encounters)
     assert then.discharged and then.version == now.version
 
     with pytest.raises(UsageError, match="in the future"):
-        ledger.chart_as_of(ward.mrn, datetime.now(UTC) + timedelta(minutes=1))
+        list(chart_as_of(ledger, ward.mrn, datetime.now(UTC) + timedelta(minutes=1)).encounters)
     with pytest.raises(UsageError, match="time zone"):
-        ledger.chart_as_of(ward.mrn, datetime.now())
+        list(chart_as_of(ledger, ward.mrn, datetime.now()).encounters)
     with pytest.raises(PatientNotFound, match=f"no patient with MRN {ward.mrn} at"):
-        ledger.chart_as_of(ward.mrn, registered_at - timedelta(microseconds=1))
+        list(chart_as_of(ledger, ward.mrn, registered_at - timedelta(microseconds=1)).encounters)
     with pytest.raises(PatientNotFound, match="MR0000099"):
-        ledger.chart_as_of("MR0000099", datetime.now(UTC))
+        list(chart_as_of(ledger, "MR0000099", datetime.now(UTC)).encounters)
 
 
 def test_late_entries_are_flagged_in_the_history(ward: Ward) -> None:
@@ -553,10 +556,10 @@ def test_a_merged_record_brings_its_encounters_and_the_retired_mrn_points_to_the
         with pytest.raises(UsageError, match=f"merged into {ward.mrn}"):
             read(other)
     writes_nothing(ward, lambda: ward.admit(mrn=other), UsageError, f"merged into {ward.mrn}")
-    assert [e.id for e in ledger.chart_as_of(other, before_merge)] == [theirs]
-    assert [e.id for e in ledger.chart_as_of(ward.mrn, before_merge)] == [mine]
+    assert [e.id for e in list(chart_as_of(ledger, other, before_merge).encounters)] == [theirs]
+    assert [e.id for e in list(chart_as_of(ledger, ward.mrn, before_merge).encounters)] == [mine]
     with pytest.raises(UsageError, match="had been merged"):
-        ledger.chart_as_of(other, datetime.now(UTC))
+        list(chart_as_of(ledger, other, datetime.now(UTC)).encounters)
     assert ledger.verify().events > 0
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,14 @@ def test_an_old_ledger_shows_the_same_chart_trail_and_accounting(
     show = ("chart", "show", mrn, "--purpose", "treatment", "--json")
     assert json.loads(old(*show, actor="dr1").output) == expected["chart_show"]
     as_of = json.loads(old(*show, "--as-of", expected["as_of"], actor="dr1").output)
-    assert as_of == expected["chart_show_as_of"]
+    assert as_of == _as_of_since_issue_17(expected["chart_show_as_of"], as_of["withheld_since"])
+    retracted = {
+        f"{e['id']}:{entry['id']}"
+        for e in expected["chart_show"]["encounters"]
+        for entry in e["entries"]
+        if entry["retracted"]
+    }
+    assert set(as_of["withheld_since"]["entries"]) == retracted
     trail = json.loads(old("audit", "patient", mrn, "--json", actor="privacy1").output)
     own = [row for row in trail if row["position"] <= expected["last_position"]]
     assert own == expected["audit_patient"]
@@ -151,3 +159,23 @@ def test_an_old_ledger_shows_the_same_chart_trail_and_accounting(
     on = expected["accounting_on"]
     accounting = old("roi", "accounting", mrn, "--on", on, "--json", actor="roi1").output
     assert json.loads(accounting) == expected["roi_accounting"]
+
+
+def _as_of_since_issue_17(before: dict[str, Any], withheld: dict[str, Any]) -> dict[str, Any]:
+    """What 13b4a4a's `chart show --as-of` answer becomes under issue 17's one rule (decisions
+    §34): documents filed after the moment leave it, entries retracted as entered in error are
+    withheld (and named), and `withheld_since` says so; nothing else changes."""
+    moment = datetime.fromisoformat(before["as_of"])
+    entries = set(withheld["entries"])
+    after = {
+        **before,
+        "documents": [
+            d for d in before["documents"] if datetime.fromisoformat(d["filed_at"]) <= moment
+        ],
+        "encounters": [
+            {**e, "entries": [x for x in e["entries"] if f"{e['id']}:{x['id']}" not in entries]}
+            for e in before["encounters"]
+        ],
+        "withheld_since": withheld,
+    }
+    return after
