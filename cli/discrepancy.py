@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cli.main import Session, pass_session
+from cli.output import json_option
 from cli.parsing import parse_uuid
 
 if TYPE_CHECKING:
@@ -68,17 +69,39 @@ def resolve(
 @discrepancy.command("list")
 @click.option("--mrn", help="Only this patient's discrepancies.")
 @click.option("--open", "open_only", is_flag=True, help="Only those not yet resolved.")
+@json_option
 @pass_session
-def list_discrepancies(session: Session, mrn: str | None, open_only: bool) -> None:
+def list_discrepancies(session: Session, mrn: str | None, open_only: bool, as_json: bool) -> None:
     """Discrepancies in the order opened (reading them is recorded as an access first)."""
+    from cli.output import emit_json, note_withheld, utc
     from ledger.discrepancy import discrepancies
 
     actor = session.identity()
     with session.ledger() as ledger:
         found = discrepancies(ledger, actor=actor, mrn=mrn, open_only=open_only)
+    if as_json:
+        note_withheld(found, "discrepancy")
+        emit_json(
+            [
+                {
+                    "opened_at": utc(d.created_on),
+                    "opened_by": d.opened_by,
+                    "id": str(d.id),
+                    "mrn": d.mrn,
+                    "kind": d.kind,
+                    "status": "open" if d.is_open else "resolved",
+                    "resolved_by": d.resolved_by,
+                    "resolved_at": utc(d.resolved_at),
+                    "description": d.description,
+                    "facts": list(d.facts),
+                    "analysis": d.analysis,
+                    "correcting": list(d.correcting),
+                }
+                for d in found
+            ]
+        )
+        return
     _table(found)
-    from cli.output import note_withheld
-
     note_withheld(found, "discrepancy")
 
 

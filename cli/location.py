@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cli.main import Session, pass_session
+from cli.output import json_option
 from cli.parsing import parse_time
 
 if TYPE_CHECKING:
@@ -197,9 +198,40 @@ def loose(session: Session, barcode: str, what: str) -> None:
     click.echo(f"Filed loose sheets into {barcode.upper()}.")
 
 
-def _table(title: str, volumes: list[Volume]) -> None:
-    from cli.output import note_withheld, table
+def _row(v: Volume, *, movements: bool = False) -> dict[str, Any]:
+    """A volume as a JSON row: what the table shows, times in UTC (and with `movements`, every
+    movement, as `where` prints them)."""
+    from cli.output import utc
 
+    row: dict[str, Any] = {
+        "barcode": v.barcode,
+        "mrn": v.mrn,
+        "volume": v.volume,
+        "record_type": v.record_type,
+        "home": v.home,
+        "status": v.status,
+        "holder": v.holder,
+        "holder_kind": v.holder_kind,
+        "since": utc(v.since),
+        "due": utc(v.due),
+        "requested_by": v.requestor,
+        "needed_by": utc(v.needed_by),
+    }
+    if movements:
+        row["movements"] = [
+            {"at": utc(m.at), "what": m.what, "holder": m.holder, "detail": m.detail, "by": m.actor}
+            for m in v.movements
+        ]
+    return row
+
+
+def _table(title: str, volumes: list[Volume], as_json: bool) -> None:
+    from cli.output import emit_json, note_withheld, table
+
+    if as_json:
+        note_withheld(volumes, "volume")
+        emit_json([_row(v) for v in volumes])
+        return
     table(
         f"{title}: {len(volumes)}",
         ["barcode", "MRN", "vol", "status", "holder", "since", "due", "requested by", "needed by"],
@@ -223,8 +255,9 @@ def _table(title: str, volumes: list[Volume]) -> None:
 
 @location.command("where")
 @click.argument("key")
+@json_option
 @pass_session
-def where(session: Session, key: str) -> None:
+def where(session: Session, key: str, as_json: bool) -> None:
     """Where MRN's volumes (or one BARCODE) are, with every movement."""
     from cli.output import note_withheld
     from ledger.errors import NotFound
@@ -241,6 +274,11 @@ def where(session: Session, key: str) -> None:
 
         raise AccessDenied("Access refused: the access policy does not show you that record.")
     note_withheld(volumes, "volume")
+    if as_json:
+        from cli.output import emit_json
+
+        emit_json([_row(v, movements=True) for v in volumes])
+        return
     for v in volumes:
         due = f", due {v.due.isoformat(timespec='minutes')}" if v.due else ""
         click.echo(
@@ -257,8 +295,9 @@ def where(session: Session, key: str) -> None:
 
 @location.command("overdue")
 @click.option("--on", "on", help="Overdue at this time (default now).")
+@json_option
 @pass_session
-def overdue(session: Session, on: str | None) -> None:
+def overdue(session: Session, on: str | None, as_json: bool) -> None:
     """Volumes checked out past their due date."""
     from projections.locations import caught_up_locations, shown
 
@@ -269,28 +308,30 @@ def overdue(session: Session, on: str | None) -> None:
             caught_up_locations(ledger).overdue(parse_time(on, what="time") if on else _now()),
             actor=actor,
         )
-    _table("Overdue chart volumes", found_)
+    _table("Overdue chart volumes", found_, as_json)
 
 
 @location.command("pending")
+@json_option
 @pass_session
-def pending(session: Session) -> None:
+def pending(session: Session, as_json: bool) -> None:
     """The pull list: requested volumes not yet checked out, soonest needed first."""
     from projections.locations import caught_up_locations, shown
 
     actor = session.identity()
     with session.ledger() as ledger:
         found_ = shown(ledger, caught_up_locations(ledger).pending(), actor=actor)
-    _table("Pull list", found_)
+    _table("Pull list", found_, as_json)
 
 
 @location.command("missing")
+@json_option
 @pass_session
-def missing(session: Session) -> None:
+def missing(session: Session, as_json: bool) -> None:
     """Volumes reported lost and not found."""
     from projections.locations import caught_up_locations, shown
 
     actor = session.identity()
     with session.ledger() as ledger:
         found_ = shown(ledger, caught_up_locations(ledger).missing(), actor=actor)
-    _table("Missing chart volumes", found_)
+    _table("Missing chart volumes", found_, as_json)

@@ -10,11 +10,20 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from policies.limits import escape
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+"""--json: every listing prints its rows as JSON too (`emit_json`), the access recorded the same."""
+
+
+def utc(moment: datetime | None) -> str | None:
+    """A time in a JSON row: ISO 8601 in UTC (None stays None)."""
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
 def emit_json(data: Any) -> None:

@@ -29,7 +29,7 @@ def show(session: Session, mrn: str, as_json: bool, purpose: str, break_glass: s
     actor = session.identity()
     with session.ledger() as ledger:
         record = patient_record(ledger, mrn, actor=actor, why=why(purpose, break_glass))
-    data = record.as_dict()
+    data = {**record.as_dict(), "withheld": list(record.withheld)}
     if as_json:
         emit_json(data)
         return
@@ -57,6 +57,8 @@ def show(session: Session, mrn: str, as_json: bool, purpose: str, break_glass: s
             f"  registered despite {', '.join(data['registered_despite'])}: "
             f"{data['override_reason']}"
         )
+    if data["withheld"]:
+        say(f"  withheld by the access policy: {', '.join(data['withheld'])}")
     for doc in data["documents"]:
         say(
             f"  document {doc['id']}  {doc['kind']}  {doc['filename']}  "

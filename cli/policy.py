@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from cli.main import Session, pass_session
+from cli.output import json_option
 
 
 @click.group("policy")
@@ -15,15 +16,31 @@ def policy() -> None:
 
 
 @policy.command("show")
+@json_option
 @pass_session
-def show(session: Session) -> None:
+def show(session: Session, as_json: bool) -> None:
     """The configuration in force: its version, who loaded it and when, and its TOML text
     (administrator, compliance or HIM director; it names patients, so the read is recorded)."""
+    from cli.output import emit_json, utc
     from ledger.access_policy import shown_policy
 
     reader = session.identity()
     with session.ledger() as ledger:
         config, history = shown_policy(ledger, reader=reader)
+    if as_json:
+        last = history[-1] if history else None
+        emit_json(
+            {
+                "version": config.policy_version,
+                "defaults": last is None,
+                "loaded_at": utc(last.loaded_at) if last else None,
+                "loaded_by": last.loaded_by if last else None,
+                "sha256": last.sha256 if last else None,
+                "event": last.event if last else None,
+                "text": last.text if last else None,
+            }
+        )
+        return
     if not history:
         click.echo(f"Policy {config.policy_version}: the built-in defaults (none loaded yet).")
         return
@@ -59,14 +76,29 @@ def load(session: Session, path: Path) -> None:
 
 
 @policy.command("history")
+@json_option
 @pass_session
-def history(session: Session) -> None:
+def history(session: Session, as_json: bool) -> None:
     """Every version loaded, with who, when, its SHA-256 and its event."""
-    from cli.output import table
+    from cli.output import emit_json, table, utc
     from ledger.access_policy import policy_history
 
     with session.ledger() as ledger:
         loaded = policy_history(ledger)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "loaded_at": utc(p.loaded_at),
+                    "version": p.version,
+                    "loaded_by": p.loaded_by,
+                    "sha256": p.sha256,
+                    "event": p.event,
+                }
+                for p in loaded
+            ]
+        )
+        return
     table(
         "Access policy history",
         ["loaded at", "version", "by", "sha256", "event"],

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from cli.main import Session, pass_session
-from cli.output import emit_json, table
+from cli.output import emit_json, json_option, table
 
 
 @click.group()
@@ -199,10 +199,14 @@ def list_users(session: Session, as_json: bool) -> None:
 
 
 @user.command("roles")
-def roles() -> None:
+@json_option
+def roles(as_json: bool) -> None:
     """The roles a user can be given."""
     from policies.roles import ROLES
 
+    if as_json:
+        emit_json(sorted(ROLES))
+        return
     for role in sorted(ROLES):
         click.echo(role)
 

@@ -215,6 +215,7 @@ class ChartCommands:
         access = _judge_move(
             self, acting.roles, patient.mrn, attending, actor, break_glass_reason, action="admit"
         )
+        check_no_open_stay(self, patient, encounter_class)  # refused: nothing saved
         encounter = Encounter.open(
             patient.id,
             patient.mrn,
@@ -456,6 +457,22 @@ class ChartCommands:
             lines.extend(_line(event, late=False) for event in _events(self, oid))
         lines.sort(key=lambda line: line.recorded_at)  # stable: each aggregate stays in order
         return lines
+
+
+def check_no_open_stay(ledger: _LedgerLike, patient: Patient, encounter_class: str) -> None:
+    """One open inpatient stay per chart (`policies.charting.may_open_encounter`), the records
+    merged into it included; only read when the new encounter is of such a class."""
+    if encounter_class not in charting.ONE_AT_A_TIME:
+        return
+    ids = _encounter_ids(ledger, _chart_patient_ids(ledger, patient))
+    open_now = [
+        charting.OpenEncounter(str(e.id), e.encounter_class, e.admitted_at)
+        for e in (_encounter(ledger, oid) for oid in ids)
+        if not e.discharged
+    ]
+    decision = charting.may_open_encounter(encounter_class, open_now)
+    if not decision.allowed:
+        raise UsageError(f"{patient.mrn} cannot be admitted: {decision.reason}.")
 
 
 def check_attending(ledger: _LedgerLike, name: str) -> None:

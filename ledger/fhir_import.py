@@ -187,6 +187,36 @@ class _Importer:
                     "patient's."
                 )
 
+    def check_open_stays(self) -> None:
+        """Before anything is written: an encounter still open (no `period.end`) must not give
+        its patient a second open inpatient stay, beside one in the ledger or earlier in the
+        export (`policies.charting.may_open_encounter`). Closed ones are history and pass."""
+        opening: dict[str, list[EncounterPlan]] = defaultdict(list)
+        for plan in sorted(self.export.encounters.values(), key=lambda p: p.start):
+            if plan.end is None and plan.encounter_class in charting.ONE_AT_A_TIME:
+                opening[plan.patient].append(plan)
+        for pid, plans in opening.items():
+            open_now: list[charting.OpenEncounter] = []
+            known = self.patients.get(pid)
+            if known is not None:  # imported before: what is open in its chart now
+                open_now = [
+                    charting.OpenEncounter(str(e.id), e.encounter_class, e.admitted_at)
+                    for e in self.ledger.encounters(known.mrn)
+                    if not e.discharged
+                ]
+            for plan in plans:
+                if self._exists(plan.source):
+                    continue  # imported before: already one of those open
+                decision = charting.may_open_encounter(plan.encounter_class, open_now)
+                if not decision.allowed:
+                    raise UsageError(
+                        f"{plan.source.where} cannot be imported: {plan.source.key} is still "
+                        f"open, and {decision.reason}; nothing was imported."
+                    )
+                open_now.append(
+                    charting.OpenEncounter(plan.source.key, plan.encounter_class, plan.start)
+                )
+
     def _use_patient(self, pid: str, record: ImportedResource) -> None:
         patient = self.ledger.patient(record.became)
         if patient.merged_into is not None:
@@ -539,6 +569,7 @@ def import_fhir(
     export = read_export(folder, progress=progress)
     importer = _Importer(ledger, export, actor=actor, attending=attending, progress=progress)
     importer.resolve_references()
+    importer.check_open_stays()
     for plan in export.patients.values():
         importer.import_patient(plan)
     by_encounter: dict[str, list[Child]] = defaultdict(list)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from uuid import UUID
@@ -255,12 +256,15 @@ class PatientCommands:
         break_glass_reason: str | None = None,
         relationships: Mapping[str, str | None] | None = None,
         now: datetime | None = None,
+        demographics_alone: bool = False,
     ) -> AccessDecision:
         """Record an access before anything is shown; a refusal is recorded, then raised.
 
         `relationships` (MRN -> treatment relationship) may come from a view; for an MRN it
         does not cover, the relationship is found from the patient's encounters when the rule
-        needs it (treatment, or a restricted record).
+        needs it (treatment, or a restricted record). `demographics_alone`: the caller shows
+        only the returned decision's sections (`policies.access.decide`), the ones recorded:
+        those allowed for every MRN.
         """
         acting = self.authenticate(actor)
         config = current_access_config(cast("Ledger", self))
@@ -289,6 +293,7 @@ class PatientCommands:
                     patient=access_policy.PatientFacts(mrn, relationship),
                     sections=sections,
                     config=config,
+                    demographics_alone=demographics_alone,
                 )
             )
         if not decisions:
@@ -303,6 +308,9 @@ class PatientCommands:
                 )
             )
         decision = next((d for d in decisions if not d.allowed), decisions[0])
+        if decision.allowed:  # a restricted row may have been cut to its demographics
+            common = [s for s in decision.sections if all(s in d.sections for d in decisions)]
+            decision = replace(decision, sections=tuple(common))
         record = Access.decided(
             decision,
             actor=actor.name,

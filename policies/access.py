@@ -16,7 +16,10 @@ anything is shown. The rules, in the order they are applied:
    an encounter that is open or ended within `window_days`, or (weaker) the patient having such
    an encounter at all ("recent-encounter"). None: refused (break the glass instead).
 6. Restricted patients: only their attending or care team (or break-the-glass) see more than
-   demographics (registration and search still find them).
+   demographics (registration and search still find them). A read that shows only what was
+   decided (`decide(..., demographics_alone=True)`: `patient show`) is allowed the demographics
+   it asked for, the rest withheld and named in the reason; any other read asking for more than
+   demographics is refused whole (a chart, a release, a package).
 7. Minimum necessary: only the sections the purpose may see (`[sections]`); a request for none
    of them is refused, otherwise the allowed ones are shown and recorded.
 8. Flagged for review (allowed, but a compliance officer should look): VIP patients, co-workers'
@@ -315,8 +318,12 @@ def decide(
     patient: PatientFacts | None = None,
     sections: Sequence[str] = (),
     config: AccessConfig = DEFAULT_CONFIG,
+    demographics_alone: bool = False,
 ) -> AccessDecision:
-    """May someone with these roles see these sections of this patient's chart, for this purpose?"""
+    """May someone with these roles see these sections of this patient's chart, for this purpose?
+
+    `demographics_alone`: the caller shows only `decision.sections`, so a restricted record
+    outside the care team is cut to its demographics (rule 6) rather than refused."""
     held = set(roles)
     version = config.policy_version
     relationship = patient.relationship if patient is not None else None
@@ -360,13 +367,17 @@ def decide(
             "no treatment relationship: not the attending or on the care team of a current "
             f"encounter, and no encounter in the last {config.window_days} days"
         )
+    withheld: list[str] = []
     if (
         patient is not None
         and patient.mrn in config.restricted
         and relationship not in CLOSE_RELATIONSHIPS
         and set(sections) - {"demographics"}
     ):
-        return refuse("the record is restricted to the patient's care team")
+        if not (demographics_alone and "demographics" in sections):
+            return refuse("the record is restricted to the patient's care team")
+        withheld = [s for s in sections if s != "demographics"]
+        sections = ["demographics"]
     shown = _allowed_sections(config, purpose, sections)
     if sections and not shown:
         return refuse(f"minimum necessary: {purpose} may not see {', '.join(sections)}")
@@ -378,6 +389,8 @@ def decide(
     reason = f"{purpose} is a purpose of the user's role"
     if relationship is not None:
         reason += f" ({relationship})"
+    if withheld:
+        reason += f"; a restricted record: demographics only, {', '.join(withheld)} withheld"
     if flags:
         reason += f"; flagged for review: {', '.join(flags)}"
     return AccessDecision(True, reason, version, relationship, shown, flagged=bool(flags))

@@ -2,13 +2,15 @@
 
 Pure: roles and names in, a `Decision` with its reason and policy version out. The ledger checks
 these before it records anything, so a refusal writes nothing. `is_late` is the one rule for
-"late documentation", shared by the aggregate and the chart history.
+"late documentation", shared by the aggregate and the chart history. `may_open_encounter` is the
+one rule for overlapping encounters: one open inpatient stay per patient.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from policies.roles import INTERFACE, Decision
 
@@ -18,6 +20,12 @@ PHYSICIAN = "physician"
 HIM_DIRECTOR = "him-director"
 
 ENCOUNTER_CLASSES = frozenset({"inpatient", "outpatient", "emergency"})
+
+ONE_AT_A_TIME = frozenset({"inpatient"})
+"""Classes of which a patient has at most one open encounter: a patient holds one bed, under
+one attending, so a second stay is a transfer of the first. Visits (outpatient, emergency)
+may overlap a stay and each other: a clinic or imaging appointment during a stay is registered
+as its own visit, and most admissions begin while the emergency visit is still open."""
 
 ENTRY_KINDS = frozenset(
     {
@@ -69,6 +77,35 @@ def may_manage_encounter(actor_roles: Iterable[str]) -> Decision:
         False,
         "only technicians, nurses, physicians or an interface open, transfer or discharge "
         "encounters",
+    )
+
+
+@dataclass(frozen=True)
+class OpenEncounter:
+    """An encounter not yet discharged: its id, class and (effective) admission time."""
+
+    id: str
+    encounter_class: str
+    admitted_at: datetime
+
+
+def may_open_encounter(encounter_class: str, open_encounters: Iterable[OpenEncounter]) -> Decision:
+    """A new encounter of `encounter_class` beside the patient's open ones: refused when both
+    are of a class the patient has one at a time (`ONE_AT_A_TIME`), naming the open one."""
+    if encounter_class not in ONE_AT_A_TIME:
+        return _decision(True, f"an {encounter_class} visit may overlap other encounters")
+    same = sorted(
+        (e for e in open_encounters if e.encounter_class == encounter_class),
+        key=lambda e: e.admitted_at,
+    )
+    if not same:
+        return _decision(True, f"the patient has no open {encounter_class} encounter")
+    first = same[0]
+    since = first.admitted_at.astimezone(UTC).isoformat(timespec="minutes")
+    return _decision(
+        False,
+        f"the patient is already admitted ({encounter_class}) in encounter {first.id} since "
+        f"{since}; transfer the patient within that stay, or discharge it first",
     )
 
 

@@ -41,6 +41,8 @@ class PatientRecord:
 
     patient: Patient
     documents: list[Document]
+    withheld: tuple[str, ...] = ()
+    """The sections the access policy withheld (a restricted record: all but demographics)."""
 
     def as_dict(self) -> dict[str, Any]:
         p = self.patient
@@ -72,19 +74,29 @@ class PatientRecord:
         }
 
 
+PATIENT_SECTIONS = ("demographics", "documents")
+"""What `patient show` asks the policy for; a restricted record outside the care team shows
+its demographics alone (`policies.access` rule 6)."""
+
+
 def patient_record(ledger: Ledger, mrn: str, *, actor: Identity, why: Purpose) -> PatientRecord:
-    """A patient's index entry and documents, after recording the access (each read once)."""
+    """A patient's index entry and documents, after recording the access (each read once):
+    only the sections the decision allows are read and shown."""
     with ledger.one_read():
         ledger.patient(mrn)  # a wrong MRN is an error before anything is recorded
-        ledger.record_access(
+        decision = ledger.record_access(
             [mrn],
             actor=actor,
             action="query",
-            sections=["demographics", "documents"],
+            sections=list(PATIENT_SECTIONS),
             purpose=why.purpose,
             break_glass_reason=why.break_glass_reason,
+            demographics_alone=True,
         )
-        return PatientRecord(ledger.patient(mrn), ledger.documents_of(mrn))
+        shown = set(decision.sections)
+        documents = ledger.documents_of(mrn) if "documents" in shown else []
+        withheld = tuple(s for s in PATIENT_SECTIONS if s not in shown)
+        return PatientRecord(ledger.patient(mrn), documents, withheld)
 
 
 def document_content(

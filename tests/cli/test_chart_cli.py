@@ -193,3 +193,26 @@ def test_chart_errors_are_clear(clinic: tuple[Chartledger, str]) -> None:
     )
     assert no_encounter.exit_code == 5 and "There is no encounter" in no_encounter.output
     assert RawDB(run.store_url).rows() == before
+
+
+def test_a_second_admission_is_refused_in_one_sentence_and_records_nothing(
+    clinic: tuple[Chartledger, str],
+) -> None:
+    """Issue 17, item 5: `encounter admit` while a stay is open; a visit is still registered."""
+    run, mrn = clinic
+    admit = ("encounter", "admit", mrn, "--attending", "dr1", "--service", "medicine")
+    opened = run(*admit, "--at", "2026-01-02T03:04:00+00:00", actor="tech1")
+    stay = opened.output.split("encounter ")[1].split()[0]
+    before = RawDB(run.store_url).rows()
+    refused = run(*admit, "--bed", "5C-1", actor="tech1", ok=False)
+    assert refused.output == (
+        f"Error: {mrn} cannot be admitted: the patient is already admitted (inpatient) in "
+        f"encounter "
+        f"{stay} since 2026-01-02T03:04+00:00; transfer the patient within that stay, or "
+        "discharge it first.\n"
+    )
+    assert refused.exit_code == 2
+    assert RawDB(run.store_url).rows() == before
+    run("encounter", "register", mrn, "--attending", "dr1", "--service", "clinic", actor="tech1")
+    run("encounter", "discharge", stay, "--disposition", "home", actor="tech1")
+    run(*admit, actor="tech1")

@@ -112,3 +112,52 @@ def test_merge_and_unmerge(clinic: tuple[Chartledger, str]) -> None:
     run("patient", "unmerge", mrn, other, "--reason", "twins", actor="tech1")
     refused = run("patient", "merge", mrn, mrn, "--reason", "x", actor="tech1", ok=False)
     assert "cannot be merged into itself" in refused.output
+
+
+def test_a_restricted_patients_demographics_stay_visible_and_the_rest_is_withheld(
+    clinic: tuple[Chartledger, str], tmp_path: Path
+) -> None:
+    """Issue 17, item 5 (policies/access.py rule 6): a technician sees a restricted patient's
+    demographics, not their documents; the access is recorded with what was shown."""
+    run, mrn = clinic
+    run.enrol("privacy1", "compliance-officer")
+    scan = tmp_path / "consent.pdf"
+    scan.write_bytes(b"%PDF-1.4 consent")
+    filed = run("chart", "file", mrn, str(scan), "--kind", "consent", actor="tech1").output
+    document = filed.split("document ")[1].split()[0]
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'version = "r1"\n[patients]\nrestricted = ["{mrn}"]\n')
+    run("policy", "load", str(policy), actor="privacy1")
+
+    shown = run("patient", "show", mrn, "--purpose", "operations", actor="tech1").output
+    assert "Okafor, Ada" in shown and "birth date: 1961-04-02" in shown
+    assert "withheld by the access policy: documents" in shown and document not in shown
+    data = json.loads(
+        run("patient", "show", mrn, "--purpose", "operations", "--json", actor="tech1").output
+    )
+    assert data["demographics"]["family_name"] == "Okafor"
+    assert data["documents"] == [] and data["withheld"] == ["documents"]
+    for event in _accesses(run)[-2:]:
+        assert event["actor"] == "tech1" and event["mrns"] == [mrn]
+        assert event["sections"] == ["demographics"]
+        assert "restricted record: demographics only, documents withheld" in str(event["decision"])
+    # The chart itself stays closed to them, refused and recorded as before.
+    refused = run("chart", "show", mrn, "--purpose", "operations", actor="tech1", ok=False)
+    assert "restricted" in refused.output and "Okafor" not in refused.output
+    assert topics(run)[-1] == Access.AccessDenied.TOPIC
+    # The attending's care team sees everything.
+    run("encounter", "admit", mrn, "--attending", "dr1", "--service", "medicine", actor="tech1")
+    full = json.loads(
+        run("patient", "show", mrn, "--purpose", "treatment", "--json", actor="dr1").output
+    )
+    assert [d["id"] for d in full["documents"]] == [document] and full["withheld"] == []
+
+
+def _accesses(run: Chartledger) -> list[dict[str, object]]:
+    """The facts of every access event, in log order."""
+    with LedgerHome(run.home).open(run.store_url) as ledger:
+        return [
+            ledger.repository.get(row[1]).facts
+            for row in RawDB(run.store_url).rows()
+            if row[3] in (Access.RecordAccessed.TOPIC, Access.AccessDenied.TOPIC)
+        ]

@@ -111,7 +111,10 @@ def test_a_physician_cannot_open_a_restricted_chart_by_admitting_the_patient_the
     show = ("chart", "show", mrn, "--purpose", "treatment")
     assert run(*show, actor="dr2", ok=False).exit_code == 4
 
-    admit = ("encounter", "admit", mrn, "--attending", "dr2", "--service", "medicine")
+    admit = (  # an emergency visit: a second inpatient stay is refused while dr1's is open
+        "encounter", "register", mrn, "--class", "emergency", "--attending", "dr2",
+        "--service", "emergency",
+    )  # fmt: skip
     refused = run(*admit, actor="dr2", ok=False)
     assert refused.exit_code == 4 and "breaking the glass" in refused.output
     assert len(_show(run, mrn, actor="dr1")["encounters"]) == 1  # nothing was opened

@@ -595,3 +595,36 @@ def test_a_physician_whose_key_was_revoked_cannot_be_made_attending(ward: Ward) 
     ward.ledger.revoke_key("doc2", "left the hospital", actor=ward.hospital.admin)
     writes_nothing(ward, lambda: ward.admit(attending="doc2"), UsageError, "revoked")
     assert ward.admit(attending="doc1").attending == "doc1"
+
+
+def test_a_second_inpatient_admission_is_refused_while_one_is_open(ward: Ward) -> None:
+    """One open stay per patient (issue 17, item 5): the refusal names the open stay and when it
+    began, and records nothing, not even the access event a break-the-glass admission brings."""
+    ledger = ward.ledger
+    admitted = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    stay = ward.admit(effective_at=admitted).id
+    named = rf"admitted \(inpatient\) in encounter {stay} since 2026-01-02T03:04\+00:00"
+    writes_nothing(ward, lambda: ward.admit(bed="5C-1"), UsageError, named)
+    # doc2 has no relationship: naming themself attending breaks the glass, which alone would
+    # record a flagged access; refused, nothing is saved.
+    writes_nothing(
+        ward,
+        lambda: ward.admit(actor=ward.doc2, attending="doc2", break_glass_reason="the ER is full"),
+        UsageError,
+        "transfer the patient within that stay, or discharge it first",
+    )
+    # Visits during the stay are normal (imaging, a clinic, the emergency department).
+    visit = ward.admit(encounter_class="outpatient", bed=None, service="radiology").id
+    ward.admit(encounter_class="emergency", bed=None, service="emergency")
+    ledger.discharge(stay, disposition="home", effective_at=ago(hours=1), actor=ward.tech)
+    again = ward.admit(effective_at=ago(minutes=30)).id  # after the discharge: a new stay
+    assert [e.id for e in ledger.encounters(ward.mrn)][-1] == again
+    assert not ledger.encounter(visit).discharged  # the visit stayed open, and did not block it
+
+
+def test_an_open_stay_of_a_merged_record_blocks_an_admission_of_the_survivor(ward: Ward) -> None:
+    ledger = ward.ledger
+    other = ledger.register_patient(BEN, actor=ward.tech, likely_matches=[])
+    theirs = ward.admit(mrn=other).id
+    ledger.merge_patients(ward.mrn, other, reason="same person", actor=ward.tech)
+    writes_nothing(ward, ward.admit, UsageError, f"{ward.mrn} cannot be admitted: .*{theirs}")

@@ -412,3 +412,80 @@ def test_only_an_interface_imports_and_the_attending_is_a_physician(
     with pytest.raises(UsageError, match=r"no user named 'dr\.nobody'"):
         import_fhir(hospital.ledger, folder, actor=interface, attending="dr.nobody")
     assert RawDB(hospital.store_url).rows() == before
+
+
+STAYING = "6a4160eb-a793-2f86-2302-378626f46cce"
+"""The sample's patient with an inpatient stay (Encounter/aa1e5e89-…, closed in the sample)."""
+STAY = "aa1e5e89-847a-beaa-4ea7-da6e1ac3f571"
+
+
+def still_open(folder: Path, *extra: str) -> None:
+    """Make the sample's stay still open (no period.end), and add open copies of it named
+    `extra` (each a day later) on the lines after it."""
+    path = folder / "Encounter.000.ndjson"
+    changed = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        resource = json.loads(line)
+        if resource["id"] != STAY:
+            changed.append(line)
+            continue
+        del resource["period"]["end"]
+        resource["status"] = "in-progress"
+        resource.pop("hospitalization", None)
+        changed.append(json.dumps(resource))
+        for day, name in enumerate(extra, start=1):
+            start = f"1989-06-0{day}T10:00:00+00:00"
+            changed.append(json.dumps(dict(resource, id=name, period={"start": start})))
+    path.write_text("\n".join(changed) + "\n", encoding="utf-8")
+
+
+def test_a_second_open_inpatient_stay_stops_the_import_before_it_writes(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    """Issue 17, item 5: closed stays are history and always import (the sample's do); an
+    export that leaves a patient two open stays is refused in one sentence naming the line."""
+    interface = staff(hospital)
+    folder = subset(tmp_path / "export", patients=(STAYING,))
+    still_open(folder, "second-stay")
+    lines = (folder / "Encounter.000.ndjson").read_text(encoding="utf-8").splitlines()
+    line = 1 + next(i for i, text in enumerate(lines) if '"id": "second-stay"' in text)
+    before = RawDB(hospital.store_url).rows()
+    with pytest.raises(UsageError) as raised:
+        import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    assert str(raised.value) == (
+        f"Encounter.000.ndjson line {line} cannot be imported: Encounter/second-stay is still "
+        f"open, and the patient is already admitted (inpatient) in encounter Encounter/{STAY} "
+        "since 1989-05-30T19:36+00:00; transfer the patient within that stay, or discharge it "
+        "first; nothing was imported."
+    )
+    assert RawDB(hospital.store_url).rows() == before
+
+
+def test_an_imported_open_stay_is_the_patients_one_open_stay(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    """One open stay imported: an admission by hand is refused, and so is a later export that
+    opens another; importing the same export again still writes nothing new."""
+    interface = staff(hospital)
+    first = subset(tmp_path / "first", patients=(STAYING,))
+    still_open(first)
+    report = import_fhir(hospital.ledger, first, actor=interface, attending="dr.import")
+    (mrn,) = report.new_mrns
+    (stay,) = [e for e in hospital.ledger.encounters(mrn) if not e.discharged]
+    with pytest.raises(UsageError, match=f"{mrn} cannot be admitted: .* encounter {stay.id} "):
+        hospital.ledger.open_encounter(
+            mrn,
+            encounter_class="inpatient",
+            attending="dr.import",
+            service="medicine",
+            effective_at=stay.admitted_at,
+            actor=interface,
+        )
+    again = import_fhir(hospital.ledger, first, actor=interface, attending="dr.import")
+    assert again.events == 0
+    later = subset(tmp_path / "later", patients=(STAYING,))
+    still_open(later, "another-stay")
+    before = RawDB(hospital.store_url).rows()
+    with pytest.raises(UsageError, match=f"Encounter/another-stay is still open, .*{stay.id}"):
+        import_fhir(hospital.ledger, later, actor=interface, attending="dr.import")
+    assert RawDB(hospital.store_url).rows() == before

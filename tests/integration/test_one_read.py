@@ -71,10 +71,10 @@ def chart(hospital: Hospital) -> Chart:
     ledger = hospital.ledger
     mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
     encounters = []
-    for hours in (30, 6):
+    for hours, klass in ((30, "emergency"), (6, "inpatient")):  # one open stay at a time
         oid = ledger.open_encounter(
             mrn,
-            encounter_class="inpatient",
+            encounter_class=klass,
             attending="doc1",
             service="cardiology",
             effective_at=ago(hours=hours),

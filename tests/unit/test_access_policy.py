@@ -37,6 +37,56 @@ def patient(mrn: str = "MR0000001", relationship: str | None = None) -> PatientF
     return PatientFacts(mrn, relationship)
 
 
+def test_a_restricted_record_shows_its_demographics_alone_to_a_reader_who_asks_so() -> None:
+    """Rule 6 (issue 17, item 5): outside the care team a restricted record is demographics
+    only. A read that shows only what was decided (`patient show`) gets them, the rest withheld
+    and named; a read that would show everything it asked for is refused whole, as before."""
+    wanted = ["demographics", "documents"]
+    for roles, purpose, relationship in (
+        (["technician"], "operations", None),
+        (["technician"], "payment", None),
+        (["nurse"], "treatment", "recent-encounter"),
+    ):
+        facts = patient("MR0000004", relationship)
+        cut = decide(
+            roles, purpose, patient=facts, sections=wanted, config=CONFIG, demographics_alone=True
+        )
+        assert cut.allowed and cut.sections == ("demographics",), (roles, cut)
+        assert "restricted record: demographics only, documents withheld" in cut.reason
+        whole = decide(roles, purpose, patient=facts, sections=wanted, config=CONFIG)
+        assert not whole.allowed and "restricted" in whole.reason
+        # Asking for no demographics leaves nothing to show: refused.
+        assert not decide(
+            roles,
+            purpose,
+            patient=facts,
+            sections=["chart"],
+            config=CONFIG,
+            demographics_alone=True,
+        ).allowed
+    # The care team, and a record that is not restricted, see everything asked for.
+    for facts in (patient("MR0000004", "care-team"), patient("MR0000001")):
+        full = decide(
+            ["nurse"] if facts.relationship else ["technician"],
+            "treatment" if facts.relationship else "operations",
+            patient=facts,
+            sections=wanted,
+            config=CONFIG,
+            demographics_alone=True,
+        )
+        assert full.allowed and full.sections == tuple(wanted) and "withheld" not in full.reason
+    # The rules before rule 6 still refuse (no treatment relationship, a research purpose).
+    for roles, purpose in ((["nurse"], "treatment"), (["technician"], "research")):
+        assert not decide(
+            roles,
+            purpose,
+            patient=patient("MR0000004"),
+            sections=wanted,
+            config=CONFIG,
+            demographics_alone=True,
+        ).allowed
+
+
 def test_an_unknown_purpose_is_refused() -> None:
     assert not decide(["physician"], "curiosity", patient=patient("MR1", "attending")).allowed
     assert decide(["physician"], "treatment", patient=patient("MR1", "attending")).allowed

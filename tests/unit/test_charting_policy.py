@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from policies.charting import (
     ENCOUNTER_CLASSES,
     ENTRY_KINDS,
+    ONE_AT_A_TIME,
     POLICY_VERSION,
+    OpenEncounter,
     is_late,
     may_amend,
     may_be_attending,
     may_deny_amendment,
     may_manage_encounter,
+    may_open_encounter,
     may_record_entry,
     may_retract,
     may_sign,
@@ -134,3 +137,43 @@ def test_late_documentation(
     effective: datetime, recorded: datetime, discharged: datetime | None, late: bool
 ) -> None:
     assert is_late(effective, recorded, discharged_at=discharged) is late
+
+
+# -- one open inpatient stay (issue 17, item 5) -------------------------------------------------
+
+ADMITTED = datetime(2026, 3, 4, 5, 6, tzinfo=UTC)
+
+
+def _open(klass: str, at: datetime = ADMITTED, id_: str = "enc-1") -> OpenEncounter:
+    return OpenEncounter(id_, klass, at)
+
+
+def test_a_second_open_inpatient_stay_is_refused_naming_the_first() -> None:
+    refused = may_open_encounter(
+        "inpatient", [_open("outpatient", id_="visit"), _open("inpatient")]
+    )
+    assert not refused.allowed
+    assert "enc-1" in refused.reason and "2026-03-04T05:06+00:00" in refused.reason
+    assert "transfer" in refused.reason and "discharge" in refused.reason
+    assert refused.policy_version == POLICY_VERSION
+    # Of two open stays (a ledger from before the rule), the earliest is named.
+    earlier = _open("inpatient", ADMITTED - timedelta(days=2), "enc-0")
+    assert "enc-0" in may_open_encounter("inpatient", [_open("inpatient"), earlier]).reason
+
+
+def test_the_admission_time_is_named_in_utc() -> None:
+    local = datetime(2026, 3, 4, 7, 6, tzinfo=timezone(timedelta(hours=2)))
+    assert (
+        "2026-03-04T05:06+00:00"
+        in may_open_encounter("inpatient", [_open("inpatient", local)]).reason
+    )
+
+
+def test_visits_overlap_a_stay_and_each_other_and_a_stay_may_follow_a_visit() -> None:
+    stay, visit, emergency = _open("inpatient"), _open("outpatient"), _open("emergency")
+    for klass in ("outpatient", "emergency"):
+        assert may_open_encounter(klass, [stay, visit, emergency]).allowed
+    # Admitted from the emergency department while that visit is still open.
+    assert may_open_encounter("inpatient", [visit, emergency]).allowed
+    assert may_open_encounter("inpatient", []).allowed
+    assert ONE_AT_A_TIME == {"inpatient"} and ONE_AT_A_TIME <= ENCOUNTER_CLASSES
