@@ -261,8 +261,9 @@ def export(session: Session, folder: Path, purpose: str, force: bool) -> None:
 
 
 def _ends_at(size: int, root: bytes) -> str:
-    """How `export` and `verify --export` name the signed checkpoint an export ends at."""
-    return f"the signed checkpoint of tree size {size} (root {root.hex()[:16]}…)"
+    """How `export` and `verify --export` name the signed checkpoint an export ends at (the root
+    in base64, as the checkpoint's own note and verify's "Root of" line write it)."""
+    return f"the signed checkpoint of tree size {size} (root {base64.b64encode(root).decode()})"
 
 
 def _ends_at_json(report: Report) -> dict[str, object]:
