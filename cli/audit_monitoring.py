@@ -6,7 +6,7 @@ import click
 
 from cli.main import Session, pass_session
 from cli.parsing import parse_time
-from policies.monitoring import OUTCOMES
+from policies.review import OUTCOMES
 
 
 @click.command("alerts")

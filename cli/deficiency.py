@@ -8,8 +8,7 @@ import click
 
 from cli.main import Session, pass_session
 from cli.parsing import parse_time
-from policies.deficiency import DEFICIENCIES
-from policies.records import NOTICE_METHODS
+from policies.records import DEFICIENCIES, NOTICE_METHODS
 
 
 def _when(on: str | None) -> datetime:

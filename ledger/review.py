@@ -3,7 +3,7 @@
 One `AccessReview` aggregate per reviewed event, its id derived from the event's reference, so
 every finding on the same access (a first look, a follow-up) is a version of the same record.
 The reviewed event must be in the log. Reviews are audit metadata: not encrypted. The command
-is `ledger.commands.reviews`; who may review is `policies.monitoring.may_review`.
+is `ledger.commands.reviews`; who may review is `policies.review`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from ledger.errors import UsageError
-from policies.monitoring import OUTCOMES
+from policies.review import OUTCOMES
 
 REVIEW_NAMESPACE = uuid5(NAMESPACE_URL, "https://chartledger.invalid/access-review")
 

@@ -41,6 +41,16 @@ def may_request_charts(roles: Iterable[str]) -> Decision:
 
 # -- chart completion ------------------------------------------------------------------------------
 
+DEFICIENCIES = (
+    "history-and-physical",
+    "discharge-summary",
+    "operative-report",
+    "consent",
+    "progress-notes",
+    "signature",
+    "co-signature",
+)
+"""What a chart can lack: the kinds `policies.deficiency` finds, and a resolution names."""
 NOTICE_METHODS = ("in-person", "letter", "email", "phone", "inbox")
 """How a physician was told of their open deficiencies."""
 TRACKING_ROLES = frozenset({"technician", "him-director"})

@@ -22,8 +22,8 @@ from ledger.completion import (
     registers,
 )
 from ledger.errors import UsageError, require
-from policies.deficiency import DEFICIENCIES, POLICY_VERSION, CompletionRules, deficiencies
-from policies.records import NOTICE_METHODS, may_track_completion, may_waive
+from policies.deficiency import POLICY_VERSION, CompletionRules, deficiencies
+from policies.records import DEFICIENCIES, NOTICE_METHODS, may_track_completion, may_waive
 
 if TYPE_CHECKING:
     from ledger.application import Ledger

@@ -1,6 +1,6 @@
 """Access reviews, the command: a compliance officer's finding on one access event.
 
-It authenticates the actor, asks `policies.monitoring` whether they review, checks that the
+It authenticates the actor, asks `policies.review` whether they review, checks that the
 event is an access in the log, and records the finding on that event's `AccessReview` (made on
 the first finding), then saves once.
 """
@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError
 from ledger.access import Access
 from ledger.errors import UsageError, require
 from ledger.review import AccessReview, review_id
-from policies.monitoring import may_review
+from policies.review import may_review
 
 if TYPE_CHECKING:
     from ledger.application import Ledger

@@ -269,21 +269,20 @@ def test_the_cli_offers_exactly_the_policys_choices() -> None:
     import click
 
     from cli import audit_monitoring, deficiency, discrepancy, location, roi
-    from policies import deficiency as rules
-    from policies import monitoring, records, release
+    from policies import records, release, review
 
     def choices(command: click.Command, option: str) -> list[str]:
         (param,) = [p for p in command.params if p.name == option]
         assert isinstance(param.type, click.Choice)
         return list(param.type.choices)
 
-    assert choices(deficiency.resolve, "kind") == list(rules.DEFICIENCIES)
+    assert choices(deficiency.resolve, "kind") == list(records.DEFICIENCIES)
     assert choices(deficiency.notify, "method") == list(records.NOTICE_METHODS)
     assert choices(location.route, "holder_kind") == list(records.HOLDER_KINDS)
     assert choices(location.add, "record_type") == list(records.RECORD_TYPES)
     assert choices(discrepancy.open_, "kind") == list(records.DISCREPANCY_KINDS)
     assert choices(roi.release, "method") == list(release.METHODS)
-    assert choices(audit_monitoring.review, "outcome") == list(monitoring.OUTCOMES)
+    assert choices(audit_monitoring.review, "outcome") == list(review.OUTCOMES)
 
 
 def test_a_trainees_entry_waits_for_the_attendings_co_signature(
