@@ -10,21 +10,8 @@ from cli.common import force_option, purpose_options, why
 from cli.main import Session, pass_session
 from cli.output import emit_json, say
 from cli.parsing import parse_entry, parse_time, parse_uuid
-
-DOCUMENT_KINDS = (
-    "consent",
-    "release-form",
-    "handwritten-note",
-    "correspondence",
-    "referral-letter",
-    "discharge-summary",
-    "operative-report",
-    "laboratory-report",
-    "imaging-report",
-    "advance-directive",
-    "identification",
-    "other",
-)
+from policies.charting import ENTRY_KIND_CHOICES
+from policies.documents import DOCUMENT_KIND_CHOICES
 
 
 @click.group()
@@ -35,7 +22,7 @@ def chart() -> None:
 @chart.command("file")
 @click.argument("mrn")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--kind", required=True, type=click.Choice(DOCUMENT_KINDS), help="What it is.")
+@click.option("--kind", required=True, type=click.Choice(DOCUMENT_KIND_CHOICES), help="What it is.")
 @click.option("--encounter", help="The encounter it belongs to (an id), if any.")
 @click.option("--media-type", help="Override the media type guessed from the file name.")
 @pass_session
@@ -48,11 +35,19 @@ def file_document(
     media_type: str | None,
 ) -> None:
     """File a scanned or electronic document to MRN's chart (stored by its SHA-256)."""
+    from ledger.commands import documents
+
     actor = session.identity()
     encounter_id = parse_uuid(encounter, "an encounter") if encounter else None
     with session.ledger() as ledger:
-        document_id = ledger.file_document(
-            mrn, path, kind=kind, actor=actor, encounter_id=encounter_id, media_type=media_type
+        document_id = documents.file_document(
+            ledger,
+            mrn,
+            path,
+            kind=kind,
+            actor=actor,
+            encounter_id=encounter_id,
+            media_type=media_type,
         )
         document = ledger.document_info(document_id)
     click.echo(
@@ -70,13 +65,15 @@ def refile_document(
     session: Session, document_id: str, to_mrn: str, encounter: str | None, reason: str
 ) -> None:
     """Move a misfiled document to another patient's chart (the original filing is kept)."""
+    from ledger.commands import documents
+
     actor = session.identity()
     document = parse_uuid(document_id, "a document")
     encounter_id = parse_uuid(encounter, "an encounter") if encounter else None
     with session.ledger() as ledger:
         before = ledger.document_info(document).mrn
-        event = ledger.refile_document(
-            document, to_mrn, reason=reason, actor=actor, encounter_id=encounter_id
+        event = documents.refile_document(
+            ledger, document, to_mrn, reason=reason, actor=actor, encounter_id=encounter_id
         )
         after = ledger.document_info(document).mrn
     click.echo(f"Moved document {document} from {before} to {after} (event {event}).")
@@ -119,27 +116,6 @@ def get_document(
     click.echo(f"Wrote {document.size} bytes to {out} (sha256 {document.sha256}, verified).")
 
 
-ENTRY_KINDS = (
-    "presenting-symptoms",
-    "history",
-    "condition",
-    "diagnosis",
-    "allergy",
-    "medication",
-    "treatment",
-    "procedure",
-    "treatment-schedule",
-    "examination",
-    "laboratory-report",
-    "x-ray-report",
-    "complication",
-    "referral",
-    "outcome",
-    "progress-note",
-    "physician-note",
-)
-
-
 def _fields(pairs: tuple[str, ...]) -> dict[str, str]:
     from ledger.errors import UsageError
 
@@ -162,7 +138,7 @@ _BREAK_GLASS = click.option(
 
 @chart.command("add")
 @click.argument("encounter_id")
-@click.option("--kind", required=True, type=click.Choice(ENTRY_KINDS))
+@click.option("--kind", required=True, type=click.Choice(ENTRY_KIND_CHOICES))
 @click.option("--text", required=True, help="What to record.")
 @click.option(
     "--field",
@@ -186,10 +162,13 @@ def add_entry(
     break_glass: str | None,
 ) -> None:
     """Record a clinical entry in an encounter; prints its reference ENCOUNTER:ENTRY."""
+    from ledger.commands import entries
+
     actor = session.identity()
     encounter = parse_uuid(encounter_id, "an encounter")
     with session.ledger() as ledger:
-        entry = ledger.add_entry(
+        entry = entries.add_entry(
+            ledger,
             encounter,
             kind=kind,
             text=text,
@@ -220,10 +199,13 @@ def amend(
     break_glass: str | None,
 ) -> None:
     """Amend an entry: a new version that links the old one, which stays readable."""
+    from ledger.commands import entries
+
     actor = session.identity()
     encounter, entry_id = parse_entry(entry)
     with session.ledger() as ledger:
-        ledger.amend_entry(
+        entries.amend_entry(
+            ledger,
             encounter,
             entry_id,
             text=text,
@@ -243,11 +225,13 @@ def amend(
 @pass_session
 def retract(session: Session, entry: str, reason: str, break_glass: str | None) -> None:
     """Mark an entry as entered in error (it stays in the chart, marked)."""
+    from ledger.commands import entries
+
     actor = session.identity()
     encounter, entry_id = parse_entry(entry)
     with session.ledger() as ledger:
-        ledger.retract_entry(
-            encounter, entry_id, reason=reason, actor=actor, break_glass_reason=break_glass
+        entries.retract_entry(
+            ledger, encounter, entry_id, reason=reason, actor=actor, break_glass_reason=break_glass
         )
     click.echo(f"Retracted {entry} (entered in error); the original is kept.")
 
@@ -258,10 +242,12 @@ def retract(session: Session, entry: str, reason: str, break_glass: str | None) 
 @pass_session
 def sign(session: Session, entry: str, break_glass: str | None) -> None:
     """Authenticate an entry's current version as its physician."""
+    from ledger.commands import entries
+
     actor = session.identity()
     encounter, entry_id = parse_entry(entry)
     with session.ledger() as ledger:
-        ledger.sign_entry(encounter, entry_id, actor=actor, break_glass_reason=break_glass)
+        entries.sign_entry(ledger, encounter, entry_id, actor=actor, break_glass_reason=break_glass)
     click.echo(f"Signed {entry}.")
 
 
@@ -275,10 +261,13 @@ def deny_amendment(
     session: Session, entry: str, reason: str, statement: str | None, requested_change: str | None
 ) -> None:
     """Record a refused amendment request with the patient's disagreement (HIPAA 164.526)."""
+    from ledger.commands import entries
+
     actor = session.identity()
     encounter, entry_id = parse_entry(entry)
     with session.ledger() as ledger:
-        ledger.deny_amendment(
+        entries.deny_amendment(
+            ledger,
             encounter,
             entry_id,
             reason=reason,

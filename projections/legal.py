@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from ledger import charts
 from ledger.application import Ledger
 from ledger.as_of import chart_as_of
+from ledger.documents import documents_of, read_document
 from ledger.encounter import Encounter
 from ledger.errors import UsageError
 from ledger.files import check_new_folder, new_folder, open_text, subfolder, write_bytes, write_text
@@ -113,16 +115,16 @@ def legal_package(
     mrns = [patient.mrn, *patient.absorbed]
     chart = chart_as_of(ledger, patient.mrn, as_of)
     chart_ids = {patient_id(m) for m in mrns}
-    current = ledger.documents_of(patient.mrn)
+    current = documents_of(ledger, patient.mrn)
     documents = list(chart.documents)
-    now_encounters = ledger.encounters(patient.mrn)
+    now_encounters = charts.encounters(ledger, patient.mrn)
     withheld = {entry for _, entry in chart.withheld_entries}
     record = as_of_record(chart)
     record["withheld"] = record.pop("withheld_since")
     redact = _redactions(ledger, now_encounters, withheld)
     history = [
         _history_line(line, as_of, redacted=(line.event_id in redact))
-        for line in ledger.chart_history(patient.mrn)
+        for line in charts.chart_history(ledger, patient.mrn)
     ]
     trail_view = caught_up_trail(ledger)
     rows = [row for m in mrns for row in trail_view.query(mrn=m)]
@@ -136,7 +138,7 @@ def legal_package(
     if documents:
         subfolder(out / "documents")
     for document in documents:
-        _, content = ledger.document(document.id)
+        _, content = read_document(ledger, document.id)
         name = f"{document.id}-{_safe(document.filename)}"
         write_bytes(out / "documents" / name, content, force=True)
 

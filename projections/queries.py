@@ -12,9 +12,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from ledger import charts
 from ledger.application import Ledger
 from ledger.as_of import ChartAsOf, chart_as_of, check_as_of
-from ledger.documents import Document
+from ledger.documents import Document, documents_of, read_document
 from ledger.errors import ProbableDuplicate
 from ledger.follower import Follower
 from ledger.keys import Identity
@@ -94,7 +95,7 @@ def patient_record(ledger: Ledger, mrn: str, *, actor: Identity, why: Purpose) -
             demographics_alone=True,
         )
         shown = set(decision.sections)
-        documents = ledger.documents_of(mrn) if "documents" in shown else []
+        documents = documents_of(ledger, mrn) if "documents" in shown else []
         withheld = tuple(s for s in PATIENT_SECTIONS if s not in shown)
         return PatientRecord(ledger.patient(mrn), documents, withheld)
 
@@ -112,7 +113,7 @@ def document_content(
         purpose=why.purpose,
         break_glass_reason=why.break_glass_reason,
     )
-    return ledger.document(document_id)
+    return read_document(ledger, document_id)
 
 
 def _iso(value: Any) -> Any:
@@ -252,10 +253,12 @@ def chart_record(
         )
         shown = set(decision.sections)
         if as_of is None:
-            documents = ledger.documents_of(mrn) if "documents" in shown else []
+            documents = documents_of(ledger, mrn) if "documents" in shown else []
             record = PatientRecord(ledger.patient(mrn), documents).as_dict()
             record["as_of"] = None
-            record["encounters"] = [_encounter(e, kinds=shown) for e in ledger.encounters(mrn)]
+            record["encounters"] = [
+                _encounter(e, kinds=shown) for e in charts.encounters(ledger, mrn)
+            ]
         else:
             chart = chart_as_of(ledger, mrn, as_of)
             record = as_of_record(chart, kinds=shown, documents="documents" in shown)
@@ -294,7 +297,7 @@ def chart_history(
             purpose=why.purpose,
             break_glass_reason=why.break_glass_reason,
         )
-        lines = ledger.chart_history(mrn)
+        lines = charts.chart_history(ledger, mrn)
         if as_of is not None:
             lines = [line for line in lines if line.recorded_at <= as_of]
         return [history_line(line) for line in lines]

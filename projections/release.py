@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from ledger import charts
 from ledger.application import Ledger
+from ledger.documents import documents_of, read_document
 from ledger.errors import UsageError, require
 from ledger.files import check_new_folder, new_folder, subfolder, write_bytes, write_text
 from ledger.keys import Identity
@@ -92,7 +94,7 @@ def release_package(
     wanted = set(request.sections)
     every = ENTRY_SECTIONS_ALL in wanted
     entries: list[dict[str, Any]] = []
-    for encounter in ledger.encounters(request.mrn):
+    for encounter in charts.encounters(ledger, request.mrn):
         for entry in encounter.entries.values():
             if entry.retracted:
                 continue  # entered in error (often: about another patient): never disclosed
@@ -112,7 +114,7 @@ def release_package(
     chart_ids = {patient_id(m) for m in (request.mrn, *ledger.patient(request.mrn).absorbed)}
     documents = [
         d
-        for d in ledger.documents_of(request.mrn)
+        for d in documents_of(ledger, request.mrn)
         if d.patient_id in chart_ids  # a document refiled away to another chart stays here
         and (every or "documents" in wanted or f"documents:{d.kind}" in wanted)
         and _in_range(d.created_on, request)
@@ -122,7 +124,7 @@ def release_package(
     if documents:
         subfolder(out / "documents")
     for document in documents:
-        _, content = ledger.document(document.id)
+        _, content = read_document(ledger, document.id)
         name = f"{document.id}-{Path(document.filename).name}"  # never a path out of the folder
         write_bytes(out / "documents" / name, content, force=True)
     files = {

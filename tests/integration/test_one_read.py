@@ -16,6 +16,7 @@ from uuid import UUID
 
 import pytest
 
+from ledger.commands import encounters, entries
 from ledger.follower import Follower
 from ledger.keys import Identity
 from ledger.patient import patient_id
@@ -70,9 +71,10 @@ def chart(hospital: Hospital) -> Chart:
     doc = hospital.enrol("doc1", ["physician"])
     ledger = hospital.ledger
     mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
-    encounters = []
+    opened = []
     for hours, klass in ((30, "emergency"), (6, "inpatient")):  # one open stay at a time
-        oid = ledger.open_encounter(
+        oid = encounters.open_encounter(
+            ledger,
             mrn,
             encounter_class=klass,
             attending="doc1",
@@ -80,11 +82,11 @@ def chart(hospital: Hospital) -> Chart:
             effective_at=ago(hours=hours),
             actor=tech,
         )
-        ledger.add_entry(
-            oid, kind="progress-note", text="Stable.", effective_at=ago(hours=1), actor=doc
+        entries.add_entry(
+            ledger, oid, kind="progress-note", text="Stable.", effective_at=ago(hours=1), actor=doc
         )
-        encounters.append(oid)
-    return Chart(hospital, doc, mrn, encounters)
+        opened.append(oid)
+    return Chart(hospital, doc, mrn, opened)
 
 
 def once_each(counts: Counter[Any]) -> None:
@@ -137,8 +139,9 @@ def test_what_a_command_saves_is_read_again_and_nothing_is_remembered_after_it(
     with ledger.one_read():
         before = ledger.encounter(encounter)
         assert ledger.encounter(encounter) is before
-        entries = len(before.entries)
-        ledger.add_entry(
+        count = len(before.entries)
+        entries.add_entry(
+            ledger,
             encounter,
             kind="progress-note",
             text="Later.",
@@ -146,7 +149,7 @@ def test_what_a_command_saves_is_read_again_and_nothing_is_remembered_after_it(
             actor=chart.doc,
         )
         after = ledger.encounter(encounter)
-        assert after is not before and len(after.entries) == entries + 1
+        assert after is not before and len(after.entries) == count + 1
         after.transfer(
             bed="9Z-1", service=None, attending=None, effective_at=ago(minutes=1), actor="doc1"
         )  # never saved

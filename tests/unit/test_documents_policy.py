@@ -58,3 +58,19 @@ def test_no_role_or_an_unknown_one_is_refused_and_one_among_several_is_enough(
     assert not decide(["unknown"]).allowed
     assert decide(["coder", "technician"]).allowed
 
+
+def test_the_cli_offers_the_kinds_listed_here() -> None:
+    import click
+
+    from cli.main import cli
+    from policies.charting import ENTRY_KIND_CHOICES
+
+    def choices(group: str, name: str) -> tuple[str, ...]:
+        command = cli.commands[group]
+        assert isinstance(command, click.Group)
+        (kind,) = [p for p in command.commands[name].params if p.name == "kind"]
+        assert isinstance(kind.type, click.Choice)
+        return tuple(kind.type.choices)
+
+    assert choices("chart", "file") == DOCUMENT_KIND_CHOICES
+    assert choices("chart", "add") == ENTRY_KIND_CHOICES
