@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -300,62 +301,64 @@ def show(
     with session.ledger() as ledger:
         record = chart_record(ledger, mrn, actor=actor, why=why(purpose, break_glass), as_of=moment)
     if as_json:
-        emit_json(record)
+        emit_json(record.as_dict())
         return
-    d = record["demographics"]
-    title = f"{record['mrn']}  {d.get('family_name', '')}, {d.get('given_name', '')}"
-    say(title + (f"   (as of {record['as_of']})" if record["as_of"] else ""))
+    d = record.patient.demographics
+    title = f"{record.patient.mrn}  {d.get('family_name', '')}, {d.get('given_name', '')}"
+    say(title + (f"   (as of {record.as_of.isoformat()})" if record.as_of else ""))
     if d.get("birth_date"):
         say(f"  born {d['birth_date']}  {d.get('sex') or ''}")
-    for enc in record["encounters"]:
+    for enc in record.encounters:
         until = (
-            f" to {enc['discharged_at'][:16]} ({enc['disposition']})"
-            if enc["discharged_at"]
+            f" to {_minute(enc.discharged_at)} ({enc.disposition})"
+            if enc.discharged_at
             else " (open)"
         )
         say(
-            f"\n  {enc['class']} {enc['id']}  {enc['service']}, attending "
-            f"{enc['attending']}, from {enc['admitted_at'][:16]}{until}"
+            f"\n  {enc.encounter_class} {enc.id}  {enc.service}, attending "
+            f"{enc.attending}, from {_minute(enc.admitted_at)}{until}"
         )
-        for entry in enc["entries"]:
+        for entry in enc.entries:
             marks = []
-            if entry["retracted"]:
-                marks.append(f"RETRACTED: {entry['retraction_reason']}")
-            if entry["amended"]:
-                marks.append(f"amended x{len(entry['versions']) - 1}")
-            if entry["fields"].get("fhir"):  # recorded long after, by the import: not late work
+            if entry.retracted:
+                marks.append(f"RETRACTED: {entry.retraction_reason}")
+            if entry.amended:
+                marks.append(f"amended x{len(entry.versions) - 1}")
+            if entry.imported:  # recorded long after, by the import: not late work
                 marks.append("imported")
-            elif entry["late"]:
+            elif entry.late:
                 marks.append("late entry")
-            marks.append("signed" if entry["signed"] else "unsigned")
+            marks.append("signed" if entry.signed else "unsigned")
             say(
-                f"    {entry['effective_at'][:16]}  {entry['kind']:<18} "
-                f"{entry['text']}  [{'; '.join(marks)}]  {entry['attribution']}"
+                f"    {_minute(entry.effective_at)}  {entry.kind:<18} "
+                f"{entry.text}  [{'; '.join(marks)}]  {entry.attribution}"
             )
-            for denied in entry["denied_amendments"]:
+            for denied in entry.denied_amendments:
                 say(
-                    f"      amendment refused: {denied['reason']}; patient's statement: "
-                    f"{denied['statement_of_disagreement'] or '(none)'}"
+                    f"      amendment refused: {denied.reason}; patient's statement: "
+                    f"{denied.statement_of_disagreement or '(none)'}"
                 )
-    for doc in record["documents"]:
-        say(f"\n  document {doc['id']}  {doc['kind']}  {doc['filename']}")
-    since = record.get("withheld_since") or {}
+    for doc in record.patient.documents:
+        say(f"\n  document {doc.id}  {doc.kind}  {doc.filename}")
+    since = record.withheld_since
     named = [
-        f"{len(since.get(key, []))} {label}"
-        for key, label in (
-            ("entries", "entries retracted as entered in error"),
-            ("documents", "documents refiled to another chart"),
-            ("records", "records whose merge was undone"),
+        f"{len(found)} {label}"
+        for found, label in (
+            (since.entries if since else (), "entries retracted as entered in error"),
+            (since.documents if since else (), "documents refiled to another chart"),
+            (since.records if since else (), "records whose merge was undone"),
         )
-        if since.get(key)
+        if found
     ]
     if named:
         say(f"\n  Not shown (found since not to belong in this record): {', '.join(named)}.")
-    if record.get("withheld"):
-        say(
-            f"\n  Withheld (minimum necessary for {record['purpose']}): "
-            f"{', '.join(record['withheld'])}."
-        )
+    if record.withheld:
+        say(f"\n  Withheld (minimum necessary for {record.purpose}): {', '.join(record.withheld)}.")
+
+
+def _minute(moment: datetime | None) -> str:
+    """A time as the chart prints it: ISO 8601 to the minute (as recorded, with no zone)."""
+    return moment.isoformat()[:16] if moment is not None else ""
 
 
 @chart.command("history")
@@ -381,25 +384,25 @@ def history(
     with session.ledger() as ledger:
         lines = chart_history(ledger, mrn, actor=actor, why=why(purpose, break_glass), as_of=moment)
     if as_json:
-        emit_json(lines)
+        emit_json([line.as_dict() for line in lines])
         return
     table(
         f"History of {mrn.upper()}",
         ["recorded", "effective", "who", "what", "why", "late", "event"],
         [
             [
-                (x["recorded_at"] or "")[:16],
-                (x["effective_at"] or "")[:16],
-                x["actor"] + (f" for {x['entered_for']}" if x.get("entered_for") else ""),
-                x["what"],
-                (x["reason"] or "")
+                _minute(x.recorded_at),
+                _minute(x.effective_at),
+                (x.actor or "") + (f" for {x.entered_for}" if x.entered_for else ""),
+                x.what,
+                (x.reason or "")
                 + (
-                    f" (asked by {x['requested_by']})"
-                    if x.get("requested_by") and x["requested_by"] != x["actor"]
+                    f" (asked by {x.requested_by})"
+                    if x.requested_by and x.requested_by != x.actor
                     else ""
                 ),
-                "late" if x["late"] else "",
-                x["event"],
+                "late" if x.late else "",
+                x.event_id,
             ]
             for x in lines
         ],

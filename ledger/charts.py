@@ -48,6 +48,27 @@ class HistoryLine:
     author: str | None = None
     """For a recorded entry: who it names as its author (another than the actor: transcribed)."""
 
+    @property
+    def entered_for(self) -> str | None:
+        """The author an entry was entered for, when that is not the actor (a transcription)."""
+        return self.author if self.author is not None and self.author != self.actor else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """One change as data (`chart history --json`, the legal package's `history.json`)."""
+        return {
+            "event": self.event_id,
+            "recorded_at": self.recorded_at.isoformat(),
+            "effective_at": None if self.effective_at is None else self.effective_at.isoformat(),
+            "actor": self.actor,
+            "what": self.what,
+            "reason": self.reason,
+            "late": self.late,
+            "entry": None if self.entry_id is None else str(self.entry_id),
+            "requested_by": self.requested_by,
+            "author": self.author,
+            "entered_for": self.entered_for,
+        }
+
 
 def encounters(ledger: Ledger, mrn: str) -> list[Encounter]:
     """A patient's encounters, and those of records merged into it, in order of opening."""

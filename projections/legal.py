@@ -27,6 +27,7 @@ from uuid import UUID
 from ledger import charts
 from ledger.application import Ledger
 from ledger.as_of import chart_as_of
+from ledger.charts import HistoryLine
 from ledger.documents import documents_of, read_document
 from ledger.encounter import Encounter
 from ledger.errors import UsageError
@@ -36,7 +37,7 @@ from ledger.legal_package import sign_manifest, write_proofs
 from ledger.patient import patient_id
 from ledger.verifier.package import FORMAT
 from projections.audit import AuditRow, caught_up_trail, write_csv
-from projections.queries import Purpose, as_of_record, history_line
+from projections.queries import Purpose, as_of_record
 
 README = """\
 Chartledger legal request package ({format})
@@ -119,8 +120,8 @@ def legal_package(
     documents = list(chart.documents)
     now_encounters = charts.encounters(ledger, patient.mrn)
     withheld = {entry for _, entry in chart.withheld_entries}
-    record = as_of_record(chart)
-    record["withheld"] = record.pop("withheld_since")
+    chart_record = as_of_record(chart)
+    record = chart_record.as_package_dict()
     redact = _redactions(ledger, now_encounters, withheld)
     history = [
         _history_line(line, as_of, redacted=(line.event_id in redact))
@@ -137,9 +138,9 @@ def legal_package(
     _write_csv(out / "audit-trail.csv", rows)
     if documents:
         subfolder(out / "documents")
-    for document in documents:
-        _, content = read_document(ledger, document.id)
-        name = f"{document.id}-{_safe(document.filename)}"
+    for filed in documents:
+        _, content = read_document(ledger, filed.id)
+        name = f"{filed.id}-{_safe(filed.filename)}"
         write_bytes(out / "documents" / name, content, force=True)
 
     all_encounter_ids = {e.id for e in now_encounters}
@@ -181,7 +182,7 @@ def legal_package(
         as_of=as_of,
         events=events,
         tree_size=size,
-        entries=sum(len(e["entries"]) for e in record["encounters"]),
+        entries=sum(len(e.entries) for e in chart_record.encounters),
         history=len(history),
         trail=len(rows),
         documents=len(documents),
@@ -195,9 +196,12 @@ def _origin(ledger: Ledger) -> str:
     return note.split("\n", 1)[0]
 
 
-def _history_line(line: Any, as_of: datetime, *, redacted: bool = False) -> dict[str, Any]:
+def _history_line(line: HistoryLine, as_of: datetime, *, redacted: bool = False) -> dict[str, Any]:
     recorded = line.recorded_at
-    shown = {**history_line(line), "after_as_of": recorded is not None and recorded > as_of}
+    shown = {
+        **line.as_dict(),
+        "after_as_of": recorded is not None and recorded > as_of,
+    }
     if redacted:  # an event of an entry entered in error: its reason may quote its text
         shown.update(reason=None, redacted=True)
     return shown

@@ -371,8 +371,10 @@ class AsOfMachine(RuleBasedStateMachine):
         ]
 
     def _shown(self, mrn: str, moment: datetime, expected: dict[str, Any]) -> dict[str, Any]:
-        shown = chart_record(self.ledger, mrn, actor=self.roi, why=LEGAL, as_of=moment)
-        shown = json.loads(json.dumps(shown, default=str))  # exactly what `--json` prints
+        record = chart_record(self.ledger, mrn, actor=self.roi, why=LEGAL, as_of=moment)
+        shown = json.loads(
+            json.dumps(record.as_dict(), default=str)
+        )  # exactly what `--json` prints
         assert _answer(shown, shown.get("withheld_since", {})) == expected, "chart show --as-of"
         return shown
 
@@ -425,7 +427,7 @@ class AsOfMachine(RuleBasedStateMachine):
         self._check_history(mrn, folder)
 
     def _check_history(self, mrn: str, folder: Path) -> None:
-        lines = chart_history(self.ledger, mrn, actor=self.roi, why=LEGAL)
+        lines = [x.as_dict() for x in chart_history(self.ledger, mrn, actor=self.roi, why=LEGAL)]
         ids = set(self.model.chart(mrn))
         aggregates = [self.ledger.patient(m).id for m in ids]
         aggregates += [e for e, enc in self.model.encounters.items() if enc.mrn in ids]

@@ -71,7 +71,7 @@ def test_a_transcribed_entry_is_shown_as_entered_until_its_author_signs(ward: Wa
     )
 
     def shown() -> dict:  # type: ignore[type-arg]
-        record = chart_record(ledger, ward.mrn, actor=ward.doc, why=TREATMENT)
+        record = chart_record(ledger, ward.mrn, actor=ward.doc, why=TREATMENT).as_dict()
         (found,) = record["encounters"][0]["entries"]
         return found  # type: ignore[no-any-return]
 
@@ -92,7 +92,7 @@ def test_a_transcribed_entry_is_shown_as_entered_until_its_author_signs(ward: Wa
     assert after["attribution"].startswith("by doc1, entered by tech1, signed by doc1 ")
     assert after["attribution"].endswith("; amended by doc2 (asked by doc1), not signed")
     assert after["signed_by_author"] and after["versions"][1]["recorded_by"] == "doc2"
-    lines = chart_history(ledger, ward.mrn, actor=ward.doc, why=TREATMENT)
+    lines = [x.as_dict() for x in chart_history(ledger, ward.mrn, actor=ward.doc, why=TREATMENT)]
     recorded = next(x for x in lines if x["what"] == "Encounter.EntryRecorded")
     assert recorded["entered_for"] == "doc1" and recorded["actor"] == "tech1"
 
