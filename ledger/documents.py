@@ -7,6 +7,11 @@ event is signed, so a blob that was swapped or corrupted later no longer matches
 A document filed to the wrong patient is moved by `Document.Refiled`, never edited: the `Filed`
 event stays as it was (the history shows where it went first), and the bytes are stored again
 under the new patient's data key so the document still reads after the move.
+
+This module holds the `Document` aggregate (which keeps its own invariants: `file`, `refile`),
+the `BlobStore` that keeps the bytes, and the reads (`documents_of`, `read_document`,
+`check_documents`; one document's facts are the loader `Ledger.document_info`). The commands are
+in `ledger.commands.documents`, who may run them in `policies.documents`.
 """
 
 from __future__ import annotations

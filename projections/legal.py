@@ -27,7 +27,6 @@ from uuid import UUID
 from ledger import charts
 from ledger.application import Ledger
 from ledger.as_of import chart_as_of
-from ledger.charts import HistoryLine
 from ledger.documents import documents_of, read_document
 from ledger.encounter import Encounter
 from ledger.errors import UsageError
@@ -138,9 +137,9 @@ def legal_package(
     _write_csv(out / "audit-trail.csv", rows)
     if documents:
         subfolder(out / "documents")
-    for filed in documents:
-        _, content = read_document(ledger, filed.id)
-        name = f"{filed.id}-{_safe(filed.filename)}"
+    for document in documents:
+        _, content = read_document(ledger, document.id)
+        name = f"{document.id}-{_safe(document.filename)}"
         write_bytes(out / "documents" / name, content, force=True)
 
     all_encounter_ids = {e.id for e in now_encounters}
@@ -196,12 +195,11 @@ def _origin(ledger: Ledger) -> str:
     return note.split("\n", 1)[0]
 
 
-def _history_line(line: HistoryLine, as_of: datetime, *, redacted: bool = False) -> dict[str, Any]:
+def _history_line(
+    line: charts.HistoryLine, as_of: datetime, *, redacted: bool = False
+) -> dict[str, Any]:
     recorded = line.recorded_at
-    shown = {
-        **line.as_dict(),
-        "after_as_of": recorded is not None and recorded > as_of,
-    }
+    shown = {**line.as_dict(), "after_as_of": recorded is not None and recorded > as_of}
     if redacted:  # an event of an entry entered in error: its reason may quote its text
         shown.update(reason=None, redacted=True)
     return shown
