@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -10,21 +11,8 @@ from cli.common import force_option, purpose_options, why
 from cli.main import Session, pass_session
 from cli.output import emit_json, say
 from cli.parsing import parse_entry, parse_time, parse_uuid
-
-DOCUMENT_KINDS = (
-    "consent",
-    "release-form",
-    "handwritten-note",
-    "correspondence",
-    "referral-letter",
-    "discharge-summary",
-    "operative-report",
-    "laboratory-report",
-    "imaging-report",
-    "advance-directive",
-    "identification",
-    "other",
-)
+from policies.charting import ENTRY_KIND_CHOICES
+from policies.documents import DOCUMENT_KIND_CHOICES
 
 
 @click.group()
@@ -35,7 +23,7 @@ def chart() -> None:
 @chart.command("file")
 @click.argument("mrn")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--kind", required=True, type=click.Choice(DOCUMENT_KINDS), help="What it is.")
+@click.option("--kind", required=True, type=click.Choice(DOCUMENT_KIND_CHOICES), help="What it is.")
 @click.option("--encounter", help="The encounter it belongs to (an id), if any.")
 @click.option("--media-type", help="Override the media type guessed from the file name.")
 @pass_session
@@ -48,11 +36,19 @@ def file_document(
     media_type: str | None,
 ) -> None:
     """File a scanned or electronic document to MRN's chart (stored by its SHA-256)."""
+    from ledger.commands import documents
+
     actor = session.identity()
     encounter_id = parse_uuid(encounter, "an encounter") if encounter else None
     with session.ledger() as ledger:
-        document_id = ledger.file_document(
-            mrn, path, kind=kind, actor=actor, encounter_id=encounter_id, media_type=media_type
+        document_id = documents.file_document(
+            ledger,
+            mrn,
+            path,
+            kind=kind,
+            actor=actor,
+            encounter_id=encounter_id,
+            media_type=media_type,
         )
         document = ledger.document_info(document_id)
     click.echo(
@@ -70,13 +66,15 @@ def refile_document(
     session: Session, document_id: str, to_mrn: str, encounter: str | None, reason: str
 ) -> None:
     """Move a misfiled document to another patient's chart (the original filing is kept)."""
+    from ledger.commands import documents
+
     actor = session.identity()
     document = parse_uuid(document_id, "a document")
     encounter_id = parse_uuid(encounter, "an encounter") if encounter else None
     with session.ledger() as ledger:
         before = ledger.document_info(document).mrn
-        event = ledger.refile_document(
-            document, to_mrn, reason=reason, actor=actor, encounter_id=encounter_id
+        event = documents.refile_document(
+            ledger, document, to_mrn, reason=reason, actor=actor, encounter_id=encounter_id
         )
         after = ledger.document_info(document).mrn
     click.echo(f"Moved document {document} from {before} to {after} (event {event}).")
@@ -119,27 +117,6 @@ def get_document(
     click.echo(f"Wrote {document.size} bytes to {out} (sha256 {document.sha256}, verified).")
 
 
-ENTRY_KINDS = (
-    "presenting-symptoms",
-    "history",
-    "condition",
-    "diagnosis",
-    "allergy",
-    "medication",
-    "treatment",
-    "procedure",
-    "treatment-schedule",
-    "examination",
-    "laboratory-report",
-    "x-ray-report",
-    "complication",
-    "referral",
-    "outcome",
-    "progress-note",
-    "physician-note",
-)
-
-
 def _fields(pairs: tuple[str, ...]) -> dict[str, str]:
     from ledger.errors import UsageError
 
@@ -162,7 +139,7 @@ _BREAK_GLASS = click.option(
 
 @chart.command("add")
 @click.argument("encounter_id")
-@click.option("--kind", required=True, type=click.Choice(ENTRY_KINDS))
+@click.option("--kind", required=True, type=click.Choice(ENTRY_KIND_CHOICES))
 @click.option("--text", required=True, help="What to record.")
 @click.option(
     "--field",
@@ -186,10 +163,13 @@ def add_entry(
     break_glass: str | None,
 ) -> None:
     """Record a clinical entry in an encounter; prints its reference ENCOUNTER:ENTRY."""
+    from ledger.commands import entries
+
     actor = session.identity()
     encounter = parse_uuid(encounter_id, "an encounter")
     with session.ledger() as ledger:
-        entry = ledger.add_entry(
+        entry = entries.add_entry(
+            ledger,
             encounter,
             kind=kind,
             text=text,
@@ -220,10 +200,13 @@ def amend(
     break_glass: str | None,
 ) -> None:
     """Amend an entry: a new version that links the old one, which stays readable."""
+    from ledger.commands import entries
+
     actor = session.identity()
     encounter, entry_id = parse_entry(entry)
     with session.ledger() as ledger:
-        ledger.amend_entry(
+        entries.amend_entry(
+            ledger,
             encounter,
             entry_id,
             text=text,
@@ -243,11 +226,13 @@ def amend(
 @pass_session
 def retract(session: Session, entry: str, reason: str, break_glass: str | None) -> None:
     """Mark an entry as entered in error (it stays in the chart, marked)."""
+    from ledger.commands import entries
+
     actor = session.identity()
     encounter, entry_id = parse_entry(entry)
     with session.ledger() as ledger:
-        ledger.retract_entry(
-            encounter, entry_id, reason=reason, actor=actor, break_glass_reason=break_glass
+        entries.retract_entry(
+            ledger, encounter, entry_id, reason=reason, actor=actor, break_glass_reason=break_glass
         )
     click.echo(f"Retracted {entry} (entered in error); the original is kept.")
 
@@ -258,10 +243,12 @@ def retract(session: Session, entry: str, reason: str, break_glass: str | None) 
 @pass_session
 def sign(session: Session, entry: str, break_glass: str | None) -> None:
     """Authenticate an entry's current version as its physician."""
+    from ledger.commands import entries
+
     actor = session.identity()
     encounter, entry_id = parse_entry(entry)
     with session.ledger() as ledger:
-        ledger.sign_entry(encounter, entry_id, actor=actor, break_glass_reason=break_glass)
+        entries.sign_entry(ledger, encounter, entry_id, actor=actor, break_glass_reason=break_glass)
     click.echo(f"Signed {entry}.")
 
 
@@ -275,10 +262,13 @@ def deny_amendment(
     session: Session, entry: str, reason: str, statement: str | None, requested_change: str | None
 ) -> None:
     """Record a refused amendment request with the patient's disagreement (HIPAA 164.526)."""
+    from ledger.commands import entries
+
     actor = session.identity()
     encounter, entry_id = parse_entry(entry)
     with session.ledger() as ledger:
-        ledger.deny_amendment(
+        entries.deny_amendment(
+            ledger,
             encounter,
             entry_id,
             reason=reason,
@@ -311,62 +301,64 @@ def show(
     with session.ledger() as ledger:
         record = chart_record(ledger, mrn, actor=actor, why=why(purpose, break_glass), as_of=moment)
     if as_json:
-        emit_json(record)
+        emit_json(record.as_dict())
         return
-    d = record["demographics"]
-    title = f"{record['mrn']}  {d.get('family_name', '')}, {d.get('given_name', '')}"
-    say(title + (f"   (as of {record['as_of']})" if record["as_of"] else ""))
+    d = record.patient.demographics
+    title = f"{record.patient.mrn}  {d.get('family_name', '')}, {d.get('given_name', '')}"
+    say(title + (f"   (as of {record.as_of.isoformat()})" if record.as_of else ""))
     if d.get("birth_date"):
         say(f"  born {d['birth_date']}  {d.get('sex') or ''}")
-    for enc in record["encounters"]:
+    for enc in record.encounters:
         until = (
-            f" to {enc['discharged_at'][:16]} ({enc['disposition']})"
-            if enc["discharged_at"]
+            f" to {_minute(enc.discharged_at)} ({enc.disposition})"
+            if enc.discharged_at
             else " (open)"
         )
         say(
-            f"\n  {enc['class']} {enc['id']}  {enc['service']}, attending "
-            f"{enc['attending']}, from {enc['admitted_at'][:16]}{until}"
+            f"\n  {enc.encounter_class} {enc.id}  {enc.service}, attending "
+            f"{enc.attending}, from {_minute(enc.admitted_at)}{until}"
         )
-        for entry in enc["entries"]:
+        for entry in enc.entries:
             marks = []
-            if entry["retracted"]:
-                marks.append(f"RETRACTED: {entry['retraction_reason']}")
-            if entry["amended"]:
-                marks.append(f"amended x{len(entry['versions']) - 1}")
-            if entry["fields"].get("fhir"):  # recorded long after, by the import: not late work
+            if entry.retracted:
+                marks.append(f"RETRACTED: {entry.retraction_reason}")
+            if entry.amended:
+                marks.append(f"amended x{len(entry.versions) - 1}")
+            if entry.imported:  # recorded long after, by the import: not late work
                 marks.append("imported")
-            elif entry["late"]:
+            elif entry.late:
                 marks.append("late entry")
-            marks.append("signed" if entry["signed"] else "unsigned")
+            marks.append("signed" if entry.signed else "unsigned")
             say(
-                f"    {entry['effective_at'][:16]}  {entry['kind']:<18} "
-                f"{entry['text']}  [{'; '.join(marks)}]  {entry['attribution']}"
+                f"    {_minute(entry.effective_at)}  {entry.kind:<18} "
+                f"{entry.text}  [{'; '.join(marks)}]  {entry.attribution}"
             )
-            for denied in entry["denied_amendments"]:
+            for denied in entry.denied_amendments:
                 say(
-                    f"      amendment refused: {denied['reason']}; patient's statement: "
-                    f"{denied['statement_of_disagreement'] or '(none)'}"
+                    f"      amendment refused: {denied.reason}; patient's statement: "
+                    f"{denied.statement_of_disagreement or '(none)'}"
                 )
-    for doc in record["documents"]:
-        say(f"\n  document {doc['id']}  {doc['kind']}  {doc['filename']}")
-    since = record.get("withheld_since") or {}
+    for doc in record.patient.documents:
+        say(f"\n  document {doc.id}  {doc.kind}  {doc.filename}")
+    since = record.withheld_since
     named = [
-        f"{len(since.get(key, []))} {label}"
-        for key, label in (
-            ("entries", "entries retracted as entered in error"),
-            ("documents", "documents refiled to another chart"),
-            ("records", "records whose merge was undone"),
+        f"{len(found)} {label}"
+        for found, label in (
+            (since.entries if since else (), "entries retracted as entered in error"),
+            (since.documents if since else (), "documents refiled to another chart"),
+            (since.records if since else (), "records whose merge was undone"),
         )
-        if since.get(key)
+        if found
     ]
     if named:
         say(f"\n  Not shown (found since not to belong in this record): {', '.join(named)}.")
-    if record.get("withheld"):
-        say(
-            f"\n  Withheld (minimum necessary for {record['purpose']}): "
-            f"{', '.join(record['withheld'])}."
-        )
+    if record.withheld:
+        say(f"\n  Withheld (minimum necessary for {record.purpose}): {', '.join(record.withheld)}.")
+
+
+def _minute(moment: datetime | None) -> str:
+    """A time as the chart prints it: ISO 8601 to the minute (as recorded, with no zone)."""
+    return moment.isoformat()[:16] if moment is not None else ""
 
 
 @chart.command("history")
@@ -392,25 +384,25 @@ def history(
     with session.ledger() as ledger:
         lines = chart_history(ledger, mrn, actor=actor, why=why(purpose, break_glass), as_of=moment)
     if as_json:
-        emit_json(lines)
+        emit_json([line.as_dict() for line in lines])
         return
     table(
         f"History of {mrn.upper()}",
         ["recorded", "effective", "who", "what", "why", "late", "event"],
         [
             [
-                (x["recorded_at"] or "")[:16],
-                (x["effective_at"] or "")[:16],
-                x["actor"] + (f" for {x['entered_for']}" if x.get("entered_for") else ""),
-                x["what"],
-                (x["reason"] or "")
+                _minute(x.recorded_at),
+                _minute(x.effective_at),
+                (x.actor or "") + (f" for {x.entered_for}" if x.entered_for else ""),
+                x.what,
+                (x.reason or "")
                 + (
-                    f" (asked by {x['requested_by']})"
-                    if x.get("requested_by") and x["requested_by"] != x["actor"]
+                    f" (asked by {x.requested_by})"
+                    if x.requested_by and x.requested_by != x.actor
                     else ""
                 ),
-                "late" if x["late"] else "",
-                x["event"],
+                "late" if x.late else "",
+                x.event_id,
             ]
             for x in lines
         ],

@@ -29,10 +29,13 @@ def _open(
     at: str | None,
     break_glass: str | None,
 ) -> None:
+    from ledger.commands import encounters
+
     actor = session.identity()
     when = parse_time(at, what="time")
     with session.ledger() as ledger:
-        encounter_id = ledger.open_encounter(
+        encounter_id = encounters.open_encounter(
+            ledger,
             mrn,
             encounter_class=encounter_class,
             attending=attending,
@@ -120,9 +123,12 @@ def transfer(
     break_glass: str | None,
 ) -> None:
     """Move a patient to another bed or service, or hand over to another attending."""
+    from ledger.commands import encounters
+
     actor = session.identity()
     with session.ledger() as ledger:
-        ledger.transfer(
+        encounters.transfer(
+            ledger,
             _id(encounter_id),
             bed=bed,
             service=service,
@@ -148,9 +154,12 @@ def discharge(
     session: Session, encounter_id: str, disposition: str, at: str | None, break_glass: str | None
 ) -> None:
     """Discharge the patient of an encounter."""
+    from ledger.commands import encounters
+
     actor = session.identity()
     with session.ledger() as ledger:
-        ledger.discharge(
+        encounters.discharge(
+            ledger,
             _id(encounter_id),
             disposition=disposition,
             effective_at=parse_time(at, what="time"),

@@ -29,12 +29,11 @@ def show(session: Session, mrn: str, as_json: bool, purpose: str, break_glass: s
     actor = session.identity()
     with session.ledger() as ledger:
         record = patient_record(ledger, mrn, actor=actor, why=why(purpose, break_glass))
-    data = {**record.as_dict(), "withheld": list(record.withheld)}
     if as_json:
-        emit_json(data)
+        emit_json(record.as_dict())
         return
-    d = data["demographics"]
-    say(f"{data['mrn']}  {d.get('family_name', '')}, {d.get('given_name', '')}")
+    d = record.demographics
+    say(f"{record.mrn}  {d.get('family_name', '')}, {d.get('given_name', '')}")
     for name in (
         "birth_date",
         "sex",
@@ -47,22 +46,21 @@ def show(session: Session, mrn: str, as_json: bool, purpose: str, break_glass: s
     ):
         if d.get(name):
             say(f"  {name.replace('_', ' ')}: {d[name]}")
-    say(f"  registered {data['registered_at'][:16]} by {data['registered_by']}")
-    if data["merged_into"]:
-        say(f"  MERGED into {data['merged_into']}: read that record instead")
-    if data["absorbed"]:
-        say(f"  absorbed: {', '.join(data['absorbed'])}")
-    if data["override_reason"]:
+    say(f"  registered {record.registered_at.isoformat()[:16]} by {record.registered_by}")
+    if record.merged_into:
+        say(f"  MERGED into {record.merged_into}: read that record instead")
+    if record.absorbed:
+        say(f"  absorbed: {', '.join(record.absorbed)}")
+    if record.override_reason:
         say(
-            f"  registered despite {', '.join(data['registered_despite'])}: "
-            f"{data['override_reason']}"
+            f"  registered despite {', '.join(record.registered_despite)}: {record.override_reason}"
         )
-    if data["withheld"]:
-        say(f"  withheld by the access policy: {', '.join(data['withheld'])}")
-    for doc in data["documents"]:
+    if record.withheld:
+        say(f"  withheld by the access policy: {', '.join(record.withheld)}")
+    for doc in record.documents:
         say(
-            f"  document {doc['id']}  {doc['kind']}  {doc['filename']}  "
-            f"{doc['size']} bytes  filed {doc['filed_at'][:16]} by {doc['filed_by']}"
+            f"  document {doc.id}  {doc.kind}  {doc.filename}  "
+            f"{doc.size} bytes  filed {doc.filed_at.isoformat()[:16]} by {doc.filed_by}"
         )
 
 

@@ -27,10 +27,10 @@ from eventsourcing.persistence import (
 
 from ledger import aggregates
 from ledger.chart_index import ChartIndex, check_chart_index, expected_index
-from ledger.charts import ChartCommands
 from ledger.clock import utc_now
 from ledger.data_keys import DataKeys
-from ledger.documents import BlobStore, DocumentCommands
+from ledger.documents import BlobStore, Document, check_documents
+from ledger.encounter import Encounter
 from ledger.errors import (
     ConflictError,
     IdentityError,
@@ -84,7 +84,7 @@ class Proof:
     checkpoint: str
 
 
-class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]):
+class Ledger(PatientCommands, Application[UUID]):
     """The write side: every command takes the acting identity and signs what it records."""
 
     name = "chartledger"
@@ -231,6 +231,27 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
             follower.catch_up()
             self._index_caught_up = cast(OneReadRepository, self.repository).memo is not None
         return index
+
+    # -- loaders (the reads the commands build on; the caller records any access) -----------
+    def encounter(self, encounter_id: UUID) -> Encounter:
+        """One encounter, as it stands now."""
+        try:
+            found: object = self.repository.get(encounter_id)
+        except AggregateNotFoundError:
+            found = None
+        if not isinstance(found, Encounter):
+            raise NotFound(f"There is no encounter {encounter_id}.")
+        return found
+
+    def document_info(self, document_id: UUID) -> Document:
+        """What was filed (kind, hash, size), without reading its content."""
+        try:
+            found: object = self.repository.get(document_id)
+        except AggregateNotFoundError:
+            found = None
+        if not isinstance(found, Document):
+            raise NotFound(f"There is no document {document_id}.")
+        return found
 
     # -- identities -------------------------------------------------------------------------
     def is_initialised(self) -> bool:
@@ -541,7 +562,7 @@ class Ledger(PatientCommands, ChartCommands, DocumentCommands, Application[UUID]
             workers=workers,
             stored_hashes=self.merkle_log.stored_hashes(),
         )
-        documents = self.check_documents(can_decrypt=self.data_keys.available)
+        documents = check_documents(self, can_decrypt=self.data_keys.available)
         report.documents, report.documents_skipped = documents.checked, documents.skipped
         if self.data_keys.available:
             report.indexed = self._check_chart_index()

@@ -7,69 +7,37 @@ event is signed, so a blob that was swapped or corrupted later no longer matches
 A document filed to the wrong patient is moved by `Document.Refiled`, never edited: the `Filed`
 event stays as it was (the history shows where it went first), and the bytes are stored again
 under the new patient's data key so the document still reads after the move.
+
+This module holds the `Document` aggregate (which keeps its own invariants: `file`, `refile`),
+the `BlobStore` that keeps the bytes, and the reads (`documents_of`, `read_document`,
+`check_documents`; one document's facts are the loader `Ledger.document_info`). The commands are
+in `ledger.commands.documents`, who may run them in `policies.documents`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from ledger.access_policy import current_limits
 from ledger.data_keys import DataDestroyed, DataKeys
-from ledger.errors import IntegrityViolation, NotAuthorised, NotFound, UsageError, require
-from ledger.keys import Identity
-from ledger.patient import Patient, patient_id
+from ledger.errors import IntegrityViolation, UsageError
+from ledger.patient import patient_id
 from ledger.store import Database
-from ledger.text_checks import check_text
 from ledger.verifier.sealed import open_body, seal_body
+from policies.documents import DOCUMENT_KINDS
 from policies.limits import DEFAULT_LIMITS
-from policies.roles import Decision
 
 if TYPE_CHECKING:
-    from eventsourcing.application import Repository
-    from eventsourcing.domain import MutableOrImmutableAggregate
-    from eventsourcing.persistence import ApplicationRecorder, EventStore, Recording
+    from ledger.application import Ledger
 
-    from ledger.chart_index import ChartIndex
-    from ledger.encounter import Encounter
-    from ledger.user import User
-
-DOCUMENT_KINDS = frozenset(
-    {
-        "consent",
-        "release-form",
-        "handwritten-note",
-        "correspondence",
-        "referral-letter",
-        "discharge-summary",
-        "operative-report",
-        "laboratory-report",
-        "imaging-report",
-        "advance-directive",
-        "identification",
-        "other",
-    }
-)
-FILING_ROLES = frozenset({"technician", "him-director", "interface", "physician", "nurse"})
-REFILING_ROLES = frozenset({"technician", "him-director"})
 MAX_SIZE = DEFAULT_LIMITS.document_bytes
 """The default document limit (`[limits] document_bytes` in the access policy sets it)."""
-
-
-def may_refile_documents(roles: list[str]) -> Decision:
-    if REFILING_ROLES & set(roles):
-        return Decision(True, "HIM staff move misfiled documents")
-    return Decision(False, "only technicians or the HIM director move documents between charts")
 
 
 class Document(Aggregate):
@@ -133,6 +101,70 @@ class Document(Aggregate):
         self.media_type = media_type
         self.filename = filename
         self.filed_by = actor
+
+    @staticmethod
+    def check_kind(kind: str) -> None:
+        """A document is one of the kinds `policies.documents` lists (the command checks it
+        before the bytes are stored too, so a wrong kind writes nothing)."""
+        if kind not in DOCUMENT_KINDS:
+            kinds = ", ".join(sorted(DOCUMENT_KINDS))
+            raise UsageError(f"Unknown document kind '{kind}'; one of {kinds}.")
+
+    @classmethod
+    def file(
+        cls,
+        patient_id: UUID,
+        mrn: str,
+        *,
+        encounter_id: UUID | None,
+        kind: str,
+        sha256: str,
+        size: int,
+        media_type: str,
+        filename: str,
+        actor: str,
+    ) -> Document:
+        """A document filed to a patient's chart, its bytes already stored under `sha256`."""
+        cls.check_kind(kind)
+        return cls._create(
+            cls.Filed,
+            id=uuid4(),
+            patient_id=patient_id,
+            mrn=mrn,
+            encounter_id=encounter_id,
+            kind=kind,
+            sha256=sha256,
+            size=size,
+            media_type=media_type,
+            filename=filename,
+            actor=actor,
+        )
+
+    def refile(
+        self,
+        patient_id: UUID,
+        mrn: str,
+        *,
+        encounter_id: UUID | None,
+        reason: str,
+        actor: str,
+    ) -> None:
+        """Move the document to another patient's chart, for a reason; the `Filed` event stays
+        as it was (the history shows where it went first)."""
+        if not reason.strip():
+            raise UsageError("Give a reason for moving the document.")
+        if patient_id == self.patient_id:
+            raise UsageError(f"Document {self.id} is already in {mrn}'s chart.")
+        self.trigger_event(
+            self.Refiled,
+            patient_id=patient_id,
+            mrn=mrn,
+            from_mrn=self.mrn,
+            sha256=self.sha256,
+            encounter_id=encounter_id,
+            reason=reason.strip(),
+            actor=actor,
+        )
 
 
 CHUNK_BYTES = 1024 * 1024
@@ -310,199 +342,40 @@ class DocumentCheck:
     skipped: bool
 
 
-class _LedgerLike(Protocol):
-    @property
-    def repository(self) -> Repository[UUID]: ...
-
-    @property
-    def recorder(self) -> ApplicationRecorder: ...
-
-    @property
-    def events(self) -> EventStore[UUID]: ...
-
-    @property
-    def blobs(self) -> BlobStore: ...
-
-    def authenticate(self, identity: Identity) -> User: ...
-
-    def save(
-        self, *objs: MutableOrImmutableAggregate[UUID] | None, signer: Identity, **kwargs: Any
-    ) -> list[Recording[UUID]]: ...
-
-    def patient(self, mrn: str) -> Patient: ...
-
-    def document_info(self, document_id: UUID) -> Document: ...
-
-    def encounter(self, encounter_id: UUID) -> Encounter: ...
-
-    def chart_index(self) -> ChartIndex: ...
+def read_document(ledger: Ledger, document_id: UUID) -> tuple[Document, bytes]:
+    """A filed document and its bytes, byte for byte (the caller records the access)."""
+    found = ledger.document_info(document_id)
+    return found, ledger.blobs.get(found.patient_id, found.sha256)
 
 
-class DocumentCommands:
-    """Mixed into `Ledger`."""
+def documents_of(ledger: Ledger, mrn: str) -> list[Document]:
+    """Every document filed to a patient's chart (and to charts merged into it)."""
+    wanted = [patient_id(m) for m in (mrn, *ledger.patient(mrn).absorbed)]
+    ids = ledger.chart_index().document_ids(wanted)
+    return [cast(Document, ledger.repository.get(document_id)) for document_id in ids]
 
-    def file_document(
-        self: _LedgerLike,
-        mrn: str,
-        path: Path,
-        *,
-        kind: str,
-        actor: Identity,
-        encounter_id: UUID | None = None,
-        media_type: str | None = None,
-    ) -> UUID:
-        """File a document to a patient's chart: a regular file within `[limits] document_bytes`,
-        streamed in chunks (hashed, then sealed and stored), never read whole into memory."""
-        acting = self.authenticate(actor)
-        if not FILING_ROLES & set(acting.roles):
-            raise NotAuthorised("Your role may not file documents to charts.")
-        if kind not in DOCUMENT_KINDS:
-            kinds = ", ".join(sorted(DOCUMENT_KINDS))
-            raise UsageError(f"Unknown document kind '{kind}'; one of {kinds}.")
-        patient = self.patient(mrn)
-        if patient.merged_into is not None:
-            raise UsageError(f"{patient.mrn} was merged into {patient.merged_into}; file it there.")
-        guessed = media_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        limits = current_limits(self)
-        check_text(path.name, what="the file name", limit=limits.field_chars)
-        check_text(guessed, what="the media type", limit=limits.field_chars)
-        with _open_regular(path) as source:
-            digest, size = self.blobs.put_file(
-                patient.id, source, limit=limits.document_bytes, name=path.name
-            )
-        document = Document._create(
-            Document.Filed,
-            id=uuid4(),
-            patient_id=patient.id,
-            mrn=patient.mrn,
-            encounter_id=encounter_id,
-            kind=kind,
-            sha256=digest,
-            size=size,
-            media_type=guessed,
-            filename=path.name,
-            actor=actor.name,
-        )
-        self.save(document, signer=actor)
-        return document.id
 
-    def refile_document(
-        self: _LedgerLike,
-        document_id: UUID,
-        to_mrn: str,
-        *,
-        reason: str,
-        actor: Identity,
-        encounter_id: UUID | None = None,
-    ) -> str:
-        """Move a misfiled document to another patient's chart; returns the event's UUID/VERSION.
-
-        The content is stored again under the new patient's data key before the event is saved,
-        so the document reads from its new chart; the `Filed` event is left as it was.
-        """
-        require(may_refile_documents(self.authenticate(actor).roles))
-        if not reason.strip():
-            raise UsageError("Give a reason for moving the document.")
-        document = self.document_info(document_id)
-        target = _refile_target(self, document, to_mrn)
-        if encounter_id is not None:
-            _check_encounter_of(self, encounter_id, target)
-        self.blobs.copy(document.patient_id, target.id, document.sha256, document.size)
-        document.trigger_event(
-            Document.Refiled,
-            patient_id=target.id,
-            mrn=target.mrn,
-            from_mrn=document.mrn,
-            sha256=document.sha256,
-            encounter_id=encounter_id,
-            reason=reason.strip(),
-            actor=actor.name,
-        )
-        self.save(document, signer=actor)
-        return f"{document.id}/{document.version}"
-
-    def document_info(self: _LedgerLike, document_id: UUID) -> Document:
-        """What was filed (kind, hash, size), without reading its content."""
+def check_documents(ledger: Ledger, *, can_decrypt: bool) -> DocumentCheck:
+    """Re-hash every filed document's bytes (needs the master key; skipped without it)."""
+    if not can_decrypt:
+        return DocumentCheck(0, skipped=True)
+    filed = ledger.recorder.select_notifications(
+        start=None, limit=10_000_000, topics=[Document.Filed.TOPIC]
+    )
+    checked = 0
+    for note in filed:
         try:
-            found: object = self.repository.get(document_id)
-        except AggregateNotFoundError:
-            found = None
-        if not isinstance(found, Document):
-            raise NotFound(f"There is no document {document_id}.")
-        return found
-
-    def document(self: _LedgerLike, document_id: UUID) -> tuple[Document, bytes]:
-        """A filed document and its bytes, byte for byte (the caller records the access)."""
-        document = self.document_info(document_id)
-        return document, self.blobs.get(document.patient_id, document.sha256)
-
-    def documents_of(self: _LedgerLike, mrn: str) -> list[Document]:
-        """Every document filed to a patient's chart (and to charts merged into it)."""
-        wanted = [patient_id(m) for m in (mrn, *self.patient(mrn).absorbed)]
-        ids = self.chart_index().document_ids(wanted)
-        return [cast(Document, self.repository.get(document_id)) for document_id in ids]
-
-    def check_documents(self: _LedgerLike, *, can_decrypt: bool) -> DocumentCheck:
-        """Re-hash every filed document's bytes (needs the master key; skipped without it)."""
-        if not can_decrypt:
-            return DocumentCheck(0, skipped=True)
-        filed = self.recorder.select_notifications(
-            start=None, limit=10_000_000, topics=[Document.Filed.TOPIC]
-        )
-        checked = 0
-        for note in filed:
-            try:
-                document = cast(Document, self.repository.get(cast(UUID, note.originator_id)))
-                for _ in self.blobs.chunks(document.patient_id, document.sha256):
-                    pass  # re-hashed piece by piece; the last step compares the whole
-            except DataDestroyed:
-                continue  # shredded at the end of retention: nothing left to compare
-            except IntegrityViolation as failure:
-                raise IntegrityViolation(
-                    "document",
-                    failure.detail,
-                    originator_id=cast(UUID, note.originator_id),
-                    originator_version=1,
-                ) from None
-            checked += 1
-        return DocumentCheck(checked, skipped=False)
-
-
-def _open_regular(path: Path) -> BinaryIO:
-    """The file to file, opened for reading: a regular file only (never a device such as
-    /dev/zero, a FIFO or a folder), opened without blocking so a FIFO cannot hang the command."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise UsageError(f"There is no file at {path}.") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a folder, not a file.") from None
-    except PermissionError:
-        raise UsageError(f"The file {path} cannot be read.") from None
-    except OSError as error:
-        raise UsageError(f"The file {path} cannot be read ({error.strerror}).") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        if stat.S_ISDIR(mode):
-            raise UsageError(f"{path} is a folder, not a file.")
-        raise UsageError(f"{path} is not a regular file (a device or pipe); file a saved copy.")
-    return os.fdopen(fd, "rb")
-
-
-def _refile_target(ledger: _LedgerLike, document: Document, to_mrn: str) -> Patient:
-    """The patient a document may be moved to: another, current record."""
-    target = ledger.patient(to_mrn)
-    if target.id == document.patient_id:
-        raise UsageError(f"Document {document.id} is already in {target.mrn}'s chart.")
-    if target.merged_into is not None:
-        raise UsageError(f"{target.mrn} was merged into {target.merged_into}; move it there.")
-    return target
-
-
-def _check_encounter_of(ledger: _LedgerLike, encounter_id: UUID, target: Patient) -> None:
-    """The encounter a moved document joins must be one of the target patient's."""
-    encounter = ledger.encounter(encounter_id)
-    own = {target.id, *(patient_id(m) for m in target.absorbed)}
-    if encounter.patient_id not in own:
-        raise UsageError(f"Encounter {encounter_id} is not one of {target.mrn}'s encounters.")
+            found = cast(Document, ledger.repository.get(cast(UUID, note.originator_id)))
+            for _ in ledger.blobs.chunks(found.patient_id, found.sha256):
+                pass  # re-hashed piece by piece; the last step compares the whole
+        except DataDestroyed:
+            continue  # shredded at the end of retention: nothing left to compare
+        except IntegrityViolation as failure:
+            raise IntegrityViolation(
+                "document",
+                failure.detail,
+                originator_id=cast(UUID, note.originator_id),
+                originator_version=1,
+            ) from None
+        checked += 1
+    return DocumentCheck(checked, skipped=False)

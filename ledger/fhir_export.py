@@ -54,10 +54,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.documents import DOCUMENT_KINDS, MAX_SIZE
+from ledger.documents import MAX_SIZE
 from ledger.encounter import check_effective_at
 from ledger.errors import UsageError
 from ledger.mpi import check_demographics
+from policies.documents import DOCUMENT_KINDS
 
 if TYPE_CHECKING:
     pass

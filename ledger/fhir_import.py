@@ -32,14 +32,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from ledger.charts import check_attending
-from ledger.documents import FILING_ROLES, Document
+from ledger import charts
+from ledger.commands.encounters import check_attending
+from ledger.documents import Document
 from ledger.encounter import Encounter
-from ledger.errors import ConflictError, NotAuthorised, NotFound, UsageError, require
+from ledger.errors import ConflictError, NotFound, UsageError, require
 from ledger.fhir_export import (
     NO_DISPOSITION,
     Child,
@@ -54,6 +55,7 @@ from ledger.fhir_export import (
 from ledger.imported_resource import ImportedResource, imported_id
 from ledger.patient import Patient
 from policies import charting
+from policies.documents import may_file_documents
 from policies.roles import may_import_records, may_maintain_index
 
 if TYPE_CHECKING:
@@ -201,7 +203,7 @@ class _Importer:
             if known is not None:  # imported before: what is open in its chart now
                 open_now = [
                     charting.OpenEncounter(str(e.id), e.encounter_class, e.admitted_at)
-                    for e in self.ledger.encounters(known.mrn)
+                    for e in charts.encounters(self.ledger, known.mrn)
                     if not e.discharged
                 ]
             for plan in plans:
@@ -481,11 +483,9 @@ class _Importer:
                 ids = []
                 for attachment in child.attachments:
                     digest = self.ledger.blobs.put(patient.id, attachment.content)
-                    document = Document._create(
-                        Document.Filed,
-                        id=uuid4(),
-                        patient_id=patient.id,
-                        mrn=patient.mrn,
+                    document = Document.file(
+                        patient.id,
+                        patient.mrn,
                         encounter_id=encounter.id if encounter is not None else None,
                         kind=child.kind,
                         sha256=digest,
@@ -551,8 +551,7 @@ def check_importer(ledger: Ledger, actor: Identity, attending: str) -> None:
     require(may_maintain_index(acting.roles))
     require(charting.may_manage_encounter(acting.roles))
     require(charting.may_record_entry(acting.roles))
-    if not FILING_ROLES & set(acting.roles):
-        raise NotAuthorised("Your role may not file documents to charts.")
+    require(may_file_documents(acting.roles))
     check_attending(ledger, attending)
 
 

@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 
     from ledger.access import Listed
     from ledger.application import Ledger
-    from ledger.encounter import Encounter
     from ledger.user import User
 
 
@@ -73,8 +72,6 @@ class _LedgerLike(Protocol):
     def recorder(self) -> AggregateRecorder: ...
 
     def patient(self, mrn: str) -> Patient: ...
-
-    def encounters(self, mrn: str) -> list[Encounter]: ...
 
     def relationship_to(
         self, mrn: str, actor: str, *, now: datetime, window_days: int, restricted: bool = False
@@ -349,8 +346,10 @@ class PatientCommands:
         """The reader's treatment relationship to a patient, from the patient's encounters (for
         a restricted patient, an encounter the reader made themself attending of is no close
         relationship)."""
+        from ledger.charts import encounters as chart_encounters
+
         try:
-            encounters = self.encounters(mrn)
+            encounters = chart_encounters(cast("Ledger", self), mrn)
         except PatientNotFound:
             return None
         return access_policy.treatment_relationship(

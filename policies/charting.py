@@ -27,27 +27,27 @@ one attending, so a second stay is a transfer of the first. Visits (outpatient, 
 may overlap a stay and each other: a clinic or imaging appointment during a stay is registered
 as its own visit, and most admissions begin while the emergency visit is still open."""
 
-ENTRY_KINDS = frozenset(
-    {
-        "presenting-symptoms",
-        "history",
-        "condition",
-        "diagnosis",
-        "allergy",
-        "medication",
-        "treatment",
-        "procedure",
-        "treatment-schedule",
-        "examination",
-        "laboratory-report",
-        "x-ray-report",
-        "complication",
-        "referral",
-        "outcome",
-        "progress-note",
-        "physician-note",
-    }
+ENTRY_KIND_CHOICES = (
+    "presenting-symptoms",
+    "history",
+    "condition",
+    "diagnosis",
+    "allergy",
+    "medication",
+    "treatment",
+    "procedure",
+    "treatment-schedule",
+    "examination",
+    "laboratory-report",
+    "x-ray-report",
+    "complication",
+    "referral",
+    "outcome",
+    "progress-note",
+    "physician-note",
 )
+"""What a chart entry is, in the order the CLI offers them (the aggregate checks `ENTRY_KINDS`)."""
+ENTRY_KINDS = frozenset(ENTRY_KIND_CHOICES)
 
 ENCOUNTER_ROLES = frozenset({"technician", "nurse", PHYSICIAN, INTERFACE})
 """Who admits, registers, transfers and discharges."""

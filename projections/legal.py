@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from ledger import charts
 from ledger.application import Ledger
 from ledger.as_of import chart_as_of
+from ledger.documents import documents_of, read_document
 from ledger.encounter import Encounter
 from ledger.errors import UsageError
 from ledger.files import check_new_folder, new_folder, open_text, subfolder, write_bytes, write_text
@@ -34,7 +36,7 @@ from ledger.legal_package import sign_manifest, write_proofs
 from ledger.patient import patient_id
 from ledger.verifier.package import FORMAT
 from projections.audit import AuditRow, caught_up_trail, write_csv
-from projections.queries import Purpose, as_of_record, history_line
+from projections.queries import Purpose, as_of_record
 
 README = """\
 Chartledger legal request package ({format})
@@ -113,16 +115,16 @@ def legal_package(
     mrns = [patient.mrn, *patient.absorbed]
     chart = chart_as_of(ledger, patient.mrn, as_of)
     chart_ids = {patient_id(m) for m in mrns}
-    current = ledger.documents_of(patient.mrn)
+    current = documents_of(ledger, patient.mrn)
     documents = list(chart.documents)
-    now_encounters = ledger.encounters(patient.mrn)
+    now_encounters = charts.encounters(ledger, patient.mrn)
     withheld = {entry for _, entry in chart.withheld_entries}
-    record = as_of_record(chart)
-    record["withheld"] = record.pop("withheld_since")
+    chart_record = as_of_record(chart)
+    record = chart_record.as_package_dict()
     redact = _redactions(ledger, now_encounters, withheld)
     history = [
         _history_line(line, as_of, redacted=(line.event_id in redact))
-        for line in ledger.chart_history(patient.mrn)
+        for line in charts.chart_history(ledger, patient.mrn)
     ]
     trail_view = caught_up_trail(ledger)
     rows = [row for m in mrns for row in trail_view.query(mrn=m)]
@@ -136,7 +138,7 @@ def legal_package(
     if documents:
         subfolder(out / "documents")
     for document in documents:
-        _, content = ledger.document(document.id)
+        _, content = read_document(ledger, document.id)
         name = f"{document.id}-{_safe(document.filename)}"
         write_bytes(out / "documents" / name, content, force=True)
 
@@ -179,7 +181,7 @@ def legal_package(
         as_of=as_of,
         events=events,
         tree_size=size,
-        entries=sum(len(e["entries"]) for e in record["encounters"]),
+        entries=sum(len(e.entries) for e in chart_record.encounters),
         history=len(history),
         trail=len(rows),
         documents=len(documents),
@@ -193,9 +195,11 @@ def _origin(ledger: Ledger) -> str:
     return note.split("\n", 1)[0]
 
 
-def _history_line(line: Any, as_of: datetime, *, redacted: bool = False) -> dict[str, Any]:
+def _history_line(
+    line: charts.HistoryLine, as_of: datetime, *, redacted: bool = False
+) -> dict[str, Any]:
     recorded = line.recorded_at
-    shown = {**history_line(line), "after_as_of": recorded is not None and recorded > as_of}
+    shown = {**line.as_dict(), "after_as_of": recorded is not None and recorded > as_of}
     if redacted:  # an event of an entry entered in error: its reason may quote its text
         shown.update(reason=None, redacted=True)
     return shown

@@ -7,14 +7,18 @@ purpose of use, because the ledger must say who saw what, and why.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from ledger import charts
 from ledger.application import Ledger
 from ledger.as_of import ChartAsOf, chart_as_of, check_as_of
-from ledger.documents import Document
+from ledger.charts import HistoryLine
+from ledger.documents import Document, documents_of, read_document
+from ledger.encounter import DeniedAmendment, Encounter, Entry, Signature
 from ledger.errors import ProbableDuplicate
 from ledger.follower import Follower
 from ledger.keys import Identity
@@ -35,43 +39,100 @@ class Purpose:
     break_glass_reason: str | None = None
 
 
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """A filed document as a chart lists it (never its content)."""
+
+    id: UUID
+    kind: str
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    filed_at: datetime
+    filed_by: str
+
+    @classmethod
+    def of(cls, document: Document) -> DocumentRecord:
+        return cls(
+            id=document.id,
+            kind=document.kind,
+            filename=document.filename,
+            media_type=document.media_type,
+            size=document.size,
+            sha256=document.sha256,
+            filed_at=document.created_on,
+            filed_by=document.filed_by,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "kind": self.kind,
+            "filename": self.filename,
+            "media_type": self.media_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "filed_at": self.filed_at.isoformat(),
+            "filed_by": self.filed_by,
+        }
+
+
 @dataclass(frozen=True)
 class PatientRecord:
-    """What `patient show` displays."""
+    """What `patient show` displays: the index entry and the documents the decision allowed."""
 
-    patient: Patient
-    documents: list[Document]
+    mrn: str
+    demographics: Mapping[str, Any]
+    """As shown: dates in ISO 8601."""
+    registered_at: datetime
+    registered_by: str
+    merged_into: str | None
+    absorbed: tuple[str, ...]
+    registered_despite: tuple[str, ...]
+    override_reason: str | None
+    documents: tuple[DocumentRecord, ...]
     withheld: tuple[str, ...] = ()
     """The sections the access policy withheld (a restricted record: all but demographics)."""
 
-    def as_dict(self) -> dict[str, Any]:
-        p = self.patient
+    @classmethod
+    def of(
+        cls, patient: Patient, documents: Iterable[Document] = (), withheld: Iterable[str] = ()
+    ) -> PatientRecord:
+        return cls(
+            mrn=patient.mrn,
+            demographics={k: _iso(v) for k, v in patient.demographics.items()},
+            registered_at=patient.created_on,
+            registered_by=patient.registered_by,
+            merged_into=patient.merged_into,
+            absorbed=tuple(patient.absorbed),
+            registered_despite=tuple(patient.likely_matches),
+            override_reason=patient.override,
+            documents=tuple(DocumentRecord.of(d) for d in documents),
+            withheld=tuple(withheld),
+        )
+
+    def entry_as_dict(self) -> dict[str, Any]:
+        """The index entry and documents (what a chart record begins with)."""
         return {
-            "mrn": p.mrn,
-            "demographics": {
-                k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                for k, v in p.demographics.items()
-            },
-            "registered_at": p.created_on.isoformat(),
-            "registered_by": p.registered_by,
-            "merged_into": p.merged_into,
-            "absorbed": list(p.absorbed),
-            "registered_despite": p.likely_matches,
-            "override_reason": p.override,
-            "documents": [
-                {
-                    "id": str(d.id),
-                    "kind": d.kind,
-                    "filename": d.filename,
-                    "media_type": d.media_type,
-                    "size": d.size,
-                    "sha256": d.sha256,
-                    "filed_at": d.created_on.isoformat(),
-                    "filed_by": d.filed_by,
-                }
-                for d in self.documents
-            ],
+            "mrn": self.mrn,
+            "demographics": dict(self.demographics),
+            "registered_at": self.registered_at.isoformat(),
+            "registered_by": self.registered_by,
+            "merged_into": self.merged_into,
+            "absorbed": list(self.absorbed),
+            "registered_despite": list(self.registered_despite),
+            "override_reason": self.override_reason,
+            "documents": [d.as_dict() for d in self.documents],
         }
+
+    def as_dict(self) -> dict[str, Any]:
+        """`patient show --json`."""
+        return {**self.entry_as_dict(), "withheld": list(self.withheld)}
 
 
 PATIENT_SECTIONS = ("demographics", "documents")
@@ -94,29 +155,25 @@ def patient_record(ledger: Ledger, mrn: str, *, actor: Identity, why: Purpose) -
             demographics_alone=True,
         )
         shown = set(decision.sections)
-        documents = ledger.documents_of(mrn) if "documents" in shown else []
+        documents = documents_of(ledger, mrn) if "documents" in shown else []
         withheld = tuple(s for s in PATIENT_SECTIONS if s not in shown)
-        return PatientRecord(ledger.patient(mrn), documents, withheld)
+        return PatientRecord.of(ledger.patient(mrn), documents, withheld)
 
 
 def document_content(
     ledger: Ledger, document_id: UUID, *, actor: Identity, why: Purpose
 ) -> tuple[Document, bytes]:
     """A filed document's bytes, after recording the access (a copy is a disclosure risk)."""
-    document = ledger.document_info(document_id)  # no content is read before the record
+    found = ledger.document_info(document_id)  # no content is read before the record
     ledger.record_access(
-        [document.mrn],
+        [found.mrn],
         actor=actor,
         action="copy",
-        sections=[f"document:{document.id}"],
+        sections=[f"document:{found.id}"],
         purpose=why.purpose,
         break_glass_reason=why.break_glass_reason,
     )
-    return ledger.document(document_id)
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
+    return read_document(ledger, document_id)
 
 
 def _signers(entry: Any, version: int) -> list[Any]:
@@ -151,80 +208,265 @@ def attribution(entry: Any) -> str:
     return "; ".join(parts)
 
 
-def _entry(entry: Any) -> dict[str, Any]:
-    entered = entry.original.recorded_by
-    return {
-        "id": str(entry.id),
-        "kind": entry.kind,
-        "text": entry.text,
-        "fields": {k: _iso(v) for k, v in entry.fields.items()},
-        "author": entry.author,
-        "entered_by": entered,
-        "transcribed": entry.author != entered,
-        "signed_by_author": any(s.physician == entry.author for s in entry.signatures),
-        "attribution": attribution(entry),
-        "effective_at": _iso(entry.effective_at),
-        "recorded_at": _iso(entry.recorded_at),
-        "late": entry.late,
-        "amended": entry.amended,
-        "versions": [
-            {
-                "version": number,
-                "text": v.text,
-                "fields": {k: _iso(x) for k, x in v.fields.items()},
-                "recorded_at": _iso(v.recorded_at),
-                "recorded_by": v.recorded_by,
-                "reason": v.reason,
-                "requested_by": v.requested_by,
-                "signed_by": sorted({s.physician for s in _signers(entry, number)}),
-            }
-            for number, v in enumerate(entry.versions, start=1)
-        ],
-        "retracted": entry.retracted,
-        "retraction_reason": entry.retraction_reason,
-        "signed": entry.signed,
-        "signatures": [
-            {"physician": s.physician, "version": s.version, "signed_at": _iso(s.signed_at)}
-            for s in entry.signatures
-        ],
-        "denied_amendments": [
-            {
-                "reason": d.reason,
-                "statement_of_disagreement": d.statement_of_disagreement,
-                "requested_by": d.requested_by,
-                "denied_by": d.denied_by,
-                "denied_at": _iso(d.denied_at),
-            }
-            for d in entry.denied_amendments
-        ],
-    }
+@dataclass(frozen=True)
+class VersionRecord:
+    """One version of an entry (the first is the original), with who signed that version."""
+
+    number: int
+    text: str
+    fields: Mapping[str, Any]
+    recorded_at: datetime
+    recorded_by: str
+    reason: str | None
+    requested_by: str | None
+    signed_by: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.number,
+            "text": self.text,
+            "fields": {k: _iso(x) for k, x in self.fields.items()},
+            "recorded_at": _iso(self.recorded_at),
+            "recorded_by": self.recorded_by,
+            "reason": self.reason,
+            "requested_by": self.requested_by,
+            "signed_by": list(self.signed_by),
+        }
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    """A chart entry as shown: its current text, every version, signatures and denials."""
+
+    id: UUID
+    kind: str
+    text: str
+    fields: Mapping[str, Any]
+    author: str
+    entered_by: str
+    signed_by_author: bool
+    attribution: str
+    effective_at: datetime
+    recorded_at: datetime
+    late: bool
+    amended: bool
+    versions: tuple[VersionRecord, ...]
+    retracted: bool
+    retraction_reason: str | None
+    signed: bool
+    signatures: tuple[Signature, ...]
+    denied_amendments: tuple[DeniedAmendment, ...]
+
+    @property
+    def transcribed(self) -> bool:
+        """Entered by someone other than its author."""
+        return self.author != self.entered_by
+
+    @property
+    def imported(self) -> bool:
+        """Written by the FHIR import (recorded long after the fact, so never late work)."""
+        return bool(self.fields.get("fhir"))
+
+    @classmethod
+    def of(cls, entry: Entry) -> EntryRecord:
+        return cls(
+            id=entry.id,
+            kind=entry.kind,
+            text=entry.text,
+            fields=dict(entry.fields),
+            author=entry.author,
+            entered_by=entry.original.recorded_by,
+            signed_by_author=any(s.physician == entry.author for s in entry.signatures),
+            attribution=attribution(entry),
+            effective_at=entry.effective_at,
+            recorded_at=entry.recorded_at,
+            late=entry.late,
+            amended=entry.amended,
+            versions=tuple(
+                VersionRecord(
+                    number=number,
+                    text=v.text,
+                    fields=dict(v.fields),
+                    recorded_at=v.recorded_at,
+                    recorded_by=v.recorded_by,
+                    reason=v.reason,
+                    requested_by=v.requested_by,
+                    signed_by=tuple(sorted({s.physician for s in _signers(entry, number)})),
+                )
+                for number, v in enumerate(entry.versions, start=1)
+            ),
+            retracted=entry.retracted,
+            retraction_reason=entry.retraction_reason,
+            signed=entry.signed,
+            signatures=tuple(entry.signatures),
+            denied_amendments=tuple(entry.denied_amendments),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "kind": self.kind,
+            "text": self.text,
+            "fields": {k: _iso(v) for k, v in self.fields.items()},
+            "author": self.author,
+            "entered_by": self.entered_by,
+            "transcribed": self.transcribed,
+            "signed_by_author": self.signed_by_author,
+            "attribution": self.attribution,
+            "effective_at": _iso(self.effective_at),
+            "recorded_at": _iso(self.recorded_at),
+            "late": self.late,
+            "amended": self.amended,
+            "versions": [v.as_dict() for v in self.versions],
+            "retracted": self.retracted,
+            "retraction_reason": self.retraction_reason,
+            "signed": self.signed,
+            "signatures": [
+                {"physician": s.physician, "version": s.version, "signed_at": _iso(s.signed_at)}
+                for s in self.signatures
+            ],
+            "denied_amendments": [
+                {
+                    "reason": d.reason,
+                    "statement_of_disagreement": d.statement_of_disagreement,
+                    "requested_by": d.requested_by,
+                    "denied_by": d.denied_by,
+                    "denied_at": _iso(d.denied_at),
+                }
+                for d in self.denied_amendments
+            ],
+        }
 
 
 CHART_SECTIONS = ("demographics", "encounters", "documents", *sorted(ENTRY_KINDS))
 """What `chart show` asks the policy for; minimum necessary may leave some out."""
 
 
-def _encounter(
-    encounter: Any, *, kinds: set[str] | None = None, withheld: set[UUID] | None = None
-) -> dict[str, Any]:
-    """An encounter as data; `withheld` entries (by id) are left out (a disclosure's)."""
-    left_out = withheld or set()
-    return {
-        "id": str(encounter.id),
-        "mrn": encounter.mrn,
-        "class": encounter.encounter_class,
-        "service": encounter.service,
-        "attending": encounter.attending,
-        "bed": encounter.bed,
-        "admitted_at": _iso(encounter.admitted_at),
-        "discharged_at": _iso(encounter.discharged_at),
-        "disposition": encounter.disposition,
-        "entries": [
-            _entry(e)
-            for e in encounter.entries.values()
-            if (kinds is None or e.kind in kinds) and e.id not in left_out
-        ],
-    }
+@dataclass(frozen=True)
+class EncounterRecord:
+    """An encounter as shown, with the entries the reader may see."""
+
+    id: UUID
+    mrn: str
+    encounter_class: str
+    service: str
+    attending: str
+    bed: str | None
+    admitted_at: datetime
+    discharged_at: datetime | None
+    disposition: str | None
+    entries: tuple[EntryRecord, ...]
+
+    @classmethod
+    def of(
+        cls,
+        encounter: Encounter,
+        *,
+        kinds: set[str] | None = None,
+        withheld: set[UUID] | None = None,
+    ) -> EncounterRecord:
+        """`encounter`'s entries of `kinds` (None: all), without the `withheld` ones (by id)."""
+        left_out = withheld or set()
+        return cls(
+            id=encounter.id,
+            mrn=encounter.mrn,
+            encounter_class=encounter.encounter_class,
+            service=encounter.service,
+            attending=encounter.attending,
+            bed=encounter.bed,
+            admitted_at=encounter.admitted_at,
+            discharged_at=encounter.discharged_at,
+            disposition=encounter.disposition,
+            entries=tuple(
+                EntryRecord.of(e)
+                for e in encounter.entries.values()
+                if (kinds is None or e.kind in kinds) and e.id not in left_out
+            ),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "mrn": self.mrn,
+            "class": self.encounter_class,
+            "service": self.service,
+            "attending": self.attending,
+            "bed": self.bed,
+            "admitted_at": _iso(self.admitted_at),
+            "discharged_at": _iso(self.discharged_at),
+            "disposition": self.disposition,
+            "entries": [e.as_dict() for e in self.entries],
+        }
+
+
+@dataclass(frozen=True)
+class WithheldSince:
+    """What a chart as of a moment leaves out because later events say it never belonged in it
+    (`ledger.as_of`), by identifier."""
+
+    entries: tuple[str, ...]
+    """ENCOUNTER:ENTRY of entries retracted as entered in error."""
+    documents: tuple[str, ...]
+    """Documents since refiled to another patient's chart."""
+    records: tuple[str, ...]
+    """MRNs of records whose merge was undone since."""
+    why: str
+
+    @classmethod
+    def of(cls, chart: ChartAsOf) -> WithheldSince:
+        named = chart.withheld_as_dict()
+        return cls(
+            entries=tuple(named["entries"]),
+            documents=tuple(named["documents"]),
+            records=tuple(named["records"]),
+            why=str(named["why"]),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "entries": list(self.entries),
+            "documents": list(self.documents),
+            "records": list(self.records),
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True)
+class ChartRecord:
+    """What `chart show` displays: the patient's entry and documents, the encounters with their
+    entries, what minimum necessary withheld and, as of a moment, what was withheld since."""
+
+    patient: PatientRecord
+    as_of: datetime | None
+    encounters: tuple[EncounterRecord, ...]
+    withheld_since: WithheldSince | None = None
+    """Only for a chart as of a moment."""
+    withheld: tuple[str, ...] = ()
+    """The sections the access policy withheld (minimum necessary for the purpose)."""
+    purpose: str | None = None
+
+    def _body(self) -> dict[str, Any]:
+        record = self.patient.entry_as_dict()
+        record["as_of"] = None if self.as_of is None else self.as_of.isoformat()
+        record["encounters"] = [e.as_dict() for e in self.encounters]
+        return record
+
+    def as_dict(self) -> dict[str, Any]:
+        """`chart show --json`."""
+        record = self._body()
+        if self.withheld_since is not None:
+            record["withheld_since"] = self.withheld_since.as_dict()
+        record["withheld"] = list(self.withheld)
+        record["purpose"] = self.purpose
+        return record
+
+    def as_package_dict(self) -> dict[str, Any]:
+        """The legal package's `record.json`: the chart as of its moment, what was withheld
+        since named under `withheld`."""
+        record = self._body()
+        if self.withheld_since is not None:
+            record["withheld"] = self.withheld_since.as_dict()
+        return record
 
 
 def chart_record(
@@ -234,7 +476,7 @@ def chart_record(
     actor: Identity,
     why: Purpose,
     as_of: datetime | None = None,
-) -> dict[str, Any]:
+) -> ChartRecord:
     """A patient's chart now, or exactly as the ledger held it at `as_of`, access recorded (each
     aggregate read once, the chart index caught up once: `Ledger.one_read`)."""
     with ledger.one_read():
@@ -252,34 +494,37 @@ def chart_record(
         )
         shown = set(decision.sections)
         if as_of is None:
-            documents = ledger.documents_of(mrn) if "documents" in shown else []
-            record = PatientRecord(ledger.patient(mrn), documents).as_dict()
-            record["as_of"] = None
-            record["encounters"] = [_encounter(e, kinds=shown) for e in ledger.encounters(mrn)]
+            documents = documents_of(ledger, mrn) if "documents" in shown else []
+            record = ChartRecord(
+                PatientRecord.of(ledger.patient(mrn), documents),
+                None,
+                tuple(EncounterRecord.of(e, kinds=shown) for e in charts.encounters(ledger, mrn)),
+            )
         else:
             chart = chart_as_of(ledger, mrn, as_of)
             record = as_of_record(chart, kinds=shown, documents="documents" in shown)
-        record["withheld"] = [s for s in CHART_SECTIONS if s not in shown]
-        record["purpose"] = why.purpose
-        return record
+        return replace(
+            record, withheld=tuple(s for s in CHART_SECTIONS if s not in shown), purpose=why.purpose
+        )
 
 
 def as_of_record(
     chart: ChartAsOf, *, kinds: set[str] | None = None, documents: bool = True
-) -> dict[str, Any]:
-    """A chart as of a moment as data: the one shape `chart show --as-of` and the legal package's
+) -> ChartRecord:
+    """A chart as of a moment: the one shape `chart show --as-of` and the legal package's
     `record.json` share (entries and documents withheld since are left out and named)."""
-    record = PatientRecord(chart.patient, list(chart.documents) if documents else []).as_dict()
-    record["as_of"] = chart.as_of.isoformat()
     withheld = {entry for _, entry in chart.withheld_entries}
-    record["encounters"] = [_encounter(e, kinds=kinds, withheld=withheld) for e in chart.encounters]
-    record["withheld_since"] = chart.withheld_as_dict()
-    return record
+    return ChartRecord(
+        PatientRecord.of(chart.patient, chart.documents if documents else ()),
+        chart.as_of,
+        tuple(EncounterRecord.of(e, kinds=kinds, withheld=withheld) for e in chart.encounters),
+        WithheldSince.of(chart),
+    )
 
 
 def chart_history(
     ledger: Ledger, mrn: str, *, actor: Identity, why: Purpose, as_of: datetime | None = None
-) -> list[dict[str, Any]]:
+) -> list[HistoryLine]:
     """Every change to a chart, with who, when, why and the event id, access recorded; with
     `as_of`, the changes recorded at or before it (`ledger.as_of`)."""
     with ledger.one_read():
@@ -294,29 +539,10 @@ def chart_history(
             purpose=why.purpose,
             break_glass_reason=why.break_glass_reason,
         )
-        lines = ledger.chart_history(mrn)
+        lines = charts.chart_history(ledger, mrn)
         if as_of is not None:
             lines = [line for line in lines if line.recorded_at <= as_of]
-        return [history_line(line) for line in lines]
-
-
-def history_line(line: Any) -> dict[str, Any]:
-    """One change of a chart as data (`chart history --json`, the legal package)."""
-    return {
-        "event": line.event_id,
-        "recorded_at": _iso(line.recorded_at),
-        "effective_at": _iso(line.effective_at),
-        "actor": line.actor,
-        "what": line.what,
-        "reason": line.reason,
-        "late": line.late,
-        "entry": None if line.entry_id is None else str(line.entry_id),
-        "requested_by": line.requested_by,
-        "author": line.author,
-        "entered_for": (
-            line.author if line.author is not None and line.author != line.actor else None
-        ),
-    }
+        return lines
 
 
 # -- the master patient index: search, duplicates, registration --------------------------------

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from ledger import charts
 from ledger.application import Ledger
 from ledger.commands.release import Package, PackageDocument
+from ledger.documents import documents_of, read_document
 from ledger.errors import UsageError, require
 from ledger.keys import Identity
 from ledger.patient import patient_id
@@ -42,7 +44,7 @@ def package_contents(ledger: Ledger, request: ReleaseRequest) -> Package:
     wanted = set(request.sections)
     every = ENTRY_SECTIONS_ALL in wanted
     entries: list[dict[str, Any]] = []
-    for encounter in ledger.encounters(request.mrn):
+    for encounter in charts.encounters(ledger, request.mrn):
         for entry in encounter.entries.values():
             if entry.retracted:
                 continue  # entered in error (often: about another patient): never disclosed
@@ -62,7 +64,7 @@ def package_contents(ledger: Ledger, request: ReleaseRequest) -> Package:
     chart_ids = {patient_id(m) for m in (request.mrn, *ledger.patient(request.mrn).absorbed)}
     documents = [
         d
-        for d in ledger.documents_of(request.mrn)
+        for d in documents_of(ledger, request.mrn)
         if d.patient_id in chart_ids  # a document refiled away to another chart stays here
         and (every or "documents" in wanted or f"documents:{d.kind}" in wanted)
         and _in_range(d.created_on, request)
@@ -81,7 +83,7 @@ def package_contents(ledger: Ledger, request: ReleaseRequest) -> Package:
 
 
 def _content(ledger: Ledger, document_id: UUID) -> bytes:
-    return ledger.document(document_id)[1]
+    return read_document(ledger, document_id)[1]
 
 
 def requests(ledger: Ledger, *, actor: Identity) -> list[ReleaseRequest]:

@@ -10,6 +10,7 @@ import pytest
 
 from ledger.access import Access
 from ledger.access_policy import current_access_config, load_access_policy, policy_history
+from ledger.commands import encounters, entries
 from ledger.errors import AccessDenied, NotAuthorised, UsageError
 from ledger.keys import Identity
 from tests.conftest import Hospital
@@ -49,7 +50,8 @@ def ward(hospital: Hospital) -> dict[str, Identity]:
     }
     ledger = hospital.ledger
     mrn = ledger.register_patient(ADA, actor=people["tech"], likely_matches=[])
-    encounter = ledger.open_encounter(
+    encounter = encounters.open_encounter(
+        ledger,
         mrn,
         encounter_class="inpatient",
         attending="doc1",
@@ -58,13 +60,15 @@ def ward(hospital: Hospital) -> dict[str, Identity]:
         actor=people["tech"],
     )
     # The nurse moves the patient (ward work: the care team); charting alone would not do it.
-    ledger.transfer(
+    encounters.transfer(
+        ledger,
         encounter,
         bed="4W-2",
         effective_at=datetime.now(UTC) - timedelta(hours=1),
         actor=people["nurse"],
     )
-    ledger.add_entry(
+    entries.add_entry(
+        ledger,
         encounter,
         kind="progress-note",
         text="Comfortable overnight",

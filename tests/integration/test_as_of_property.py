@@ -45,6 +45,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from ledger.commands import documents, encounters, entries
 from ledger.keys import Identity
 from projections.legal import legal_package
 from projections.queries import Purpose, chart_history, chart_record
@@ -181,7 +182,8 @@ class AsOfMachine(RuleBasedStateMachine):
         for number, family in enumerate(families):
             self.register(family, number + 1)
         first = next(iter(self.model.patients))
-        eid = self.ledger.open_encounter(
+        eid = encounters.open_encounter(
+            self.ledger,
             first,
             encounter_class="inpatient",
             attending="doc1",
@@ -233,7 +235,8 @@ class AsOfMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def admit(self, data: st.DataObject) -> None:
         mrn = data.draw(st.sampled_from(self._admittable()))
-        eid = self.ledger.open_encounter(
+        eid = encounters.open_encounter(
+            self.ledger,
             mrn,
             encounter_class="inpatient",
             attending="doc1",
@@ -256,8 +259,8 @@ class AsOfMachine(RuleBasedStateMachine):
     def add_entries(self, data: st.DataObject, texts: list[tuple[str, str]]) -> None:
         eid = data.draw(st.sampled_from(self._open()))
         for kind, text in texts:
-            entry = self.ledger.add_entry(
-                eid, kind=kind, text=text, effective_at=self._ago(1), actor=self.doc
+            entry = entries.add_entry(
+                self.ledger, eid, kind=kind, text=text, effective_at=self._ago(1), actor=self.doc
             )
             self.model.encounters[eid].entries[entry] = EntryModel(text)
 
@@ -274,8 +277,14 @@ class AsOfMachine(RuleBasedStateMachine):
     def amend(self, data: st.DataObject, word: str) -> None:
         eid, entry = data.draw(st.sampled_from(self._live_entries()))
         text = f"{self.model.encounters[eid].entries[entry].text} {word}"
-        self.ledger.amend_entry(
-            eid, entry, text=text, reason="clarified", requested_by="doc1", actor=self.doc
+        entries.amend_entry(
+            self.ledger,
+            eid,
+            entry,
+            text=text,
+            reason="clarified",
+            requested_by="doc1",
+            actor=self.doc,
         )
         self.model.encounters[eid].entries[entry].text = text
 
@@ -283,14 +292,16 @@ class AsOfMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def retract(self, data: st.DataObject) -> None:
         eid, entry = data.draw(st.sampled_from(self._live_entries()))
-        self.ledger.retract_entry(eid, entry, reason="wrong patient", actor=self.doc)
+        entries.retract_entry(self.ledger, eid, entry, reason="wrong patient", actor=self.doc)
         self.model.encounters[eid].entries[entry].retracted = True
 
     @precondition(lambda self: self._open())
     @rule(data=st.data())
     def discharge(self, data: st.DataObject) -> None:
         eid = data.draw(st.sampled_from(self._open()))
-        self.ledger.discharge(eid, disposition="home", effective_at=self._ago(0.5), actor=self.tech)
+        encounters.discharge(
+            self.ledger, eid, disposition="home", effective_at=self._ago(0.5), actor=self.tech
+        )
         self.model.encounters[eid].open = False
 
     @precondition(lambda self: self.model.current())
@@ -299,7 +310,7 @@ class AsOfMachine(RuleBasedStateMachine):
         mrn = data.draw(st.sampled_from(self.model.current()))
         scan = self.out / f"scan-{os.urandom(4).hex()}.txt"
         scan.write_bytes(os.urandom(16))
-        document = self.ledger.file_document(mrn, scan, kind="consent", actor=self.tech)
+        document = documents.file_document(self.ledger, mrn, scan, kind="consent", actor=self.tech)
         self.model.documents[document] = mrn
         self.model.document_holders[document] = {mrn}
 
@@ -315,7 +326,7 @@ class AsOfMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def refile(self, data: st.DataObject) -> None:
         document, target = data.draw(st.sampled_from(self._refilable()))
-        self.ledger.refile_document(document, target, reason="misfiled", actor=self.tech)
+        documents.refile_document(self.ledger, document, target, reason="misfiled", actor=self.tech)
         self.model.documents[document] = target
         self.model.document_holders[document].add(target)
 
@@ -360,8 +371,10 @@ class AsOfMachine(RuleBasedStateMachine):
         ]
 
     def _shown(self, mrn: str, moment: datetime, expected: dict[str, Any]) -> dict[str, Any]:
-        shown = chart_record(self.ledger, mrn, actor=self.roi, why=LEGAL, as_of=moment)
-        shown = json.loads(json.dumps(shown, default=str))  # exactly what `--json` prints
+        record = chart_record(self.ledger, mrn, actor=self.roi, why=LEGAL, as_of=moment)
+        shown = json.loads(
+            json.dumps(record.as_dict(), default=str)
+        )  # exactly what `--json` prints
         assert _answer(shown, shown.get("withheld_since", {})) == expected, "chart show --as-of"
         return shown
 
@@ -414,7 +427,7 @@ class AsOfMachine(RuleBasedStateMachine):
         self._check_history(mrn, folder)
 
     def _check_history(self, mrn: str, folder: Path) -> None:
-        lines = chart_history(self.ledger, mrn, actor=self.roi, why=LEGAL)
+        lines = [x.as_dict() for x in chart_history(self.ledger, mrn, actor=self.roi, why=LEGAL)]
         ids = set(self.model.chart(mrn))
         aggregates = [self.ledger.patient(m).id for m in ids]
         aggregates += [e for e, enc in self.model.encounters.items() if enc.mrn in ids]

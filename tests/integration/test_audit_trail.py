@@ -11,6 +11,7 @@ from uuid import UUID
 
 import pytest
 
+from ledger.commands import documents, encounters, entries
 from ledger.errors import AccessDenied, NotAuthorised, NotFound, UsageError
 from ledger.keys import Identity
 from projections.audit import AuditFilter, audit_between, audit_patient, audit_user
@@ -49,7 +50,8 @@ def clinic(hospital: Hospital, tmp_path: Path) -> Clinic:
     officer = staff(hospital, "privacy1", "compliance-officer")
     ada = ledger.register_patient(ADA, actor=tech, likely_matches=[])
     ben = ledger.register_patient(BEN, actor=tech, likely_matches=[])
-    encounter = ledger.open_encounter(
+    encounter = encounters.open_encounter(
+        ledger,
         ada,
         encounter_class="inpatient",
         attending="doc1",
@@ -57,15 +59,21 @@ def clinic(hospital: Hospital, tmp_path: Path) -> Clinic:
         effective_at=started - timedelta(hours=1),
         actor=tech,
     )
-    entry = ledger.add_entry(
-        encounter, kind="diagnosis", text="Asthma", effective_at=started, actor=doc
+    entry = entries.add_entry(
+        ledger, encounter, kind="diagnosis", text="Asthma", effective_at=started, actor=doc
     )
-    ledger.amend_entry(
-        encounter, entry, text="Severe asthma", reason="spirometry", requested_by="doc1", actor=doc
+    entries.amend_entry(
+        ledger,
+        encounter,
+        entry,
+        text="Severe asthma",
+        reason="spirometry",
+        requested_by="doc1",
+        actor=doc,
     )
     scan = tmp_path / "consent.pdf"
     scan.write_bytes(b"%PDF-1.4 consent")
-    ledger.file_document(ada, scan, kind="consent", actor=tech)
+    documents.file_document(ledger, ada, scan, kind="consent", actor=tech)
     ledger.record_access([ada], actor=doc, action="query", sections=["chart"], purpose="treatment")
     ledger.record_access(
         [ada], actor=coder, action="print", sections=["diagnosis"], purpose="payment"

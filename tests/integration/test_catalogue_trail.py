@@ -12,7 +12,7 @@ from ledger.access import Access
 from ledger.catalogue import AUDITED, EVERY_PATIENT
 from ledger.chart_volume import ChartVolume
 from ledger.commands import chart_volumes as volumes
-from ledger.commands import completion, release
+from ledger.commands import completion, documents, encounters, entries, release
 from ledger.commands import discrepancies as discrepancy
 from ledger.completion import EncounterCompletion
 from ledger.discrepancy import Discrepancy
@@ -39,7 +39,8 @@ def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
     ledger.correct_demographics(ada, {"given_name": "Adah"}, reason="typo", actor=tech)
     ledger.merge_patients(ada, ben, reason="same person", actor=tech)
     ledger.undo_merge(ada, ben, reason="not the same person", actor=tech)
-    encounter = ledger.open_encounter(
+    encounter = encounters.open_encounter(
+        ledger,
         ada,
         encounter_class="inpatient",
         attending="doc1",
@@ -47,7 +48,8 @@ def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
         effective_at=now - timedelta(days=3),
         actor=tech,
     )
-    ledger.transfer(
+    encounters.transfer(
+        ledger,
         encounter,
         bed="4B",
         service=None,
@@ -55,14 +57,21 @@ def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
         effective_at=now - timedelta(days=2),
         actor=tech,
     )
-    entry = ledger.add_entry(
-        encounter, kind="diagnosis", text="Asthma", effective_at=now, actor=doc
+    entry = entries.add_entry(
+        ledger, encounter, kind="diagnosis", text="Asthma", effective_at=now, actor=doc
     )
-    ledger.amend_entry(
-        encounter, entry, text="Severe asthma", reason="spirometry", requested_by="doc1", actor=doc
+    entries.amend_entry(
+        ledger,
+        encounter,
+        entry,
+        text="Severe asthma",
+        reason="spirometry",
+        requested_by="doc1",
+        actor=doc,
     )
-    ledger.sign_entry(encounter, entry, actor=doc)
-    ledger.deny_amendment(
+    entries.sign_entry(ledger, encounter, entry, actor=doc)
+    entries.deny_amendment(
+        ledger,
         encounter,
         entry,
         reason="accurate as written",
@@ -71,17 +80,17 @@ def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
         requested_change="mild asthma",
         actor=doc,
     )
-    other = ledger.add_entry(
-        encounter, kind="progress-note", text="wrong chart", effective_at=now, actor=doc
+    other = entries.add_entry(
+        ledger, encounter, kind="progress-note", text="wrong chart", effective_at=now, actor=doc
     )
-    ledger.retract_entry(encounter, other, reason="entered in error", actor=doc)
-    ledger.discharge(
-        encounter, disposition="home", effective_at=now - timedelta(hours=1), actor=tech
+    entries.retract_entry(ledger, encounter, other, reason="entered in error", actor=doc)
+    encounters.discharge(
+        ledger, encounter, disposition="home", effective_at=now - timedelta(hours=1), actor=tech
     )
     scan = tmp_path / "consent.pdf"
     scan.write_bytes(b"%PDF-1.4 consent")
-    document = ledger.file_document(ben, scan, kind="consent", actor=tech)
-    ledger.refile_document(document, ada, reason="misfiled", actor=tech)
+    document = documents.file_document(ledger, ben, scan, kind="consent", actor=tech)
+    documents.refile_document(ledger, document, ada, reason="misfiled", actor=tech)
     opened = discrepancy.open_discrepancy(
         ledger,
         ada,

@@ -13,6 +13,7 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.chart_index import check_chart_index
+from ledger.commands import documents, encounters
 from ledger.errors import IntegrityViolation
 from ledger.keys import Identity
 from ledger.patient import patient_id
@@ -37,7 +38,8 @@ def seed(hospital: Hospital, tmp_path: Path) -> tuple[str, str, UUID, UUID, UUID
     ada = ledger.register_patient(ADA, actor=tech, likely_matches=[])
     bram = ledger.register_patient(BRAM, actor=tech, likely_matches=[])
     visits = [
-        ledger.open_encounter(
+        encounters.open_encounter(
+            ledger,
             mrn,
             encounter_class="inpatient",
             attending="dr1",
@@ -49,7 +51,9 @@ def seed(hospital: Hospital, tmp_path: Path) -> tuple[str, str, UUID, UUID, UUID
     ]
     scan = tmp_path / "consent.txt"
     scan.write_text("consent to treatment")
-    document = ledger.file_document(ada, scan, kind="consent", actor=tech, encounter_id=visits[0])
+    document = documents.file_document(
+        ledger, ada, scan, kind="consent", actor=tech, encounter_id=visits[0]
+    )
     return ada, bram, visits[0], visits[1], document
 
 
@@ -63,8 +67,8 @@ def test_the_index_follows_the_log_and_is_rebuilt_from_nothing(
     assert index.document_ids([patient_id(ada)]) == [document]
     assert index.document_kinds_by_encounter() == {ada_visit: ["consent"]}
 
-    hospital.ledger.refile_document(
-        document, bram, reason="wrong patient", actor=TECH, encounter_id=bram_visit
+    documents.refile_document(
+        hospital.ledger, document, bram, reason="wrong patient", actor=TECH, encounter_id=bram_visit
     )
     index = hospital.ledger.chart_index()  # caught up again
     assert index.document_ids([patient_id(ada)]) == []
@@ -126,7 +130,8 @@ def test_verify_checks_the_index_only_as_far_as_it_has_caught_up(
     ledger = hospital.ledger
     index = ledger.chart_index()
     upto = ledger.recorder.max_notification_id() or 0  # how far the index has caught up
-    ledger.open_encounter(  # another process's write: in the log, not yet in the index
+    encounters.open_encounter(
+        ledger,  # another process's write: in the log, not yet in the index
         ada,
         encounter_class="outpatient",
         attending="dr1",

@@ -11,8 +11,10 @@ from uuid import uuid4
 
 import pytest
 
+from ledger import charts
 from ledger.application import Ledger
 from ledger.as_of import chart_as_of
+from ledger.commands import encounters, entries
 from ledger.encounter import Encounter
 from ledger.errors import NotAuthorised, NotFound, PatientNotFound, UsageError
 from ledger.keys import Identity
@@ -57,7 +59,7 @@ class Ward:
         }
         arguments.update(overrides)
         mrn = str(arguments.pop("mrn", self.mrn))
-        return self.ledger.encounter(self.ledger.open_encounter(mrn, **arguments))
+        return self.ledger.encounter(encounters.open_encounter(self.ledger, mrn, **arguments))
 
 
 def staff(hospital: Hospital, name: str, role: str) -> Identity:
@@ -95,14 +97,16 @@ def test_an_admission_is_charted_transferred_and_discharged(ward: Ward) -> None:
     ledger = ward.ledger
     encounter = ward.admit()
     eid = encounter.id
-    symptoms = ledger.add_entry(
+    symptoms = entries.add_entry(
+        ledger,
         eid,
         kind="presenting-symptoms",
         text="Crushing chest pain radiating to the left arm",
         effective_at=ago(hours=6),
         actor=ward.nurse,
     )
-    diagnosis = ledger.add_entry(
+    diagnosis = entries.add_entry(
+        ledger,
         eid,
         kind="diagnosis",
         text="Acute anterior myocardial infarction",
@@ -110,7 +114,8 @@ def test_an_admission_is_charted_transferred_and_discharged(ward: Ward) -> None:
         effective_at=ago(hours=5),
         actor=ward.doc,
     )
-    lab = ledger.add_entry(
+    lab = entries.add_entry(
+        ledger,
         eid,
         kind="laboratory-report",
         text="Troponin I raised",
@@ -119,17 +124,22 @@ def test_an_admission_is_charted_transferred_and_discharged(ward: Ward) -> None:
         effective_at=ago(hours=5),
         actor=ward.lab,
     )
-    ledger.add_entry(
+    entries.add_entry(
+        ledger,
         eid,
         kind="medication",
         text="Aspirin 300 mg orally",
         effective_at=ago(hours=5),
         actor=ward.nurse,
     )
-    ledger.transfer(eid, bed="CCU-3", attending="doc2", effective_at=ago(hours=4), actor=ward.nurse)
-    ledger.discharge(eid, disposition="home", effective_at=ago(hours=1), actor=ward.tech)
+    encounters.transfer(
+        ledger, eid, bed="CCU-3", attending="doc2", effective_at=ago(hours=4), actor=ward.nurse
+    )
+    encounters.discharge(
+        ledger, eid, disposition="home", effective_at=ago(hours=1), actor=ward.tech
+    )
 
-    [charted] = ledger.encounters(ward.mrn.lower())
+    [charted] = charts.encounters(ledger, ward.mrn.lower())
     assert charted.id == eid and charted.mrn == ward.mrn
     assert (charted.bed, charted.service, charted.attending) == ("CCU-3", "cardiology", "doc2")
     assert [(m.bed, m.attending) for m in charted.movements] == [
@@ -151,15 +161,17 @@ def test_an_admission_is_charted_transferred_and_discharged(ward: Ward) -> None:
 
     writes_nothing(
         ward,
-        lambda: ledger.discharge(
-            eid, disposition="home", effective_at=ago(hours=1), actor=ward.tech
+        lambda: encounters.discharge(
+            ledger, eid, disposition="home", effective_at=ago(hours=1), actor=ward.tech
         ),
         UsageError,
         "already discharged",
     )
     writes_nothing(
         ward,
-        lambda: ledger.transfer(eid, bed="5A-1", effective_at=ago(minutes=5), actor=ward.nurse),
+        lambda: encounters.transfer(
+            ledger, eid, bed="5A-1", effective_at=ago(minutes=5), actor=ward.nurse
+        ),
         UsageError,
         "cannot be transferred",
     )
@@ -172,7 +184,8 @@ def test_an_admission_is_charted_transferred_and_discharged(ward: Ward) -> None:
 def test_an_amendment_keeps_the_original_and_links_the_new_version(ward: Ward) -> None:
     ledger = ward.ledger
     eid = ward.admit().id
-    entry_id = ledger.add_entry(
+    entry_id = entries.add_entry(
+        ledger,
         eid,
         kind="allergy",
         text="Allergic to penicillin",
@@ -182,13 +195,14 @@ def test_an_amendment_keeps_the_original_and_links_the_new_version(ward: Ward) -
     )
     writes_nothing(
         ward,
-        lambda: ledger.amend_entry(
-            eid, entry_id, text="x", reason="y", requested_by="nurse2", actor=ward.nurse2
+        lambda: entries.amend_entry(
+            ledger, eid, entry_id, text="x", reason="y", requested_by="nurse2", actor=ward.nurse2
         ),
         NotAuthorised,
         "author or a physician",
     )
-    ledger.amend_entry(
+    entries.amend_entry(
+        ledger,
         eid,
         entry_id,
         text="Allergic to amoxicillin (not penicillin)",
@@ -197,7 +211,8 @@ def test_an_amendment_keeps_the_original_and_links_the_new_version(ward: Ward) -
         requested_by="patient",
         actor=ward.nurse,
     )
-    ledger.amend_entry(
+    entries.amend_entry(
+        ledger,
         eid,
         entry_id,
         text="Allergic to amoxicillin: rash",
@@ -221,7 +236,8 @@ def test_an_amendment_keeps_the_original_and_links_the_new_version(ward: Ward) -
     assert entry.current.effective_at == entry.original.effective_at
     writes_nothing(
         ward,
-        lambda: ledger.amend_entry(
+        lambda: entries.amend_entry(
+            ledger,
             eid,
             entry_id,
             text="Allergic to amoxicillin: rash",
@@ -232,7 +248,9 @@ def test_an_amendment_keeps_the_original_and_links_the_new_version(ward: Ward) -
         UsageError,
         "would not change",
     )
-    amended = [line for line in ledger.chart_history(ward.mrn) if line.what.endswith("Amended")]
+    amended = [
+        line for line in charts.chart_history(ledger, ward.mrn) if line.what.endswith("Amended")
+    ]
     assert [(line.entry_id, line.reason, line.requested_by) for line in amended] == [
         (entry_id, "patient corrected the drug name", "patient"),
         (entry_id, "reaction added", "doc1"),
@@ -242,7 +260,8 @@ def test_an_amendment_keeps_the_original_and_links_the_new_version(ward: Ward) -
 def test_a_retraction_keeps_the_entry_and_marks_it(ward: Ward) -> None:
     ledger = ward.ledger
     eid = ward.admit().id
-    entry_id = ledger.add_entry(
+    entry_id = entries.add_entry(
+        ledger,
         eid,
         kind="progress-note",
         text="Wrong patient's note",
@@ -251,23 +270,28 @@ def test_a_retraction_keeps_the_entry_and_marks_it(ward: Ward) -> None:
     )
     writes_nothing(
         ward,
-        lambda: ledger.retract_entry(eid, entry_id, reason="not mine", actor=ward.nurse2),
+        lambda: entries.retract_entry(ledger, eid, entry_id, reason="not mine", actor=ward.nurse2),
         NotAuthorised,
         "author or a physician",
     )
-    ledger.retract_entry(eid, entry_id, reason="entered on the wrong chart", actor=ward.nurse)
+    entries.retract_entry(
+        ledger, eid, entry_id, reason="entered on the wrong chart", actor=ward.nurse
+    )
     entry = ledger.encounter(eid).entry(entry_id)
     assert entry.retracted and entry.text == "Wrong patient's note"
     assert (entry.retraction_reason, entry.retracted_by) == ("entered on the wrong chart", "nurse1")
     for attempt, match in [
-        (lambda: ledger.retract_entry(eid, entry_id, reason="again", actor=ward.doc), "already"),
         (
-            lambda: ledger.amend_entry(
-                eid, entry_id, text="x", reason="y", requested_by="doc1", actor=ward.doc
+            lambda: entries.retract_entry(ledger, eid, entry_id, reason="again", actor=ward.doc),
+            "already",
+        ),
+        (
+            lambda: entries.amend_entry(
+                ledger, eid, entry_id, text="x", reason="y", requested_by="doc1", actor=ward.doc
             ),
             "cannot be amended",
         ),
-        (lambda: ledger.sign_entry(eid, entry_id, actor=ward.doc), "cannot be signed"),
+        (lambda: entries.sign_entry(ledger, eid, entry_id, actor=ward.doc), "cannot be signed"),
     ]:
         writes_nothing(ward, attempt, UsageError, match)
 
@@ -275,30 +299,47 @@ def test_a_retraction_keeps_the_entry_and_marks_it(ward: Ward) -> None:
 def test_only_the_author_or_attending_physician_signs(ward: Ward) -> None:
     ledger = ward.ledger
     eid = ward.admit().id
-    note = ledger.add_entry(
-        eid, kind="examination", text="Chest clear", effective_at=ago(hours=1), actor=ward.nurse
+    note = entries.add_entry(
+        ledger,
+        eid,
+        kind="examination",
+        text="Chest clear",
+        effective_at=ago(hours=1),
+        actor=ward.nurse,
     )
-    own = ledger.add_entry(
-        eid, kind="physician-note", text="Plan: PCI", effective_at=ago(hours=1), actor=ward.doc2
-    )
-    writes_nothing(
-        ward, lambda: ledger.sign_entry(eid, note, actor=ward.nurse), NotAuthorised, "physician"
+    own = entries.add_entry(
+        ledger,
+        eid,
+        kind="physician-note",
+        text="Plan: PCI",
+        effective_at=ago(hours=1),
+        actor=ward.doc2,
     )
     writes_nothing(
         ward,
-        lambda: ledger.sign_entry(eid, note, actor=ward.doc2),
+        lambda: entries.sign_entry(ledger, eid, note, actor=ward.nurse),
+        NotAuthorised,
+        "physician",
+    )
+    writes_nothing(
+        ward,
+        lambda: entries.sign_entry(ledger, eid, note, actor=ward.doc2),
         NotAuthorised,
         "author or the encounter's attending",
     )
-    ledger.sign_entry(eid, note, actor=ward.doc)  # the attending
-    ledger.sign_entry(eid, own, actor=ward.doc2)  # the author
+    entries.sign_entry(ledger, eid, note, actor=ward.doc)  # the attending
+    entries.sign_entry(ledger, eid, own, actor=ward.doc2)  # the author
     writes_nothing(
-        ward, lambda: ledger.sign_entry(eid, note, actor=ward.doc), UsageError, "already signed"
+        ward,
+        lambda: entries.sign_entry(ledger, eid, note, actor=ward.doc),
+        UsageError,
+        "already signed",
     )
     encounter = ledger.encounter(eid)
     assert encounter.entry(note).signed and encounter.entry(own).signed
     assert [(s.physician, s.version) for s in encounter.entry(note).signatures] == [("doc1", 1)]
-    ledger.amend_entry(
+    entries.amend_entry(
+        ledger,
         eid,
         note,
         text="Chest clear, no crackles",
@@ -307,27 +348,33 @@ def test_only_the_author_or_attending_physician_signs(ward: Ward) -> None:
         actor=ward.doc,
     )
     assert not ledger.encounter(eid).entry(note).signed  # an amendment needs a new signature
-    ledger.sign_entry(eid, note, actor=ward.doc)
+    entries.sign_entry(ledger, eid, note, actor=ward.doc)
     assert ledger.encounter(eid).entry(note).signed
     with pytest.raises(NotFound, match="There is no entry"):
-        ledger.sign_entry(eid, uuid4(), actor=ward.doc)
+        entries.sign_entry(ledger, eid, uuid4(), actor=ward.doc)
 
 
 def test_a_denied_amendment_records_the_statement_of_disagreement(ward: Ward) -> None:
     ledger = ward.ledger
     eid = ward.admit().id
-    entry_id = ledger.add_entry(
-        eid, kind="history", text="Smoker, 20 a day", effective_at=ago(hours=2), actor=ward.doc
+    entry_id = entries.add_entry(
+        ledger,
+        eid,
+        kind="history",
+        text="Smoker, 20 a day",
+        effective_at=ago(hours=2),
+        actor=ward.doc,
     )
     writes_nothing(
         ward,
-        lambda: ledger.deny_amendment(
-            eid, entry_id, reason="r", statement_of_disagreement=None, actor=ward.tech
+        lambda: entries.deny_amendment(
+            ledger, eid, entry_id, reason="r", statement_of_disagreement=None, actor=ward.tech
         ),
         NotAuthorised,
         "HIM director or a physician",
     )
-    ledger.deny_amendment(
+    entries.deny_amendment(
+        ledger,
         eid,
         entry_id,
         reason="the entry is accurate as recorded at admission",
@@ -349,13 +396,24 @@ def test_the_chart_as_of_a_moment_shows_exactly_what_was_recorded_by_then(ward: 
     ledger = ward.ledger
     registered_at = ledger.patient(ward.mrn).created_on
     eid = ward.admit().id
-    first = ledger.add_entry(
-        eid, kind="condition", text="Hypertension", effective_at=ago(hours=5), actor=ward.doc
+    first = entries.add_entry(
+        ledger,
+        eid,
+        kind="condition",
+        text="Hypertension",
+        effective_at=ago(hours=5),
+        actor=ward.doc,
     )
-    second = ledger.add_entry(
-        eid, kind="treatment", text="Ramipril 5 mg", effective_at=ago(hours=4), actor=ward.doc
+    second = entries.add_entry(
+        ledger,
+        eid,
+        kind="treatment",
+        text="Ramipril 5 mg",
+        effective_at=ago(hours=4),
+        actor=ward.doc,
     )
-    ledger.amend_entry(
+    entries.amend_entry(
+        ledger,
         eid,
         first,
         text="Essential hypertension",
@@ -363,7 +421,9 @@ def test_the_chart_as_of_a_moment_shows_exactly_what_was_recorded_by_then(ward: 
         requested_by="doc1",
         actor=ward.doc,
     )
-    ledger.discharge(eid, disposition="home", effective_at=ago(hours=1), actor=ward.tech)
+    encounters.discharge(
+        ledger, eid, disposition="home", effective_at=ago(hours=1), actor=ward.tech
+    )
     now = ledger.encounter(eid)
     opened_at = now.created_on
     first_at = now.entry(first).recorded_at
@@ -399,26 +459,32 @@ def test_the_chart_as_of_a_moment_shows_exactly_what_was_recorded_by_then(ward: 
 def test_late_entries_are_flagged_in_the_history(ward: Ward) -> None:
     ledger = ward.ledger
     eid = ward.admit(effective_at=ago(days=5)).id  # registered long after the fact: late too
-    ledger.add_entry(eid, kind="outcome", text="Stable", effective_at=ago(hours=1), actor=ward.doc)
-    old = ledger.add_entry(
-        eid, kind="procedure", text="Central line", effective_at=ago(days=3), actor=ward.doc
+    entries.add_entry(
+        ledger, eid, kind="outcome", text="Stable", effective_at=ago(hours=1), actor=ward.doc
     )
-    ledger.discharge(eid, disposition="home", effective_at=ago(minutes=30), actor=ward.tech)
-    after = ledger.add_entry(
+    old = entries.add_entry(
+        ledger, eid, kind="procedure", text="Central line", effective_at=ago(days=3), actor=ward.doc
+    )
+    encounters.discharge(
+        ledger, eid, disposition="home", effective_at=ago(minutes=30), actor=ward.tech
+    )
+    after = entries.add_entry(
+        ledger,
         eid,
         kind="progress-note",
         text="Pain settled before discharge",
         effective_at=ago(minutes=40),
         actor=ward.nurse,
     )
-    followup = ledger.add_entry(
+    followup = entries.add_entry(
+        ledger,
         eid,
         kind="referral",
         text="Refer to cardiac rehab",
         effective_at=ago(minutes=1),
         actor=ward.doc,
     )
-    history = ledger.chart_history(ward.mrn)
+    history = charts.chart_history(ledger, ward.mrn)
     assert [line.what for line in history] == [
         "Patient.Registered",
         "Encounter.Opened",
@@ -450,28 +516,29 @@ def test_refusals_write_nothing(ward: Ward) -> None:
         (lambda: ward.admit(effective_at=ago(hours=-1)), UsageError, "in the future"),
         (lambda: ward.admit(mrn="MR0000099"), PatientNotFound, "MR0000099"),
         (
-            lambda: ledger.add_entry(
-                eid, kind="note", text="x", effective_at=ago(hours=1), actor=ward.doc
+            lambda: entries.add_entry(
+                ledger, eid, kind="note", text="x", effective_at=ago(hours=1), actor=ward.doc
             ),
             UsageError,
             "Unknown entry kind",
         ),
         (
-            lambda: ledger.add_entry(
-                eid, kind="history", text=" ", effective_at=ago(hours=1), actor=ward.doc
+            lambda: entries.add_entry(
+                ledger, eid, kind="history", text=" ", effective_at=ago(hours=1), actor=ward.doc
             ),
             UsageError,
             "Give the entry's text",
         ),
         (
-            lambda: ledger.add_entry(
-                eid, kind="history", text="x", effective_at=ago(hours=1), actor=ward.coder
+            lambda: entries.add_entry(
+                ledger, eid, kind="history", text="x", effective_at=ago(hours=1), actor=ward.coder
             ),
             NotAuthorised,
             "add chart entries",
         ),
         (
-            lambda: ledger.add_entry(
+            lambda: entries.add_entry(
+                ledger,
                 eid,
                 kind="history",
                 text="x",
@@ -483,7 +550,8 @@ def test_refusals_write_nothing(ward: Ward) -> None:
             "cannot be an entry's author",
         ),
         (
-            lambda: ledger.add_entry(
+            lambda: entries.add_entry(
+                ledger,
                 eid,
                 kind="history",
                 text="x",
@@ -495,14 +563,15 @@ def test_refusals_write_nothing(ward: Ward) -> None:
             "Field 'at'",
         ),
         (
-            lambda: ledger.add_entry(
-                uuid4(), kind="history", text="x", effective_at=ago(hours=1), actor=ward.doc
+            lambda: entries.add_entry(
+                ledger, uuid4(), kind="history", text="x", effective_at=ago(hours=1), actor=ward.doc
             ),
             NotFound,
             "There is no encounter",
         ),
         (
-            lambda: ledger.add_entry(
+            lambda: entries.add_entry(
+                ledger,
                 ward.hospital.ledger.user("doc1").id,
                 kind="history",
                 text="x",
@@ -513,20 +582,22 @@ def test_refusals_write_nothing(ward: Ward) -> None:
             "There is no encounter",
         ),
         (
-            lambda: ledger.amend_entry(
-                eid, uuid4(), text="x", reason="y", requested_by="doc1", actor=ward.doc
+            lambda: entries.amend_entry(
+                ledger, eid, uuid4(), text="x", reason="y", requested_by="doc1", actor=ward.doc
             ),
             NotFound,
             "There is no entry",
         ),
         (
-            lambda: ledger.transfer(eid, bed="4B-12", effective_at=ago(hours=1), actor=ward.nurse),
+            lambda: encounters.transfer(
+                ledger, eid, bed="4B-12", effective_at=ago(hours=1), actor=ward.nurse
+            ),
             UsageError,
             "changes neither",
         ),
         (
-            lambda: ledger.discharge(
-                eid, disposition="home", effective_at=ago(days=1), actor=ward.tech
+            lambda: encounters.discharge(
+                ledger, eid, disposition="home", effective_at=ago(days=1), actor=ward.tech
             ),
             UsageError,
             "before encounter",
@@ -545,16 +616,16 @@ def test_a_merged_record_brings_its_encounters_and_the_retired_mrn_points_to_the
     theirs = ward.admit(mrn=other, encounter_class="emergency", bed=None).id
     before_merge = datetime.now(UTC)
     ledger.merge_patients(ward.mrn, other, reason="same person", actor=ward.tech)
-    assert [e.id for e in ledger.encounters(ward.mrn)] == [mine, theirs]
+    assert [e.id for e in charts.encounters(ledger, ward.mrn)] == [mine, theirs]
     assert ledger.encounter(theirs).mrn == other  # the encounter keeps the MRN it was opened on
-    assert {line.event_id.split("/")[0] for line in ledger.chart_history(ward.mrn)} >= {
+    assert {line.event_id.split("/")[0] for line in charts.chart_history(ledger, ward.mrn)} >= {
         str(mine),
         str(theirs),
         str(ledger.patient(other).id),
     }
-    for read in (ledger.encounters, ledger.chart_history):
+    for read in (charts.encounters, charts.chart_history):
         with pytest.raises(UsageError, match=f"merged into {ward.mrn}"):
-            read(other)
+            read(ledger, other)
     writes_nothing(ward, lambda: ward.admit(mrn=other), UsageError, f"merged into {ward.mrn}")
     assert [e.id for e in list(chart_as_of(ledger, other, before_merge).encounters)] == [theirs]
     assert [e.id for e in list(chart_as_of(ledger, ward.mrn, before_merge).encounters)] == [mine]
@@ -576,19 +647,24 @@ def test_an_entry_that_loses_a_race_is_added_after_the_winner(
         def save_after_a_rival(*aggregates: Any, signer: Identity, **kwargs: Any) -> Any:
             if not raced:  # another node records an entry between our read and our write
                 raced.append(True)
-                other.add_entry(
-                    eid, kind="history", text="rival", effective_at=ago(hours=1), actor=ward.nurse
+                entries.add_entry(
+                    other,
+                    eid,
+                    kind="history",
+                    text="rival",
+                    effective_at=ago(hours=1),
+                    actor=ward.nurse,
                 )
             return save(*aggregates, signer=signer, **kwargs)
 
         monkeypatch.setattr(ledger, "save", save_after_a_rival)
-        mine = ledger.add_entry(
-            eid, kind="history", text="mine", effective_at=ago(hours=1), actor=ward.doc
+        mine = entries.add_entry(
+            ledger, eid, kind="history", text="mine", effective_at=ago(hours=1), actor=ward.doc
         )
     finally:
         other.close()
-    entries = list(ledger.encounter(eid).entries.values())
-    assert [e.text for e in entries] == ["rival", "mine"] and entries[1].id == mine
+    recorded = list(ledger.encounter(eid).entries.values())
+    assert [e.text for e in recorded] == ["rival", "mine"] and recorded[1].id == mine
 
 
 def test_a_physician_whose_key_was_revoked_cannot_be_made_attending(ward: Ward) -> None:
@@ -616,9 +692,11 @@ def test_a_second_inpatient_admission_is_refused_while_one_is_open(ward: Ward) -
     # Visits during the stay are normal (imaging, a clinic, the emergency department).
     visit = ward.admit(encounter_class="outpatient", bed=None, service="radiology").id
     ward.admit(encounter_class="emergency", bed=None, service="emergency")
-    ledger.discharge(stay, disposition="home", effective_at=ago(hours=1), actor=ward.tech)
+    encounters.discharge(
+        ledger, stay, disposition="home", effective_at=ago(hours=1), actor=ward.tech
+    )
     again = ward.admit(effective_at=ago(minutes=30)).id  # after the discharge: a new stay
-    assert [e.id for e in ledger.encounters(ward.mrn)][-1] == again
+    assert [e.id for e in charts.encounters(ledger, ward.mrn)][-1] == again
     assert not ledger.encounter(visit).discharged  # the visit stayed open, and did not block it
 
 

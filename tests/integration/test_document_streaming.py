@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.documents import CHUNK_BYTES
+from ledger.commands import documents
+from ledger.documents import CHUNK_BYTES, read_document
 from ledger.errors import IntegrityViolation, UsageError
 from ledger.keys import Identity
 from tests.conftest import Hospital
@@ -42,13 +43,13 @@ def test_a_large_document_is_stored_in_chunks_without_reading_it_whole(
         out.truncate(size)
     tracemalloc.start()
     try:
-        document_id = hospital.ledger.file_document(mrn, scan, kind="other", actor=tech)
+        document_id = documents.file_document(hospital.ledger, mrn, scan, kind="other", actor=tech)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak < 8 * CHUNK_BYTES  # a few chunks at a time, never the 16 MiB file whole
     assert _chunks(hospital) == 17
-    document, content = hospital.reopen().document(document_id)
+    document, content = read_document(hospital.reopen(), document_id)
     assert document.size == size and content == scan.read_bytes()
     assert document.sha256 == hashlib.sha256(content).hexdigest()
     assert hospital.ledger.verify().documents == 1
@@ -61,7 +62,7 @@ def test_a_reordered_or_truncated_document_is_caught(
     tech, mrn = _setup(hospital)
     scan = tmp_path / "scan.bin"
     scan.write_bytes(os.urandom(2 * CHUNK_BYTES + 10))
-    document_id = hospital.ledger.file_document(mrn, scan, kind="other", actor=tech)
+    document_id = documents.file_document(hospital.ledger, mrn, scan, kind="other", actor=tech)
     table = hospital.ledger.blobs.table
     with hospital.ledger.db.transaction(commit=True) as cur:
         if damage == "reorder":
@@ -82,11 +83,11 @@ def test_devices_fifos_and_oversized_files_are_refused_and_nothing_is_written(
     tech, mrn = _setup(hospital)
     before = hospital.ledger.recorder.max_notification_id()
     with pytest.raises(UsageError, match="not a regular file"):
-        hospital.ledger.file_document(mrn, Path("/dev/zero"), kind="other", actor=tech)
+        documents.file_document(hospital.ledger, mrn, Path("/dev/zero"), kind="other", actor=tech)
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     with pytest.raises(UsageError, match="not a regular file"):
-        hospital.ledger.file_document(mrn, fifo, kind="other", actor=tech)
+        documents.file_document(hospital.ledger, mrn, fifo, kind="other", actor=tech)
     assert hospital.ledger.recorder.max_notification_id() == before
     assert _chunks(hospital) == 0
 
@@ -103,11 +104,11 @@ def test_the_document_limit_comes_from_the_policy(hospital: Hospital, tmp_path: 
     big = tmp_path / "big.pdf"
     big.write_bytes(b"x" * 1001)
     with pytest.raises(UsageError, match="larger than the limit of 1000 bytes"):
-        hospital.ledger.file_document(mrn, big, kind="other", actor=tech)
+        documents.file_document(hospital.ledger, mrn, big, kind="other", actor=tech)
     assert hospital.ledger.recorder.max_notification_id() == before and _chunks(hospital) == 0
     small = tmp_path / "small.pdf"
     small.write_bytes(b"x" * 1000)
-    hospital.ledger.file_document(mrn, small, kind="other", actor=tech)
+    documents.file_document(hospital.ledger, mrn, small, kind="other", actor=tech)
     assert _chunks(hospital) == 1
 
 
@@ -156,7 +157,7 @@ def test_a_document_stored_whole_before_chunking_still_reads(
     tech, mrn = _setup(hospital)
     scan = tmp_path / "old.txt"
     scan.write_bytes(b"filed by an earlier version")
-    document_id = hospital.ledger.file_document(mrn, scan, kind="other", actor=tech)
+    document_id = documents.file_document(hospital.ledger, mrn, scan, kind="other", actor=tech)
     document = hospital.ledger.document_info(document_id)
     key_id, key = hospital.ledger.data_keys.key_for(document.patient_id)
     sealed = seal_body(key, f"{key_id}/blob/{document.sha256}", scan.read_bytes())
@@ -167,7 +168,7 @@ def test_a_document_stored_whole_before_chunking_still_reads(
             f"INSERT INTO {blobs.legacy_table} (sha256, key_id, content) VALUES (?, ?, ?)",
             (document.sha256, key_id, sealed),
         )
-    assert hospital.reopen().document(document_id)[1] == b"filed by an earlier version"
+    assert read_document(hospital.reopen(), document_id)[1] == b"filed by an earlier version"
     assert hospital.ledger.verify().documents == 1
 
 
@@ -185,7 +186,7 @@ def test_a_multi_chunk_document_refiles_chunk_by_chunk(
     )
     scan = tmp_path / "scan.bin"
     scan.write_bytes(os.urandom(2 * CHUNK_BYTES + 7))
-    document_id = hospital.ledger.file_document(mrn, scan, kind="other", actor=tech)
+    document_id = documents.file_document(hospital.ledger, mrn, scan, kind="other", actor=tech)
     if legacy:  # as an earlier version stored it: one sealed row of the whole content
         document = hospital.ledger.document_info(document_id)
         key_id, key = hospital.ledger.data_keys.key_for(document.patient_id)
@@ -197,7 +198,7 @@ def test_a_multi_chunk_document_refiles_chunk_by_chunk(
                 f"INSERT INTO {blobs.legacy_table} (sha256, key_id, content) VALUES (?, ?, ?)",
                 (document.sha256, key_id, sealed),
             )
-    hospital.ledger.refile_document(document_id, other, reason="misfiled", actor=tech)
-    moved, content = hospital.reopen().document(document_id)
+    documents.refile_document(hospital.ledger, document_id, other, reason="misfiled", actor=tech)
+    moved, content = read_document(hospital.reopen(), document_id)
     assert moved.mrn == other and content == scan.read_bytes()
     assert hospital.ledger.verify().documents == 1

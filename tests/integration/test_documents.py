@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from ledger.application import Ledger
+from ledger.commands import documents
+from ledger.documents import documents_of, read_document
 from ledger.errors import IntegrityViolation, NotAuthorised, UsageError
 from ledger.keys import Identity
 from ledger.store import parse_store_url
@@ -38,12 +40,12 @@ def set_blob(ledger: Ledger, digest: str, content: bytes) -> None:
 
 def test_a_document_comes_back_byte_for_byte(hospital: Hospital, tmp_path: Path) -> None:
     tech, mrn, scan = setup(hospital, tmp_path)
-    document_id = hospital.ledger.file_document(mrn, scan, kind="consent", actor=tech)
-    document, content = hospital.reopen().document(document_id)
+    document_id = documents.file_document(hospital.ledger, mrn, scan, kind="consent", actor=tech)
+    document, content = read_document(hospital.reopen(), document_id)
     assert content == scan.read_bytes()
     assert (document.sha256, document.size) == (hashlib.sha256(content).hexdigest(), len(content))
     assert (document.media_type, document.kind, document.mrn) == ("image/png", "consent", mrn)
-    assert [d.id for d in hospital.ledger.documents_of(mrn)] == [document_id]
+    assert [d.id for d in documents_of(hospital.ledger, mrn)] == [document_id]
     (stored,) = blob_rows(hospital.ledger)
     assert bytes(range(256)) not in stored[2]  # encrypted at rest
     report = hospital.ledger.verify()
@@ -55,11 +57,11 @@ def test_a_swapped_corrupted_or_missing_blob_is_caught(
     hospital: Hospital, tmp_path: Path, damage: str
 ) -> None:
     tech, mrn, scan = setup(hospital, tmp_path)
-    first = hospital.ledger.file_document(mrn, scan, kind="consent", actor=tech)
+    first = documents.file_document(hospital.ledger, mrn, scan, kind="consent", actor=tech)
     other = tmp_path / "letter.txt"
     other.write_text("referral letter")
-    hospital.ledger.file_document(mrn, other, kind="correspondence", actor=tech)
-    document, _ = hospital.ledger.document(first)
+    documents.file_document(hospital.ledger, mrn, other, kind="correspondence", actor=tech)
+    document, _ = read_document(hospital.ledger, first)
     rows = {digest: content for digest, _, content in blob_rows(hospital.ledger)}
     if damage == "swap":
         set_blob(
@@ -86,13 +88,15 @@ def test_filing_errors_are_clear_and_write_nothing(hospital: Hospital, tmp_path:
     doc = hospital.enrol("coder1", ["coder"])
     before = hospital.ledger.recorder.max_notification_id()
     with pytest.raises(UsageError, match="no file at"):
-        hospital.ledger.file_document(mrn, tmp_path / "nope.pdf", kind="consent", actor=tech)
+        documents.file_document(
+            hospital.ledger, mrn, tmp_path / "nope.pdf", kind="consent", actor=tech
+        )
     with pytest.raises(UsageError, match="Unknown document kind"):
-        hospital.ledger.file_document(mrn, scan, kind="selfie", actor=tech)
+        documents.file_document(hospital.ledger, mrn, scan, kind="selfie", actor=tech)
     with pytest.raises(UsageError, match="is a folder"):
-        hospital.ledger.file_document(mrn, tmp_path, kind="consent", actor=tech)
+        documents.file_document(hospital.ledger, mrn, tmp_path, kind="consent", actor=tech)
     with pytest.raises(NotAuthorised):
-        hospital.ledger.file_document(mrn, scan, kind="consent", actor=doc)
+        documents.file_document(hospital.ledger, mrn, scan, kind="consent", actor=doc)
     assert hospital.ledger.recorder.max_notification_id() == before
     assert blob_rows(hospital.ledger) == []
 
@@ -101,7 +105,7 @@ def test_without_the_master_key_documents_are_not_checked_but_the_rest_is(
     hospital: Hospital, tmp_path: Path
 ) -> None:
     tech, mrn, scan = setup(hospital, tmp_path)
-    hospital.ledger.file_document(mrn, scan, kind="consent", actor=tech)
+    documents.file_document(hospital.ledger, mrn, scan, kind="consent", actor=tech)
     before = hospital.ledger.recorder.max_notification_id()
     keyless = Ledger(parse_store_url(hospital.store_url))
     try:

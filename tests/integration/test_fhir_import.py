@@ -17,8 +17,10 @@ from uuid import UUID
 
 import pytest
 
+from ledger import charts
 from ledger.application import Ledger
-from ledger.documents import Document
+from ledger.commands.encounters import open_encounter
+from ledger.documents import Document, read_document
 from ledger.encounter import Encounter
 from ledger.errors import ConflictError, NotAuthorised, UsageError
 from ledger.fhir_import import _Importer, import_fhir
@@ -180,7 +182,7 @@ def test_an_attachment_is_filed_as_its_decoded_bytes(hospital: Hospital, tmp_pat
     import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
     reference = next(r for r in resources(folder) if r["resourceType"] == "DocumentReference")
     record = hospital.ledger.repository.get(imported_id("DocumentReference", reference["id"]))
-    document, content = hospital.ledger.document(UUID(cast(ImportedResource, record).became))
+    document, content = read_document(hospital.ledger, UUID(cast(ImportedResource, record).became))
     assert content == base64.b64decode(reference["content"][0]["attachment"]["data"])
     assert (document.kind, document.media_type) == ("other", "text/plain; charset=utf-8")
     encounter = cast(
@@ -471,9 +473,10 @@ def test_an_imported_open_stay_is_the_patients_one_open_stay(
     still_open(first)
     report = import_fhir(hospital.ledger, first, actor=interface, attending="dr.import")
     (mrn,) = report.new_mrns
-    (stay,) = [e for e in hospital.ledger.encounters(mrn) if not e.discharged]
+    (stay,) = [e for e in charts.encounters(hospital.ledger, mrn) if not e.discharged]
     with pytest.raises(UsageError, match=f"{mrn} cannot be admitted: .* encounter {stay.id} "):
-        hospital.ledger.open_encounter(
+        open_encounter(
+            hospital.ledger,
             mrn,
             encounter_class="inpatient",
             attending="dr.import",

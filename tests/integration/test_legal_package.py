@@ -17,6 +17,7 @@ from uuid import UUID
 
 import pytest
 
+from ledger.commands import documents, encounters, entries
 from ledger.errors import AccessDenied, IntegrityViolation, NotFound, UsageError
 from ledger.keys import Identity
 from ledger.legal_package import sign_manifest
@@ -57,7 +58,8 @@ def case(hospital: Hospital, tmp_path: Path) -> Case:
     roi = staff(hospital, "roi1", "roi-specialist")
     mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
     now = datetime.now(UTC)
-    encounter = ledger.open_encounter(
+    encounter = encounters.open_encounter(
+        ledger,
         mrn,
         encounter_class="inpatient",
         attending="doc1",
@@ -65,7 +67,8 @@ def case(hospital: Hospital, tmp_path: Path) -> Case:
         effective_at=now - timedelta(hours=3),
         actor=tech,
     )
-    entry = ledger.add_entry(
+    entry = entries.add_entry(
+        ledger,
         encounter,
         kind="diagnosis",
         text="Community-acquired pneumonia",
@@ -74,12 +77,15 @@ def case(hospital: Hospital, tmp_path: Path) -> Case:
     )
     scan = tmp_path / "consent.txt"
     scan.write_bytes(b"I consent to treatment.\n")
-    document = ledger.file_document(mrn, scan, kind="consent", actor=tech, encounter_id=encounter)
+    document = documents.file_document(
+        ledger, mrn, scan, kind="consent", actor=tech, encounter_id=encounter
+    )
     ledger.record_access([mrn], actor=doc, action="query", sections=["chart"], purpose="treatment")
     time.sleep(0.01)
     as_of = datetime.now(UTC)
     time.sleep(0.01)
-    ledger.amend_entry(
+    entries.amend_entry(
+        ledger,
         encounter,
         entry,
         text="Lobar pneumonia, right lower lobe",

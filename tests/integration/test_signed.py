@@ -12,6 +12,8 @@ from uuid import UUID
 
 import pytest
 
+from ledger import charts
+from ledger.commands import documents, encounters, entries
 from ledger.errors import UsageError
 from ledger.keys import Identity
 from projections.queries import Purpose, chart_history, chart_record
@@ -44,7 +46,8 @@ def ward(hospital: Hospital) -> Ward:
     roi = hospital.enrol("roi1", ["roi-specialist"])
     ledger = hospital.ledger
     mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
-    encounter = ledger.open_encounter(
+    encounter = encounters.open_encounter(
+        ledger,
         mrn,
         encounter_class="inpatient",
         attending="doc1",
@@ -57,7 +60,8 @@ def ward(hospital: Hospital) -> Ward:
 
 def test_a_transcribed_entry_is_shown_as_entered_until_its_author_signs(ward: Ward) -> None:
     ledger = ward.hospital.ledger
-    entry = ledger.add_entry(
+    entry = entries.add_entry(
+        ledger,
         ward.encounter,
         kind="diagnosis",
         text="Community-acquired pneumonia",
@@ -67,15 +71,16 @@ def test_a_transcribed_entry_is_shown_as_entered_until_its_author_signs(ward: Wa
     )
 
     def shown() -> dict:  # type: ignore[type-arg]
-        record = chart_record(ledger, ward.mrn, actor=ward.doc, why=TREATMENT)
+        record = chart_record(ledger, ward.mrn, actor=ward.doc, why=TREATMENT).as_dict()
         (found,) = record["encounters"][0]["entries"]
         return found  # type: ignore[no-any-return]
 
     before = shown()
     assert before["attribution"] == "entered by tech1 for doc1, not signed by doc1"
     assert before["transcribed"] and not before["signed_by_author"]
-    ledger.sign_entry(ward.encounter, entry, actor=ward.doc)
-    ledger.amend_entry(
+    entries.sign_entry(ledger, ward.encounter, entry, actor=ward.doc)
+    entries.amend_entry(
+        ledger,
         ward.encounter,
         entry,
         text="Aspiration pneumonia",
@@ -87,7 +92,7 @@ def test_a_transcribed_entry_is_shown_as_entered_until_its_author_signs(ward: Wa
     assert after["attribution"].startswith("by doc1, entered by tech1, signed by doc1 ")
     assert after["attribution"].endswith("; amended by doc2 (asked by doc1), not signed")
     assert after["signed_by_author"] and after["versions"][1]["recorded_by"] == "doc2"
-    lines = chart_history(ledger, ward.mrn, actor=ward.doc, why=TREATMENT)
+    lines = [x.as_dict() for x in chart_history(ledger, ward.mrn, actor=ward.doc, why=TREATMENT)]
     recorded = next(x for x in lines if x["what"] == "Encounter.EntryRecorded")
     assert recorded["entered_for"] == "doc1" and recorded["actor"] == "tech1"
 
@@ -96,7 +101,8 @@ def test_a_revoked_user_cannot_be_named_as_author(ward: Ward) -> None:
     ledger = ward.hospital.ledger
     ledger.revoke_key("doc2", "left", actor=ward.hospital.admin)
     with pytest.raises(UsageError, match="doc2 cannot be an entry's author: their key has been"):
-        ledger.add_entry(
+        entries.add_entry(
+            ledger,
             ward.encounter,
             kind="diagnosis",
             text="x",
@@ -121,7 +127,8 @@ def test_a_self_admission_of_a_restricted_patient_breaks_the_glass_and_opens_not
     chart_record(ledger, ward.mrn, actor=ward.doc, why=TREATMENT)  # doc1: admitted by tech1
 
     def admit(**kw: object) -> UUID:
-        return ledger.open_encounter(
+        return encounters.open_encounter(
+            ledger,
             ward.mrn,
             encounter_class="emergency",
             attending="doc2",
@@ -133,7 +140,7 @@ def test_a_self_admission_of_a_restricted_patient_breaks_the_glass_and_opens_not
 
     with pytest.raises(AccessDenied, match="breaking the glass"):
         admit()
-    assert len(ledger.encounters(ward.mrn)) == 1
+    assert len(charts.encounters(ledger, ward.mrn)) == 1
     opened = admit(break_glass_reason="night cover")
     assert ledger.encounter(opened).attending == "doc2"
     with pytest.raises(AccessDenied, match="restricted"):
@@ -150,8 +157,8 @@ def test_a_self_admission_of_a_restricted_patient_breaks_the_glass_and_opens_not
     ]
     # Taking over someone else's encounter as attending is judged the same way.
     with pytest.raises(AccessDenied, match="breaking the glass"):
-        ledger.transfer(
-            ward.encounter, attending="doc2", effective_at=ago(minutes=1), actor=ward.doc2
+        encounters.transfer(
+            ledger, ward.encounter, attending="doc2", effective_at=ago(minutes=1), actor=ward.doc2
         )
     assert ledger.encounter(ward.encounter).attending == "doc1"
 
@@ -193,10 +200,11 @@ def test_charting_in_a_restricted_chart_without_a_relationship_breaks_the_glass(
     _restrict(ward)
     note = {"kind": "progress-note", "text": "Seen on call", "effective_at": ago(minutes=5)}
     with pytest.raises(AccessDenied, match="restricted to the patient's care team"):
-        ledger.add_entry(ward.encounter, **note, actor=ward.doc2)  # type: ignore[arg-type]
+        entries.add_entry(ledger, ward.encounter, **note, actor=ward.doc2)  # type: ignore[arg-type]
     assert ledger.encounter(ward.encounter).entries == {}  # the refusal wrote no entry
     assert _chart_accesses(ledger) == [("denied", "doc2", None, False)]
-    entry = ledger.add_entry(
+    entry = entries.add_entry(
+        ledger,
         ward.encounter,
         **note,  # type: ignore[arg-type]
         actor=ward.doc2,
@@ -211,22 +219,30 @@ def test_charting_in_a_restricted_chart_without_a_relationship_breaks_the_glass(
     with pytest.raises(AccessDenied, match="restricted"):
         chart_record(ledger, ward.mrn, actor=ward.doc2, why=TREATMENT)
     with pytest.raises(AccessDenied, match="Charting refused"):
-        ledger.sign_entry(ward.encounter, entry, actor=ward.doc2)
+        entries.sign_entry(ledger, ward.encounter, entry, actor=ward.doc2)
     with pytest.raises(AccessDenied, match="Charting refused"):
-        ledger.amend_entry(
-            ward.encounter, entry, text="x", reason="typo", requested_by="doc2", actor=ward.doc2
+        entries.amend_entry(
+            ledger,
+            ward.encounter,
+            entry,
+            text="x",
+            reason="typo",
+            requested_by="doc2",
+            actor=ward.doc2,
         )
     with pytest.raises(AccessDenied, match="Charting refused"):
-        ledger.retract_entry(ward.encounter, entry, reason="wrong bed", actor=ward.doc2)
-    ledger.sign_entry(ward.encounter, entry, actor=ward.doc2, break_glass_reason="my own note")
+        entries.retract_entry(ledger, ward.encounter, entry, reason="wrong bed", actor=ward.doc2)
+    entries.sign_entry(
+        ledger, ward.encounter, entry, actor=ward.doc2, break_glass_reason="my own note"
+    )
     assert [s.physician for s in ledger.encounter(ward.encounter).entry(entry).signatures] == [
         "doc2"
     ]
     assert _relationship(ward, "doc2") == "recent-encounter"
     # The attending (admitted by the technician) charts and signs as always, unflagged.
-    own = ledger.add_entry(ward.encounter, **note, actor=ward.doc)  # type: ignore[arg-type]
-    ledger.sign_entry(ward.encounter, own, actor=ward.doc)
-    ledger.sign_entry(ward.encounter, entry, actor=ward.doc)  # the attending signs for it
+    own = entries.add_entry(ledger, ward.encounter, **note, actor=ward.doc)  # type: ignore[arg-type]
+    entries.sign_entry(ledger, ward.encounter, own, actor=ward.doc)
+    entries.sign_entry(ledger, ward.encounter, entry, actor=ward.doc)  # the attending signs for it
     assert [a[0] for a in _chart_accesses(ledger)] == ["denied", "granted"] + ["denied"] * 3 + [
         "granted"
     ]
@@ -238,7 +254,8 @@ def test_a_transcription_naming_an_author_gives_them_no_relationship(ward: Ward)
     ledger = ward.hospital.ledger
     # Not restricted: the technician enters for doc2, and doc2 (a physician with only the
     # patient's recent encounter) charts; neither makes doc2 care team.
-    entry = ledger.add_entry(
+    entry = entries.add_entry(
+        ledger,
         ward.encounter,
         kind="diagnosis",
         text="Community-acquired pneumonia",
@@ -246,7 +263,8 @@ def test_a_transcription_naming_an_author_gives_them_no_relationship(ward: Ward)
         effective_at=ago(hours=1),
         actor=ward.tech,
     )
-    ledger.add_entry(
+    entries.add_entry(
+        ledger,
         ward.encounter, kind="progress-note", text="Better", effective_at=ago(minutes=30),
         actor=ward.doc2,
     )  # fmt: skip
@@ -260,10 +278,11 @@ def test_a_transcription_naming_an_author_gives_them_no_relationship(ward: Ward)
     with pytest.raises(AccessDenied, match="restricted"):
         chart_record(ledger, ward.mrn, actor=ward.doc2, why=TREATMENT)
     with pytest.raises(AccessDenied, match="Charting refused"):
-        ledger.sign_entry(ward.encounter, entry, actor=ward.doc2)
+        entries.sign_entry(ledger, ward.encounter, entry, actor=ward.doc2)
     assert ledger.encounter(ward.encounter).entry(entry).signatures == []
     # The technician still enters for the encounter (the role rules decide), unflagged.
-    ledger.add_entry(
+    entries.add_entry(
+        ledger,
         ward.encounter, kind="laboratory-report", text="WBC 11", author="doc1",
         effective_at=ago(minutes=10), actor=ward.tech,
     )  # fmt: skip
@@ -280,17 +299,18 @@ def test_the_attending_completes_an_old_encounter_another_physician_may_not(
     doc2 = hospital.enrol("doc2", ["physician"])
     ledger = hospital.ledger
     mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
-    old = ledger.open_encounter(
+    old = encounters.open_encounter(
+        ledger,
         mrn, encounter_class="inpatient", attending="doc1", service="medicine",
         effective_at=ago(days=60), actor=tech,
     )  # fmt: skip
-    ledger.discharge(old, disposition="home", effective_at=ago(days=50), actor=tech)
+    encounters.discharge(ledger, old, disposition="home", effective_at=ago(days=50), actor=tech)
     note = {"kind": "physician-note", "text": "Discharge summary", "effective_at": ago(days=50)}
     # Outside the treatment window the patient is no one's, but the encounter is still doc1's.
-    entry = ledger.add_entry(old, **note, actor=doc)  # type: ignore[arg-type]
-    ledger.sign_entry(old, entry, actor=doc)
+    entry = entries.add_entry(ledger, old, **note, actor=doc)  # type: ignore[arg-type]
+    entries.sign_entry(ledger, old, entry, actor=doc)
     with pytest.raises(AccessDenied, match="no treatment relationship"):
-        ledger.add_entry(old, **note, actor=doc2)  # type: ignore[arg-type]
+        entries.add_entry(ledger, old, **note, actor=doc2)  # type: ignore[arg-type]
     assert list(ledger.encounter(old).entries) == [entry]
 
 
@@ -318,17 +338,24 @@ def misfiled(ward: Ward, tmp_path: Path) -> Misfiled:
         actor=ward.tech,
         likely_matches=[],
     )
-    kept = ledger.add_entry(
+    kept = entries.add_entry(
+        ledger,
         ward.encounter,
         kind="diagnosis",
         text="Community-acquired pneumonia",
         effective_at=ago(hours=2),
         actor=ward.doc,
     )
-    wrong = ledger.add_entry(
-        ward.encounter, kind="diagnosis", text=WRONG_TEXT, effective_at=ago(hours=2), actor=ward.doc
+    wrong = entries.add_entry(
+        ledger,
+        ward.encounter,
+        kind="diagnosis",
+        text=WRONG_TEXT,
+        effective_at=ago(hours=2),
+        actor=ward.doc,
     )
-    ledger.amend_entry(
+    entries.amend_entry(
+        ledger,
         ward.encounter,
         wrong,
         text=WRONG_TEXT + " (displaced)",
@@ -336,14 +363,18 @@ def misfiled(ward: Ward, tmp_path: Path) -> Misfiled:
         requested_by="doc1",
         actor=ward.doc,
     )
-    ledger.retract_entry(ward.encounter, wrong, reason="wrong patient", actor=ward.doc)
+    entries.retract_entry(ledger, ward.encounter, wrong, reason="wrong patient", actor=ward.doc)
     good = tmp_path / "consent.txt"
     good.write_bytes(b"I consent to treatment.\n")
-    document = ledger.file_document(ward.mrn, good, kind="consent", actor=ward.tech)
+    document = documents.file_document(ledger, ward.mrn, good, kind="consent", actor=ward.tech)
     bad = tmp_path / "referral-visser.txt"
     bad.write_bytes(MISFILED)
-    refiled = ledger.file_document(ward.mrn, bad, kind="referral-letter", actor=ward.tech)
-    ledger.refile_document(refiled, other, reason="filed to the wrong patient", actor=ward.tech)
+    refiled = documents.file_document(
+        ledger, ward.mrn, bad, kind="referral-letter", actor=ward.tech
+    )
+    documents.refile_document(
+        ledger, refiled, other, reason="filed to the wrong patient", actor=ward.tech
+    )
     return Misfiled(
         ward, f"{ward.encounter}:{kept}", f"{ward.encounter}:{wrong}", document, refiled
     )
@@ -521,7 +552,8 @@ def _accesses_for(ledger: Any, action: str) -> list[tuple[str, str, str | None, 
 def _move(ward: Ward, move: str, actor: Identity, bed: str = "4W-2", **kw: Any) -> None:
     ledger = ward.hospital.ledger
     if move == "admit":
-        ledger.open_encounter(
+        encounters.open_encounter(
+            ledger,
             ward.mrn,
             encounter_class="emergency",
             attending="doc1",
@@ -531,17 +563,24 @@ def _move(ward: Ward, move: str, actor: Identity, bed: str = "4W-2", **kw: Any) 
             **kw,
         )
     elif move == "transfer":
-        ledger.transfer(ward.encounter, bed=bed, effective_at=ago(minutes=5), actor=actor, **kw)
+        encounters.transfer(
+            ledger, ward.encounter, bed=bed, effective_at=ago(minutes=5), actor=actor, **kw
+        )
     else:
-        ledger.discharge(
-            ward.encounter, disposition="home", effective_at=ago(minutes=5), actor=actor, **kw
+        encounters.discharge(
+            ledger,
+            ward.encounter,
+            disposition="home",
+            effective_at=ago(minutes=5),
+            actor=actor,
+            **kw,
         )
 
 
 def _moves(ward: Ward) -> tuple[int, int]:
     """(encounters of the patient, events of the ward encounter)."""
     ledger = ward.hospital.ledger
-    return len(ledger.encounters(ward.mrn)), len(list(ledger.events.get(ward.encounter)))
+    return len(charts.encounters(ledger, ward.mrn)), len(list(ledger.events.get(ward.encounter)))
 
 
 @pytest.mark.parametrize("move", ["admit", "transfer", "discharge"])
@@ -580,7 +619,8 @@ def test_technicians_and_the_attending_move_a_restricted_patient_as_before(
     _restrict(ward)
     _move(ward, move, ward.tech)  # no break-the-glass asked of a technician
     if move == "discharge":  # tech1 discharged the first: doc1 discharges a second
-        ward.encounter = ledger.open_encounter(
+        ward.encounter = encounters.open_encounter(
+            ledger,
             ward.mrn,
             encounter_class="emergency",
             attending="doc1",

@@ -9,6 +9,7 @@ import pytest
 
 from policies.charting import (
     ENCOUNTER_CLASSES,
+    ENTRY_KIND_CHOICES,
     ENTRY_KINDS,
     ONE_AT_A_TIME,
     POLICY_VERSION,
@@ -177,3 +178,9 @@ def test_visits_overlap_a_stay_and_each_other_and_a_stay_may_follow_a_visit() ->
     assert may_open_encounter("inpatient", [visit, emergency]).allowed
     assert may_open_encounter("inpatient", []).allowed
     assert ONE_AT_A_TIME == {"inpatient"} and ONE_AT_A_TIME <= ENCOUNTER_CLASSES
+
+
+def test_the_entry_kinds_are_listed_once_in_the_order_offered() -> None:
+    assert len(ENTRY_KIND_CHOICES) == len(set(ENTRY_KIND_CHOICES))
+    assert frozenset(ENTRY_KIND_CHOICES) == ENTRY_KINDS
+    assert ENTRY_KIND_CHOICES[0] == "presenting-symptoms"

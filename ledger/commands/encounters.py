@@ -1,0 +1,240 @@
+"""Encounters, the commands: admit or register a patient, transfer, discharge.
+
+Each authenticates the actor, asks `policies.charting` whether their role may, checks the
+times against `ledger.now()`, lets the access policy judge the move (`_judge_move`: breaking
+the glass is a flagged access saved with the encounter; a refusal is recorded, then raised),
+calls the change on the `Encounter` aggregate, which keeps its own invariants, and saves once.
+A refusal writes nothing but its recorded refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from ledger.access import Access
+from ledger.access_policy import current_access_config
+from ledger.charts import chart_mrn, chart_patient_ids, current_patient, encounter_ids
+from ledger.encounter import Encounter, check_effective_at
+from ledger.errors import AccessDenied, NotAuthorised, NotFound, UsageError, require
+from ledger.text_checks import checked_disposition
+from policies import access as access_policy
+from policies import charting
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
+    from ledger.keys import Identity
+    from ledger.patient import Patient
+
+
+def open_encounter(
+    ledger: Ledger,
+    mrn: str,
+    *,
+    encounter_class: str,
+    attending: str,
+    service: str,
+    bed: str | None = None,
+    effective_at: datetime,
+    actor: Identity,
+    break_glass_reason: str | None = None,
+) -> UUID:
+    """Admit or register a patient for a visit; returns the encounter's id.
+
+    The access policy decides who may admit, and what an admission naming its own actor as
+    attending means (`policies.access.decide_admission`): without a relationship it is
+    breaking the glass, recorded as a flagged access in the same transaction as the
+    encounter (refused without a reason, the refusal recorded).
+    """
+    acting = ledger.authenticate(actor)
+    now = ledger.now()
+    check_effective_at(effective_at, now=now, what="admission time")
+    check_attending(ledger, attending)
+    patient = current_patient(ledger, mrn)
+    access = _judge_move(
+        ledger,
+        acting.roles,
+        patient.mrn,
+        attending,
+        actor,
+        break_glass_reason,
+        action="admit",
+        now=now,
+    )
+    check_no_open_stay(ledger, patient, encounter_class)  # refused: nothing saved
+    encounter = Encounter.open(
+        patient.id,
+        patient.mrn,
+        encounter_class=encounter_class,
+        attending=attending,
+        service=service,
+        bed=bed,
+        effective_at=effective_at,
+        actor=actor.name,
+    )
+    ledger.save(encounter, access, signer=actor)
+    return encounter.id
+
+
+def transfer(
+    ledger: Ledger,
+    encounter_id: UUID,
+    *,
+    bed: str | None = None,
+    service: str | None = None,
+    attending: str | None = None,
+    effective_at: datetime,
+    actor: Identity,
+    break_glass_reason: str | None = None,
+) -> None:
+    """Move the patient to another bed or service, or hand over to another attending (taking
+    it over oneself is judged like an admission naming oneself attending)."""
+    acting = ledger.authenticate(actor)
+    require(charting.may_manage_encounter(acting.roles))
+    now = ledger.now()
+    check_effective_at(effective_at, now=now, what="transfer time")
+    if attending is not None:
+        check_attending(ledger, attending)
+    encounter = ledger.encounter(encounter_id)
+    before = encounter.attending
+    encounter.transfer(
+        bed=bed,
+        service=service,
+        attending=attending,
+        effective_at=effective_at,
+        actor=actor.name,
+    )  # checked before judging: only a real move is judged (and saved below)
+    access = _judge_move(
+        ledger,
+        acting.roles,
+        encounter.mrn,
+        encounter.attending if encounter.attending != before else None,
+        actor,
+        break_glass_reason,
+        action="transfer",
+        now=now,
+    )
+    ledger.save(encounter, access, signer=actor)
+
+
+def discharge(
+    ledger: Ledger,
+    encounter_id: UUID,
+    *,
+    disposition: str,
+    effective_at: datetime,
+    actor: Identity,
+    break_glass_reason: str | None = None,
+) -> None:
+    """Discharge the patient (a clinician discharging a restricted or VIP patient without
+    a close relationship breaks the glass, as a transfer does)."""
+    acting = ledger.authenticate(actor)
+    require(charting.may_manage_encounter(acting.roles))
+    now = ledger.now()
+    check_effective_at(effective_at, now=now, what="discharge time")
+    encounter = ledger.encounter(encounter_id)
+    disposition = checked_disposition(disposition)  # a closed list: the NUBC status codes
+    encounter.discharge(disposition=disposition, effective_at=effective_at, actor=actor.name)
+    access = _judge_move(
+        ledger,
+        acting.roles,
+        encounter.mrn,
+        None,
+        actor,
+        break_glass_reason,
+        action="discharge",
+        now=now,
+    )
+    ledger.save(encounter, access, signer=actor)
+
+
+def check_no_open_stay(ledger: Ledger, patient: Patient, encounter_class: str) -> None:
+    """One open inpatient stay per chart (`policies.charting.may_open_encounter`), the records
+    merged into it included; only read when the new encounter is of such a class."""
+    if encounter_class not in charting.ONE_AT_A_TIME:
+        return
+    ids = encounter_ids(ledger, chart_patient_ids(ledger, patient))
+    open_now = [
+        charting.OpenEncounter(str(e.id), e.encounter_class, e.admitted_at)
+        for e in (ledger.encounter(oid) for oid in ids)
+        if not e.discharged
+    ]
+    decision = charting.may_open_encounter(encounter_class, open_now)
+    if not decision.allowed:
+        raise UsageError(f"{patient.mrn} cannot be admitted: {decision.reason}.")
+
+
+def check_attending(ledger: Ledger, name: str) -> None:
+    """The attending must be an enrolled physician whose key is not revoked."""
+    name = (name or "").strip()
+    if not name:
+        raise UsageError("Give the attending physician.")
+    try:
+        user = ledger.user(name)
+    except NotFound:
+        raise UsageError(f"There is no user named '{name}' to be the attending.") from None
+    decision = charting.may_be_attending(user.roles)
+    if not decision.allowed:
+        raise UsageError(f"{user.name} cannot be the attending: {decision.reason}.")
+    if user.revoked:
+        raise UsageError(f"{user.name} cannot be the attending: their key has been revoked.")
+
+
+def _judge_move(
+    ledger: Ledger,
+    roles: Iterable[str],
+    mrn: str,
+    attending: str | None,
+    actor: Identity,
+    break_glass_reason: str | None,
+    *,
+    action: str,
+    now: datetime,
+) -> Access | None:
+    """The access policy's verdict on an admission, transfer or discharge (`action`), making
+    `attending` (None: unchanged) the attending: None when it is plain, a flagged access event
+    to save with the encounter when it breaks the glass; a refusal is recorded (an
+    `AccessDenied` event), then raised."""
+    config = current_access_config(ledger)
+    mrn = chart_mrn(ledger, mrn)
+    attending = attending.strip() if attending is not None else None
+    guarded = mrn in config.restricted or mrn in config.vip
+    held = set(roles)
+    relationship = None
+    if attending == actor.name or (guarded and held & access_policy.CLINICAL_ROLES):
+        relationship = ledger.relationship_to(
+            mrn,
+            actor.name,
+            now=now,
+            window_days=config.window_days,
+            restricted=guarded,  # a place the actor made themself is no close relationship
+        )
+    decision = access_policy.decide_admission(
+        held,
+        actor=actor.name,
+        attending=attending,
+        patient=access_policy.PatientFacts(mrn, relationship),
+        break_glass_reason=break_glass_reason,
+        config=config,
+        action="admission" if action == "admit" else action,
+    )
+    if decision.allowed and not decision.flagged:
+        return None
+    record = Access.decided(
+        decision,
+        actor=actor.name,
+        mrns=[mrn],
+        action=action,
+        sections=["encounters"],
+        purpose="treatment",
+        break_glass_reason=break_glass_reason,
+    )
+    if decision.allowed:
+        return record
+    if held & set(config.admit_roles):
+        ledger.save(record, signer=actor)
+        what = {"admit": "Admission"}.get(action, action.capitalize())
+        raise AccessDenied(f"{what} refused: {decision.reason}.")
+    raise NotAuthorised(decision.reason[0].upper() + decision.reason[1:] + ".")
