@@ -6,8 +6,8 @@ are independent); every other command reports the conflict, since it was judged 
 has since changed.
 
 The reads (`encounter`, `encounters`, `chart_history`; the chart as of a moment is
-`ledger.as_of`) are pure: the caller
-records the access first (`record_access`), for the MRN it asked about. A retired (merged-away)
+`ledger.as_of`) are pure: the caller records the access first
+(`ledger.commands.access.record_access`), for the MRN it asked about. A retired (merged-away)
 MRN is therefore not followed silently: reading it names its survivor in the error, so what is
 shown is always the record the access event names. The survivor's chart includes the encounters
 of every record merged into it.
@@ -29,6 +29,7 @@ from eventsourcing.domain import CanMutateAggregate
 
 from ledger.access import Access
 from ledger.as_of import documents_ever_in
+from ledger.commands import access
 from ledger.encounter import Encounter, check_effective_at
 from ledger.errors import (
     AccessDenied,
@@ -82,10 +83,6 @@ class _LedgerLike(Protocol):
     def patient(self, mrn: str) -> Patient: ...
 
     def chart_index(self) -> ChartIndex: ...
-
-    def relationship_to(
-        self, mrn: str, actor: str, *, now: datetime, window_days: int, restricted: bool = False
-    ) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -514,7 +511,8 @@ def _judge_move(
     held = set(roles)
     relationship = None
     if attending == actor.name or (guarded and held & access_policy.CLINICAL_ROLES):
-        relationship = ledger.relationship_to(
+        relationship = access.relationship_to(
+            cast("Ledger", ledger),
             mrn,
             actor.name,
             now=_now(),
@@ -575,7 +573,8 @@ def _judge_charting(
     mrn = _chart_mrn(ledger, encounter.mrn)  # the chart the encounter is now part of
     relationship = None
     if set(roles) & access_policy.CLINICAL_ROLES:  # others: the role rules alone decide
-        relationship = ledger.relationship_to(
+        relationship = access.relationship_to(
+            cast("Ledger", ledger),
             mrn,
             actor.name,
             now=_now(),

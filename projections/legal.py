@@ -26,6 +26,7 @@ from uuid import UUID
 
 from ledger.application import Ledger
 from ledger.as_of import chart_as_of
+from ledger.commands import access
 from ledger.encounter import Encounter
 from ledger.errors import UsageError
 from ledger.files import check_new_folder, new_folder, open_text, subfolder, write_bytes, write_text
@@ -102,7 +103,8 @@ def legal_package(
     out = Path(out)
     check_new_folder(out, force=force)
     patient = ledger.patient(mrn)  # a wrong MRN is one sentence before anything is recorded
-    ledger.record_access(
+    access.record_access(
+        ledger,
         [patient.mrn],
         actor=actor,
         action="copy",

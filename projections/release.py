@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.application import Ledger
+from ledger.commands import access
 from ledger.errors import UsageError, require
 from ledger.files import check_new_folder, new_folder, subfolder, write_bytes, write_text
 from ledger.keys import Identity
@@ -82,7 +83,8 @@ def release_package(
     check_new_folder(out, force=force)
     out = Path(out)
     require(rules.may_handle_releases(ledger.authenticate(actor).roles))
-    ledger.record_access(
+    access.record_access(
+        ledger,
         [request.mrn],
         actor=actor,
         action="disclose",
@@ -179,7 +181,8 @@ def accounting_of(
     roles = ledger.authenticate(actor).roles
     if not may_read_audit_trail(roles).allowed:  # compliance and HIM oversee disclosures too
         require(rules.may_handle_releases(roles))
-    ledger.record_access(
+    access.record_access(
+        ledger,
         [patient.mrn],
         actor=actor,
         action="query",

@@ -17,6 +17,7 @@ from uuid import UUID
 
 import pytest
 
+from ledger.commands import access, patients
 from ledger.errors import AccessDenied, IntegrityViolation, NotFound, UsageError
 from ledger.keys import Identity
 from ledger.legal_package import sign_manifest
@@ -55,7 +56,7 @@ def case(hospital: Hospital, tmp_path: Path) -> Case:
     tech = staff(hospital, "tech1", "technician")
     doc = staff(hospital, "doc1", "physician")
     roi = staff(hospital, "roi1", "roi-specialist")
-    mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    mrn = patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
     now = datetime.now(UTC)
     encounter = ledger.open_encounter(
         mrn,
@@ -75,7 +76,9 @@ def case(hospital: Hospital, tmp_path: Path) -> Case:
     scan = tmp_path / "consent.txt"
     scan.write_bytes(b"I consent to treatment.\n")
     document = ledger.file_document(mrn, scan, kind="consent", actor=tech, encounter_id=encounter)
-    ledger.record_access([mrn], actor=doc, action="query", sections=["chart"], purpose="treatment")
+    access.record_access(
+        ledger, [mrn], actor=doc, action="query", sections=["chart"], purpose="treatment"
+    )
     time.sleep(0.01)
     as_of = datetime.now(UTC)
     time.sleep(0.01)
