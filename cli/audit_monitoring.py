@@ -6,6 +6,7 @@ import click
 
 from cli.main import Session, pass_session
 from cli.parsing import parse_time
+from policies.review import OUTCOMES
 
 
 @click.command("alerts")
@@ -55,14 +56,14 @@ def alerts(
 @click.option(
     "--outcome",
     required=True,
-    type=click.Choice(["appropriate", "inappropriate", "needs-follow-up"]),
+    type=click.Choice(OUTCOMES),
     help="What the review found.",
 )
 @click.option("--note", required=True, help="What was checked and why it is so.")
 @pass_session
 def review(session: Session, event: str, outcome: str, note: str) -> None:
     """Record a compliance officer's finding on an access EVENT (a signed event)."""
-    from ledger.review import record_review
+    from ledger.commands.reviews import record_review
 
     actor = session.identity()
     with session.ledger() as ledger:

@@ -8,17 +8,7 @@ import click
 
 from cli.main import Session, pass_session
 from cli.parsing import parse_time
-
-NOTICE_METHODS = ("in-person", "letter", "email", "phone", "inbox")
-DEFICIENCIES = (
-    "history-and-physical",
-    "discharge-summary",
-    "operative-report",
-    "consent",
-    "progress-notes",
-    "signature",
-    "co-signature",
-)
+from policies.records import DEFICIENCIES, NOTICE_METHODS
 
 
 def _when(on: str | None) -> datetime:
@@ -48,11 +38,11 @@ def scan(session: Session) -> None:
     """Record what the completion rules find on every chart now: new deficiencies are assigned
     to a physician, ones the chart no longer lacks are closed. (What it signs is true of now, so
     unlike the lists it takes no --on.)"""
-    from ledger.completion import scan as record_scan
+    from ledger.commands.completion import scan as record_scan
 
     actor = session.identity()
     with session.ledger() as ledger:
-        result = record_scan(ledger, now=datetime.now(UTC), actor=actor)
+        result = record_scan(ledger, actor=actor)
     click.echo(
         f"Scanned: {result.assigned} assigned, {result.completed} completed, {result.open} open "
         f"(deficiencies); {_count(result.encounters, 'encounter', 'encounters')} recorded."
@@ -65,7 +55,7 @@ def scan(session: Session) -> None:
 @pass_session
 def notify(session: Session, physician: str, method: str) -> None:
     """Record that a physician was told of every open deficiency assigned to them."""
-    from ledger.completion import notify as record_notice
+    from ledger.commands.completion import notify as record_notice
 
     actor = session.identity()
     with session.ledger() as ledger:
@@ -87,13 +77,11 @@ def resolve(session: Session, reference: str, kind: str, reason: str) -> None:
 
     If the chart now has what was missing it is recorded completed; otherwise the HIM director
     waives it, and the rules stop raising it."""
-    from ledger.completion import resolve as record_resolution
+    from ledger.commands.completion import resolve as record_resolution
 
     actor = session.identity()
     with session.ledger() as ledger:
-        outcome = record_resolution(
-            ledger, reference, kind, reason=reason, now=datetime.now(UTC), actor=actor
-        )
+        outcome = record_resolution(ledger, reference, kind, reason=reason, actor=actor)
     click.echo(f"Recorded: the {kind} deficiency of {reference} is {outcome}.")
 
 

@@ -9,11 +9,10 @@ import click
 from cli.main import Session, pass_session
 from cli.output import json_option
 from cli.parsing import parse_uuid
+from policies.records import DISCREPANCY_KINDS
 
 if TYPE_CHECKING:
     from ledger.discrepancy import Discrepancy
-
-DISCREPANCY_KINDS = ("date-of-birth", "unsupported-diagnosis", "misfiled-document", "other")
 
 
 @click.group("discrepancy")
@@ -31,7 +30,7 @@ def discrepancy() -> None:
 @pass_session
 def open_(session: Session, mrn: str, kind: str, description: str, facts: tuple[str, ...]) -> None:
     """Open a discrepancy on MRN's chart, naming the events that disagree (repeat --fact)."""
-    from ledger.discrepancy import open_discrepancy
+    from ledger.commands.discrepancies import open_discrepancy
 
     actor = session.identity()
     with session.ledger() as ledger:
@@ -55,7 +54,7 @@ def resolve(
     session: Session, discrepancy_id: str, analysis: str, correcting: tuple[str, ...]
 ) -> None:
     """Resolve a discrepancy with the analysis and the events that corrected the chart."""
-    from ledger.discrepancy import resolve_discrepancy
+    from ledger.commands.discrepancies import resolve_discrepancy
 
     actor = session.identity()
     found = parse_uuid(discrepancy_id, "a discrepancy")

@@ -261,8 +261,9 @@ def export(session: Session, folder: Path, purpose: str, force: bool) -> None:
 
 
 def _ends_at(size: int, root: bytes) -> str:
-    """How `export` and `verify --export` name the signed checkpoint an export ends at."""
-    return f"the signed checkpoint of tree size {size} (root {root.hex()[:16]}…)"
+    """How `export` and `verify --export` name the signed checkpoint an export ends at (the root
+    in base64, as the checkpoint's own note and verify's "Root of" line write it)."""
+    return f"the signed checkpoint of tree size {size} (root {base64.b64encode(root).decode()})"
 
 
 def _ends_at_json(report: Report) -> dict[str, object]:
@@ -378,14 +379,23 @@ def _verify_package(folder: Path, anchor: bytes | None, as_json: bool, started: 
 def upgrade(session: Session) -> None:
     """Add what this version needs to an existing ledger's tables (safe to run again)."""
     from ledger.application import Ledger
+    from ledger.follower import rebuild_stale_views
     from ledger.store import parse_store_url
+    from projections.views import every_view
 
     home = session.home
     store = parse_store_url(home.db_url(session.db))
     before, after = Ledger.upgrade(store, master_key=home.master_key())
-    if before == after:
+    ledger = Ledger(store, master_key=home.master_key())
+    try:
+        rebuilt = rebuild_stale_views(ledger, every_view(ledger.db))
+    finally:
+        ledger.close()
+    if before == after and not rebuilt:
         click.echo(f"The ledger at {store.display} is at schema version {after}; nothing to do.")
-    else:
+    elif before != after:
         click.echo(
             f"Upgraded the ledger at {store.display} from schema version {before} to {after}."
         )
+    for name, applied in rebuilt:
+        click.echo(f"Rebuilt the {name} view from the ledger's {applied} events.")

@@ -11,12 +11,10 @@ import click
 from cli.main import Session, pass_session
 from cli.output import json_option
 from cli.parsing import parse_time
+from policies.records import HOLDER_KINDS, RECORD_TYPES
 
 if TYPE_CHECKING:
     from projections.locations import Volume
-
-HOLDER_KINDS = ("department", "clinic", "physician", "person")
-RECORD_TYPES = ("medical-record", "radiology", "emergency", "outpatient", "legal-hold", "other")
 
 
 def _now() -> datetime:
@@ -43,7 +41,7 @@ def location() -> None:
 @pass_session
 def add(session: Session, mrn: str, barcode: str, record_type: str, volume: int, home: str) -> None:
     """Register a physical volume of MRN's record by its barcode."""
-    from ledger.chart_volume import register_volume
+    from ledger.commands.chart_volumes import register_volume
 
     actor = session.identity()
     with session.ledger() as ledger:
@@ -70,7 +68,7 @@ def route(session: Session, mrn: str, to: str, holder_kind: str, purpose: str, d
     """Route MRN's electronic record to a department or a person (checked by the access policy).
 
     It comes back with 'location checkin E-<MRN>'."""
-    from ledger.chart_volume import route_record
+    from ledger.commands.chart_volumes import route_record
 
     actor = session.identity()
     with session.ledger() as ledger:
@@ -81,7 +79,6 @@ def route(session: Session, mrn: str, to: str, holder_kind: str, purpose: str, d
             holder_kind=holder_kind,
             purpose=purpose,
             due=parse_time(due, what="due date"),
-            now=_now(),
             actor=actor,
         )
     click.echo(f"Routed the electronic record {code} to {to} for {purpose}.")
@@ -95,7 +92,7 @@ def route(session: Session, mrn: str, to: str, holder_kind: str, purpose: str, d
 @pass_session
 def request(session: Session, barcode: str, requestor: str, needed_by: str, purpose: str) -> None:
     """Ask for a volume to be pulled (it joins the pull list)."""
-    from ledger.chart_volume import request_volume
+    from ledger.commands.chart_volumes import request_volume
 
     actor = session.identity()
     with session.ledger() as ledger:
@@ -105,7 +102,6 @@ def request(session: Session, barcode: str, requestor: str, needed_by: str, purp
             requestor=requestor,
             needed_by=parse_time(needed_by, what="time"),
             purpose=purpose,
-            now=_now(),
             actor=actor,
         )
     click.echo(f"Requested {barcode.upper()} for {requestor}.")
@@ -118,7 +114,7 @@ def _out(transfer: bool) -> Callable[..., None]:
     @click.option("--due", required=True, help="When it must be back (ISO 8601).")
     @pass_session
     def command(session: Session, barcode: str, holder: str, holder_kind: str, due: str) -> None:
-        from ledger.chart_volume import check_out
+        from ledger.commands.chart_volumes import check_out
 
         actor = session.identity()
         with session.ledger() as ledger:
@@ -128,7 +124,6 @@ def _out(transfer: bool) -> Callable[..., None]:
                 holder=holder,
                 holder_kind=holder_kind,
                 due=parse_time(due, what="time"),
-                now=_now(),
                 actor=actor,
                 transfer=transfer,
             )
@@ -148,7 +143,7 @@ location.command("transfer", help="Hand a checked-out volume to another holder."
 @pass_session
 def checkin(session: Session, barcode: str, place: str | None) -> None:
     """Check a volume back in."""
-    from ledger.chart_volume import check_in
+    from ledger.commands.chart_volumes import check_in
 
     actor = session.identity()
     with session.ledger() as ledger:
@@ -162,7 +157,7 @@ def checkin(session: Session, barcode: str, place: str | None) -> None:
 @pass_session
 def lost(session: Session, barcode: str, note: str) -> None:
     """Report a volume lost."""
-    from ledger.chart_volume import report_lost
+    from ledger.commands.chart_volumes import report_lost
 
     actor = session.identity()
     with session.ledger() as ledger:
@@ -176,7 +171,7 @@ def lost(session: Session, barcode: str, note: str) -> None:
 @pass_session
 def found(session: Session, barcode: str, place: str | None) -> None:
     """Record that a lost volume was found."""
-    from ledger.chart_volume import check_in
+    from ledger.commands.chart_volumes import check_in
 
     actor = session.identity()
     with session.ledger() as ledger:
@@ -190,7 +185,7 @@ def found(session: Session, barcode: str, place: str | None) -> None:
 @pass_session
 def loose(session: Session, barcode: str, what: str) -> None:
     """Record loose sheets filed into a volume."""
-    from ledger.chart_volume import file_loose
+    from ledger.commands.chart_volumes import file_loose
 
     actor = session.identity()
     with session.ledger() as ledger:

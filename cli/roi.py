@@ -13,7 +13,7 @@ import click
 from cli.common import force_option
 from cli.main import Session, pass_session
 from cli.parsing import parse_uuid
-from policies.release import BASES, INFORMATION_BLOCKING_EXCEPTIONS, REQUESTER_KINDS
+from policies.release import BASES, INFORMATION_BLOCKING_EXCEPTIONS, METHODS, REQUESTER_KINDS
 
 
 def _today() -> date:
@@ -73,7 +73,8 @@ def request(
     received: str | None,
 ) -> None:
     """Log a request for MRN's information; prints its id (and due date for a patient's own)."""
-    from ledger.release import release_request, request_release
+    from ledger.commands.release import request_release
+    from ledger.release import release_request
 
     actor = session.identity()
     with session.ledger() as ledger:
@@ -87,7 +88,6 @@ def request(
             sections=list(sections),
             purpose=purpose,
             received=_day(received, "date") or _today(),
-            today=_today(),
             actor=actor,
             date_from=_day(date_from, "date"),
             date_to=_day(date_to, "date"),
@@ -133,7 +133,7 @@ def validate(
     protective_order: bool,
 ) -> None:
     """Check a request's legal basis; the verdict, valid or not, is recorded."""
-    from ledger.release import validate_release
+    from ledger.commands.release import validate_release
 
     actor = session.identity()
     parsed = [_authorization(p) for p in authorizations]
@@ -142,7 +142,6 @@ def validate(
             ledger,
             _request(request_id),
             basis=basis,
-            today=_today(),
             actor=actor,
             authorizations=parsed,
             notice_to_patient=notice_to_patient,
@@ -160,13 +159,11 @@ def validate(
 @pass_session
 def extend(session: Session, request_id: str, reason: str) -> None:
     """Extend a patient's request once by 30 days, before the first deadline."""
-    from ledger.release import extend_release
+    from ledger.commands.release import extend_release
 
     actor = session.identity()
     with session.ledger() as ledger:
-        due = extend_release(
-            ledger, _request(request_id), reason=reason, today=_today(), actor=actor
-        )
+        due = extend_release(ledger, _request(request_id), reason=reason, actor=actor)
     click.echo(f"Extended request {request_id}: now due {due.isoformat()}.")
 
 
@@ -175,7 +172,7 @@ def extend(session: Session, request_id: str, reason: str) -> None:
 @pass_session
 def approve(session: Session, request_id: str) -> None:
     """Approve a validated request."""
-    from ledger.release import approve_release
+    from ledger.commands.release import approve_release
 
     actor = session.identity()
     with session.ledger() as ledger:
@@ -194,7 +191,7 @@ def approve(session: Session, request_id: str) -> None:
 @pass_session
 def deny(session: Session, request_id: str, reason: str, exception: str | None) -> None:
     """Deny a request, with the reason (and the information-blocking exception, if any)."""
-    from ledger.release import deny_release
+    from ledger.commands.release import deny_release
 
     actor = session.identity()
     with session.ledger() as ledger:
@@ -204,9 +201,7 @@ def deny(session: Session, request_id: str, reason: str, exception: str | None) 
 
 @roi.command("release")
 @click.argument("request_id")
-@click.option(
-    "--method", type=click.Choice(["mail", "email", "portal", "fax", "in-person"]), required=True
-)
+@click.option("--method", type=click.Choice(METHODS), required=True)
 @click.option("--fee", default="0", show_default=True, help="The fee charged.")
 @click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False))
 @force_option
@@ -215,12 +210,20 @@ def release(
     session: Session, request_id: str, method: str, fee: str, out: Path, force: bool
 ) -> None:
     """Write the approved release to OUT and record exactly what went out."""
-    from projections.release import release_package
+    from ledger.commands.release import release_package
+    from projections.release import package_contents
 
     actor = session.identity()
     with session.ledger() as ledger:
         done = release_package(
-            ledger, _request(request_id), out=out, method=method, fee=fee, actor=actor, force=force
+            ledger,
+            _request(request_id),
+            contents=package_contents,
+            out=out,
+            method=method,
+            fee=fee,
+            actor=actor,
+            force=force,
         )
     accounted = "it will be in the accounting" if done.accountable else "not accountable"
     click.echo(
@@ -304,15 +307,13 @@ def _withheld(count: int) -> str:
 @pass_session
 def suspend(session: Session, mrn: str, agency: str, until: str, oral: bool) -> None:
     """Suspend accounting disclosures of MRN to an agency, at its request (164.528(a)(2))."""
-    from ledger.release import suspend_accounting
+    from ledger.commands.release import suspend_accounting
 
     end = _day(until, "date")
     assert end is not None  # noqa: S101 (required option)
     actor = session.identity()
     with session.ledger() as ledger:
-        ends = suspend_accounting(
-            ledger, mrn, agency=agency, until=end, oral=oral, today=_today(), actor=actor
-        )
+        ends = suspend_accounting(ledger, mrn, agency=agency, until=end, oral=oral, actor=actor)
     click.echo(f"Suspended accounting {agency}'s disclosures of {mrn.upper()} until {ends}.")
 
 

@@ -26,6 +26,7 @@ class ChartIndex:
     """Encounters and documents by patient, in the order they entered the log."""
 
     name = "chart-index"
+    tables = ("chart_index",)
     topics = catalogue.topics_of(catalogue.CHART_INDEX_EVENTS)
 
     def __init__(self, db: Database) -> None:

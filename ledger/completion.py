@@ -8,12 +8,12 @@ chart no longer lacks. `deficiency notify` records that a physician was told of 
 deficiencies, and how. `deficiency resolve` closes one by hand with a reason: `Completed` when
 the chart now satisfies it, otherwise `Waived` (only the HIM director waives; the rules then stop
 raising it). The events name kinds, physicians, times and entry references, never clinical
-content, so they are not encrypted.
+content, so they are not encrypted. The commands are `ledger.commands.completion`; who may run
+them is `policies.records`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -22,41 +22,14 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from ledger.access_policy import current_access_config, current_completion_rules
 from ledger.encounter import Encounter
-from ledger.errors import UsageError, require
-from policies.deficiency import (
-    DEFICIENCIES,
-    POLICY_VERSION,
-    CompletionRules,
-    Deficiency,
-    EncounterFacts,
-    EntryFacts,
-    deficiencies,
-    is_operative,
-)
-from policies.roles import Decision
+from ledger.errors import UsageError
+from policies.deficiency import Deficiency, EncounterFacts, EntryFacts, is_operative
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Identity
 
 COMPLETION_NAMESPACE = uuid5(NAMESPACE_URL, "https://chartledger.invalid/encounter-completion")
-TRACKING_ROLES = frozenset({"technician", "him-director"})
-WAIVING_ROLES = frozenset({"him-director"})
-NOTICE_METHODS = ("in-person", "letter", "email", "phone", "inbox")
-
-
-def may_track_completion(roles: Iterable[str]) -> Decision:
-    if TRACKING_ROLES & set(roles):
-        return Decision(True, "the records department tracks chart completion")
-    return Decision(False, "only technicians or the HIM director track chart completion")
-
-
-def may_waive(roles: Iterable[str]) -> Decision:
-    if WAIVING_ROLES & set(roles):
-        return Decision(True, "the HIM director may waive a deficiency")
-    return Decision(False, "only the HIM director may waive a deficiency the chart still has")
 
 
 def completion_id(encounter_id: UUID | str) -> UUID:
@@ -146,6 +119,59 @@ class EncounterCompletion(Aggregate):
         self.open: dict[str, Assignment] = {}
         self.waived: set[str] = set()
 
+    # -- the register's changes, each one event --------------------------------------------------
+
+    @classmethod
+    def start(cls, *, encounter_id: UUID, mrn: str, actor: str) -> EncounterCompletion:
+        """The register of an encounter, before its first deficiency."""
+        return cls._create(
+            cls.Started,
+            id=completion_id(encounter_id),
+            encounter_id=encounter_id,
+            mrn=mrn,
+            actor=actor,
+        )
+
+    def _is_open(self, key: str) -> None:
+        if key not in self.open:
+            raise UsageError(f"There is no open deficiency {key} in this encounter's register.")
+
+    def assign(self, found: Deficiency, *, policy: str, actor: str) -> None:
+        """A deficiency the rules found, not seen before, assigned to its physician."""
+        if found.key in self.open:
+            raise UsageError(f"The deficiency {found.key} is already assigned.")
+        self.trigger_event(
+            self.Assigned,
+            key=found.key,
+            kind=found.kind,
+            physician=found.physician,
+            due_at=found.due_at,
+            why=found.why,
+            entry=found.entry,
+            policy=policy,
+            actor=actor,
+        )
+
+    def complete(self, key: str, *, note: str, policy: str, actor: str) -> None:
+        """The rules in force (`policy`) no longer find it missing; `note` says why."""
+        self._is_open(key)
+        self.trigger_event(self.Completed, key=key, note=note, policy=policy, actor=actor)
+
+    def waive(self, key: str, *, reason: str, actor: str) -> None:
+        """Closed although the chart still lacks it: the rules stop raising it."""
+        self._is_open(key)
+        self.trigger_event(self.Waived, key=key, reason=reason, actor=actor)
+
+    def notify(self, physician: str, *, method: str, actor: str) -> int:
+        """The physician was told of every open deficiency assigned to them here; returns how
+        many (none: nothing is recorded)."""
+        keys = sorted(k for k, a in self.open.items() if a.physician == physician)
+        if keys:
+            self.trigger_event(
+                self.Notified, physician=physician, keys=keys, method=method, actor=actor
+            )
+        return len(keys)
+
 
 @dataclass
 class Registers:
@@ -173,18 +199,28 @@ def registers(ledger: Ledger) -> Registers:
     return found
 
 
+def register_of(ledger: Ledger, encounter_id: UUID) -> EncounterCompletion | None:
+    """The encounter's register, or None before any deficiency was recorded for it."""
+    try:
+        return cast(EncounterCompletion, ledger.repository.get(completion_id(encounter_id)))
+    except AggregateNotFoundError:
+        return None
+
+
 def encounter_facts(ledger: Ledger, waived: Registers | None = None) -> list[EncounterFacts]:
     """The completion facts of every encounter: its entries and the kinds of its documents."""
     physicians = {u.name for u in ledger.users() if "physician" in u.roles}
     index = ledger.chart_index()
     documents = index.document_kinds_by_encounter()
     return [
-        _facts(ledger.encounter(encounter_id), documents.get(encounter_id, []), physicians, waived)
+        facts_of(
+            ledger.encounter(encounter_id), documents.get(encounter_id, []), physicians, waived
+        )
         for encounter_id in index.all_encounter_ids()
     ]
 
 
-def _facts(
+def facts_of(
     encounter: Encounter, documents: list[str], physicians: set[str], waived: Registers | None
 ) -> EncounterFacts:
     return EncounterFacts(
@@ -214,98 +250,6 @@ def _facts(
     )
 
 
-@dataclass(frozen=True)
-class ScanResult:
-    assigned: int
-    completed: int
-    open: int
-    encounters: int
-
-
-def scan(ledger: Ledger, *, now: datetime, actor: Identity) -> ScanResult:
-    """Record what the rules find on every chart now, in one transaction."""
-    require(may_track_completion(ledger.authenticate(actor).roles))
-    rules = current_completion_rules(ledger)
-    policy = f"{POLICY_VERSION}+{current_access_config(ledger).version}"
-    known = registers(ledger)
-    changed: list[EncounterCompletion] = []
-    assigned = completed = still_open = 0
-    for facts in encounter_facts(ledger, known):
-        found = {d.key: d for d in deficiencies(facts, now=now, rules=rules)}
-        register = known.by_encounter.get(facts.id)
-        if register is None and not found:
-            continue
-        if register is None:
-            register = EncounterCompletion._create(
-                EncounterCompletion.Started,
-                id=completion_id(facts.id),
-                encounter_id=UUID(facts.id),
-                mrn=facts.mrn,
-                actor=actor.name,
-            )
-        for key in sorted(set(register.open) - set(found)):
-            register.trigger_event(
-                EncounterCompletion.Completed,
-                key=key,
-                note="the rules in force no longer find it missing",
-                policy=policy,
-                actor=actor.name,
-            )
-            completed += 1
-        for key in sorted(set(found) - set(register.open)):
-            _assign(register, found[key], policy=policy, actor=actor.name)
-            assigned += 1
-        still_open += len(register.open)
-        if register.pending_events:
-            changed.append(register)
-    if changed:
-        ledger.save(*changed, signer=actor)
-    return ScanResult(assigned, completed, still_open, len(changed))
-
-
-def _assign(register: EncounterCompletion, found: Deficiency, *, policy: str, actor: str) -> None:
-    register.trigger_event(
-        EncounterCompletion.Assigned,
-        key=found.key,
-        kind=found.kind,
-        physician=found.physician,
-        due_at=found.due_at,
-        why=found.why,
-        entry=found.entry,
-        policy=policy,
-        actor=actor,
-    )
-
-
-def notify(ledger: Ledger, physician: str, *, method: str, actor: Identity) -> tuple[int, int]:
-    """Record that a physician was told of every open deficiency assigned to them; returns
-    (deficiencies, encounters)."""
-    require(may_track_completion(ledger.authenticate(actor).roles))
-    if method not in NOTICE_METHODS:
-        raise UsageError(f"The method must be one of: {', '.join(NOTICE_METHODS)}.")
-    ledger.user(physician)
-    changed = []
-    count = 0
-    for register in registers(ledger).by_encounter.values():
-        keys = sorted(k for k, a in register.open.items() if a.physician == physician)
-        if keys:
-            register.trigger_event(
-                EncounterCompletion.Notified,
-                physician=physician,
-                keys=keys,
-                method=method,
-                actor=actor.name,
-            )
-            changed.append(register)
-            count += len(keys)
-    if not changed:
-        raise UsageError(
-            f"{physician} has no open deficiencies assigned; run 'deficiency scan' first."
-        )
-    ledger.save(*changed, signer=actor)
-    return count, len(changed)
-
-
 def parse_reference(reference: str) -> tuple[UUID, str | None]:
     """ENCOUNTER or ENCOUNTER:ENTRY, as `chart add` prints them."""
     encounter, _, entry = reference.strip().partition(":")
@@ -315,56 +259,3 @@ def parse_reference(reference: str) -> tuple[UUID, str | None]:
         raise UsageError(
             f"'{reference}' is not a chart reference: give ENCOUNTER or ENCOUNTER:ENTRY."
         ) from None
-
-
-def resolve(
-    ledger: Ledger,
-    reference: str,
-    kind: str,
-    *,
-    reason: str,
-    now: datetime,
-    actor: Identity,
-    rules: CompletionRules | None = None,
-) -> str:
-    """Close one open deficiency by hand: 'completed' if the chart now satisfies it, else
-    'waived' (HIM director only). Returns which."""
-    acting = ledger.authenticate(actor)
-    require(may_track_completion(acting.roles))
-    if kind not in DEFICIENCIES:
-        raise UsageError(f"The deficiency must be one of: {', '.join(DEFICIENCIES)}.")
-    if not reason.strip():
-        raise UsageError("Give the reason the deficiency is resolved.")
-    encounter_id, entry = parse_reference(reference)
-    key = kind if entry is None else f"{kind}:{encounter_id}:{entry}"
-    try:
-        register = cast(EncounterCompletion, ledger.repository.get(completion_id(encounter_id)))
-    except AggregateNotFoundError:
-        register = None
-    if register is None or key not in register.open:
-        raise UsageError(
-            f"There is no open {kind} deficiency recorded for {reference.strip()} "
-            "('deficiency scan' records new ones)."
-        )
-    encounter = ledger.encounter(encounter_id)
-    documents = ledger.chart_index().document_kinds_by_encounter().get(encounter.id, [])
-    physicians = {u.name for u in ledger.users() if "physician" in u.roles}
-    facts = _facts(encounter, documents, physicians, None)
-    in_force = rules or current_completion_rules(ledger)
-    if key in {d.key for d in deficiencies(facts, now=now, rules=in_force)}:
-        require(may_waive(acting.roles))
-        register.trigger_event(
-            EncounterCompletion.Waived, key=key, reason=reason.strip(), actor=actor.name
-        )
-        outcome = "waived"
-    else:
-        register.trigger_event(
-            EncounterCompletion.Completed,
-            key=key,
-            note=reason.strip(),
-            policy=f"{POLICY_VERSION}+{current_access_config(ledger).version}",
-            actor=actor.name,
-        )
-        outcome = "completed"
-    ledger.save(register, signer=actor)
-    return outcome

@@ -6,6 +6,7 @@ checked to be in the log. It is resolved with the analysis and the events that c
 (a demographic correction, an amendment, a document moved by `Document.Refiled`): nothing is
 edited, the correction is new events and the discrepancy links them. The description and the
 analysis may hold clinical detail, so both events are encrypted with the patient's data key.
+The commands are `ledger.commands.discrepancies`; who may run them is `policies.records`.
 """
 
 from __future__ import annotations
@@ -18,31 +19,15 @@ from eventsourcing.domain import Aggregate
 
 from ledger.access import Shown
 from ledger.commands import access
-from ledger.errors import AccessDenied, NotFound, UsageError, require
+from ledger.errors import AccessDenied, NotFound, UsageError
 from ledger.patient import patient_id
-from policies.roles import Decision
+from policies.records import DISCREPANCY_KINDS
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from ledger.application import Ledger
     from ledger.keys import Identity
-
-DISCREPANCY_KINDS = ("date-of-birth", "unsupported-diagnosis", "misfiled-document", "other")
-OPENING_ROLES = frozenset({"technician", "him-director", "coder"})
-RESOLVING_ROLES = frozenset({"technician", "him-director"})
-
-
-def may_open_discrepancies(roles: list[str]) -> Decision:
-    if OPENING_ROLES & set(roles):
-        return Decision(True, "HIM staff and coders report discrepancies")
-    return Decision(False, "only technicians, coders or the HIM director open discrepancies")
-
-
-def may_resolve_discrepancies(roles: list[str]) -> Decision:
-    if RESOLVING_ROLES & set(roles):
-        return Decision(True, "HIM staff resolve discrepancies")
-    return Decision(False, "only technicians or the HIM director resolve discrepancies")
 
 
 class Discrepancy(Aggregate):
@@ -101,18 +86,59 @@ class Discrepancy(Aggregate):
     def is_open(self) -> bool:
         return self.resolved_by is None
 
+    @staticmethod
+    def check_report(*, kind: str, description: str) -> None:
+        """What every discrepancy says (checked before the facts are looked up)."""
+        if kind not in DISCREPANCY_KINDS:
+            raise UsageError(f"The kind must be one of: {', '.join(DISCREPANCY_KINDS)}.")
+        if not description.strip():
+            raise UsageError("Describe what disagrees.")
 
-def event_refs(ledger: Ledger, refs: list[str], *, what: str) -> list[str]:
-    """Each reference as the `UUID/VERSION` of an event in the log, in order, once each."""
-    found: list[str] = []
-    for ref in refs:
-        leaf = ledger.find_event(ref)
-        canonical = f"{leaf.originator_id}/{leaf.originator_version}"
-        if canonical not in found:
-            found.append(canonical)
-    if not found:
-        raise UsageError(f"Give at least one {what} event (UUID/VERSION).")
-    return found
+    @classmethod
+    def open(
+        cls,
+        *,
+        patient_id: UUID,
+        mrn: str,
+        kind: str,
+        description: str,
+        facts: list[str],
+        actor: str,
+    ) -> Discrepancy:
+        """Facts (`UUID/VERSION` of events in the log) of one chart that disagree."""
+        cls.check_report(kind=kind, description=description)
+        if not facts:
+            raise UsageError("Give at least one fact event (UUID/VERSION).")
+        return cls._create(
+            cls.Opened,
+            id=uuid4(),
+            patient_id=patient_id,
+            mrn=mrn,
+            kind=kind,
+            description=description.strip(),
+            facts=list(facts),
+            actor=actor,
+        )
+
+    def check_resolution(self, *, analysis: str) -> None:
+        """A discrepancy is resolved once, with an analysis (checked before the events are)."""
+        if not self.is_open:
+            raise UsageError(f"Discrepancy {self.id} was already resolved by {self.resolved_by}.")
+        if not analysis.strip():
+            raise UsageError("Give the analysis of the discrepancy.")
+
+    def resolve(self, *, analysis: str, correcting: list[str], actor: str) -> None:
+        """The analysis, and the events that corrected the chart; once."""
+        self.check_resolution(analysis=analysis)
+        if not correcting:
+            raise UsageError("Give at least one correcting event (UUID/VERSION).")
+        self.trigger_event(
+            self.Resolved,
+            patient_id=self.patient_id,
+            analysis=analysis.strip(),
+            correcting=list(correcting),
+            actor=actor,
+        )
 
 
 def discrepancy(ledger: Ledger, discrepancy_id: UUID) -> Discrepancy:
@@ -123,61 +149,6 @@ def discrepancy(ledger: Ledger, discrepancy_id: UUID) -> Discrepancy:
     if not isinstance(found, Discrepancy):
         raise NotFound(f"There is no discrepancy {discrepancy_id}.")
     return found
-
-
-def open_discrepancy(
-    ledger: Ledger,
-    mrn: str,
-    *,
-    kind: str,
-    description: str,
-    facts: list[str],
-    actor: Identity,
-) -> UUID:
-    """Record that facts of a patient's chart disagree; returns the discrepancy's id."""
-    require(may_open_discrepancies(ledger.authenticate(actor).roles))
-    if kind not in DISCREPANCY_KINDS:
-        raise UsageError(f"The kind must be one of: {', '.join(DISCREPANCY_KINDS)}.")
-    if not description.strip():
-        raise UsageError("Describe what disagrees.")
-    patient = ledger.patient(mrn)
-    record = Discrepancy._create(
-        Discrepancy.Opened,
-        id=uuid4(),
-        patient_id=patient.id,
-        mrn=patient.mrn,
-        kind=kind,
-        description=description.strip(),
-        facts=event_refs(ledger, facts, what="fact"),
-        actor=actor.name,
-    )
-    ledger.save(record, signer=actor)
-    return record.id
-
-
-def resolve_discrepancy(
-    ledger: Ledger,
-    discrepancy_id: UUID,
-    *,
-    analysis: str,
-    correcting: list[str],
-    actor: Identity,
-) -> None:
-    """Close a discrepancy with the analysis and the events that corrected the chart."""
-    require(may_resolve_discrepancies(ledger.authenticate(actor).roles))
-    record = discrepancy(ledger, discrepancy_id)
-    if not record.is_open:
-        raise UsageError(f"Discrepancy {record.id} was already resolved by {record.resolved_by}.")
-    if not analysis.strip():
-        raise UsageError("Give the analysis of the discrepancy.")
-    record.trigger_event(
-        Discrepancy.Resolved,
-        patient_id=record.patient_id,
-        analysis=analysis.strip(),
-        correcting=event_refs(ledger, correcting, what="correcting"),
-        actor=actor.name,
-    )
-    ledger.save(record, signer=actor)
 
 
 def discrepancies(

@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from ledger import merkle_log
-from ledger.errors import IntegrityViolation
+from ledger.errors import IntegrityViolation, LedgerError
 from ledger.store import Cursor
 from ledger.verifier.envelope import opened_hash
 
@@ -27,7 +27,13 @@ if TYPE_CHECKING:
 
 
 class View(Protocol):
-    """A read model: its tables, and what each event does to them."""
+    """A read model: its tables, and what each event does to them.
+
+    A view may say `version` (default 1) and list its `tables` (base names). Raise the version
+    whenever the rows it would build from the same events change: tables built by an older
+    version are stale, no command reads them, and `chartledger upgrade` rebuilds them
+    (`rebuild_stale_views`) from the first event.
+    """
 
     name: str
 
@@ -36,15 +42,32 @@ class View(Protocol):
     def apply(self, cur: Cursor, event: Any, notification_id: int) -> None: ...
 
 
+def view_version(view: View) -> int:
+    return int(getattr(view, "version", 1))
+
+
+class StaleView(LedgerError):
+    """A view's tables were built by an older version of the view."""
+
+    exit_code = 2
+
+
 class Follower:
     """Catches views up with the log (polling works on both stores; a CLI catches up first)."""
 
-    def __init__(self, ledger: Ledger, views: Sequence[View]) -> None:
+    def __init__(self, ledger: Ledger, views: Sequence[View], *, rebuilding: bool = False) -> None:
         self.ledger = ledger
         self.views = list(views)
         self.tracking: Any = ledger.factory.tracking_recorder()
         for view in self.views:  # once per store, safe under concurrent opens
-            ledger.db.create_tables(view.name, view.create_tables)
+            built = ledger.db.create_tables(
+                view.name, view.create_tables, version=view_version(view)
+            )
+            if built < view_version(view) and not rebuilding:
+                raise StaleView(
+                    f"The {view.name} view of this ledger was built by an older version of "
+                    "Chartledger; run 'chartledger upgrade' to rebuild it (nothing is lost)."
+                )
 
     def catch_up(self, batch_size: int = 2000) -> int:
         """Apply every admitted event each view has not seen; returns how many were applied."""
@@ -124,3 +147,34 @@ class Follower:
                 originator_version=outside[0].originator_version,
             )
         return [(note, recorded[note.id]) for note in notes]
+
+
+def rebuild_stale_views(ledger: Ledger, views: Sequence[View]) -> list[tuple[str, int]]:
+    """Rebuild every view whose tables an older version built: drop them, then catch up from
+    the first event. Returns (view name, events applied) for each view rebuilt."""
+    rebuilt = []
+    tracking: Any = ledger.factory.tracking_recorder()
+    table = _tracking_table(ledger, tracking)
+    for view in views:
+        stored = ledger.db.tables_version(view.name)
+        if stored is None or stored >= view_version(view):
+            continue
+        tables = tuple(getattr(view, "tables", ()))
+        if not tables:
+            raise LedgerError(f"The {view.name} view does not name its tables to rebuild.")
+        ledger.db.rebuild_tables(
+            view.name,
+            tables,
+            view.create_tables,
+            version=view_version(view),
+            tracking_table=table,
+        )
+        rebuilt.append((view.name, Follower(ledger, [view], rebuilding=True).catch_up()))
+    return rebuilt
+
+
+def _tracking_table(ledger: Ledger, tracking: Any) -> str:
+    """Where the library keeps the views' tracking records (named as `Database.table` would)."""
+    if ledger.db.is_postgres:
+        return ledger.db.table(str(tracking.tracking_table_name))
+    return "tracking"

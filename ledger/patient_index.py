@@ -37,6 +37,7 @@ class PatientIndex:
     """A view kept by the follower: one row per MRN (demographics are PHI: read via access)."""
 
     name = "patient-index"
+    tables = ("patient_index",)
 
     def __init__(self, db: Database) -> None:
         self.db = db

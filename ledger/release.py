@@ -25,10 +25,8 @@ from policies.limits import finite_decimal
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Identity
 
 SUSPENSION_NAMESPACE = uuid5(NAMESPACE_URL, "https://chartledger.invalid/disclosure-suspension")
-METHODS = ("mail", "email", "portal", "fax", "in-person")
 
 
 class ReleaseRequest(Aggregate):
@@ -171,6 +169,184 @@ class ReleaseRequest(Aggregate):
     def patient_access(self) -> bool:
         return self.requester_kind in ("patient", "personal-representative")
 
+    @property
+    def access_purpose(self) -> str:
+        """The purpose of use the access policy sees for a release of this request."""
+        if self.patient_access:
+            return "patient-request"
+        if self.purpose in ("payment", "public-health"):
+            return self.purpose
+        return "legal"
+
+    # -- the steps, each one event ---------------------------------------------------------------
+
+    @classmethod
+    def request(
+        cls,
+        *,
+        patient_id: UUID,
+        mrn: str,
+        requester_kind: str,
+        requester: str,
+        address: str | None,
+        asks: str,
+        sections: list[str],
+        date_from: date | None,
+        date_to: date | None,
+        purpose: str,
+        received: date,
+        today: date,
+        actor: str,
+    ) -> ReleaseRequest:
+        """A new request, as received (it is not yet checked against the law)."""
+        if requester_kind not in rules.REQUESTER_KINDS:
+            raise UsageError(
+                f"The requester kind must be one of: {', '.join(rules.REQUESTER_KINDS)}."
+            )
+        if purpose not in rules.PURPOSES:
+            raise UsageError(f"The purpose must be one of: {', '.join(rules.PURPOSES)}.")
+        if not requester.strip() or not asks.strip() or not sections:
+            raise UsageError("Give the requester, what is asked for, and at least one section.")
+        if received > today:
+            raise UsageError("The request cannot have been received in the future.")
+        if date_from is not None and date_to is not None and date_from > date_to:
+            raise UsageError("The date range must start before it ends.")
+        return cls._create(
+            cls.Requested,
+            id=uuid4(),
+            patient_id=patient_id,
+            mrn=mrn,
+            requester_kind=requester_kind,
+            requester=requester.strip(),
+            address=(address or "").strip() or None,
+            asks=asks.strip(),
+            sections=list(sections),
+            date_from=date_from,
+            date_to=date_to,
+            purpose=purpose,
+            received=received,
+            actor=actor,
+        )
+
+    def _still_open(self) -> None:
+        if self.status in ("released", "denied"):
+            raise UsageError(f"Request {self.id} is already {self.status}.")
+
+    def validate(
+        self,
+        verdict: rules.Validation,
+        *,
+        basis: str,
+        authorizations: list[rules.Authorization],
+        actor: str,
+    ) -> None:
+        """Record the policy's verdict on the request's legal basis (valid or not, with why)."""
+        self._still_open()
+        self.trigger_event(
+            self.Validated,
+            patient_id=self.patient_id,
+            valid=verdict.valid,
+            problems=list(verdict.problems),
+            basis=basis,
+            authorizations=[asdict(a) for a in authorizations],
+            policy_version=verdict.policy_version,
+            actor=actor,
+        )
+
+    def extend(self, *, reason: str, today: date, actor: str) -> date:
+        """The one 30-day extension of a patient's request, given before the first deadline."""
+        if not self.patient_access:
+            raise UsageError("Only a patient's own request has a deadline to extend.")
+        if not reason.strip():
+            raise UsageError("Give the reason for the extension (the patient is told it).")
+        require(rules.may_extend(self.received, today=today, already=self.extended))
+        due = rules.due_date(self.received, extended=True)
+        self.trigger_event(
+            self.Extended, patient_id=self.patient_id, reason=reason.strip(), due=due, actor=actor
+        )
+        return due
+
+    def approve(self, *, actor: str) -> None:
+        if self.status != "validated":
+            raise UsageError(
+                f"Request {self.id} is {self.status}: only a validated request is approved."
+            )
+        self.trigger_event(self.Approved, patient_id=self.patient_id, actor=actor)
+
+    def deny(self, *, reason: str, exception: str | None, actor: str) -> None:
+        self._still_open()
+        problems = rules.check_denial(reason, exception)
+        if problems:
+            raise UsageError(problems[0][0].upper() + problems[0][1:] + ".")
+        self.trigger_event(
+            self.Denied,
+            patient_id=self.patient_id,
+            reason=reason.strip(),
+            exception=exception,
+            actor=actor,
+        )
+
+    def releasable(self, *, method: str, fee: str) -> str:
+        """The request may go out now, this way; returns the fee as a decimal text."""
+        if self.status != "approved":
+            raise UsageError(f"Request {self.id} is {self.status}: only approved ones go out.")
+        if method not in rules.METHODS:
+            raise UsageError(f"The method must be one of: {', '.join(rules.METHODS)}.")
+        amount = finite_decimal(fee, what="the fee")
+        if isinstance(amount, str):
+            raise UsageError(amount)
+        if amount > 1_000_000:
+            raise UsageError("The fee is larger than any release of information would cost.")
+        if amount < 0:
+            raise UsageError("The fee cannot be negative.")
+        return f"{amount:.2f}"
+
+    def release(
+        self,
+        *,
+        entries: list[str],
+        documents: list[str],
+        package_sha256: str,
+        method: str,
+        fee: str,
+        today: date,
+        actor: str,
+    ) -> None:
+        """Record exactly what went out, and whether 164.528 accounts for it."""
+        fee = self.releasable(method=method, fee=fee)
+        why = rules.exclusion(
+            rules.Disclosure(
+                event="",
+                released_on=today,
+                recipient=self.requester,
+                recipient_address=self.address,
+                requester_kind=self.requester_kind,
+                purpose=self.purpose,
+                basis=self.basis,
+                description=self.asks,
+            )
+        )
+        self.trigger_event(
+            self.Released,
+            patient_id=self.patient_id,
+            mrn=self.mrn,
+            actor=actor,
+            recipient=self.requester,
+            recipient_address=self.address,
+            purpose=self.purpose,
+            description=self.asks,
+            sections=list(self.sections),
+            entries=entries,
+            documents=documents,
+            package_sha256=package_sha256,
+            method=method,
+            fee=fee,
+            accountable=why is None,
+            exclusion=why,
+            basis=self.basis,
+            requester_kind=self.requester_kind,
+        )
+
 
 class DisclosureSuspension(Aggregate):
     """Agencies' requests to suspend accounting their disclosures of one patient."""
@@ -205,16 +381,34 @@ class DisclosureSuspension(Aggregate):
         self.mrn = mrn
         self.suspensions: list[rules.Suspension] = []
 
+    @classmethod
+    def start(cls, *, patient_id: UUID, mrn: str) -> DisclosureSuspension:
+        """The patient's record of suspensions (one per MRN), before its first one."""
+        return cls._create(cls.Started, id=suspension_id(mrn), patient_id=patient_id, mrn=mrn)
+
+    def suspend(self, *, agency: str, until: date, oral: bool, today: date, actor: str) -> date:
+        """An agency's suspension from today; returns the day it ends (30 days at most if oral)."""
+        if not agency.strip():
+            raise UsageError("Name the agency that asked for the suspension.")
+        if until < today:
+            raise UsageError("The suspension must end today or later.")
+        self.trigger_event(
+            self.Suspended,
+            patient_id=self.patient_id,
+            agency=agency.strip(),
+            start=today,
+            until=until,
+            oral=oral,
+            actor=actor,
+        )
+        return rules.Suspension(agency, today, until, oral).ends
+
 
 def suspension_id(mrn: str) -> UUID:
     return uuid5(SUSPENSION_NAMESPACE, mrn.strip().upper())
 
 
-# -- commands ------------------------------------------------------------------------------------
-
-
-def _handler(ledger: Ledger, actor: Identity) -> None:
-    require(rules.may_handle_releases(ledger.authenticate(actor).roles))
+# -- loaders -------------------------------------------------------------------------------------
 
 
 def release_request(ledger: Ledger, request_id: UUID) -> ReleaseRequest:
@@ -226,263 +420,6 @@ def release_request(ledger: Ledger, request_id: UUID) -> ReleaseRequest:
     if not isinstance(found, ReleaseRequest):
         raise NotFound(f"There is no release request {request_id}.")
     return found
-
-
-def request_release(
-    ledger: Ledger,
-    mrn: str,
-    *,
-    requester_kind: str,
-    requester: str,
-    address: str | None,
-    asks: str,
-    sections: list[str],
-    purpose: str,
-    received: date,
-    today: date,
-    actor: Identity,
-    date_from: date | None = None,
-    date_to: date | None = None,
-) -> UUID:
-    """Log a request for a patient's information; returns its id."""
-    _handler(ledger, actor)
-    patient = ledger.patient(mrn)
-    if requester_kind not in rules.REQUESTER_KINDS:
-        raise UsageError(f"The requester kind must be one of: {', '.join(rules.REQUESTER_KINDS)}.")
-    if purpose not in rules.PURPOSES:
-        raise UsageError(f"The purpose must be one of: {', '.join(rules.PURPOSES)}.")
-    if not requester.strip() or not asks.strip() or not sections:
-        raise UsageError("Give the requester, what is asked for, and at least one section.")
-    if received > today:
-        raise UsageError("The request cannot have been received in the future.")
-    if date_from is not None and date_to is not None and date_from > date_to:
-        raise UsageError("The date range must start before it ends.")
-    request = ReleaseRequest._create(
-        ReleaseRequest.Requested,
-        id=uuid4(),
-        patient_id=patient.id,
-        mrn=patient.mrn,
-        requester_kind=requester_kind,
-        requester=requester.strip(),
-        address=(address or "").strip() or None,
-        asks=asks.strip(),
-        sections=list(sections),
-        date_from=date_from,
-        date_to=date_to,
-        purpose=purpose,
-        received=received,
-        actor=actor.name,
-    )
-    ledger.save(request, signer=actor)
-    return request.id
-
-
-def validate_release(
-    ledger: Ledger,
-    request_id: UUID,
-    *,
-    basis: str,
-    today: date,
-    actor: Identity,
-    authorizations: list[rules.Authorization] | None = None,
-    notice_to_patient: bool = False,
-    protective_order: bool = False,
-) -> rules.Validation:
-    """Check the request's legal basis and record the verdict (valid or not, with why)."""
-    _handler(ledger, actor)
-    request = release_request(ledger, request_id)
-    if request.status in ("released", "denied"):
-        raise UsageError(f"Request {request_id} is already {request.status}.")
-    verdict = rules.validate(
-        requester_kind=request.requester_kind,
-        purpose=request.purpose,
-        basis=basis,
-        sections=request.sections,
-        today=today,
-        authorizations=authorizations or [],
-        notice_to_patient=notice_to_patient,
-        protective_order=protective_order,
-    )
-    request.trigger_event(
-        ReleaseRequest.Validated,
-        patient_id=request.patient_id,
-        valid=verdict.valid,
-        problems=list(verdict.problems),
-        basis=basis,
-        authorizations=[asdict(a) for a in authorizations or []],
-        policy_version=verdict.policy_version,
-        actor=actor.name,
-    )
-    ledger.save(request, signer=actor)
-    return verdict
-
-
-def extend_release(
-    ledger: Ledger, request_id: UUID, *, reason: str, today: date, actor: Identity
-) -> date:
-    """The one 30-day extension of a patient's request, given before the first deadline."""
-    _handler(ledger, actor)
-    request = release_request(ledger, request_id)
-    if not request.patient_access:
-        raise UsageError("Only a patient's own request has a deadline to extend.")
-    if not reason.strip():
-        raise UsageError("Give the reason for the extension (the patient is told it).")
-    require(rules.may_extend(request.received, today=today, already=request.extended))
-    due = rules.due_date(request.received, extended=True)
-    request.trigger_event(
-        ReleaseRequest.Extended,
-        patient_id=request.patient_id,
-        reason=reason.strip(),
-        due=due,
-        actor=actor.name,
-    )
-    ledger.save(request, signer=actor)
-    return due
-
-
-def approve_release(ledger: Ledger, request_id: UUID, *, actor: Identity) -> None:
-    _handler(ledger, actor)
-    request = release_request(ledger, request_id)
-    if request.status != "validated":
-        raise UsageError(
-            f"Request {request_id} is {request.status}: only a validated request is approved."
-        )
-    request.trigger_event(ReleaseRequest.Approved, patient_id=request.patient_id, actor=actor.name)
-    ledger.save(request, signer=actor)
-
-
-def deny_release(
-    ledger: Ledger,
-    request_id: UUID,
-    *,
-    reason: str,
-    exception: str | None,
-    actor: Identity,
-) -> None:
-    _handler(ledger, actor)
-    request = release_request(ledger, request_id)
-    if request.status in ("released", "denied"):
-        raise UsageError(f"Request {request_id} is already {request.status}.")
-    problems = rules.check_denial(reason, exception)
-    if problems:
-        raise UsageError(problems[0][0].upper() + problems[0][1:] + ".")
-    request.trigger_event(
-        ReleaseRequest.Denied,
-        patient_id=request.patient_id,
-        reason=reason.strip(),
-        exception=exception,
-        actor=actor.name,
-    )
-    ledger.save(request, signer=actor)
-
-
-def record_release(
-    ledger: Ledger,
-    request: ReleaseRequest,
-    *,
-    entries: list[str],
-    documents: list[str],
-    package_sha256: str,
-    method: str,
-    fee: str,
-    today: date,
-    actor: Identity,
-) -> ReleaseRequest.Released:
-    """Record what went out (the package is written by the caller, after the access)."""
-    _handler(ledger, actor)
-    disclosure = rules.Disclosure(
-        event="",
-        released_on=today,
-        recipient=request.requester,
-        recipient_address=request.address,
-        requester_kind=request.requester_kind,
-        purpose=request.purpose,
-        basis=request.basis,
-        description=request.asks,
-    )
-    why = rules.exclusion(disclosure)
-    request.trigger_event(
-        ReleaseRequest.Released,
-        patient_id=request.patient_id,
-        mrn=request.mrn,
-        actor=actor.name,
-        recipient=request.requester,
-        recipient_address=request.address,
-        purpose=request.purpose,
-        description=request.asks,
-        sections=list(request.sections),
-        entries=entries,
-        documents=documents,
-        package_sha256=package_sha256,
-        method=method,
-        fee=fee,
-        accountable=why is None,
-        exclusion=why,
-        basis=request.basis,
-        requester_kind=request.requester_kind,
-    )
-    ledger.save(request, signer=actor)
-    return _last(ledger, request.id)
-
-
-def _last(ledger: Ledger, request_id: UUID) -> ReleaseRequest.Released:
-    events = [e for e in ledger.events.get(request_id) if isinstance(e, ReleaseRequest.Released)]
-    return events[-1]
-
-
-def checked_release(request: ReleaseRequest, *, method: str, fee: str) -> str:
-    """The request may go out now; the fee as a decimal text."""
-    if request.status != "approved":
-        raise UsageError(f"Request {request.id} is {request.status}: only approved ones go out.")
-    if method not in METHODS:
-        raise UsageError(f"The method must be one of: {', '.join(METHODS)}.")
-    amount = finite_decimal(fee, what="the fee")
-    if isinstance(amount, str):
-        raise UsageError(amount)
-    if amount > 1_000_000:
-        raise UsageError("The fee is larger than any release of information would cost.")
-    if amount < 0:
-        raise UsageError("The fee cannot be negative.")
-    return f"{amount:.2f}"
-
-
-def suspend_accounting(
-    ledger: Ledger,
-    mrn: str,
-    *,
-    agency: str,
-    until: date,
-    oral: bool,
-    today: date,
-    actor: Identity,
-) -> date:
-    """Record an agency's suspension; returns the day it ends (30 days at most if oral)."""
-    _handler(ledger, actor)
-    patient = ledger.patient(mrn)
-    if not agency.strip():
-        raise UsageError("Name the agency that asked for the suspension.")
-    if until < today:
-        raise UsageError("The suspension must end today or later.")
-    try:
-        record = cast(DisclosureSuspension, ledger.repository.get(suspension_id(patient.mrn)))
-    except AggregateNotFoundError:
-        record = DisclosureSuspension._create(
-            DisclosureSuspension.Started,
-            id=suspension_id(patient.mrn),
-            patient_id=patient.id,
-            mrn=patient.mrn,
-        )
-    record.trigger_event(
-        DisclosureSuspension.Suspended,
-        patient_id=patient.id,
-        agency=agency.strip(),
-        start=today,
-        until=until,
-        oral=oral,
-        actor=actor.name,
-    )
-    ledger.save(record, signer=actor)
-    return rules.Suspension(agency, today, until, oral).ends
 
 
 def suspensions_of(ledger: Ledger, mrn: str) -> list[rules.Suspension]:

@@ -363,7 +363,7 @@ class Database:
         self.datastore = datastore
         self.store = store
         self.is_postgres = store.kind == "postgresql"
-        self._created: set[str] = set()
+        self._created: dict[str, int] = {}
 
     def table(self, name: str) -> str:
         return f'"{self.store.schema}"."{name}"' if self.is_postgres else name
@@ -423,32 +423,74 @@ class Database:
                 raise
             raise failure from None
 
-    def create_tables(self, name: str, create: Callable[[Cursor], None]) -> None:
+    def create_tables(
+        self, name: str, create: Callable[[Cursor], None], *, version: int = 1
+    ) -> int:
         """Create a derived table set (a view's) once, safely when several processes open the
         ledger at the same moment: skipped when the meta table says it exists, else created
         under an advisory lock (PostgreSQL) or a `BEGIN IMMEDIATE` write lock (SQLite), and
-        marked done in the same transaction."""
-        meta = self.table("ledger_meta")
-        key = f"tables:{name}"
+        marked done, with the view's `version`, in the same transaction. Returns the version
+        the stored tables were built by (older than `version`: the view must be rebuilt)."""
         if name in self._created:
-            return
+            return self._created[name]
+        stored = self.tables_version(name)
+        if stored is not None:
+            self._created[name] = stored
+            return stored
+        with self._schema_change() as cur:
+            create(cur)
+            cur.execute(
+                f"INSERT INTO {self.table('ledger_meta')} (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO NOTHING",
+                (f"tables:{name}", str(version)),
+            )
+        self._created[name] = self.tables_version(name) or version
+        return self._created[name]
+
+    def tables_version(self, name: str) -> int | None:
+        """The version of the view that built the tables of `name` (None: never built)."""
         with self.transaction(commit=False) as cur:
-            cur.execute(f"SELECT value FROM {meta} WHERE name=?", (key,))
-            if cur.fetchone() is not None:
-                self._created.add(name)
-                return
+            cur.execute(
+                f"SELECT value FROM {self.table('ledger_meta')} WHERE name=?", (f"tables:{name}",)
+            )
+            row = cur.fetchone()
+        return None if row is None else int(row["value"])
+
+    def rebuild_tables(
+        self,
+        name: str,
+        tables: Sequence[str],
+        create: Callable[[Cursor], None],
+        *,
+        version: int,
+        tracking_table: str,
+    ) -> None:
+        """Drop a view's tables and its tracking record and create them empty at `version`, in
+        one transaction under the schema lock (the view then catches up from the first event)."""
+        with self._schema_change() as cur:
+            for table in tables:
+                cur.execute(f"DROP TABLE IF EXISTS {self.table(table)}")
+            cur.execute(f"DELETE FROM {tracking_table} WHERE application_name=?", (name,))
+            create(cur)
+            cur.execute(
+                f"DELETE FROM {self.table('ledger_meta')} WHERE name=?", (f"tables:{name}",)
+            )
+            cur.execute(
+                f"INSERT INTO {self.table('ledger_meta')} (name, value) VALUES (?, ?)",
+                (f"tables:{name}", str(version)),
+            )
+        self._created[name] = version
+
+    @contextmanager
+    def _schema_change(self) -> Iterator[Cursor]:
+        """A writing transaction that holds the ledger's table lock (one process at a time)."""
         with self.transaction(commit=True) as cur:
             if self.is_postgres:
                 cur.execute(
                     "SELECT pg_advisory_xact_lock(hashtext(?))",
                     (f"chartledger tables {self.store.schema}",),
                 )
-            create(cur)
-            cur.execute(
-                f"INSERT INTO {meta} (name, value) VALUES (?, '1') ON CONFLICT (name) DO NOTHING",
-                (key,),
-            )
-        self._created.add(name)
+            yield cur
 
 
 class Cursor:

@@ -40,16 +40,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 POLICY_VERSION = "deficiency/1"
-DEFICIENCIES = (
-    "history-and-physical",
-    "discharge-summary",
-    "operative-report",
-    "consent",
-    "progress-notes",
-    "signature",
-    "co-signature",
-)
-ACTIONS = {
+ACTIONS = {  # for each of `policies.records.DEFICIENCIES`, what the physician does about it
     "history-and-physical": "dictate",
     "discharge-summary": "dictate",
     "operative-report": "dictate",

@@ -32,8 +32,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from policies.roles import Decision
-
 RULES = (
     "unexplained",
     "self-access",
@@ -48,8 +46,6 @@ RULES = (
     "after-deactivation",
     "break-glass-unreviewed",
 )
-OUTCOMES = ("appropriate", "inappropriate", "needs-follow-up")
-REVIEWERS = frozenset({"compliance-officer"})
 
 
 @dataclass(frozen=True)
@@ -159,13 +155,6 @@ class Alert:
             "mrn": self.mrn,
             "why": self.why,
         }
-
-
-def may_review(roles: Iterable[str]) -> Decision:
-    """A finding on an access is the compliance officer's to record."""
-    if REVIEWERS & set(roles):
-        return Decision(True, "compliance officers review accesses")
-    return Decision(False, "only a compliance officer may record a review of an access")
 
 
 def _plain(text: str) -> str:

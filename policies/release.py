@@ -57,6 +57,8 @@ INFORMATION_BLOCKING_EXCEPTIONS = (
     "fees",
     "licensing",
 )
+METHODS = ("mail", "email", "portal", "fax", "in-person")
+"""How a release goes out."""
 ACCESS_DAYS = 30
 EXTENSION_DAYS = 30
 ACCOUNTING_YEARS = 6

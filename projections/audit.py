@@ -154,6 +154,11 @@ class AuditTrail:
     """The view: `audit_trail` rows, and what it must remember to name patients and entries."""
 
     name = "audit-trail"
+    version = 2
+    """2: rows come from the event catalogue (routing, every release-of-information step, chart
+    moves, completion, suspensions and imports reach the trail); a trail built by version 1 lacks
+    them and is rebuilt by `chartledger upgrade`."""
+    tables = ("audit_trail", "audit_patients", "audit_entries")
 
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -51,6 +51,7 @@ class Volume:
 
 class ChartLocations:
     name = "chart-locations"
+    tables = ("chart_volumes", "chart_movements")
     topics = catalogue.topics_of(_WHAT)
 
     def __init__(self, db: Database) -> None:

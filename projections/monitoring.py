@@ -51,6 +51,7 @@ class MonitoringFacts:
     """Deaths and reviews, kept by the follower."""
 
     name = "monitoring-facts"
+    tables = ("monitoring_encounters", "monitoring_deceased", "monitoring_reviews")
     topics = catalogue.topics_of(catalogue.MONITORING_EVENTS)
 
     def __init__(self, db: Database) -> None:

@@ -1,62 +1,33 @@
-"""Release of information, read side: the released package, the due list, the accounting.
+"""Release of information, read side: a release's contents, the due list, the accounting.
 
-`release_package` records the disclosure as an access first (action "disclose"; refused means
-nothing is written), writes exactly the entries and documents the request covers into a new
-folder with a manifest of their SHA-256, and records `Released` with the SHA-256 of that
-manifest. `accounting_of` gives a patient's accounting of disclosures (164.528) and records that
-it was read; `accounting_html` renders it as a printable letter.
+`package_contents` gathers exactly the entries and documents a request covers, for the release
+command (`ledger.commands.release.release_package`), which records the disclosure before it
+reads them and records `Released` after writing them. `accounting_of` gives a patient's
+accounting of disclosures (164.528) and records that it was read; `accounting_html` renders it
+as a printable letter.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
-import json
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from ledger.application import Ledger
 from ledger.commands import access
+from ledger.commands.release import Package, PackageDocument
 from ledger.errors import UsageError, require
-from ledger.files import check_new_folder, new_folder, subfolder, write_bytes, write_text
 from ledger.keys import Identity
 from ledger.patient import patient_id
-from ledger.release import (
-    ReleaseRequest,
-    all_requests,
-    checked_release,
-    record_release,
-    release_request,
-    suspensions_of,
-)
+from ledger.release import ReleaseRequest, all_requests, suspensions_of
 from policies import release as rules
 from policies.access import may_read_audit_trail
 from projections.queries import attribution
 
 ENTRY_SECTIONS_ALL = "chart"
-
-
-def access_purpose(request: ReleaseRequest) -> str:
-    """The purpose of use the access policy sees for a release."""
-    if request.patient_access:
-        return "patient-request"
-    if request.purpose in ("payment", "public-health"):
-        return request.purpose
-    return "legal"
-
-
-@dataclass(frozen=True)
-class Released:
-    request: UUID
-    mrn: str
-    folder: Path
-    entries: int
-    documents: int
-    package_sha256: str
-    accountable: bool
 
 
 def _in_range(moment: datetime | date, request: ReleaseRequest) -> bool:
@@ -66,31 +37,9 @@ def _in_range(moment: datetime | date, request: ReleaseRequest) -> bool:
     return not (request.date_to is not None and day > request.date_to)
 
 
-def release_package(
-    ledger: Ledger,
-    request_id: UUID,
-    *,
-    out: Path,
-    method: str,
-    fee: str,
-    actor: Identity,
-    force: bool = False,
-) -> Released:
-    """Write and record the release of an approved request (`out`: a new or empty folder, or
-    any folder with `force`)."""
-    request = release_request(ledger, request_id)
-    amount = checked_release(request, method=method, fee=fee)
-    check_new_folder(out, force=force)
-    out = Path(out)
-    require(rules.may_handle_releases(ledger.authenticate(actor).roles))
-    access.record_access(
-        ledger,
-        [request.mrn],
-        actor=actor,
-        action="disclose",
-        sections=list(request.sections),
-        purpose=access_purpose(request),
-    )
+def package_contents(ledger: Ledger, request: ReleaseRequest) -> Package:
+    """Exactly the entries and documents the request covers (read once the disclosure has been
+    recorded: `ledger.commands.release.release_package` calls it)."""
     wanted = set(request.sections)
     every = ENTRY_SECTIONS_ALL in wanted
     entries: list[dict[str, Any]] = []
@@ -119,40 +68,21 @@ def release_package(
         and (every or "documents" in wanted or f"documents:{d.kind}" in wanted)
         and _in_range(d.created_on, request)
     ]
-    new_folder(out, force=force)
-    write_text(out / "entries.json", json.dumps(entries, indent=2) + "\n", force=True)
-    if documents:
-        subfolder(out / "documents")
-    for document in documents:
-        _, content = ledger.document(document.id)
-        name = f"{document.id}-{Path(document.filename).name}"  # never a path out of the folder
-        write_bytes(out / "documents" / name, content, force=True)
-    files = {
-        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(out.rglob("*"))
-        if p.is_file()
-    }
-    manifest = json.dumps(
-        {"request": str(request.id), "mrn": request.mrn, "files": files},
-        indent=2,
-        sort_keys=True,
-    ).encode("utf-8")
-    write_bytes(out / "MANIFEST.json", manifest, force=True)
-    digest = hashlib.sha256(manifest).hexdigest()
-    event = record_release(
-        ledger,
-        request,
-        entries=[e["id"] for e in entries],
-        documents=[str(d.id) for d in documents],
-        package_sha256=digest,
-        method=method,
-        fee=amount,
-        today=datetime.now(UTC).date(),
-        actor=actor,
+    return Package(
+        entries,
+        [
+            PackageDocument(
+                document.id,
+                f"{document.id}-{Path(document.filename).name}",  # never a path out of the folder
+                partial(_content, ledger, document.id),
+            )
+            for document in documents
+        ],
     )
-    return Released(
-        request.id, request.mrn, out, len(entries), len(documents), digest, event.accountable
-    )
+
+
+def _content(ledger: Ledger, document_id: UUID) -> bytes:
+    return ledger.document(document_id)[1]
 
 
 def requests(ledger: Ledger, *, actor: Identity) -> list[ReleaseRequest]:
@@ -176,7 +106,7 @@ def accounting_of(
 ) -> rules.Accounting:
     """A patient's accounting of disclosures for a request made on `requested_on`."""
     patient = ledger.patient(mrn)
-    if requested_on > datetime.now(UTC).date():
+    if requested_on > ledger.now().date():
         raise UsageError("The accounting cannot be requested in the future.")
     roles = ledger.authenticate(actor).roles
     if not may_read_audit_trail(roles).allowed:  # compliance and HIM oversee disclosures too

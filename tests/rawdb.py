@@ -26,6 +26,10 @@ class RawDB:
             self.events, self.nid = "stored_events", "rowid"
             self.leaves, self.nodes, self.tracking = "merkle_leaves", "merkle_nodes", "tracking"
 
+    def table(self, name: str) -> str:
+        """A ledger table's name as SQL (qualified by the schema on PostgreSQL)."""
+        return f'"{self.store.schema}"."{name}"' if self.pg else name
+
     def _run(self, sql: str, params: tuple[Any, ...] = (), *, fetch: bool = False) -> list[Any]:
         if self.pg:
             import psycopg

@@ -266,16 +266,23 @@ def test_completion_rules_come_from_the_policy_document(
 
 
 def test_the_cli_offers_exactly_the_policys_choices() -> None:
-    from cli import deficiency, discrepancy, location
-    from ledger import chart_volume, completion
-    from ledger import discrepancy as discrepancies
-    from policies import deficiency as rules
+    import click
 
-    assert deficiency.DEFICIENCIES == rules.DEFICIENCIES
-    assert deficiency.NOTICE_METHODS == completion.NOTICE_METHODS
-    assert location.HOLDER_KINDS == chart_volume.HOLDER_KINDS
-    assert location.RECORD_TYPES == chart_volume.RECORD_TYPES
-    assert discrepancy.DISCREPANCY_KINDS == discrepancies.DISCREPANCY_KINDS
+    from cli import audit_monitoring, deficiency, discrepancy, location, roi
+    from policies import records, release, review
+
+    def choices(command: click.Command, option: str) -> list[str]:
+        (param,) = [p for p in command.params if p.name == option]
+        assert isinstance(param.type, click.Choice)
+        return list(param.type.choices)
+
+    assert choices(deficiency.resolve, "kind") == list(records.DEFICIENCIES)
+    assert choices(deficiency.notify, "method") == list(records.NOTICE_METHODS)
+    assert choices(location.route, "holder_kind") == list(records.HOLDER_KINDS)
+    assert choices(location.add, "record_type") == list(records.RECORD_TYPES)
+    assert choices(discrepancy.open_, "kind") == list(records.DISCREPANCY_KINDS)
+    assert choices(roi.release, "method") == list(release.METHODS)
+    assert choices(audit_monitoring.review, "outcome") == list(review.OUTCOMES)
 
 
 def test_a_trainees_entry_waits_for_the_attendings_co_signature(

@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ledger import chart_volume as volumes
-from ledger import completion, discrepancy, release
 from ledger.access import Access
 from ledger.catalogue import AUDITED, EVERY_PATIENT
 from ledger.chart_volume import ChartVolume
-from ledger.commands import access, patients
+from ledger.commands import access, completion, patients, release
+from ledger.commands import chart_volumes as volumes
+from ledger.commands import discrepancies as discrepancy
 from ledger.completion import EncounterCompletion
 from ledger.discrepancy import Discrepancy
 from ledger.documents import Document
@@ -107,11 +107,10 @@ def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
         sections=["entries"],
         purpose="patient-request",
         received=date.today() - timedelta(days=10),
-        today=date.today(),
         actor=roi,
     )
-    release.extend_release(ledger, request, reason="off site", today=date.today(), actor=roi)
-    release.validate_release(ledger, request, basis="patient-access", today=date.today(), actor=roi)
+    release.extend_release(ledger, request, reason="off site", actor=roi)
+    release.validate_release(ledger, request, basis="patient-access", actor=roi)
     release.approve_release(ledger, request, actor=roi)
     release.deny_release(ledger, request, reason="withdrawn", exception=None, actor=roi)
     release.suspend_accounting(
@@ -120,7 +119,6 @@ def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
         agency="State Health Dept",
         until=date.today() + timedelta(days=30),
         oral=False,
-        today=date.today(),
         actor=roi,
     )
 
@@ -133,7 +131,6 @@ def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
         requestor="doc1",
         needed_by=now + timedelta(days=1),
         purpose="treatment",
-        now=now,
         actor=tech,
     )
     due = now + timedelta(days=2)
@@ -143,7 +140,6 @@ def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
         holder="ED",
         holder_kind="department",
         due=due,
-        now=now,
         actor=tech,
         transfer=False,
     )
@@ -153,7 +149,6 @@ def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
         holder="Ward 4",
         holder_kind="department",
         due=due,
-        now=now,
         actor=tech,
         transfer=True,
     )
@@ -168,10 +163,11 @@ def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
         holder_kind="department",
         purpose="operations",
         due=due,
-        now=now,
         actor=tech,
     )
-    completion.scan(ledger, now=now + timedelta(days=40), actor=tech)
+    ledger.clock = lambda: now + timedelta(days=40)  # the scan sees the charts 40 days on
+    completion.scan(ledger, actor=tech)
+    del ledger.clock
     completion.notify(ledger, "doc1", method="email", actor=tech)
     return ada, ben
 

@@ -179,3 +179,38 @@ def _as_of_since_issue_17(before: dict[str, Any], withheld: dict[str, Any]) -> d
         "withheld_since": withheld,
     }
     return after
+
+
+def test_an_audit_trail_an_older_version_built_is_refused_until_upgrade_rebuilds_it(
+    old: Chartledger, expected: dict[str, Any]
+) -> None:
+    """A trail built by version 1 of the view (before the event catalogue) lacks the routing and
+    release-of-information rows; today's code refuses to show it and `upgrade` rebuilds it."""
+    from tests.rawdb import RawDB
+
+    mrn = expected["mrn"]
+    trail = ("audit", "patient", mrn, "--json")
+    old(*trail, actor="privacy1")  # today's view, built
+    raw = RawDB(old.store_url)
+    table = raw.table("audit_trail")
+    kinds = ("release-request", "location", "routing")  # what only the catalogue puts there
+    catalogued = f"categories IN {kinds!r}"
+    shown = [r for r in expected["audit_patient"] if ",".join(r["categories"]) in kinds]
+    found = raw._run(f"SELECT count(*) FROM {table} WHERE {catalogued}", fetch=True)[0][0]
+    assert found == len(shown) > 0
+    raw._run(f"DELETE FROM {table} WHERE {catalogued}")  # as version 1 left it: no such rows
+    raw._run(f"UPDATE {raw.table('ledger_meta')} SET value='1' WHERE name='tables:audit-trail'")
+
+    refused = old(*trail, actor="privacy1", ok=False)
+    assert refused.exit_code == 2
+    assert refused.output.strip().endswith(
+        "The audit-trail view of this ledger was built by an older version of Chartledger; "
+        "run 'chartledger upgrade' to rebuild it (nothing is lost)."
+    )
+    done = old("upgrade", actor=None).output
+    assert "Rebuilt the audit-trail view from the ledger's" in done
+    assert "audit-trail" not in old("upgrade", actor=None).output  # once is enough
+    rows = json.loads(old(*trail, actor="privacy1").output)
+    assert [r for r in rows if r["position"] <= expected["last_position"]] == expected[
+        "audit_patient"
+    ]

@@ -359,8 +359,13 @@ def _every_byte(folder: Path) -> bytes:
 def test_a_release_sends_no_retracted_entry_nor_refiled_document_and_says_what_went(
     misfiled: Misfiled, tmp_path: Path
 ) -> None:
-    from ledger.release import approve_release, request_release, validate_release
-    from projections.release import accounting_of, release_package
+    from ledger.commands.release import (
+        approve_release,
+        release_package,
+        request_release,
+        validate_release,
+    )
+    from projections.release import accounting_of, package_contents
 
     ward = misfiled.ward
     ledger, today = ward.hospital.ledger, datetime.now(UTC).date()
@@ -374,15 +379,20 @@ def test_a_release_sends_no_retracted_entry_nor_refiled_document_and_says_what_w
         sections=["chart", "documents"],
         purpose="legal",
         received=today,
-        today=today,
         actor=ward.roi,
     )
-    validate_release(
-        ledger, request, basis="subpoena", today=today, actor=ward.roi, notice_to_patient=True
-    )
+    validate_release(ledger, request, basis="subpoena", actor=ward.roi, notice_to_patient=True)
     approve_release(ledger, request, actor=ward.roi)
     out = tmp_path / "release"
-    released = release_package(ledger, request, out=out, method="mail", fee="0", actor=ward.roi)
+    released = release_package(
+        ledger,
+        request,
+        contents=package_contents,
+        out=out,
+        method="mail",
+        fee="0",
+        actor=ward.roi,
+    )
     assert (released.entries, released.documents) == (1, 1)
     sent = _every_byte(out)
     assert b"WRONG-PATIENT-7731" not in sent and b"MISFILED-BYTES-5512" not in sent

@@ -10,7 +10,6 @@ import pytest
 
 from policies.deficiency import (
     ACTIONS,
-    DEFICIENCIES,
     CompletionRules,
     EncounterFacts,
     EntryFacts,
@@ -20,6 +19,7 @@ from policies.deficiency import (
     is_operative,
     jeopardy,
 )
+from policies.records import DEFICIENCIES
 
 ADMIT = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 DISCHARGE = ADMIT + timedelta(days=2)

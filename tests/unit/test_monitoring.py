@@ -16,8 +16,8 @@ from policies.monitoring import (
     StaffFacts,
     after_hours,
     alerts,
-    may_review,
 )
+from policies.review import may_review
 
 NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 STAFF = {

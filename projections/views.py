@@ -1,0 +1,23 @@
+"""Every read model the ledger keeps, in one list: what `chartledger upgrade` rebuilds when a
+view's version has moved on (`ledger.follower.rebuild_stale_views`)."""
+
+from __future__ import annotations
+
+from ledger.chart_index import ChartIndex
+from ledger.follower import View
+from ledger.patient_index import PatientIndex
+from ledger.store import Database
+from projections.audit import AuditTrail
+from projections.locations import ChartLocations
+from projections.monitoring import MonitoringFacts
+
+
+def every_view(db: Database) -> list[View]:
+    """One of each view over `db` (a new view must be added here; a test checks it is)."""
+    return [
+        ChartIndex(db),
+        PatientIndex(db),
+        AuditTrail(db),
+        MonitoringFacts(db),
+        ChartLocations(db),
+    ]
