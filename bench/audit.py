@@ -21,6 +21,7 @@ from datetime import date
 from common import ROOT, enrol, machine_line, median, print_table, store_kinds, stores
 
 from ledger.access import Access
+from ledger.commands import patients
 from ledger.keys import Identity
 from projections.audit import audit_patient, caught_up_trail
 
@@ -69,7 +70,9 @@ def fill(ledger: object, admin: Identity, events: int, rng: random.Random) -> di
             "birth_date": date(1930 + i % 90, 1 + i % 12, 1 + i % 28),
             "sex": "female" if i % 2 else "male",
         }
-        mrns.append(ledger.register_patient(demographics, actor=registrar, likely_matches=[]))
+        mrns.append(
+            patients.register_patient(ledger, demographics, actor=registrar, likely_matches=[])
+        )
     setup = time.perf_counter() - started
     written = ledger.recorder.max_notification_id() or 0
     started = time.perf_counter()

@@ -24,6 +24,8 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
+from ledger.commands import users
+
 # Runnable as `python bench/x.py` from anywhere: the project root must be importable.
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -48,9 +50,9 @@ _NOTE = (
 def enrol(ledger: Ledger, admin: Identity, name: str, roles: list[str]) -> Identity:
     """Invite NAME and enrol a key made for them here (each user's own workstation, in a real
     hospital); the administrator never holds it."""
-    code = ledger.invite(name, roles, actor=admin)
+    code = users.invite(ledger, name, roles, actor=admin)
     person = Identity.generate(name)
-    ledger.enrol(person, code, key_protection="none")
+    users.enrol(ledger, person, code, key_protection="none")
     return person
 
 

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.common import PURPOSES
 from cli.main import Session, pass_session
 from cli.parsing import parse_time
+from policies.purposes import PURPOSES
 
 if TYPE_CHECKING:
     from ledger.access import Shown

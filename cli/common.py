@@ -8,15 +8,7 @@ from typing import Any
 
 import click
 
-PURPOSES = (
-    "treatment",
-    "payment",
-    "operations",
-    "legal",
-    "patient-request",
-    "research",
-    "public-health",
-)
+from policies.purposes import PURPOSES
 
 
 def purpose_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -261,6 +261,7 @@ def _records_department(
 )
 def demo(data: Path, folder: Path | None) -> None:
     """Build a small hospital's ledger on SQLite and walk through the main commands."""
+    from ledger.commands import users
     from ledger.errors import IdentityError, IntegrityViolation, LedgerError
     from ledger.home import LedgerHome
     from ledger.keys import Identity, write_key_file
@@ -294,7 +295,7 @@ def demo(data: Path, folder: Path | None) -> None:
         url = ledger.store.url
         people: dict[str, Identity] = {}
         for name, roles in [*STAFF, *((p, ["physician"]) for p in physicians)]:
-            code = ledger.invite(name, roles, actor=admin)
+            code = users.invite(ledger, name, roles, actor=admin)
             person = LedgerHome(homes / name).enrol_here(
                 name, code, db=url, passphrase=None, master_key=master, node_key=node_key
             )
@@ -313,19 +314,19 @@ def demo(data: Path, folder: Path | None) -> None:
             "chartledger user rotate-key … ; chartledger user revoke tech.okafor --reason …",
         )
         rotated = Identity.generate(physicians[0])
-        ledger.rotate_key(physicians[0], rotated.public_raw, actor=people[physicians[0]])
+        users.rotate_key(ledger, physicians[0], rotated.public_raw, actor=people[physicians[0]])
         current = LedgerHome(homes / physicians[0]).key_path(physicians[0])
         current.rename(current.with_name(f"{physicians[0]}.key.retired-1"))
         write_key_file(rotated, current)
-        ledger.revoke_key("tech.okafor", "left the hospital", actor=admin)
+        users.revoke_key(ledger, "tech.okafor", "left the hospital", actor=admin)
         click.echo(f"   {physicians[0]}: key rotated (old key valid only before this point)")
         click.echo("   tech.okafor: key revoked; anything signed with it from now on is invalid")
         try:
-            ledger.invite("intruder", ["administrator"], actor=people["tech.okafor"])
+            users.invite(ledger, "intruder", ["administrator"], actor=people["tech.okafor"])
         except IdentityError as refused:
             click.echo(f"   tech.okafor tries to invite someone: refused: {refused}")
         try:
-            ledger.rotate_key(physicians[1], Identity.generate("x").public_raw, actor=admin)
+            users.rotate_key(ledger, physicians[1], Identity.generate("x").public_raw, actor=admin)
         except LedgerError as refused:
             click.echo(f"   admin tries to give {physicians[1]} a key: refused: {refused}")
         try:

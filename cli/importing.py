@@ -40,13 +40,15 @@ def fhir(session: Session, folder: Path, attending: str) -> None:
     Every line is checked before anything is written; a bad line stops the import with its file
     and line number. Prints counts and MRNs only.
     """
+    from ledger.commands import access
     from ledger.fhir_import import import_fhir
 
     actor = session.identity()
     with session.ledger() as ledger, _progress() as progress:
         report = import_fhir(ledger, folder, actor=actor, attending=attending, progress=progress)
         if report.mrns:  # the crosswalk printed below names patients: recorded as shown first
-            ledger.record_access(
+            access.record_access(
+                ledger,
                 sorted(set(report.mrns.values())),
                 actor=actor,
                 action="query",

@@ -10,6 +10,7 @@ import click
 from cli.common import purpose_options, why
 from cli.main import Session, pass_session
 from cli.output import emit_json, say
+from policies.patients import DEMOGRAPHIC_FIELDS, NAME_FIELDS, SEXES
 
 
 @click.group()
@@ -34,17 +35,8 @@ def show(session: Session, mrn: str, as_json: bool, purpose: str, break_glass: s
         return
     d = record.demographics
     say(f"{record.mrn}  {d.get('family_name', '')}, {d.get('given_name', '')}")
-    for name in (
-        "birth_date",
-        "sex",
-        "street",
-        "locality",
-        "postcode",
-        "state",
-        "phone",
-        "identifier",
-    ):
-        if d.get(name):
+    for name in DEMOGRAPHIC_FIELDS:
+        if name not in NAME_FIELDS and d.get(name):
             say(f"  {name.replace('_', ' ')}: {d[name]}")
     say(f"  registered {record.registered_at.isoformat()[:16]} by {record.registered_by}")
     if record.merged_into:
@@ -71,9 +63,11 @@ def show(session: Session, mrn: str, as_json: bool, purpose: str, break_glass: s
 @pass_session
 def merge(session: Session, survivor: str, retired: str, reason: str) -> None:
     """Bring RETIRED's history under SURVIVOR (nothing is rewritten; it can be undone)."""
+    from ledger.commands import patients
+
     actor = session.identity()
     with session.ledger() as ledger:
-        ledger.merge_patients(survivor, retired, reason=reason, actor=actor)
+        patients.merge_patients(ledger, survivor, retired, reason=reason, actor=actor)
     click.echo(f"Merged {retired.upper()} into {survivor.upper()}.")
 
 
@@ -84,9 +78,11 @@ def merge(session: Session, survivor: str, retired: str, reason: str) -> None:
 @pass_session
 def unmerge(session: Session, survivor: str, retired: str, reason: str) -> None:
     """Undo a wrong merge; both the merge and its undoing stay in the history."""
+    from ledger.commands import patients
+
     actor = session.identity()
     with session.ledger() as ledger:
-        ledger.undo_merge(survivor, retired, reason=reason, actor=actor)
+        patients.undo_merge(ledger, survivor, retired, reason=reason, actor=actor)
     click.echo(f"Undid the merge of {retired.upper()} into {survivor.upper()}.")
 
 
@@ -139,7 +135,7 @@ def _show_candidates(candidates: list[Any]) -> None:
 
 
 _DEMOGRAPHIC_OPTIONS = [
-    click.option("--sex", type=click.Choice(["female", "male", "other", "unknown"])),
+    click.option("--sex", type=click.Choice(SEXES)),
     click.option("--street", help="House number and street."),
     click.option("--locality", help="Suburb, town or city."),
     click.option("--postcode"),
@@ -178,7 +174,7 @@ def register(
     **fields: str | None,
 ) -> None:
     """Assign the next MRN, after searching the index for likely matches and showing them."""
-    from projections.queries import LikelyDuplicates, register_patient
+    from ledger.commands.patients import LikelyDuplicates, register_after_search
 
     demographics: dict[str, Any] = {
         "given_name": given_name,
@@ -189,7 +185,7 @@ def register(
     actor = session.identity()
     with session.ledger() as ledger:
         try:
-            mrn, shown = register_patient(ledger, demographics, actor=actor, override=override)
+            mrn, shown = register_after_search(ledger, demographics, actor=actor, override=override)
         except LikelyDuplicates as refused:
             _show_candidates(refused.candidates)
             raise
@@ -308,6 +304,7 @@ def correct(
     """Correct MRN's demographics; the registration and every correction stay in the history.
 
     Prints the correcting event (UUID/VERSION), which `discrepancy resolve` can link."""
+    from ledger.commands import patients
     from ledger.errors import UsageError
 
     changes: dict[str, Any] = {"given_name": given_name, "family_name": family_name}
@@ -318,7 +315,7 @@ def correct(
         raise UsageError("Give at least one demographic to correct.")
     actor = session.identity()
     with session.ledger() as ledger:
-        ledger.correct_demographics(mrn, changes, reason=reason, actor=actor)
+        patients.correct_demographics(ledger, mrn, changes, reason=reason, actor=actor)
         patient = ledger.patient(mrn)
     click.echo(
         f"Corrected {', '.join(sorted(changes))} of {patient.mrn} "

@@ -239,7 +239,7 @@ def release(
 @pass_session
 def list_requests(session: Session, only_due: bool, on: str | None, as_json: bool) -> None:
     """Release requests (with --due: the patients' requests due, soonest first)."""
-    from ledger.access import record_listed
+    from ledger.commands.access import record_shown
     from projections.release import due, requests
 
     actor = session.identity()
@@ -248,7 +248,7 @@ def list_requests(session: Session, only_due: bool, on: str | None, as_json: boo
         found = requests(ledger, actor=actor)
         if day is not None:
             found = due(found, on=day)
-        listed = record_listed(  # the queue names patients: recorded before it is shown
+        listed = record_shown(  # the queue names patients: recorded before it is shown
             ledger, (r.mrn for r in found), actor=actor, section="release-queue"
         )
     found = [r for r in found if listed.allows(r.mrn)]

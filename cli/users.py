@@ -80,12 +80,15 @@ def invite(session: Session, name: str, roles: tuple[str, ...], hours: float) ->
     """Invite NAME with ROLE(s): prints a one-time code they enrol their own key with."""
     from datetime import timedelta
 
+    from ledger.commands import users
     from ledger.user import check_user_name
 
     check_user_name(name)
     actor = session.identity()
     with session.ledger() as ledger:
-        code = ledger.invite(name, list(roles), actor=actor, valid_for=timedelta(hours=hours))
+        code = users.invite(
+            ledger, name, list(roles), actor=actor, valid_for=timedelta(hours=hours)
+        )
     _print_code(name, code, hours, what=f"Invited {name} ({', '.join(roles)})")
 
 
@@ -150,9 +153,11 @@ def reinstate(session: Session, name: str, reason: str, hours: float) -> None:
     """Let revoked NAME enrol again with a new key: prints a one-time code."""
     from datetime import timedelta
 
+    from ledger.commands import users
+
     actor = session.identity()
     with session.ledger() as ledger:
-        code = ledger.reinstate(name, reason, actor=actor, valid_for=timedelta(hours=hours))
+        code = users.reinstate(ledger, name, reason, actor=actor, valid_for=timedelta(hours=hours))
     _print_code(name, code, hours, what=f"Reinstated {name}")
 
 
@@ -217,6 +222,7 @@ def roles(as_json: bool) -> None:
 @pass_session
 def rotate_key(session: Session, name: str, no_passphrase: bool) -> None:
     """Replace your own key with one made here; the old key file is kept beside it as retired."""
+    from ledger.commands import users
     from ledger.errors import require
     from ledger.home import install_key_file
     from ledger.keys import Identity, write_key_file
@@ -234,7 +240,7 @@ def rotate_key(session: Session, name: str, no_passphrase: bool) -> None:
     write_key_file(fresh, staged, passphrase=passphrase)
     try:
         with session.ledger() as ledger:
-            ledger.rotate_key(name, fresh.public_raw, actor=actor)
+            users.rotate_key(ledger, name, fresh.public_raw, actor=actor)
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
@@ -248,7 +254,9 @@ def rotate_key(session: Session, name: str, no_passphrase: bool) -> None:
 @pass_session
 def revoke(session: Session, name: str, reason: str) -> None:
     """Withdraw NAME's key: nothing signed with it from now on is valid."""
+    from ledger.commands import users
+
     actor = session.identity()
     with session.ledger() as ledger:
-        ledger.revoke_key(name, reason, actor=actor)
+        users.revoke_key(ledger, name, reason, actor=actor)
     click.echo(f"Revoked the key of {name}.")

@@ -3,23 +3,19 @@
 Each access is an aggregate of its own (one event, never contended), so a busy chart's readers
 never conflict with its writers or with each other. The events name patients by MRN and
 aggregate id only; they are not encrypted, so the audit trail outlives a patient's data key.
+They are recorded by the one access gate, `ledger.commands.access`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from uuid import uuid4
 
 from eventsourcing.domain import Aggregate
 
 from policies.access import AccessDecision
-
-if TYPE_CHECKING:
-    from ledger.application import Ledger
-    from ledger.keys import Identity
 
 
 class Access(Aggregate):
@@ -155,95 +151,3 @@ class Listed:
 
     def allows(self, mrn: str) -> bool:
         return mrn.strip().upper() in self.shown
-
-
-def record_listed(
-    ledger: Ledger,
-    mrns: Iterable[str],
-    *,
-    actor: Identity,
-    action: str = "query",
-    section: str,
-    purpose: str = "operations",
-    now: datetime | None = None,
-) -> Listed:
-    """Record a list that names patients before it is shown, deciding row by row.
-
-    One `RecordAccessed` names the MRNs the reader may see; one `AccessDenied` the MRNs the
-    policy withholds from them (saved together, so both or neither). A refusal of the reader
-    (not of one row) is recorded and raised, as `record_access` does. One restricted row never
-    blocks the list: it is left out, and the caller says how many were.
-    """
-    from ledger.access_policy import current_access_config
-    from ledger.errors import AccessDenied
-    from policies import access as policy
-
-    acting = ledger.authenticate(actor)
-    config = current_access_config(ledger)
-    moment = now or datetime.now(UTC)
-    wanted = sorted({m.strip().upper() for m in mrns})
-    sections = [section]
-    general = policy.decide(
-        acting.roles, purpose, actor=actor.name, sections=sections, config=config
-    )
-    if not general.allowed:
-        refusal = _record(actor, wanted, action, sections, purpose, general, False, False)
-        ledger.save(refusal, signer=actor)
-        raise AccessDenied(f"Access refused: {general.reason}.")
-    shown: dict[str, AccessDecision] = {}
-    withheld: dict[str, AccessDecision] = {}
-    for mrn in wanted:
-        relationship = None
-        if purpose == "treatment" or mrn in config.restricted:
-            relationship = ledger.relationship_to(
-                mrn,
-                actor.name,
-                now=moment,
-                window_days=config.window_days,
-                restricted=mrn in config.restricted,
-            )
-        decision = policy.decide(
-            acting.roles,
-            purpose,
-            actor=actor.name,
-            patient=policy.PatientFacts(mrn, relationship),
-            sections=sections,
-            config=config,
-        )
-        (shown if decision.allowed else withheld)[mrn] = decision
-    records = []
-    if shown or not withheld:
-        first = next(iter(shown.values()), general)
-        flagged = any(d.flagged for d in shown.values())
-        records.append(
-            _record(actor, sorted(shown), action, sections, purpose, first, True, flagged)
-        )
-    if withheld:
-        first = next(iter(withheld.values()))
-        records.append(
-            _record(actor, sorted(withheld), action, sections, purpose, first, False, False)
-        )
-    ledger.save(*records, signer=actor)
-    return Listed(frozenset(shown), frozenset(withheld))
-
-
-def _record(
-    actor: Identity,
-    mrns: list[str],
-    action: str,
-    sections: list[str],
-    purpose: str,
-    decision: AccessDecision,
-    granted: bool,
-    flagged: bool,
-) -> Access:
-    return Access.decided(
-        decision,
-        actor=actor.name,
-        mrns=mrns,
-        action=action,
-        sections=sections,
-        purpose=purpose,
-        granted=granted,
-        flagged=flagged,
-    )

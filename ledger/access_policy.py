@@ -171,6 +171,8 @@ def shown_policy(ledger: Ledger, *, reader: Identity) -> tuple[AccessConfig, lis
     """The policy in force and its history, for `policy show`: it names restricted and VIP
     patients and which staff member is which patient, so the reader's role is checked and the
     read recorded (naming those MRNs) before anything is returned."""
+    from ledger.commands import access  # the gate reads the configuration from this module
+
     roles = ledger.authenticate(reader).roles
     if not OVERSIGHT_READERS["access-policy"] & set(roles):
         raise NotAuthorised(
@@ -179,8 +181,8 @@ def shown_policy(ledger: Ledger, *, reader: Identity) -> tuple[AccessConfig, lis
         )
     config = current_access_config(ledger)
     named = {*config.restricted, *config.vip, *config.staff_mrns.values()}
-    ledger.record_access(
-        sorted(named), actor=reader, action="query", sections=["access-policy"],
+    access.record_access(
+        ledger, sorted(named), actor=reader, action="query", sections=["access-policy"],
         purpose="operations",
     )  # fmt: skip
     return config, policy_history(ledger)

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
@@ -32,21 +32,19 @@ from ledger.data_keys import DataKeys
 from ledger.documents import BlobStore, Document, check_documents
 from ledger.encounter import Encounter
 from ledger.errors import (
-    ConflictError,
     IdentityError,
     IntegrityViolation,
     LedgerError,
-    NotAuthorised,
     NotFound,
+    PatientNotFound,
     UsageError,
-    require,
 )
 from ledger.event_store import SignedEventStore, SignedMapper
 from ledger.export import write_export
 from ledger.follower import Follower
 from ledger.keys import Identity
 from ledger.merkle_log import Leaf, MerkleLog
-from ledger.mpi import PatientCommands
+from ledger.patient import Patient, patient_id
 from ledger.store import (
     SCHEMA_VERSION,
     Database,
@@ -58,19 +56,16 @@ from ledger.store import (
     store_failure,
     stored_schema_version,
 )
-from ledger.user import User, check_user_name, new_enrolment_code
+from ledger.user import User
 from ledger.verifier import checkpoint as notes
 from ledger.verifier import merkle
 from ledger.verifier.envelope import opened_hash
 from ledger.verifier.export import key_document
-from ledger.verifier.identities import KEY_PROTECTIONS, NODE_USER, code_hash, user_id
+from ledger.verifier.identities import NODE_USER, user_id
 from ledger.verifier.log import LogEvent, Report, verify_log
-from ledger.verifier.public_keys import fingerprint, public_key_from_raw
+from ledger.verifier.public_keys import public_key_from_raw
 from ledger.verifier.transcoder import MsgpackTranscoder
-from policies.roles import NODE, may_manage_identities, may_rotate_key, unknown_roles
-
-INVITATION_VALIDITY = timedelta(hours=72)
-"""How long an enrolment code can be used by default."""
+from policies.roles import NODE
 
 
 @dataclass(frozen=True)
@@ -84,7 +79,7 @@ class Proof:
     checkpoint: str
 
 
-class Ledger(PatientCommands, Application[UUID]):
+class Ledger(Application[UUID]):
     """The write side: every command takes the acting identity and signs what it records."""
 
     name = "chartledger"
@@ -288,6 +283,13 @@ class Ledger(PatientCommands, Application[UUID]):
             raise NotFound("This ledger has no genesis event yet; run 'chartledger init'.")
         return genesis
 
+    def patient(self, mrn: str) -> Patient:
+        """A patient's index entry (an aggregate read, checked against the log)."""
+        try:
+            return cast(Patient, self.repository.get(patient_id(mrn)))
+        except AggregateNotFoundError:
+            raise PatientNotFound(f"There is no patient with MRN {mrn.strip().upper()}.") from None
+
     def user(self, name: str) -> User:
         try:
             return cast(User, self.repository.get(user_id(name)))
@@ -316,122 +318,6 @@ class Ledger(PatientCommands, Application[UUID]):
             return self.user(name)
         except NotFound:
             raise IdentityError(f"There is no user named '{name}' in this ledger.") from None
-
-    def invite(
-        self,
-        name: str,
-        roles: list[str],
-        *,
-        actor: Identity,
-        valid_for: timedelta = INVITATION_VALIDITY,
-    ) -> str:
-        """Invite a person or interface with ROLES; returns the one-time code (never stored).
-
-        The person enrols their own key with it (`enrol`), where they work: the administrator
-        never holds or chooses it."""
-        acting = self.authenticate(actor)
-        require(may_manage_identities(acting.roles))
-        check_user_name(name)
-        bad = unknown_roles(roles)
-        if bad or not roles:
-            raise UsageError(
-                f"Unknown role '{bad[0] if bad else ''}'; see 'chartledger user roles'."
-            )
-        _check_validity(valid_for)
-        if user_id(name) in self.repository:
-            raise UsageError(f"There is already a user named '{name}'.")
-        code = new_enrolment_code()
-        expires = _now() + valid_for
-        user = User.invite(name, roles, code_hash(user_id(name), code), expires, actor=actor.name)
-        self.save(user, signer=actor)
-        return code
-
-    def enrol(self, identity: Identity, code: str, *, key_protection: str) -> User:
-        """Register `identity`'s public key for the invited user of that name, signed by the key
-        itself (proof of possession) and revealing the invitation's code (which it uses up)."""
-        if key_protection not in KEY_PROTECTIONS:
-            raise UsageError("The key protection must be 'passphrase' or 'none'.")
-        name = identity.name
-        try:
-            user = self.user(name)
-        except NotFound:
-            raise NotFound(f"There is no invitation for a user named '{name}'.") from None
-        if user.invitation is None:
-            if user.revoked:
-                raise NotAuthorised(
-                    f"User '{name}' is revoked; an administrator must reinstate them first."
-                )
-            raise ConflictError(
-                f"The enrolment code for user '{name}' was already used; if that was not you, "
-                "tell an administrator at once."
-            )
-        expected, expires = user.invitation
-        if code_hash(user.id, code) != expected:
-            raise NotAuthorised(f"That is not the enrolment code issued for user '{name}'.")
-        if _now() > expires:
-            raise NotAuthorised(
-                f"The enrolment code for user '{name}' has expired; ask an administrator for "
-                "a new one."
-            )
-        if fingerprint(identity.public_raw) in self.merkle_log.registry().keys:
-            raise UsageError("That key already belongs to the ledger; generate a new one.")
-        user.enrol(identity.public_raw, code, key_protection)
-        self.save(user, signer=identity)
-        return user
-
-    def reinstate(
-        self,
-        name: str,
-        reason: str,
-        *,
-        actor: Identity,
-        valid_for: timedelta = INVITATION_VALIDITY,
-    ) -> str:
-        """Let a revoked user enrol again, with a new key; returns the one-time code."""
-        acting = self.authenticate(actor)
-        require(may_manage_identities(acting.roles))
-        if not reason.strip():
-            raise UsageError("Give a reason for the reinstatement.")
-        _check_validity(valid_for)
-        user = self.user(name)
-        if not user.revoked:
-            raise UsageError(f"User '{name}' is not revoked; only a revoked user is reinstated.")
-        if user.invitation is not None:
-            raise UsageError(f"User '{name}' was reinstated already and has not enrolled yet.")
-        code = new_enrolment_code()
-        user.reinstate(reason, code_hash(user.id, code), _now() + valid_for, actor=actor.name)
-        self.save(user, signer=actor)
-        return code
-
-    def rotate_key(self, name: str, public_key: bytes, *, actor: Identity) -> None:
-        """Replace the actor's own key (signed by their current key); events signed with the old
-        key from here on are invalid. Nobody rotates another's key."""
-        acting = self.authenticate(actor)
-        require(may_rotate_key(acting.roles, actor=actor.name, subject=name))
-        public_key_from_raw(public_key)
-        if fingerprint(public_key) in self.merkle_log.registry().keys or public_key in (
-            acting.public_key,
-            *acting.past_keys,
-        ):
-            raise UsageError("A key can be used once only; generate a new one.")
-        acting.rotate_key(public_key, actor=actor.name)
-        self.save(acting, signer=actor)
-
-    def revoke_key(self, name: str, reason: str, *, actor: Identity) -> None:
-        """Withdraw a user's current key (for example when it is lost or the user leaves)."""
-        acting = self.authenticate(actor)
-        require(may_manage_identities(acting.roles))
-        if not reason.strip():
-            raise UsageError("Give a reason for the revocation.")
-        user = self.user(name)
-        if name == actor.name:
-            raise UsageError("An administrator cannot revoke their own key; ask another one.")
-        if user.revoked:
-            raise UsageError(f"The key of user '{name}' is already revoked.")
-        if user.public_key is None:
-            raise UsageError(f"User '{name}' has not enrolled yet; there is no key to revoke.")
-        user.revoke_key(reason, actor=actor.name)
-        self.save(user, signer=actor)
 
     def users(self) -> list[User]:
         """Every user ever registered or invited, in that order."""
@@ -651,15 +537,6 @@ class OneReadRepository(Repository[UUID]):
                 self.memo.pop(aggregate_id, None)
             if self.histories is not None:
                 self.histories.pop(aggregate_id, None)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _check_validity(valid_for: timedelta) -> None:
-    if not timedelta(0) < valid_for <= timedelta(days=30):
-        raise UsageError("An enrolment code is valid for more than 0 and at most 720 hours.")
 
 
 __all__ = ["Ledger", "LedgerError", "Proof"]

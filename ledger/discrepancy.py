@@ -18,6 +18,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from ledger.access import Shown
+from ledger.commands import access
 from ledger.errors import AccessDenied, NotFound, UsageError
 from ledger.patient import patient_id
 from policies.records import DISCREPANCY_KINDS
@@ -169,7 +170,7 @@ def discrepancies(
         if (wanted is None or d.patient_id in wanted) and (d.is_open or not open_only)
     ]
     named = {d.mrn for d in kept} | ({mrn.strip().upper()} if mrn else set())
-    listed = ledger.record_shown(named, actor=actor, section="discrepancies")
+    listed = access.record_shown(ledger, named, actor=actor, section="discrepancies")
     if mrn and not listed.allows(mrn):
         raise AccessDenied("Access refused: the access policy does not show you that record.")
     allowed = [d for d in kept if listed.allows(d.mrn)]

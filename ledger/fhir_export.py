@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any
 from ledger.documents import MAX_SIZE
 from ledger.encounter import check_effective_at
 from ledger.errors import UsageError
-from ledger.mpi import check_demographics
+from ledger.text_checks import check_demographics
 from policies.documents import DOCUMENT_KINDS
 
 if TYPE_CHECKING:

@@ -19,10 +19,10 @@ which a later import reuses. An import stopped midway leaves each resource fully
 at all; running it again completes it. Nothing is shown, so no access is recorded.
 
 Entries are written with the encounter aggregate's own methods (`Encounter.open`, `discharge`,
-`record_entry`) and patients with `Ledger.next_mrn` and `Patient.register`, after the checks
-the commands make (`check_importer`: the actor, the policies, the attending; `check_demographics`
-and `check_effective_at` while reading), because the one-shot commands each save on their own
-and could not share a transaction with the import records.
+`record_entry`) and patients with `ledger.commands.patients.next_mrn` and `Patient.register`,
+after the checks the commands make (`check_importer`: the actor, the policies, the attending;
+`check_demographics` and `check_effective_at` while reading), because the one-shot commands
+each save on their own and could not share a transaction with the import records.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from ledger import charts
+from ledger.commands import patients
 from ledger.commands.encounters import check_attending
 from ledger.documents import Document
 from ledger.encounter import Encounter
@@ -240,8 +241,8 @@ class _Importer:
                 self._use_patient(pid, record)
                 self._already(plan.source)
                 return
-            registry, new_registry = self.ledger.mrn_registry(actor=self.actor.name)
-            mrn = self.ledger.next_mrn(registry)
+            registry, new_registry = patients.mrn_registry(self.ledger, actor=self.actor.name)
+            mrn = patients.next_mrn(self.ledger, registry)
             patient = Patient.register(
                 mrn,
                 plan.demographics,

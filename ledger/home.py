@@ -224,6 +224,7 @@ class LedgerHome:
             if secret is not None and not secret.is_file():
                 raise ConfigurationError(f"There is no {what} file at {secret}.")
         from ledger.application import Ledger
+        from ledger.commands import users
 
         ledger = Ledger(
             parse_store_url(url),
@@ -246,7 +247,9 @@ class LedgerHome:
             staged.unlink(missing_ok=True)
             write_key_file(identity, staged, passphrase=passphrase)
             try:
-                ledger.enrol(identity, code, key_protection="passphrase" if passphrase else "none")
+                users.enrol(
+                    ledger, identity, code, key_protection="passphrase" if passphrase else "none"
+                )
             except BaseException:
                 staged.unlink(missing_ok=True)
                 raise

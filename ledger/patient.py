@@ -22,22 +22,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from ledger.errors import UsageError
+from policies.patients import DEMOGRAPHIC_FIELDS
 
 PATIENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://chartledger.invalid/patient")
 MRN_REGISTRY_ID = uuid5(NAMESPACE_URL, "https://chartledger.invalid/mrn-registry")
 DEFAULT_MRN_FORMAT = "MR{number:07d}"
-DEMOGRAPHIC_FIELDS = (
-    "given_name",
-    "family_name",
-    "birth_date",
-    "sex",
-    "street",
-    "locality",
-    "postcode",
-    "state",
-    "phone",
-    "identifier",
-)
 
 
 def patient_id(mrn: str) -> UUID:
@@ -225,17 +214,32 @@ class Patient(Aggregate):
     def correct(self, changes: dict[str, Any], *, reason: str, actor: str) -> None:
         self.trigger_event(self.DemographicsCorrected, changes=changes, reason=reason, actor=actor)
 
-    def merge_into(self, survivor_mrn: str, *, reason: str, actor: str) -> None:
-        self.trigger_event(self.MergedInto, survivor_mrn=survivor_mrn, reason=reason, actor=actor)
-
-    def absorb(self, retired_mrn: str, *, reason: str, actor: str) -> None:
-        self.trigger_event(self.Absorbed, retired_mrn=retired_mrn, reason=reason, actor=actor)
-
-    def undo_merge(self, survivor_mrn: str, retired_mrn: str, *, reason: str, actor: str) -> None:
-        self.trigger_event(
-            self.MergeUndone,
-            survivor_mrn=survivor_mrn,
-            retired_mrn=retired_mrn,
-            reason=reason,
-            actor=actor,
+    @staticmethod
+    def merge(survivor: Patient, retired: Patient, *, reason: str, actor: str) -> None:
+        """Bring a duplicate record under the survivor: the retired record says where it went,
+        the survivor what it absorbed. Neither may be merged already, nor both be one record."""
+        if survivor.mrn == retired.mrn:
+            raise UsageError("A record cannot be merged into itself.")
+        for record in (survivor, retired):
+            if record.merged_into is not None:
+                raise UsageError(f"{record.mrn} was already merged into {record.merged_into}.")
+        retired.trigger_event(
+            retired.MergedInto, survivor_mrn=survivor.mrn, reason=reason, actor=actor
         )
+        survivor.trigger_event(
+            survivor.Absorbed, retired_mrn=retired.mrn, reason=reason, actor=actor
+        )
+
+    @staticmethod
+    def unmerge(survivor: Patient, retired: Patient, *, reason: str, actor: str) -> None:
+        """Undo a merge of `retired` into `survivor`, recorded on both records."""
+        if retired.merged_into != survivor.mrn:
+            raise UsageError(f"{retired.mrn} is not merged into {survivor.mrn}.")
+        for record in (retired, survivor):
+            record.trigger_event(
+                record.MergeUndone,
+                survivor_mrn=survivor.mrn,
+                retired_mrn=retired.mrn,
+                reason=reason,
+                actor=actor,
+            )

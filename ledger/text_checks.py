@@ -1,6 +1,7 @@
 """The ledger's side of `policies.limits`: refuse hostile text before anything is written.
 
-`check_text` is for the commands that know what a field is (a name, a reason, a clinical text);
+`check_text` is for the commands that know what a field is (a name, a reason, a clinical text),
+`check_demographics` for a patient's demographics (`policies.patients`);
 `check_events` runs in `Ledger.save` over every pending event, so no command can store invalid
 UTF-8, control characters or an unbounded string even if it forgot its own check.
 """
@@ -8,16 +9,20 @@ UTF-8, control characters or an unbounded string even if it forgot its own check
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from ledger.errors import UsageError
 from policies.limits import (
+    DEFAULT_LIMITS,
     MAX_FIELD_CHARS,
     MAX_TEXT_CHARS,
+    Limits,
     discharge_disposition,
     disposition_problem,
     text_problem,
 )
+from policies.patients import demographics_problem
 
 # Event fields that are one line by nature (names, identifiers, reasons): no newline or tab.
 ONE_LINE_FIELDS = frozenset(
@@ -55,6 +60,16 @@ def check_text(value: str, *, what: str, limit: int, multiline: bool = False) ->
     if problem is not None:
         raise UsageError(problem)
     return value
+
+
+def check_demographics(
+    demographics: Mapping[str, Any], *, today: date, limits: Limits = DEFAULT_LIMITS
+) -> None:
+    """Refuse, as one `UsageError` sentence, the demographics `policies.patients` would not
+    register (a name, a plausible date of birth, printable text within the limits)."""
+    problem = demographics_problem(demographics, today=today, limits=limits)
+    if problem is not None:
+        raise UsageError(problem)
 
 
 def check_events(objs: Iterable[Any]) -> None:

@@ -9,14 +9,13 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from ledger.verifier.identities import NODE_USER, normalise_code, user_id
+from ledger.errors import ConflictError, NotAuthorised, UsageError
+from ledger.verifier.identities import NODE_USER, code_hash, normalise_code, user_id
 from ledger.verifier.public_keys import fingerprint
 
 
 def check_user_name(name: str) -> None:
     """A user name is one word (it names a key file too): letters, digits, '.', '-', '_'."""
-    from ledger.errors import UsageError
-
     plain = name.replace("-", "").replace(".", "").replace("_", "")
     if not name or not plain.isascii() or not plain.isalnum() or name.startswith("."):
         raise UsageError("A user name must be letters, digits, '.', '-' or '_' (no spaces).")
@@ -171,7 +170,26 @@ class User(Aggregate):
             actor=actor,
         )
 
-    def enrol(self, public_key: bytes, code: str, key_protection: str) -> None:
+    def enrol(self, public_key: bytes, code: str, key_protection: str, *, now: datetime) -> None:
+        """Take the invited (or reinstated) user's own key: only with the code of an invitation
+        not yet used, before it expires."""
+        if self.invitation is None:
+            if self.revoked:
+                raise NotAuthorised(
+                    f"User '{self.name}' is revoked; an administrator must reinstate them first."
+                )
+            raise ConflictError(
+                f"The enrolment code for user '{self.name}' was already used; if that was not "
+                "you, tell an administrator at once."
+            )
+        expected, expires = self.invitation
+        if code_hash(self.id, code) != expected:
+            raise NotAuthorised(f"That is not the enrolment code issued for user '{self.name}'.")
+        if now > expires:
+            raise NotAuthorised(
+                f"The enrolment code for user '{self.name}' has expired; ask an administrator "
+                "for a new one."
+            )
         self.trigger_event(
             self.Enrolled,
             public_key=public_key,
@@ -181,6 +199,13 @@ class User(Aggregate):
         )
 
     def reinstate(self, reason: str, code_hash: bytes, expires: datetime, *, actor: str) -> None:
+        """Let a revoked user enrol again (once: until they enrol, no second reinstatement)."""
+        if not self.revoked:
+            raise UsageError(
+                f"User '{self.name}' is not revoked; only a revoked user is reinstated."
+            )
+        if self.invitation is not None:
+            raise UsageError(f"User '{self.name}' was reinstated already and has not enrolled yet.")
         self.trigger_event(
             self.Reinstated, reason=reason, code_hash=code_hash, expires=expires, actor=actor
         )
@@ -189,6 +214,11 @@ class User(Aggregate):
         self.trigger_event(self.KeyRotated, public_key=public_key, actor=actor)
 
     def revoke_key(self, reason: str, *, actor: str) -> None:
+        """Withdraw the current key: there must be one, not revoked already."""
+        if self.revoked:
+            raise UsageError(f"The key of user '{self.name}' is already revoked.")
+        if self.public_key is None:
+            raise UsageError(f"User '{self.name}' has not enrolled yet; there is no key to revoke.")
         self.trigger_event(self.KeyRevoked, reason=reason, actor=actor)
 
     @property

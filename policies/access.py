@@ -6,7 +6,8 @@ the reason, the policy version, the relationship, the sections allowed, whether 
 The ledger records the decision in the `RecordAccessed` or `AccessDenied` event it writes before
 anything is shown. The rules, in the order they are applied:
 
-1. The purpose must be one of `PURPOSES`. Administrators manage the ledger, never read charts.
+1. The purpose must be one of `policies.purposes.PURPOSES`. Administrators manage the ledger, never
+   read charts.
 2. Self-access: a user whose staff record names this patient's MRN may not read their own chart
    through the staff path; patients get their records through a release-of-information request.
 3. Break the glass: an emergency override needs a reason; it is always allowed for clinical roles
@@ -58,21 +59,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from policies.purposes import PURPOSES
 from policies.roles import ADMINISTRATOR, ROLES, Decision
 
 POLICY_VERSION = "access/2"
 
-PURPOSES = frozenset(
-    {
-        "treatment",
-        "payment",
-        "operations",
-        "legal",
-        "patient-request",
-        "research",
-        "public-health",
-    }
-)
 CLINICAL_ROLES = frozenset({"physician", "nurse"})
 RELATIONSHIPS = ("attending", "care-team", "recent-encounter")
 CLOSE_RELATIONSHIPS = frozenset({"attending", "care-team"})

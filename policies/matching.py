@@ -29,6 +29,8 @@ import jellyfish
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, JaroWinkler
 
+from policies.patients import DEMOGRAPHIC_FIELDS
+
 POLICY_VERSION = "matching/1"
 
 Level = Literal["exact", "close", "different", "missing"]
@@ -39,18 +41,8 @@ CLOSE: Final = "close"
 DIFFERENT: Final = "different"
 MISSING: Final = "missing"
 
-FIELDS: Final = (
-    "given_name",
-    "family_name",
-    "birth_date",
-    "sex",
-    "street",
-    "locality",
-    "postcode",
-    "state",
-    "phone",
-    "identifier",
-)
+FIELDS: Final = DEMOGRAPHIC_FIELDS
+"""The fields compared, in `Demographics` order: every field of an index entry."""
 
 # log2(m/u) per field and level. The FEBRL dataset1 estimates (m over its 500 true pairs, u over
 # 200,000 random other pairs) are in the comments as exact / close / different; the chosen values

@@ -29,9 +29,10 @@ from datetime import UTC, datetime
 from typing import Any, TextIO, cast
 
 from ledger import catalogue
-from ledger.access import Shown, record_listed
+from ledger.access import Shown
 from ledger.application import Ledger
 from ledger.as_of import check_as_of
+from ledger.commands import access
 from ledger.documents import Document
 from ledger.encounter import Encounter
 from ledger.errors import UsageError, require
@@ -443,7 +444,7 @@ def _read(
         break_glass=window.break_glass,
         denied=window.denied,
     )
-    listed = record_listed(
+    listed = access.record_shown(
         ledger,
         {*named, *(row.mrn for row in found)} - {EVERY_PATIENT},
         actor=reader,

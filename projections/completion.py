@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from ledger.access import Shown
 from ledger.access_policy import current_completion_rules
 from ledger.application import Ledger
+from ledger.commands import access
 from ledger.completion import encounter_facts, registers
 from ledger.keys import Identity
 from policies.deficiency import (
@@ -66,7 +67,7 @@ def open_deficiencies(
         if physician is None or d.physician == physician
     ]
     found.sort(key=lambda d: (d.due_at, d.mrn, d.kind))
-    listed = ledger.record_shown({d.mrn for d in found}, actor=actor, section="completion")
+    listed = access.record_shown(ledger, {d.mrn for d in found}, actor=actor, section="completion")
     kept = [d for d in found if listed.allows(d.mrn)]
     rows: Shown[OpenDeficiency] = Shown([], withheld=len(found) - len(kept))
     for d in kept:
@@ -96,7 +97,7 @@ def delinquent_records(
         month = int((now - encounter.discharged_at) / timedelta(days=30))
         if month < RATE_MONTHS:
             months[month] += 1
-    listed = ledger.record_shown({d.mrn for d in found}, actor=actor, section="completion")
+    listed = access.record_shown(ledger, {d.mrn for d in found}, actor=actor, section="completion")
     kept = [d for d in found if listed.allows(d.mrn)]
     rate = delinquency_rate(len({d.encounter for d in found}), months)
     return Shown(kept, withheld=len(found) - len(kept)), rate
@@ -110,8 +111,8 @@ def physicians_in_jeopardy(
     facts = encounter_facts(ledger, known)
     found = jeopardy(facts, now=now, rules=in_force)
     behind = {f.id: f for f in facts if any(f.id in j.records for j in found)}
-    listed = ledger.record_shown(
-        {f.mrn for f in behind.values()}, actor=actor, section="completion"
+    listed = access.record_shown(
+        ledger, {f.mrn for f in behind.values()}, actor=actor, section="completion"
     )
     hidden = {e for e, f in behind.items() if not listed.allows(f.mrn)}
     notices: dict[str, datetime] = {}

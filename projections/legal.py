@@ -27,6 +27,7 @@ from uuid import UUID
 from ledger import charts
 from ledger.application import Ledger
 from ledger.as_of import chart_as_of
+from ledger.commands import access
 from ledger.documents import documents_of, read_document
 from ledger.encounter import Encounter
 from ledger.errors import UsageError
@@ -104,7 +105,8 @@ def legal_package(
     out = Path(out)
     check_new_folder(out, force=force)
     patient = ledger.patient(mrn)  # a wrong MRN is one sentence before anything is recorded
-    ledger.record_access(
+    access.record_access(
+        ledger,
         [patient.mrn],
         actor=actor,
         action="copy",

@@ -11,6 +11,7 @@ from ledger import catalogue
 from ledger.access import Shown
 from ledger.application import Ledger
 from ledger.chart_volume import ChartVolume
+from ledger.commands import access
 from ledger.keys import Identity
 from ledger.store import Cursor, Database
 from projections.audit import parse_stamp, stamp
@@ -192,7 +193,7 @@ class ChartLocations:
 def shown(ledger: Ledger, volumes: list[Volume], *, actor: Identity) -> Shown[Volume]:
     """Record that these volumes' MRNs are about to be shown (an access for operations, which
     also checks the reader's key and role), then return those the reader may see."""
-    listed = ledger.record_shown((v.mrn for v in volumes), actor=actor, section="locations")
+    listed = access.record_shown(ledger, (v.mrn for v in volumes), actor=actor, section="locations")
     kept = [v for v in volumes if listed.allows(v.mrn)]
     return Shown(kept, withheld=len(volumes) - len(kept))
 

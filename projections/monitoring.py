@@ -16,14 +16,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger import catalogue
-from ledger.access import Shown, record_listed
+from ledger.access import Shown
 from ledger.access_policy import current_access_config
 from ledger.application import Ledger
+from ledger.commands import access
 from ledger.encounter import Encounter
 from ledger.errors import NotFound, UsageError, require
 from ledger.follower import Follower
 from ledger.imported_resource import ImportedResource
 from ledger.keys import Identity
+from ledger.patient_index import PatientIndex
 from ledger.review import AccessReview
 from ledger.store import Cursor, Database
 from ledger.user import User
@@ -38,7 +40,6 @@ from policies.monitoring import (
     alerts,
 )
 from projections.audit import AuditRow, AuditTrail, parse_stamp, stamp
-from projections.patients import PatientIndex
 
 DEATH = re.compile(r"\b(deceased|expired|died|death|dead)\b", re.IGNORECASE)
 ACCESS_ACTIONS = frozenset({"query", "print", "copy", "admit", "transfer", "discharge", "chart"})
@@ -212,6 +213,8 @@ def access_alerts(
     )
     if window.rule is not None:
         found = [a for a in found if a.rule == window.rule]
-    listed = record_listed(ledger, (a.mrn for a in found), actor=reader, section="audit-trail")
+    listed = access.record_shown(
+        ledger, (a.mrn for a in found), actor=reader, section="audit-trail"
+    )
     kept = [a for a in found if listed.allows(a.mrn)]
     return Shown(kept, withheld=len(found) - len(kept))

@@ -9,26 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from ledger import charts
 from ledger.application import Ledger
 from ledger.as_of import ChartAsOf, chart_as_of, check_as_of
 from ledger.charts import HistoryLine
+from ledger.commands import access
 from ledger.documents import Document, documents_of, read_document
 from ledger.encounter import DeniedAmendment, Encounter, Entry, Signature
-from ledger.errors import ProbableDuplicate
-from ledger.follower import Follower
 from ledger.keys import Identity
-from ledger.mpi import check_demographics
 from ledger.patient import Patient
+from ledger.patient_index import Candidate, current_index, matching_demographics, ranked
 from policies.charting import ENTRY_KINDS
-from projections.patients import IndexedPatient, PatientIndex
-
-if TYPE_CHECKING:
-    from policies.matching import Demographics, MatchScore
 
 
 @dataclass(frozen=True)
@@ -145,7 +140,8 @@ def patient_record(ledger: Ledger, mrn: str, *, actor: Identity, why: Purpose) -
     only the sections the decision allows are read and shown."""
     with ledger.one_read():
         ledger.patient(mrn)  # a wrong MRN is an error before anything is recorded
-        decision = ledger.record_access(
+        decision = access.record_access(
+            ledger,
             [mrn],
             actor=actor,
             action="query",
@@ -165,7 +161,8 @@ def document_content(
 ) -> tuple[Document, bytes]:
     """A filed document's bytes, after recording the access (a copy is a disclosure risk)."""
     found = ledger.document_info(document_id)  # no content is read before the record
-    ledger.record_access(
+    access.record_access(
+        ledger,
         [found.mrn],
         actor=actor,
         action="copy",
@@ -484,7 +481,8 @@ def chart_record(
         if as_of is not None:
             check_as_of(as_of)  # a moment in the future is bad input, refused before any access
         wanted = [*CHART_SECTIONS, *([] if as_of is None else [f"chart-as-of:{as_of.isoformat()}"])]
-        decision = ledger.record_access(
+        decision = access.record_access(
+            ledger,
             [mrn],
             actor=actor,
             action="query",
@@ -531,7 +529,8 @@ def chart_history(
         ledger.patient(mrn)
         if as_of is not None:
             check_as_of(as_of)
-        ledger.record_access(
+        access.record_access(
+            ledger,
             [mrn],
             actor=actor,
             action="query",
@@ -545,80 +544,15 @@ def chart_history(
         return lines
 
 
-# -- the master patient index: search, duplicates, registration --------------------------------
-
-
-class LikelyDuplicates(ProbableDuplicate):
-    """A registration refused for likely matches, carrying them (already recorded as shown)."""
-
-    def __init__(self, candidates: list[Candidate]) -> None:
-        super().__init__([c.patient.mrn for c in candidates])
-        self.candidates = candidates
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A patient the index proposes, with the score and the reason (fields, never values)."""
-
-    patient: IndexedPatient
-    score: MatchScore
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "mrn": self.patient.mrn,
-            "demographics": {k: _iso(v) for k, v in self.patient.demographics.items()},
-            "score": round(self.score.total, 1),
-            "classification": self.score.classification,
-            "agreed": list(self.score.agreed),
-            "disagreed": list(self.score.disagreed),
-            "reason": self.score.reason,
-        }
-
-
-def _current_index(ledger: Ledger) -> PatientIndex:
-    index = PatientIndex(ledger.db)
-    Follower(ledger, [index]).catch_up()
-    return index
-
-
-def _demographics(fields: dict[str, Any]) -> Demographics:
-    def text(name: str) -> str | None:
-        value = fields.get(name)
-        return None if value in (None, "") else str(value)
-
-    born = fields.get("birth_date")
-    from policies.matching import Demographics
-
-    return Demographics(
-        given_name=str(fields.get("given_name") or ""),
-        family_name=str(fields.get("family_name") or ""),
-        birth_date=born if isinstance(born, date) else None,
-        sex=text("sex"),
-        street=text("street"),
-        locality=text("locality"),
-        postcode=text("postcode"),
-        state=text("state"),
-        phone=text("phone"),
-        identifier=text("identifier"),
-    )
-
-
-def _ranked(
-    index: PatientIndex, query: dict[str, Any], limit: int
-) -> list[tuple[IndexedPatient, MatchScore]]:
-    patients = index.all()
-    records = [_demographics(p.demographics).normalise() for p in patients]
-    from policies.matching import rank_candidates
-
-    ranked = rank_candidates(_demographics(query).normalise(), records, limit=limit)
-    return [(patients[i], score) for i, score in ranked]
+# -- the master patient index: search and duplicates (registration is
+# `ledger.commands.patients.register_after_search`) ------------------------------------------
 
 
 def find_patients(
     ledger: Ledger, query: dict[str, Any], *, actor: Identity, why: Purpose, limit: int = 10
 ) -> list[Candidate]:
     """Candidates for a search, best first; every MRN shown is recorded as accessed first."""
-    index = _current_index(ledger)
+    index = current_index(ledger)
     mrn = str(query.get("mrn") or "").strip().upper()
     if mrn:
         from policies.matching import score
@@ -629,10 +563,15 @@ def find_patients(
         hits = (
             []
             if found is None
-            else [(found, score(_demographics(query), _demographics(found.demographics)))]
+            else [
+                (
+                    found,
+                    score(matching_demographics(query), matching_demographics(found.demographics)),
+                )
+            ]
         )
     else:
-        hits = _ranked(index, query, limit)
+        hits = ranked(index, query, limit)
     _record_shown(ledger, [p.mrn for p, _ in hits], actor=actor, why=why)
     return [Candidate(p, s) for p, s in hits]
 
@@ -641,9 +580,9 @@ def duplicate_pairs(
     ledger: Ledger, *, actor: Identity, why: Purpose, include_possible: bool = False
 ) -> list[tuple[Candidate, Candidate]]:
     """Probable duplicate pairs in the index (and, on request, pairs for human review)."""
-    index = _current_index(ledger)
+    index = current_index(ledger)
     patients = index.all()
-    records = [_demographics(p.demographics).normalise() for p in patients]
+    records = [matching_demographics(p.demographics).normalise() for p in patients]
     from policies.matching import POSSIBLE_THRESHOLD, find_duplicates
 
     threshold = POSSIBLE_THRESHOLD if include_possible else None
@@ -656,42 +595,9 @@ def duplicate_pairs(
     ]
 
 
-def register_patient(
-    ledger: Ledger,
-    demographics: dict[str, Any],
-    *,
-    actor: Identity,
-    override: str | None = None,
-) -> tuple[str, list[Candidate]]:
-    """Search for likely matches, show them (recorded), and register unless one is likely.
-
-    Returns the new MRN and the candidates that were shown; raises `ProbableDuplicate` (after
-    recording what was shown) when a likely match exists and no reason was given.
-    """
-    check_demographics(demographics, today=date.today())
-    index = _current_index(ledger)
-    likely = [
-        Candidate(p, s)
-        for p, s in _ranked(index, demographics, 5)
-        if s.classification in ("match", "possible")
-    ]
-    if likely:
-        _record_shown(
-            ledger, [c.patient.mrn for c in likely], actor=actor, why=Purpose("operations")
-        )
-        if not (override and override.strip()):
-            raise LikelyDuplicates(likely)
-    mrn = ledger.register_patient(
-        demographics,
-        actor=actor,
-        likely_matches=[c.patient.mrn for c in likely],
-        override=override,
-    )
-    return mrn, likely
-
-
 def _record_shown(ledger: Ledger, mrns: list[str], *, actor: Identity, why: Purpose) -> None:
-    ledger.record_access(
+    access.record_access(
+        ledger,
         mrns,
         actor=actor,
         action="query",

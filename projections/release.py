@@ -18,6 +18,7 @@ from uuid import UUID
 
 from ledger import charts
 from ledger.application import Ledger
+from ledger.commands import access
 from ledger.commands.release import Package, PackageDocument
 from ledger.documents import documents_of, read_document
 from ledger.errors import UsageError, require
@@ -112,7 +113,8 @@ def accounting_of(
     roles = ledger.authenticate(actor).roles
     if not may_read_audit_trail(roles).allowed:  # compliance and HIM oversee disclosures too
         require(rules.may_handle_releases(roles))
-    ledger.record_access(
+    access.record_access(
+        ledger,
         [patient.mrn],
         actor=actor,
         action="query",

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ledger.application import Ledger
+from ledger.commands import users
 from ledger.home import LedgerHome
 from ledger.keys import Identity, load_identity, write_key_file
 
@@ -93,10 +94,10 @@ class Hospital:
     def enrol(self, name: str, roles: list[str]) -> Identity:
         """Enrol a person as their own workstation would: the administrator invites, the person
         makes their key in their own home and enrols it with the code; returns their identity."""
-        code = self.ledger.invite(name, roles, actor=self.admin)
+        code = users.invite(self.ledger, name, roles, actor=self.admin)
         person = Identity.generate(name)
         write_key_file(person, LedgerHome(self.homes / name).key_path(name))
-        self.ledger.enrol(person, code, key_protection="none")
+        users.enrol(self.ledger, person, code, key_protection="none")
         return person
 
     def reopen(self) -> Ledger:

@@ -16,8 +16,10 @@ from eventsourcing.application import AggregateNotFoundError
 
 from ledger.access_policy import current_access_config
 from ledger.chart_volume import ChartVolume, chart_volume, electronic_barcode, volume_id
+from ledger.commands import access
 from ledger.errors import AccessDenied, UsageError, require
 from policies import access as access_policy
+from policies.purposes import PURPOSES
 from policies.records import PERSON_KINDS, may_move_charts, may_request_charts
 
 if TYPE_CHECKING:
@@ -157,14 +159,14 @@ def _recipient_decision(
 ) -> str:
     """The access policy's word on the recipient, or `AccessDenied` (nothing is written)."""
     config = current_access_config(ledger)
-    if purpose not in access_policy.PURPOSES:
+    if purpose not in PURPOSES:
         raise UsageError(f"'{purpose}' is not a purpose of use.")
     if holder_kind not in PERSON_KINDS:
         return f"a {holder_kind}: each reader is checked on opening ({config.policy_version})"
     recipient = ledger.user(to)
     if recipient.revoked:
         raise AccessDenied(f"The record cannot be routed to {to}: their key was revoked.")
-    relationship = ledger.relationship_to(mrn, to, now=now, window_days=config.window_days)
+    relationship = access.relationship_to(ledger, mrn, to, now=now, window_days=config.window_days)
     decision = access_policy.decide(
         recipient.roles,
         purpose,

@@ -17,6 +17,7 @@ from uuid import UUID
 from ledger.access import Access
 from ledger.access_policy import current_access_config
 from ledger.charts import chart_mrn, chart_patient_ids, current_patient, encounter_ids
+from ledger.commands import access
 from ledger.encounter import Encounter, check_effective_at
 from ledger.errors import AccessDenied, NotAuthorised, NotFound, UsageError, require
 from ledger.text_checks import checked_disposition
@@ -204,7 +205,8 @@ def _judge_move(
     held = set(roles)
     relationship = None
     if attending == actor.name or (guarded and held & access_policy.CLINICAL_ROLES):
-        relationship = ledger.relationship_to(
+        relationship = access.relationship_to(
+            ledger,
             mrn,
             actor.name,
             now=now,

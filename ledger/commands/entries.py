@@ -18,6 +18,7 @@ from uuid import UUID
 from ledger.access import Access
 from ledger.access_policy import current_access_config
 from ledger.charts import chart_mrn
+from ledger.commands import access
 from ledger.encounter import Encounter, check_effective_at
 from ledger.errors import AccessDenied, ConflictError, NotFound, UsageError, require
 from ledger.text_checks import check_entry_text
@@ -200,7 +201,8 @@ def _judge_charting(
     mrn = chart_mrn(ledger, encounter.mrn)  # the chart the encounter is now part of
     relationship = None
     if set(roles) & access_policy.CLINICAL_ROLES:  # others: the role rules alone decide
-        relationship = ledger.relationship_to(
+        relationship = access.relationship_to(
+            ledger,
             mrn,
             actor.name,
             now=now,

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from ledger.commands import access
 from ledger.errors import require
 from ledger.files import check_new_folder, new_folder, subfolder, write_bytes, write_text
 from ledger.release import DisclosureSuspension, ReleaseRequest, release_request, suspension_id
@@ -181,7 +182,8 @@ def release_package(
     check_new_folder(out, force=force)
     out = Path(out)
     _handler(ledger, actor)
-    ledger.record_access(
+    access.record_access(
+        ledger,
         [request.mrn],
         actor=actor,
         action="disclose",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.commands import patients
 from ledger.home import LedgerHome
 from tests.cli.test_cli import Chartledger
 
@@ -23,5 +24,5 @@ def clinic(store_url: str, tmp_path: Path) -> tuple[Chartledger, str]:
     home = LedgerHome(run.home)
     tech = run.identity("tech1")
     with home.open(store_url) as ledger:
-        mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
+        mrn = patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
     return run, mrn

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from ledger.commands import patients
 from ledger.home import LedgerHome
 from tests.cli.test_cli import Chartledger
 
@@ -33,7 +34,9 @@ def test_chart_show_as_of_the_legal_package_and_history_agree(
     run, ada = clinic
     run.enrol("roi1", "roi-specialist")
     with LedgerHome(run.home).open(run.store_url) as ledger:
-        bram = ledger.register_patient(BRAM, actor=run.identity("tech1"), likely_matches=[])
+        bram = patients.register_patient(
+            ledger, BRAM, actor=run.identity("tech1"), likely_matches=[]
+        )
     admitted = run(
         "encounter", "admit", ada, "--attending", "dr1", "--service", "medicine", actor="tech1"
     ).output
@@ -118,7 +121,9 @@ def test_merges_and_their_undoing_are_in_the_history_and_the_as_of_chart(
     run, ada = clinic
     run.enrol("roi1", "roi-specialist")
     with LedgerHome(run.home).open(run.store_url) as ledger:
-        bram = ledger.register_patient(BRAM, actor=run.identity("tech1"), likely_matches=[])
+        bram = patients.register_patient(
+            ledger, BRAM, actor=run.identity("tech1"), likely_matches=[]
+        )
     admitted = run(
         "encounter", "admit", bram, "--attending", "dr1", "--service", "medicine", actor="tech1"
     ).output

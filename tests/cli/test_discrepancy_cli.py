@@ -14,6 +14,7 @@ from uuid import UUID
 import pytest
 
 from ledger.application import Ledger
+from ledger.commands import patients
 from ledger.home import LedgerHome
 from tests.cli.test_cli import Chartledger
 from tests.rawdb import RawDB
@@ -31,7 +32,7 @@ def _ledger(run: Chartledger) -> Iterator[Ledger]:
 def _register(run: Chartledger, demographics: dict[str, object]) -> str:
     tech = run.identity("tech1")
     with _ledger(run) as ledger:
-        return ledger.register_patient(demographics, actor=tech, likely_matches=[])
+        return patients.register_patient(ledger, demographics, actor=tech, likely_matches=[])
 
 
 def _file(run: Chartledger, mrn: str, path: Path, kind: str) -> str:

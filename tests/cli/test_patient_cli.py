@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ledger.access import Access
+from ledger.commands import patients
 from ledger.home import LedgerHome
 from tests.cli.conftest import ADA
 from tests.cli.test_cli import Chartledger
@@ -103,8 +104,12 @@ def test_merge_and_unmerge(clinic: tuple[Chartledger, str]) -> None:
     home = LedgerHome(run.home)
     tech = run.identity("tech1")
     with home.open(run.store_url) as ledger:
-        other = ledger.register_patient(
-            {**ADA, "given_name": "Adah"}, actor=tech, likely_matches=[mrn], override="unsure"
+        other = patients.register_patient(
+            ledger,
+            {**ADA, "given_name": "Adah"},
+            actor=tech,
+            likely_matches=[mrn],
+            override="unsure",
         )
     run("patient", "merge", mrn, other, "--reason", "same person", actor="tech1")
     shown = run("patient", "show", other, "--purpose", "operations", actor="tech1")

@@ -10,7 +10,7 @@ import pytest
 
 from ledger.access import Access
 from ledger.access_policy import current_access_config, load_access_policy, policy_history
-from ledger.commands import encounters, entries
+from ledger.commands import access, encounters, entries, patients
 from ledger.errors import AccessDenied, NotAuthorised, UsageError
 from ledger.keys import Identity
 from tests.conftest import Hospital
@@ -49,7 +49,7 @@ def ward(hospital: Hospital) -> dict[str, Identity]:
         "officer": staff(hospital, "privacy1", "compliance-officer"),
     }
     ledger = hospital.ledger
-    mrn = ledger.register_patient(ADA, actor=people["tech"], likely_matches=[])
+    mrn = patients.register_patient(ledger, ADA, actor=people["tech"], likely_matches=[])
     encounter = encounters.open_encounter(
         ledger,
         mrn,
@@ -75,7 +75,9 @@ def ward(hospital: Hospital) -> dict[str, Identity]:
         effective_at=datetime.now(UTC),
         actor=people["nurse"],
     )
-    ledger.register_patient({**ADA, "given_name": "Ben"}, actor=people["tech"], likely_matches=[])
+    patients.register_patient(
+        ledger, {**ADA, "given_name": "Ben"}, actor=people["tech"], likely_matches=[]
+    )
     return people
 
 
@@ -88,14 +90,20 @@ def test_the_relationship_is_found_and_recorded(
         ("nurse", "care-team"),
         ("doc2", "recent-encounter"),
     ):
-        decision = ledger.record_access(
-            ["MR0000001"], actor=ward[who], action="query", sections=["chart"], purpose="treatment"
+        decision = access.record_access(
+            ledger,
+            ["MR0000001"],
+            actor=ward[who],
+            action="query",
+            sections=["chart"],
+            purpose="treatment",
         )
         assert decision.relationship == expected
         assert last_access(hospital)["relationship"] == expected
     # No encounter at all: a physician has no treatment relationship, and the refusal is recorded.
     with pytest.raises(AccessDenied, match="no treatment relationship"):
-        ledger.record_access(
+        access.record_access(
+            ledger,
             ["MR0000002"],
             actor=ward["doc"],
             action="query",
@@ -104,7 +112,8 @@ def test_the_relationship_is_found_and_recorded(
         )
     refused = last_access(hospital)
     assert refused["decision"].startswith("no treatment relationship") and not refused["flagged"]
-    glass = ledger.record_access(
+    glass = access.record_access(
+        ledger,
         ["MR0000002"],
         actor=ward["doc"],
         action="query",
@@ -125,13 +134,19 @@ def test_a_loaded_policy_decides_and_is_named_in_each_access(
     assert [p.version for p in policy_history(ledger)] == ["ward.1"]
     # Restricted: the attending the technician named sees the chart; a physician with only a
     # recent encounter does not, nor the nurse whose place is only her own move of the patient.
-    ledger.record_access(
-        ["MR0000001"], actor=ward["doc"], action="query", sections=["chart"], purpose="treatment"
+    access.record_access(
+        ledger,
+        ["MR0000001"],
+        actor=ward["doc"],
+        action="query",
+        sections=["chart"],
+        purpose="treatment",
     )
     assert last_access(hospital)["policy_version"] == "access/2+ward.1"
     for who in ("doc2", "nurse"):
         with pytest.raises(AccessDenied, match="restricted"):
-            ledger.record_access(
+            access.record_access(
+                ledger,
                 ["MR0000001"],
                 actor=ward[who],
                 action="query",
@@ -141,7 +156,8 @@ def test_a_loaded_policy_decides_and_is_named_in_each_access(
         assert last_access(hospital)["relationship"] == "recent-encounter"
     # The technician is patient MR0000002: not through the staff path.
     with pytest.raises(AccessDenied, match="own chart"):
-        ledger.record_access(
+        access.record_access(
+            ledger,
             ["MR0000002"],
             actor=ward["tech"],
             action="query",
@@ -149,7 +165,8 @@ def test_a_loaded_policy_decides_and_is_named_in_each_access(
             purpose="operations",
         )
     # ... and the record is a co-worker's for everyone else: allowed, flagged.
-    ledger.record_access(
+    access.record_access(
+        ledger,
         ["MR0000002"],
         actor=ward["nurse"],
         action="query",

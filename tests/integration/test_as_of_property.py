@@ -45,7 +45,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from ledger.commands import documents, encounters, entries
+from ledger.commands import documents, encounters, entries, patients
 from ledger.keys import Identity
 from projections.legal import legal_package
 from projections.queries import Purpose, chart_history, chart_record
@@ -203,15 +203,17 @@ class AsOfMachine(RuleBasedStateMachine):
             "sex": "female" if number % 2 else "male",
             "birth_date": date(1950 + number, 3, day),
         }
-        mrn = self.ledger.register_patient(demographics, actor=self.tech, likely_matches=[])
+        mrn = patients.register_patient(
+            self.ledger, demographics, actor=self.tech, likely_matches=[]
+        )
         self.model.patients[mrn] = PatientModel(family)
 
     @precondition(lambda self: self.model.patients)
     @rule(data=st.data(), family=st.sampled_from(NAMES))
     def correct(self, data: st.DataObject, family: str) -> None:
         mrn = data.draw(st.sampled_from(sorted(self.model.patients)))
-        self.ledger.correct_demographics(
-            mrn, {"family_name": family}, reason="spelling", actor=self.tech
+        patients.correct_demographics(
+            self.ledger, mrn, {"family_name": family}, reason="spelling", actor=self.tech
         )
         self.model.patients[mrn].family = family
 
@@ -338,7 +340,7 @@ class AsOfMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def merge(self, data: st.DataObject) -> None:
         survivor, retired = data.draw(st.sampled_from(self._mergeable()))
-        self.ledger.merge_patients(survivor, retired, reason="duplicate", actor=self.tech)
+        patients.merge_patients(self.ledger, survivor, retired, reason="duplicate", actor=self.tech)
         self.model.patients[retired].merged_into = survivor
         self.model.patients[survivor].absorbed.append(retired)
 
@@ -349,7 +351,9 @@ class AsOfMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def undo_merge(self, data: st.DataObject) -> None:
         survivor, retired = data.draw(st.sampled_from(self._merged()))
-        self.ledger.undo_merge(survivor, retired, reason="not the same person", actor=self.tech)
+        patients.undo_merge(
+            self.ledger, survivor, retired, reason="not the same person", actor=self.tech
+        )
         self.model.patients[retired].merged_into = None
         self.model.patients[survivor].absorbed.remove(retired)
 

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import pytest
 
-from ledger.commands import documents, encounters, entries
+from ledger.commands import access, documents, encounters, entries, patients
 from ledger.errors import AccessDenied, NotAuthorised, NotFound, UsageError
 from ledger.keys import Identity
 from projections.audit import AuditFilter, audit_between, audit_patient, audit_user
@@ -48,8 +48,8 @@ def clinic(hospital: Hospital, tmp_path: Path) -> Clinic:
     doc = staff(hospital, "doc1", "physician")
     coder = staff(hospital, "coder1", "coder")
     officer = staff(hospital, "privacy1", "compliance-officer")
-    ada = ledger.register_patient(ADA, actor=tech, likely_matches=[])
-    ben = ledger.register_patient(BEN, actor=tech, likely_matches=[])
+    ada = patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
+    ben = patients.register_patient(ledger, BEN, actor=tech, likely_matches=[])
     encounter = encounters.open_encounter(
         ledger,
         ada,
@@ -74,15 +74,18 @@ def clinic(hospital: Hospital, tmp_path: Path) -> Clinic:
     scan = tmp_path / "consent.pdf"
     scan.write_bytes(b"%PDF-1.4 consent")
     documents.file_document(ledger, ada, scan, kind="consent", actor=tech)
-    ledger.record_access([ada], actor=doc, action="query", sections=["chart"], purpose="treatment")
-    ledger.record_access(
-        [ada], actor=coder, action="print", sections=["diagnosis"], purpose="payment"
+    access.record_access(
+        ledger, [ada], actor=doc, action="query", sections=["chart"], purpose="treatment"
+    )
+    access.record_access(
+        ledger, [ada], actor=coder, action="print", sections=["diagnosis"], purpose="payment"
     )
     with pytest.raises(AccessDenied):
-        ledger.record_access(
-            [ben], actor=coder, action="query", sections=["chart"], purpose="legal"
+        access.record_access(
+            ledger, [ben], actor=coder, action="query", sections=["chart"], purpose="legal"
         )
-    ledger.record_access(
+    access.record_access(
+        ledger,
         [ben],
         actor=doc,
         action="query",
@@ -150,7 +153,7 @@ def test_between_takes_a_period_and_reading_the_trail_is_recorded(clinic: Clinic
 
 def test_merged_records_trails_follow_the_survivor(clinic: Clinic) -> None:
     ledger = clinic.hospital.ledger
-    ledger.merge_patients(clinic.ada, clinic.ben, reason="same person", actor=clinic.tech)
+    patients.merge_patients(ledger, clinic.ada, clinic.ben, reason="same person", actor=clinic.tech)
     mrns, rows = audit_patient(ledger, clinic.ada, reader=clinic.officer)
     assert mrns == [clinic.ada, clinic.ben]
     assert {r.mrn for r in rows} == {clinic.ada, clinic.ben}

@@ -11,8 +11,8 @@ from typing import Any
 from ledger.access import Access
 from ledger.catalogue import AUDITED, EVERY_PATIENT
 from ledger.chart_volume import ChartVolume
+from ledger.commands import access, completion, documents, encounters, entries, patients, release
 from ledger.commands import chart_volumes as volumes
-from ledger.commands import completion, documents, encounters, entries, release
 from ledger.commands import discrepancies as discrepancy
 from ledger.completion import EncounterCompletion
 from ledger.discrepancy import Discrepancy
@@ -34,11 +34,11 @@ def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
     tech = hospital.enrol("tech1", ["technician"])
     doc = hospital.enrol("doc1", ["physician"])
     roi = hospital.enrol("roi1", ["roi-specialist"])
-    ada = ledger.register_patient(ADA, actor=tech, likely_matches=[])
-    ben = ledger.register_patient(BEN, actor=tech, likely_matches=[])
-    ledger.correct_demographics(ada, {"given_name": "Adah"}, reason="typo", actor=tech)
-    ledger.merge_patients(ada, ben, reason="same person", actor=tech)
-    ledger.undo_merge(ada, ben, reason="not the same person", actor=tech)
+    ada = patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
+    ben = patients.register_patient(ledger, BEN, actor=tech, likely_matches=[])
+    patients.correct_demographics(ledger, ada, {"given_name": "Adah"}, reason="typo", actor=tech)
+    patients.merge_patients(ledger, ada, ben, reason="same person", actor=tech)
+    patients.undo_merge(ledger, ada, ben, reason="not the same person", actor=tech)
     encounter = encounters.open_encounter(
         ledger,
         ada,
@@ -102,7 +102,9 @@ def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
     discrepancy.resolve_discrepancy(
         ledger, opened, analysis="checked", correcting=[f"{ledger.patient(ada).id}/2"], actor=tech
     )
-    ledger.record_access([ada], actor=doc, action="query", sections=["chart"], purpose="treatment")
+    access.record_access(
+        ledger, [ada], actor=doc, action="query", sections=["chart"], purpose="treatment"
+    )
 
     request = release.request_release(
         ledger,

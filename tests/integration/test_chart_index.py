@@ -13,7 +13,7 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.chart_index import check_chart_index
-from ledger.commands import documents, encounters
+from ledger.commands import documents, encounters, patients, users
 from ledger.errors import IntegrityViolation
 from ledger.keys import Identity
 from ledger.patient import patient_id
@@ -32,11 +32,11 @@ def seed(hospital: Hospital, tmp_path: Path) -> tuple[str, str, UUID, UUID, UUID
     (ada, bram, ada's encounter, bram's encounter, the document)."""
     ledger = hospital.ledger
     tech = TECH
-    code = ledger.invite("tech1", ["technician"], actor=hospital.admin)
-    ledger.enrol(tech, code, key_protection="none")  # TECH is this module's tech1 everywhere
+    code = users.invite(ledger, "tech1", ["technician"], actor=hospital.admin)
+    users.enrol(ledger, tech, code, key_protection="none")  # TECH is this module's tech1 everywhere
     hospital.enrol("dr1", ["physician"])
-    ada = ledger.register_patient(ADA, actor=tech, likely_matches=[])
-    bram = ledger.register_patient(BRAM, actor=tech, likely_matches=[])
+    ada = patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
+    bram = patients.register_patient(ledger, BRAM, actor=tech, likely_matches=[])
     visits = [
         encounters.open_encounter(
             ledger,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ledger.charts import HistoryLine
-from ledger.commands import encounters, entries
+from ledger.commands import encounters, entries, patients
 from projections.queries import (
     ChartRecord,
     EntryRecord,
@@ -35,7 +35,7 @@ def test_the_chart_reads_are_typed_and_print_as_their_dicts(hospital: Hospital) 
     tech = hospital.enrol("tech1", ["technician"])
     doc = hospital.enrol("doc1", ["physician"])
     ledger = hospital.ledger
-    mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    mrn = patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
     stay = encounters.open_encounter(
         ledger,
         mrn,

@@ -14,7 +14,7 @@ import pytest
 from ledger import charts
 from ledger.application import Ledger
 from ledger.as_of import chart_as_of
-from ledger.commands import encounters, entries
+from ledger.commands import encounters, entries, patients, users
 from ledger.encounter import Encounter
 from ledger.errors import NotAuthorised, NotFound, PatientNotFound, UsageError
 from ledger.keys import Identity
@@ -79,7 +79,7 @@ def ward(hospital: Hospital) -> Ward:
         "director": staff(hospital, "him1", "him-director"),
         "lab": staff(hospital, "lab-system", "interface"),
     }
-    mrn = hospital.ledger.register_patient(ADA, actor=people["tech"], likely_matches=[])
+    mrn = patients.register_patient(hospital.ledger, ADA, actor=people["tech"], likely_matches=[])
     return Ward(hospital, mrn=mrn, **people)
 
 
@@ -611,11 +611,11 @@ def test_a_merged_record_brings_its_encounters_and_the_retired_mrn_points_to_the
     ward: Ward,
 ) -> None:
     ledger = ward.ledger
-    other = ledger.register_patient(BEN, actor=ward.tech, likely_matches=[])
+    other = patients.register_patient(ledger, BEN, actor=ward.tech, likely_matches=[])
     mine = ward.admit().id
     theirs = ward.admit(mrn=other, encounter_class="emergency", bed=None).id
     before_merge = datetime.now(UTC)
-    ledger.merge_patients(ward.mrn, other, reason="same person", actor=ward.tech)
+    patients.merge_patients(ledger, ward.mrn, other, reason="same person", actor=ward.tech)
     assert [e.id for e in charts.encounters(ledger, ward.mrn)] == [mine, theirs]
     assert ledger.encounter(theirs).mrn == other  # the encounter keeps the MRN it was opened on
     assert {line.event_id.split("/")[0] for line in charts.chart_history(ledger, ward.mrn)} >= {
@@ -668,7 +668,7 @@ def test_an_entry_that_loses_a_race_is_added_after_the_winner(
 
 
 def test_a_physician_whose_key_was_revoked_cannot_be_made_attending(ward: Ward) -> None:
-    ward.ledger.revoke_key("doc2", "left the hospital", actor=ward.hospital.admin)
+    users.revoke_key(ward.ledger, "doc2", "left the hospital", actor=ward.hospital.admin)
     writes_nothing(ward, lambda: ward.admit(attending="doc2"), UsageError, "revoked")
     assert ward.admit(attending="doc1").attending == "doc1"
 
@@ -702,7 +702,7 @@ def test_a_second_inpatient_admission_is_refused_while_one_is_open(ward: Ward) -
 
 def test_an_open_stay_of_a_merged_record_blocks_an_admission_of_the_survivor(ward: Ward) -> None:
     ledger = ward.ledger
-    other = ledger.register_patient(BEN, actor=ward.tech, likely_matches=[])
+    other = patients.register_patient(ledger, BEN, actor=ward.tech, likely_matches=[])
     theirs = ward.admit(mrn=other).id
-    ledger.merge_patients(ward.mrn, other, reason="same person", actor=ward.tech)
+    patients.merge_patients(ledger, ward.mrn, other, reason="same person", actor=ward.tech)
     writes_nothing(ward, ward.admit, UsageError, f"{ward.mrn} cannot be admitted: .*{theirs}")

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from ledger.application import Ledger
+from ledger.commands import patients
 from ledger.errors import ConfigurationError, LedgerError, StoreUnavailable
 from ledger.home import LedgerHome
 from ledger.keys import load_identity, write_key_file
@@ -179,7 +180,9 @@ def _write_patients(url: str, home: str, name: str, key: str, barrier: Any, out:
                 "family_name": f"Patient{i}",
                 "birth_date": date(1950 + i, 1, 1 + int(name[-1])),
             }
-            saved.append(ledger.register_patient(demographics, actor=me, likely_matches=[]))
+            saved.append(
+                patients.register_patient(ledger, demographics, actor=me, likely_matches=[])
+            )
             ledger.merkle_log.catch_up()
         ledger.close()
         out.put((name, saved, None))
@@ -271,7 +274,7 @@ def test_a_connection_lost_mid_command_gives_one_sentence_and_a_retry_works(
     killer.start()
     demographics = {"given_name": "Lost", "family_name": "Line", "birth_date": date(1970, 1, 1)}
     with pytest.raises(LedgerError) as caught:
-        ledger.register_patient(demographics, actor=clerk, likely_matches=[])
+        patients.register_patient(ledger, demographics, actor=clerk, likely_matches=[])
     killer.join()
     blocker.execute("ROLLBACK")
     blocker.close()
@@ -281,7 +284,7 @@ def test_a_connection_lost_mid_command_gives_one_sentence_and_a_retry_works(
     assert ledger.recorder.max_notification_id() == events  # nothing half-written
     for _ in range(3):  # the pool may still hold a dead connection or two: a retry works
         try:
-            mrn = ledger.register_patient(demographics, actor=clerk, likely_matches=[])
+            mrn = patients.register_patient(ledger, demographics, actor=clerk, likely_matches=[])
             break
         except StoreUnavailable:
             continue
@@ -308,7 +311,7 @@ def test_an_open_runs_no_ddl_a_role_without_create_can_work(hospital: Hospital) 
         assert url != hospital.store_url
         ledger = Ledger(parse_store_url(url), master_key=hospital.home.master_key())
         demographics = {"given_name": "No", "family_name": "Ddl", "birth_date": date(1980, 2, 2)}
-        assert ledger.register_patient(demographics, actor=clerk, likely_matches=[])
+        assert patients.register_patient(ledger, demographics, actor=clerk, likely_matches=[])
         assert ledger.verify().events == len(list(ledger.log_events()))
         ledger.close()
     finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.commands import documents
+from ledger.commands import documents, patients
 from ledger.documents import CHUNK_BYTES, read_document
 from ledger.errors import IntegrityViolation, UsageError
 from ledger.keys import Identity
@@ -22,7 +22,7 @@ ADA = {"given_name": "Ada", "family_name": "Okafor", "birth_date": date(1961, 4,
 
 def _setup(hospital: Hospital) -> tuple[Identity, str]:
     tech = hospital.enrol("tech1", ["technician"])
-    return tech, hospital.ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    return tech, patients.register_patient(hospital.ledger, ADA, actor=tech, likely_matches=[])
 
 
 def _chunks(hospital: Hospital) -> int:
@@ -179,7 +179,8 @@ def test_a_multi_chunk_document_refiles_chunk_by_chunk(
     from ledger.verifier.sealed import seal_body
 
     tech, mrn = _setup(hospital)
-    other = hospital.ledger.register_patient(
+    other = patients.register_patient(
+        hospital.ledger,
         {"given_name": "Bo", "family_name": "Lind", "birth_date": date(1970, 5, 5)},
         actor=tech,
         likely_matches=[],

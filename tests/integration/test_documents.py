@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ledger.application import Ledger
-from ledger.commands import documents
+from ledger.commands import documents, patients
 from ledger.documents import documents_of, read_document
 from ledger.errors import IntegrityViolation, NotAuthorised, UsageError
 from ledger.keys import Identity
@@ -21,7 +21,7 @@ ADA = {"given_name": "Ada", "family_name": "Okafor", "birth_date": date(1961, 4,
 
 def setup(hospital: Hospital, tmp_path: Path) -> tuple[Identity, str, Path]:
     tech = hospital.enrol("tech1", ["technician"])
-    mrn = hospital.ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    mrn = patients.register_patient(hospital.ledger, ADA, actor=tech, likely_matches=[])
     scan = tmp_path / "consent-scan.png"
     scan.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
     return tech, mrn, scan

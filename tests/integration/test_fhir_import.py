@@ -19,6 +19,7 @@ import pytest
 
 from ledger import charts
 from ledger.application import Ledger
+from ledger.commands import patients
 from ledger.commands.encounters import open_encounter
 from ledger.documents import Document, read_document
 from ledger.encounter import Encounter
@@ -240,10 +241,15 @@ def test_a_patient_merged_away_since_stops_the_import_before_it_writes(
     folder = subset(tmp_path / "export", patients=SUBSET[:1])
     first = import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
     (imported,) = first.new_mrns
-    survivor = hospital.ledger.register_patient(
-        {"given_name": "Test", "family_name": "Survivor"}, actor=interface, likely_matches=[]
+    survivor = patients.register_patient(
+        hospital.ledger,
+        {"given_name": "Test", "family_name": "Survivor"},
+        actor=interface,
+        likely_matches=[],
     )
-    hospital.ledger.merge_patients(survivor, imported, reason="same person", actor=interface)
+    patients.merge_patients(
+        hospital.ledger, survivor, imported, reason="same person", actor=interface
+    )
     before = RawDB(hospital.store_url).rows()
     with pytest.raises(UsageError) as raised:
         import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")

@@ -17,7 +17,7 @@ from uuid import UUID
 
 import pytest
 
-from ledger.commands import documents, encounters, entries
+from ledger.commands import access, documents, encounters, entries, patients
 from ledger.errors import AccessDenied, IntegrityViolation, NotFound, UsageError
 from ledger.keys import Identity
 from ledger.legal_package import sign_manifest
@@ -56,7 +56,7 @@ def case(hospital: Hospital, tmp_path: Path) -> Case:
     tech = staff(hospital, "tech1", "technician")
     doc = staff(hospital, "doc1", "physician")
     roi = staff(hospital, "roi1", "roi-specialist")
-    mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    mrn = patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
     now = datetime.now(UTC)
     encounter = encounters.open_encounter(
         ledger,
@@ -80,7 +80,9 @@ def case(hospital: Hospital, tmp_path: Path) -> Case:
     document = documents.file_document(
         ledger, mrn, scan, kind="consent", actor=tech, encounter_id=encounter
     )
-    ledger.record_access([mrn], actor=doc, action="query", sections=["chart"], purpose="treatment")
+    access.record_access(
+        ledger, [mrn], actor=doc, action="query", sections=["chart"], purpose="treatment"
+    )
     time.sleep(0.01)
     as_of = datetime.now(UTC)
     time.sleep(0.01)

@@ -16,7 +16,7 @@ from uuid import UUID
 
 import pytest
 
-from ledger.commands import encounters, entries
+from ledger.commands import encounters, entries, patients
 from ledger.follower import Follower
 from ledger.keys import Identity
 from ledger.patient import patient_id
@@ -70,7 +70,7 @@ def chart(hospital: Hospital) -> Chart:
     tech = hospital.enrol("tech1", ["technician"])
     doc = hospital.enrol("doc1", ["physician"])
     ledger = hospital.ledger
-    mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    mrn = patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
     opened = []
     for hours, klass in ((30, "emergency"), (6, "inpatient")):  # one open stay at a time
         oid = encounters.open_encounter(

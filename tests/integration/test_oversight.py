@@ -11,6 +11,7 @@ import pytest
 
 from ledger.access import Access
 from ledger.access_policy import load_access_policy
+from ledger.commands import access, patients
 from ledger.errors import AccessDenied
 from ledger.keys import Identity
 from projections.audit import AuditFilter, audit_between, audit_patient, audit_user
@@ -47,19 +48,26 @@ def ward(hospital: Hospital, extra: str = "") -> dict[str, Any]:
         "him": hospital.enrol("him1", ["him-director"]),
     }
     ledger = hospital.ledger
-    ada = ledger.register_patient(ADA, actor=people["tech"], likely_matches=[])
-    ben = ledger.register_patient(BEN, actor=people["tech"], likely_matches=[])
+    ada = patients.register_patient(ledger, ADA, actor=people["tech"], likely_matches=[])
+    ben = patients.register_patient(ledger, BEN, actor=people["tech"], likely_matches=[])
     policy = f'version = "oversight.1"\n[patients]\nrestricted = ["{ada}"]\nvip = ["{ben}"]\n'
     load_access_policy(ledger, policy + extra, actor=people["officer"])
-    ledger.record_access(
+    access.record_access(
+ledger,
         [ada, ben], actor=people["tech"], action="query", sections=["demographics"],
         purpose="operations",
     )  # fmt: skip
     with pytest.raises(AccessDenied):  # restricted: the technician may not see the chart
-        ledger.record_access(
-            [ada], actor=people["tech"], action="query", sections=["chart"], purpose="operations"
+        access.record_access(
+            ledger,
+            [ada],
+            actor=people["tech"],
+            action="query",
+            sections=["chart"],
+            purpose="operations",
         )
-    ledger.record_access(
+    access.record_access(
+        ledger,
         [ada],
         actor=people["doc"],
         action="query",
@@ -67,8 +75,13 @@ def ward(hospital: Hospital, extra: str = "") -> dict[str, Any]:
         purpose="treatment",
         break_glass_reason="found unresponsive",
     )
-    ledger.record_access(
-        [ben], actor=people["tech"], action="print", sections=["chart"], purpose="operations"
+    access.record_access(
+        ledger,
+        [ben],
+        actor=people["tech"],
+        action="print",
+        sections=["chart"],
+        purpose="operations",
     )
     return {**people, "ada": ada, "ben": ben}
 
@@ -123,8 +136,13 @@ def test_compliance_and_him_read_the_accounting_of_a_restricted_patient(
     granted, facts = accesses(hospital)[-1]
     assert (granted, facts["mrns"], facts["sections"]) == ("granted", [w["ada"]], ["disclosures"])
     with pytest.raises(AccessDenied):  # not a clinical read: the chart stays closed to them
-        hospital.ledger.record_access(
-            [w["ada"]], actor=who, action="query", sections=["chart"], purpose="operations"
+        access.record_access(
+            hospital.ledger,
+            [w["ada"]],
+            actor=who,
+            action="query",
+            sections=["chart"],
+            purpose="operations",
         )
 
 

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from ledger.access import Access
+from ledger.commands import access, patients
 from ledger.errors import (
     AccessDenied,
     ConflictError,
@@ -19,7 +20,7 @@ from ledger.errors import (
 from ledger.follower import Follower
 from ledger.keys import Identity
 from ledger.patient import Patient
-from projections.patients import PatientIndex
+from ledger.patient_index import PatientIndex
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
 
@@ -40,8 +41,8 @@ def staff(hospital: Hospital, name: str, role: str) -> Identity:
 def test_mrns_are_issued_in_order_and_the_bodies_are_encrypted(hospital: Hospital) -> None:
     tech = staff(hospital, "tech1", "technician")
     ledger = hospital.ledger
-    first = ledger.register_patient(ADA, actor=tech, likely_matches=[])
-    second = ledger.register_patient(BEN, actor=tech, likely_matches=[])
+    first = patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
+    second = patients.register_patient(ledger, BEN, actor=tech, likely_matches=[])
     assert (first, second) == ("MR0000001", "MR0000002")
     assert ledger.patient("mr0000001").demographics["family_name"] == "Okafor"
     stored = b"".join(row[4] for row in RawDB(hospital.store_url).rows())
@@ -52,19 +53,19 @@ def test_mrns_are_issued_in_order_and_the_bodies_are_encrypted(hospital: Hospita
 def test_a_configured_format_is_used_and_never_changes(hospital: Hospital) -> None:
     tech = staff(hospital, "tech1", "technician")
     ledger = hospital.ledger
-    ledger.configure_mrns("SM-{number:06d}", actor=tech)
-    assert ledger.register_patient(ADA, actor=tech, likely_matches=[]) == "SM-000001"
+    patients.configure_mrns(ledger, "SM-{number:06d}", actor=tech)
+    assert patients.register_patient(ledger, ADA, actor=tech, likely_matches=[]) == "SM-000001"
     with pytest.raises(UsageError, match="already set"):
-        ledger.configure_mrns("X{number}", actor=tech)
+        patients.configure_mrns(ledger, "X{number}", actor=tech)
 
 
 def test_two_registrations_at_once_never_share_an_mrn(hospital: Hospital) -> None:
     tech = staff(hospital, "tech1", "technician")
     first, second = hospital.ledger, hospital.home.open()
     try:
-        first.register_patient(ADA, actor=tech, likely_matches=[])
-        mrn_a = first.next_mrn(first.mrn_registry(actor="tech1")[0])
-        mrn_b = second.next_mrn(second.mrn_registry(actor="tech1")[0])
+        patients.register_patient(first, ADA, actor=tech, likely_matches=[])
+        mrn_a = patients.next_mrn(first, patients.mrn_registry(first, actor="tech1")[0])
+        mrn_b = patients.next_mrn(second, patients.mrn_registry(second, actor="tech1")[0])
         assert mrn_a == mrn_b == "MR0000002"  # both would take the same number...
         first.save(
             Patient.register(mrn_a, BEN, actor="tech1", likely_matches=[], override=None),
@@ -75,7 +76,7 @@ def test_two_registrations_at_once_never_share_an_mrn(hospital: Hospital) -> Non
                 Patient.register(mrn_b, BEN, actor="tech1", likely_matches=[], override=None),
                 signer=tech,
             )
-        assert second.register_patient(BEN, actor=tech, likely_matches=[]) == "MR0000003"
+        assert patients.register_patient(second, BEN, actor=tech, likely_matches=[]) == "MR0000003"
     finally:
         second.close()
 
@@ -95,18 +96,18 @@ def test_bad_registrations_write_nothing(
     tech = staff(hospital, "tech1", "technician")
     before = hospital.ledger.recorder.max_notification_id()
     with pytest.raises(UsageError, match=message):
-        hospital.ledger.register_patient(demographics, actor=tech, likely_matches=[])
+        patients.register_patient(hospital.ledger, demographics, actor=tech, likely_matches=[])
     assert hospital.ledger.recorder.max_notification_id() == before
 
 
 def test_a_probable_duplicate_needs_a_reason(hospital: Hospital) -> None:
     tech = staff(hospital, "tech1", "technician")
     ledger = hospital.ledger
-    ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
     with pytest.raises(ProbableDuplicate, match="MR0000001"):
-        ledger.register_patient(ADA, actor=tech, likely_matches=["MR0000001"])
-    mrn = ledger.register_patient(
-        ADA, actor=tech, likely_matches=["MR0000001"], override="twin sister, same name"
+        patients.register_patient(ledger, ADA, actor=tech, likely_matches=["MR0000001"])
+    mrn = patients.register_patient(
+        ledger, ADA, actor=tech, likely_matches=["MR0000001"], override="twin sister, same name"
     )
     assert ledger.patient(mrn).override == "twin sister, same name"
     assert ledger.patient(mrn).likely_matches == ["MR0000001"]
@@ -115,41 +116,45 @@ def test_a_probable_duplicate_needs_a_reason(hospital: Hospital) -> None:
 def test_only_index_staff_register_patients(hospital: Hospital) -> None:
     doc = staff(hospital, "doc1", "physician")
     with pytest.raises(NotAuthorised, match="maintain the index"):
-        hospital.ledger.register_patient(ADA, actor=doc, likely_matches=[])
+        patients.register_patient(hospital.ledger, ADA, actor=doc, likely_matches=[])
 
 
 def test_a_merge_keeps_both_histories_and_can_be_undone(hospital: Hospital) -> None:
     tech = staff(hospital, "tech1", "technician")
     ledger = hospital.ledger
-    survivor = ledger.register_patient(ADA, actor=tech, likely_matches=[])
-    retired = ledger.register_patient(
-        {**ADA, "given_name": "Adah"}, actor=tech, likely_matches=[survivor], override="unsure"
+    survivor = patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
+    retired = patients.register_patient(
+        ledger,
+        {**ADA, "given_name": "Adah"},
+        actor=tech,
+        likely_matches=[survivor],
+        override="unsure",
     )
-    ledger.merge_patients(survivor, retired, reason="same person, typo", actor=tech)
+    patients.merge_patients(ledger, survivor, retired, reason="same person, typo", actor=tech)
     assert ledger.patient(retired).merged_into == survivor
     assert ledger.patient(survivor).absorbed == [retired]
     with pytest.raises(UsageError, match="already merged"):
-        ledger.merge_patients(survivor, retired, reason="again", actor=tech)
-    ledger.undo_merge(survivor, retired, reason="different people after all", actor=tech)
+        patients.merge_patients(ledger, survivor, retired, reason="again", actor=tech)
+    patients.undo_merge(ledger, survivor, retired, reason="different people after all", actor=tech)
     assert ledger.patient(retired).merged_into is None
     assert ledger.patient(survivor).absorbed == []
     assert ledger.patient(retired).version == 3  # registered, merged, unmerged: nothing erased
     with pytest.raises(PatientNotFound, match="MR0000099"):
-        ledger.merge_patients(survivor, "MR0000099", reason="x", actor=tech)
+        patients.merge_patients(ledger, survivor, "MR0000099", reason="x", actor=tech)
 
 
 def test_reads_are_recorded_and_a_refusal_is_recorded_too(hospital: Hospital) -> None:
     tech = staff(hospital, "tech1", "technician")
     coder = staff(hospital, "coder1", "coder")
     ledger = hospital.ledger
-    mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
-    decision = ledger.record_access(
-        [mrn], actor=tech, action="query", sections=["demographics"], purpose="operations"
+    mrn = patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
+    decision = access.record_access(
+        ledger, [mrn], actor=tech, action="query", sections=["demographics"], purpose="operations"
     )
     assert decision.allowed
     with pytest.raises(AccessDenied, match="does not allow treatment"):
-        ledger.record_access(
-            [mrn], actor=coder, action="query", sections=["chart"], purpose="treatment"
+        access.record_access(
+            ledger, [mrn], actor=coder, action="query", sections=["chart"], purpose="treatment"
         )
     topics = [n.topic for n in ledger.recorder.select_notifications(start=None, limit=1000)]
     assert topics[-2:] == [Access.RecordAccessed.TOPIC, Access.AccessDenied.TOPIC]
@@ -160,13 +165,13 @@ def test_the_index_follows_the_log_and_skips_nothing(hospital: Hospital) -> None
     ledger = hospital.ledger
     index = PatientIndex(ledger.db)
     follower = Follower(ledger, [index])
-    a = ledger.register_patient(ADA, actor=tech, likely_matches=[])
-    b = ledger.register_patient(BEN, actor=tech, likely_matches=[])
+    a = patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
+    b = patients.register_patient(ledger, BEN, actor=tech, likely_matches=[])
     assert follower.catch_up() > 0
     assert [p.mrn for p in index.all()] == [a, b]
     assert index.get(a).demographics["birth_date"] == date(1961, 4, 2)  # type: ignore[union-attr]
-    ledger.correct_demographics(b, {"family_name": "Saló"}, reason="accent", actor=tech)
-    ledger.merge_patients(a, b, reason="test", actor=tech)
+    patients.correct_demographics(ledger, b, {"family_name": "Saló"}, reason="accent", actor=tech)
+    patients.merge_patients(ledger, a, b, reason="test", actor=tech)
     follower.catch_up()
     assert [p.mrn for p in index.all()] == [a]
     assert index.get(b).merged_into == a  # type: ignore[union-attr]
@@ -178,7 +183,7 @@ def test_the_index_follows_the_log_and_skips_nothing(hospital: Hospital) -> None
 def test_the_index_refuses_a_tampered_row(hospital: Hospital) -> None:
     tech = staff(hospital, "tech1", "technician")
     ledger = hospital.ledger
-    ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
     ledger.merkle_log.catch_up()
     raw = RawDB(hospital.store_url)
     _, oid, version, _, state = raw.rows()[-1]

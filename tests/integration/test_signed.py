@@ -13,7 +13,7 @@ from uuid import UUID
 import pytest
 
 from ledger import charts
-from ledger.commands import documents, encounters, entries
+from ledger.commands import access, documents, encounters, entries, patients, users
 from ledger.errors import UsageError
 from ledger.keys import Identity
 from projections.queries import Purpose, chart_history, chart_record
@@ -45,7 +45,7 @@ def ward(hospital: Hospital) -> Ward:
     doc2 = hospital.enrol("doc2", ["physician"])
     roi = hospital.enrol("roi1", ["roi-specialist"])
     ledger = hospital.ledger
-    mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    mrn = patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
     encounter = encounters.open_encounter(
         ledger,
         mrn,
@@ -99,7 +99,7 @@ def test_a_transcribed_entry_is_shown_as_entered_until_its_author_signs(ward: Wa
 
 def test_a_revoked_user_cannot_be_named_as_author(ward: Ward) -> None:
     ledger = ward.hospital.ledger
-    ledger.revoke_key("doc2", "left", actor=ward.hospital.admin)
+    users.revoke_key(ledger, "doc2", "left", actor=ward.hospital.admin)
     with pytest.raises(UsageError, match="doc2 cannot be an entry's author: their key has been"):
         entries.add_entry(
             ledger,
@@ -186,8 +186,8 @@ def _restrict(ward: Ward) -> None:
 
 
 def _relationship(ward: Ward, name: str) -> str | None:
-    return ward.hospital.ledger.relationship_to(
-        ward.mrn, name, now=datetime.now(UTC), window_days=30, restricted=True
+    return access.relationship_to(
+        ward.hospital.ledger, ward.mrn, name, now=datetime.now(UTC), window_days=30, restricted=True
     )
 
 
@@ -269,7 +269,8 @@ def test_a_transcription_naming_an_author_gives_them_no_relationship(ward: Ward)
         actor=ward.doc2,
     )  # fmt: skip
     assert "doc2" not in ledger.encounter(ward.encounter).care_team
-    assert ledger.relationship_to(
+    assert access.relationship_to(
+ledger,
         ward.mrn, "doc2", now=datetime.now(UTC), window_days=30
     ) == "recent-encounter"  # fmt: skip
     # Once restricted, the named author cannot read it, nor sign it without breaking the glass.
@@ -298,7 +299,7 @@ def test_the_attending_completes_an_old_encounter_another_physician_may_not(
     doc = hospital.enrol("doc1", ["physician"])
     doc2 = hospital.enrol("doc2", ["physician"])
     ledger = hospital.ledger
-    mrn = ledger.register_patient(ADA, actor=tech, likely_matches=[])
+    mrn = patients.register_patient(ledger, ADA, actor=tech, likely_matches=[])
     old = encounters.open_encounter(
         ledger,
         mrn, encounter_class="inpatient", attending="doc1", service="medicine",
@@ -333,7 +334,8 @@ class Misfiled:
 @pytest.fixture
 def misfiled(ward: Ward, tmp_path: Path) -> Misfiled:
     ledger = ward.hospital.ledger
-    other = ledger.register_patient(
+    other = patients.register_patient(
+        ledger,
         {"given_name": "Bram", "family_name": "Visser", "sex": "male"},
         actor=ward.tech,
         likely_matches=[],
@@ -642,6 +644,6 @@ def test_an_ordinary_patient_is_moved_by_any_clinician_as_before(ward: Ward) -> 
         _move(ward, move, nurse)
         assert _accesses_for(ledger, move) == []
     assert (
-        ledger.relationship_to(ward.mrn, "nurse1", now=datetime.now(UTC), window_days=30)
+        access.relationship_to(ledger, ward.mrn, "nurse1", now=datetime.now(UTC), window_days=30)
         == "care-team"
     )

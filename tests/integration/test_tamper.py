@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.commands import users
 from ledger.errors import IntegrityViolation
 from ledger.keys import Identity
 from ledger.user import User
@@ -27,7 +28,7 @@ def seed(hospital: Hospital) -> list[Identity]:
         person = hospital.enrol(name, [role])
         people.append(person)
     new_key = Identity.generate("doc1")
-    ledger.rotate_key("doc1", new_key.public_raw, actor=people[2])
+    users.rotate_key(ledger, "doc1", new_key.public_raw, actor=people[2])
     ledger.checkpoint(hospital.node())
     return people
 
@@ -161,7 +162,7 @@ def test_an_event_signed_by_a_revoked_key(hospital: Hospital) -> None:
     people = seed(hospital)
     ledger = hospital.ledger
     admin2 = hospital.enrol("admin2", ["administrator"])
-    ledger.revoke_key("admin2", "left the hospital", actor=hospital.admin)
+    users.revoke_key(ledger, "admin2", "left the hospital", actor=hospital.admin)
     # The revoked administrator forges a key rotation for tech1, chained correctly.
     raw = RawDB(hospital.store_url)
     tech1 = ledger.user("tech1")

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.application import Ledger
+from ledger.commands import users
 from ledger.errors import IntegrityViolation
 from ledger.home import LedgerHome
 from ledger.keys import Identity
@@ -24,11 +25,11 @@ def build(folder: Path) -> tuple[Path, int]:
     with ledger:
         people = []
         for n in range(4):
-            code = ledger.invite(f"u{n}", ["nurse"], actor=admin)
+            code = users.invite(ledger, f"u{n}", ["nurse"], actor=admin)
             people.append(Identity.generate(f"u{n}"))
-            ledger.enrol(people[-1], code, key_protection="none")
-        ledger.rotate_key("u1", Identity.generate("u1").public_raw, actor=people[1])
-        ledger.revoke_key("u2", "left", actor=admin)
+            users.enrol(ledger, people[-1], code, key_protection="none")
+        users.rotate_key(ledger, "u1", Identity.generate("u1").public_raw, actor=people[1])
+        users.revoke_key(ledger, "u2", "left", actor=admin)
         ledger.checkpoint(home.node_identity())
         count = ledger.merkle_log.size()
     return folder / "home" / "ledger.db", count

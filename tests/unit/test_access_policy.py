@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from policies.access import (
     DEFAULT_CONFIG,
-    PURPOSES,
     AccessConfig,
     AccessDecision,
     EncounterFacts,
@@ -21,6 +20,7 @@ from policies.access import (
     may_read_audit_trail,
     treatment_relationship,
 )
+from policies.purposes import PURPOSES
 from policies.roles import ROLES
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

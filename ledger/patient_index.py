@@ -1,13 +1,25 @@
-"""The patient index: each MRN's current demographics and merge state, for search and merges."""
+"""The patient index: each MRN's current demographics and merge state, for search and merges.
+
+A view kept by a `Follower`, like the chart index, and in `ledger/` for the same reason: the
+write side reads it (a registration searches it for likely duplicates first,
+`ledger.commands.patients.register_after_search`), and `projections/` never holds anything the
+write side must read. The search ranks with `policies.matching`, imported only when one runs.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ledger.patient import DEMOGRAPHIC_FIELDS, Patient
+from ledger.follower import Follower
+from ledger.patient import Patient
 from ledger.store import Cursor, Database
+from policies.patients import DEMOGRAPHIC_FIELDS
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
+    from policies.matching import Demographics, MatchScore
 
 _COLUMNS = ", ".join(f"{name} TEXT" for name in DEMOGRAPHIC_FIELDS)
 
@@ -92,3 +104,68 @@ def _row(row: Any) -> IndexedPatient:
         if value is not None:
             demographics[name] = date.fromisoformat(value) if name == "birth_date" else value
     return IndexedPatient(str(row["mrn"]), demographics, row["merged_into"])
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A patient the index proposes, with the score and the reason (fields, never values)."""
+
+    patient: IndexedPatient
+    score: MatchScore
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mrn": self.patient.mrn,
+            "demographics": {
+                k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                for k, v in self.patient.demographics.items()
+            },
+            "score": round(self.score.total, 1),
+            "classification": self.score.classification,
+            "agreed": list(self.score.agreed),
+            "disagreed": list(self.score.disagreed),
+            "reason": self.score.reason,
+        }
+
+
+def current_index(ledger: Ledger) -> PatientIndex:
+    """The patient index, caught up with the log first."""
+    index = PatientIndex(ledger.db)
+    Follower(ledger, [index]).catch_up()
+    return index
+
+
+def matching_demographics(fields: dict[str, Any]) -> Demographics:
+    """Index fields as the matcher's `Demographics`."""
+
+    def text(name: str) -> str | None:
+        value = fields.get(name)
+        return None if value in (None, "") else str(value)
+
+    born = fields.get("birth_date")
+    from policies.matching import Demographics
+
+    return Demographics(
+        given_name=str(fields.get("given_name") or ""),
+        family_name=str(fields.get("family_name") or ""),
+        birth_date=born if isinstance(born, date) else None,
+        sex=text("sex"),
+        street=text("street"),
+        locality=text("locality"),
+        postcode=text("postcode"),
+        state=text("state"),
+        phone=text("phone"),
+        identifier=text("identifier"),
+    )
+
+
+def ranked(
+    index: PatientIndex, query: dict[str, Any], limit: int
+) -> list[tuple[IndexedPatient, MatchScore]]:
+    """The index's best `limit` matches of `query`, best first."""
+    patients = index.all()
+    records = [matching_demographics(p.demographics).normalise() for p in patients]
+    from policies.matching import rank_candidates
+
+    found = rank_candidates(matching_demographics(query).normalise(), records, limit=limit)
+    return [(patients[i], score) for i, score in found]
