@@ -22,7 +22,7 @@ from common import ROOT, enrol, machine_line, median, print_table, store_kinds, 
 
 from ledger.access import Access
 from ledger.commands import patients
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from projections.audit import audit_patient, caught_up_trail
 
 GOAL_MS = 50.0

@@ -33,8 +33,8 @@ if str(ROOT) not in sys.path:
 
 from ledger.application import Ledger  # noqa: E402
 from ledger.home import LedgerHome  # noqa: E402
-from ledger.keys import Identity  # noqa: E402
-from ledger.store import parse_store_url  # noqa: E402
+from ledger.integrity.keys import Identity  # noqa: E402
+from ledger.stores.database import parse_store_url  # noqa: E402
 
 PG_BASE = os.environ.get("CHARTLEDGER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 KINDS = ("sqlite", "postgresql")

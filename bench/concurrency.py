@@ -27,7 +27,7 @@ from typing import Any
 import common
 from common import machine_line, print_table, store_kinds, stores
 
-from ledger.keys import Identity, write_key_file
+from ledger.integrity.keys import Identity, write_key_file
 
 CYCLE = 10
 """Commands in one cycle of a worker (one new patient each cycle)."""

@@ -37,8 +37,8 @@ from common import (  # noqa: E402
     stores,
 )
 
-from ledger.fhir_export import read_export  # noqa: E402
-from ledger.fhir_import import import_fhir  # noqa: E402
+from ledger.interfaces.fhir_bulk import read_export  # noqa: E402
+from ledger.interfaces.fhir_import import import_fhir  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "synthea-10-patients"
 INTERFACE = "fhir-interface"

@@ -2,9 +2,9 @@
 
 Prints the load time of an Ed25519 key file in each form (unprotected PEM, PKCS#8 with
 pyca/cryptography's "best available" encryption, PKCS#12 at several PBKDF2 round counts, the one
-`ledger.keys` writes marked), then the wall time of `chartledger --help` and of `chartledger
-patient show` by a technician with an unprotected and with a protected key (a fresh process each
-time, median of 5). Usage: .venv/bin/python bench/keys.py
+`ledger.integrity.keys` writes marked), then the wall time of `chartledger --help` and of
+`chartledger patient show` by a technician with an unprotected and with a protected key (a fresh
+process each time, median of 5). Usage: .venv/bin/python bench/keys.py
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
-from ledger.keys import (  # noqa: E402
+from ledger.integrity.keys import (  # noqa: E402
     KDF_ROUNDS,
     Identity,
     load_identity,

@@ -264,7 +264,7 @@ def demo(data: Path, folder: Path | None) -> None:
     from ledger.commands import users
     from ledger.errors import IdentityError, IntegrityViolation, LedgerError
     from ledger.home import LedgerHome
-    from ledger.keys import Identity, write_key_file
+    from ledger.integrity.keys import Identity, write_key_file
     from ledger.user import new_enrolment_code
     from ledger.verifier.export import verify_export
     from ledger.verifier.transcoder import MsgpackTranscoder
@@ -464,7 +464,7 @@ def demo(data: Path, folder: Path | None) -> None:
             "chartledger verify --export audit-export",
         )
         export_dir = root / "audit-export"
-        from ledger.export_record import export_ledger
+        from ledger.integrity.export_record import export_ledger
 
         export_ledger(ledger, export_dir, actor=admin, node=node, purpose="outside audit")
         offline = verify_export(

@@ -13,7 +13,7 @@ import click
 from cli.main import Session, pass_session
 
 if TYPE_CHECKING:
-    from ledger.fhir_import import ImportReport
+    from ledger.interfaces.fhir_import import ImportReport
 
 _PHASES = {"checking": "Checking the export", "importing": "Importing"}
 
@@ -41,7 +41,7 @@ def fhir(session: Session, folder: Path, attending: str) -> None:
     and line number. Prints counts and MRNs only.
     """
     from ledger.commands import access
-    from ledger.fhir_import import import_fhir
+    from ledger.interfaces.fhir_import import import_fhir
 
     actor = session.identity()
     with session.ledger() as ledger, _progress() as progress:

@@ -247,7 +247,7 @@ def export(session: Session, folder: Path, purpose: str, force: bool) -> None:
     """Write every logged event, checkpoint and key to FOLDER, verifiable with no database
     (administrator or compliance officer; a signed event records what left, before it does).
     The node key first signs a checkpoint of every event exported."""
-    from ledger.export_record import export_ledger
+    from ledger.integrity.export_record import export_ledger
 
     actor = session.identity()
     node = session.home.node_identity()
@@ -380,7 +380,7 @@ def upgrade(session: Session) -> None:
     """Add what this version needs to an existing ledger's tables (safe to run again)."""
     from ledger.application import Ledger
     from ledger.follower import rebuild_stale_views
-    from ledger.store import parse_store_url
+    from ledger.stores.database import parse_store_url
     from projections.views import every_view
 
     home = session.home

@@ -16,7 +16,7 @@ from ledger.errors import LedgerError
 if TYPE_CHECKING:
     from ledger.application import Ledger
     from ledger.home import LedgerHome
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Session:
 
     def identity(self) -> Identity:
         """The acting user's key: unlocked by CHARTLEDGER_PASSPHRASE, or asked for at a terminal."""
-        from ledger.keys import PassphraseNeeded
+        from ledger.integrity.keys import PassphraseNeeded
 
         secret = os.environ.get("CHARTLEDGER_PASSPHRASE")
         try:
@@ -148,7 +148,7 @@ class LedgerGroup(click.Group):
             # Last resort for what the machine can cause where no layer below translated it:
             # a full disk, a read-only home, a lost database connection: one sentence, no
             # traceback. Anything else is a bug and keeps its traceback.
-            from ledger.store import store_failure
+            from ledger.stores.database import store_failure
 
             failure = store_failure(error, _session_store(ctx))
             if failure is None:
@@ -162,7 +162,7 @@ def _session_store(ctx: click.Context) -> Any:
     if session is None:
         return None
     try:
-        from ledger.store import parse_store_url
+        from ledger.stores.database import parse_store_url
 
         return parse_store_url(session.home.db_url(session.db))
     except Exception:  # only for naming the store in a message

@@ -225,7 +225,7 @@ def rotate_key(session: Session, name: str, no_passphrase: bool) -> None:
     from ledger.commands import users
     from ledger.errors import require
     from ledger.home import install_key_file
-    from ledger.keys import Identity, write_key_file
+    from ledger.integrity.keys import Identity, write_key_file
     from ledger.user import check_user_name
     from policies.roles import may_rotate_key
 

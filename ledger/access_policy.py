@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from eventsourcing.application import Repository
 
     from ledger.application import Ledger
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
 
 ACCESS_POLICY_ID = uuid5(NAMESPACE_URL, "https://chartledger.invalid/access-policy")
 

@@ -14,8 +14,8 @@ from ledger.completion import EncounterCompletion
 from ledger.discrepancy import Discrepancy
 from ledger.documents import Document
 from ledger.encounter import Encounter
-from ledger.export_record import ExportRecord
 from ledger.imported_resource import ImportedResource
+from ledger.integrity.export_record import ExportRecord
 from ledger.patient import MrnRegistry, Patient
 from ledger.release import DisclosureSuspension, ReleaseRequest
 from ledger.review import AccessReview

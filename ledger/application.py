@@ -28,7 +28,6 @@ from eventsourcing.persistence import (
 from ledger import aggregates
 from ledger.chart_index import ChartIndex, check_chart_index, expected_index
 from ledger.clock import utc_now
-from ledger.data_keys import DataKeys
 from ledger.documents import BlobStore, Document, check_documents
 from ledger.encounter import Encounter
 from ledger.errors import (
@@ -39,13 +38,14 @@ from ledger.errors import (
     PatientNotFound,
     UsageError,
 )
-from ledger.event_store import SignedEventStore, SignedMapper
-from ledger.export import write_export
 from ledger.follower import Follower
-from ledger.keys import Identity
-from ledger.merkle_log import Leaf, MerkleLog
+from ledger.integrity.data_keys import DataKeys
+from ledger.integrity.event_store import SignedEventStore, SignedMapper
+from ledger.integrity.export import write_export
+from ledger.integrity.keys import Identity
+from ledger.integrity.merkle_log import Leaf, MerkleLog
 from ledger.patient import Patient, patient_id
-from ledger.store import (
+from ledger.stores.database import (
     SCHEMA_VERSION,
     Database,
     StoreURL,

@@ -19,7 +19,7 @@ from ledger import catalogue
 from ledger.documents import Document
 from ledger.encounter import Encounter
 from ledger.errors import IntegrityViolation
-from ledger.store import Cursor, Database
+from ledger.stores.database import Cursor, Database
 
 
 class ChartIndex:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from ledger.application import Ledger
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
 
 
 class Discrepancy(Aggregate):

@@ -25,10 +25,10 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from ledger.data_keys import DataDestroyed, DataKeys
 from ledger.errors import IntegrityViolation, UsageError
+from ledger.integrity.data_keys import DataDestroyed, DataKeys
 from ledger.patient import patient_id
-from ledger.store import Database
+from ledger.stores.database import Database
 from ledger.verifier.sealed import open_body, seal_body
 from policies.documents import DOCUMENT_KINDS
 from policies.limits import DEFAULT_LIMITS

@@ -17,9 +17,9 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from ledger import merkle_log
 from ledger.errors import IntegrityViolation, LedgerError
-from ledger.store import Cursor
+from ledger.integrity import merkle_log
+from ledger.stores.database import Cursor
 from ledger.verifier.envelope import opened_hash
 
 if TYPE_CHECKING:

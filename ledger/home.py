@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.errors import ConfigurationError, IdentityError, UsageError
-from ledger.keys import Identity, load_identity, write_key_file, write_secret_file
-from ledger.store import parse_store_url
+from ledger.integrity.keys import Identity, load_identity, write_key_file, write_secret_file
+from ledger.stores.database import parse_store_url
 
 if TYPE_CHECKING:
     from ledger.application import Ledger

@@ -1,5 +1,5 @@
 """What each resource imported from another system became here: the record that makes an import
-idempotent (`ledger/fhir_import.py` writes it; every process must know its topics).
+idempotent (`ledger/interfaces/fhir_import.py` writes it; every process must know its topics).
 
 One `ImportedResource` per source resource, its id derived from the resource's type and id, so an
 import finds it directly; saved in the same transaction as what the resource became.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.follower import Follower
 from ledger.patient import Patient
-from ledger.store import Cursor, Database
+from ledger.stores.database import Cursor, Database
 from policies.patients import DEMOGRAPHIC_FIELDS
 
 if TYPE_CHECKING:

@@ -36,8 +36,8 @@ from ledger.commands import access
 from ledger.documents import Document
 from ledger.encounter import Encounter
 from ledger.errors import UsageError, require
-from ledger.keys import Identity
-from ledger.store import Cursor, Database
+from ledger.integrity.keys import Identity
+from ledger.stores.database import Cursor, Database
 from policies.access import may_read_audit_trail
 
 ACTIONS = ("create", "query", "change", "print", "copy", "disclose")

@@ -18,7 +18,7 @@ from ledger.access_policy import current_completion_rules
 from ledger.application import Ledger
 from ledger.commands import access
 from ledger.completion import encounter_facts, registers
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from policies.deficiency import (
     CompletionRules,
     Deficiency,

@@ -10,8 +10,8 @@ written), then writes into a new folder:
 - `audit-trail.json` and `audit-trail.csv`: every access, change and disclosure of the patient
   (the audit trail view), this package's own access included;
 - `documents/`: the bytes of the documents filed by the as-of time, named `ID-FILENAME`;
-- the proofs of `ledger.legal_package` (events, inclusion proofs, a fresh signed checkpoint,
-  the patient's data keys) and `MANIFEST.json`, signed by whoever made the package;
+- the proofs of `ledger.integrity.legal_package` (events, inclusion proofs, a fresh signed
+  checkpoint, the patient's data keys) and `MANIFEST.json`, signed by whoever made the package;
 - `README.txt`: what the package is and how to verify it.
 """
 
@@ -32,8 +32,8 @@ from ledger.documents import documents_of, read_document
 from ledger.encounter import Encounter
 from ledger.errors import UsageError
 from ledger.files import check_new_folder, new_folder, open_text, subfolder, write_bytes, write_text
-from ledger.keys import Identity
-from ledger.legal_package import sign_manifest, write_proofs
+from ledger.integrity.keys import Identity
+from ledger.integrity.legal_package import sign_manifest, write_proofs
 from ledger.patient import patient_id
 from ledger.verifier.package import FORMAT
 from projections.audit import AuditRow, caught_up_trail, write_csv

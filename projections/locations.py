@@ -12,8 +12,8 @@ from ledger.access import Shown
 from ledger.application import Ledger
 from ledger.chart_volume import ChartVolume
 from ledger.commands import access
-from ledger.keys import Identity
-from ledger.store import Cursor, Database
+from ledger.integrity.keys import Identity
+from ledger.stores.database import Cursor, Database
 from projections.audit import parse_stamp, stamp
 
 _WHAT = catalogue.LOCATION_EVENTS

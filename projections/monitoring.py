@@ -24,10 +24,10 @@ from ledger.encounter import Encounter
 from ledger.errors import NotFound, UsageError, require
 from ledger.follower import Follower
 from ledger.imported_resource import ImportedResource
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from ledger.patient_index import PatientIndex
 from ledger.review import AccessReview
-from ledger.store import Cursor, Database
+from ledger.stores.database import Cursor, Database
 from ledger.user import User
 from policies.access import may_read_audit_trail
 from policies.monitoring import (

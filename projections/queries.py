@@ -20,7 +20,7 @@ from ledger.charts import HistoryLine
 from ledger.commands import access
 from ledger.documents import Document, documents_of, read_document
 from ledger.encounter import DeniedAmendment, Encounter, Entry, Signature
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from ledger.patient import Patient
 from ledger.patient_index import Candidate, current_index, matching_demographics, ranked
 from policies.charting import ENTRY_KINDS

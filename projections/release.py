@@ -22,7 +22,7 @@ from ledger.commands import access
 from ledger.commands.release import Package, PackageDocument
 from ledger.documents import documents_of, read_document
 from ledger.errors import UsageError, require
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from ledger.patient import patient_id
 from ledger.release import ReleaseRequest, all_requests, suspensions_of
 from policies import release as rules

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ledger.chart_index import ChartIndex
 from ledger.follower import View
 from ledger.patient_index import PatientIndex
-from ledger.store import Database
+from ledger.stores.database import Database
 from projections.audit import AuditTrail
 from projections.locations import ChartLocations
 from projections.monitoring import MonitoringFacts

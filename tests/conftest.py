@@ -18,7 +18,7 @@ import pytest
 from ledger.application import Ledger
 from ledger.commands import users
 from ledger.home import LedgerHome
-from ledger.keys import Identity, load_identity, write_key_file
+from ledger.integrity.keys import Identity, load_identity, write_key_file
 
 PG_URL = os.environ.get("CHARTLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("CHARTLEDGER_REQUIRE_POSTGRES") == "1"

@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 from uuid import UUID
 
-from ledger.store import parse_store_url
+from ledger.stores.database import parse_store_url
 
 
 class RawDB:

@@ -23,7 +23,7 @@ from policies.access import AccessConfig, AccessDecision
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
 
 
 def record_access(

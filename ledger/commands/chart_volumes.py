@@ -24,7 +24,7 @@ from policies.records import PERSON_KINDS, may_move_charts, may_request_charts
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
 
 
 def register_volume(

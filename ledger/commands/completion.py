@@ -27,7 +27,7 @@ from policies.records import DEFICIENCIES, NOTICE_METHODS, may_track_completion,
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
 
 
 @dataclass(frozen=True)

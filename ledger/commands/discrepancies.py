@@ -16,7 +16,7 @@ from policies.records import may_open_discrepancies, may_resolve_discrepancies
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
 
 
 def _event_refs(ledger: Ledger, refs: list[str], *, what: str) -> list[str]:

@@ -24,7 +24,7 @@ from policies.documents import may_file_documents, may_refile_documents
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
 
 
 def file_document(

@@ -26,7 +26,7 @@ from policies import charting
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
     from ledger.patient import Patient
 
 

@@ -27,7 +27,7 @@ from policies.roles import may_maintain_index
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
     from policies.limits import Limits
 
 _REGISTER_ATTEMPTS = 40

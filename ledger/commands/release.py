@@ -27,7 +27,7 @@ from policies import release as rules
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
 
 
 def _handler(ledger: Ledger, actor: Identity) -> None:

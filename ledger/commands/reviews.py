@@ -19,7 +19,7 @@ from policies.review import may_review
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
 
 
 def record_review(ledger: Ledger, event: str, *, outcome: str, note: str, actor: Identity) -> str:

@@ -21,7 +21,7 @@ from policies.roles import may_manage_identities, may_rotate_key, unknown_roles
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
 
 INVITATION_VALIDITY = timedelta(hours=72)
 """How long an enrolment code can be used by default."""

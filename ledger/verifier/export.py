@@ -2,8 +2,8 @@
 
 An export holds the stored bytes of every event in log order, every signed checkpoint and every
 public key the ledger has known. Verifying it needs this project and nothing else: no database,
-no patient-data key (signatures cover the stored, possibly encrypted, bytes). `ledger.export`
-writes one.
+no patient-data key (signatures cover the stored, possibly encrypted, bytes).
+`ledger.integrity.export` writes one.
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from eventsourcing.persistence import Transcoder
 from ledger.errors import IntegrityViolation
 from ledger.verifier import checkpoint as notes
 from ledger.verifier import envelope, merkle
-from ledger.verifier.admission import admit
 from ledger.verifier.identities import NODE_USER
+from ledger.verifier.log_entry import admit
 from ledger.verifier.public_keys import public_key_from_raw
 from ledger.verifier.registry import KeyRegistry
 from ledger.verifier.sigcheck import SignatureItem, first_bad_signature

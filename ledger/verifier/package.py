@@ -2,8 +2,8 @@
 
 A legal package (`chartledger legal package`) holds one patient's record as it stood on a date,
 its history, its access and disclosure trail and its documents, written by
-`projections.legal`, with its proofs written by `ledger.legal_package`. This module checks it
-with nothing but the package and this project:
+`projections.legal`, with its proofs written by `ledger.integrity.legal_package`. This module
+checks it with nothing but the package and this project:
 
 - `events.ndjson`: the stored bytes of every event the package rests on (every version of the
   patient's aggregates, of the accesses and disclosures in its trail, and of every user, whose
@@ -41,9 +41,9 @@ from eventsourcing.persistence import Transcoder
 from ledger.errors import IntegrityViolation, UsageError, Where
 from ledger.verifier import checkpoint as notes
 from ledger.verifier import envelope, merkle
-from ledger.verifier.admission import admit
 from ledger.verifier.identities import KEY_TOPICS, NODE_USER
 from ledger.verifier.log import LogEvent
+from ledger.verifier.log_entry import admit
 from ledger.verifier.public_keys import public_key_from_raw
 from ledger.verifier.registry import KeyRegistry
 from ledger.verifier.sealed import ALGORITHM, open_body

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli.main import cli
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from tests.rawdb import RawDB
 
 CODE = re.compile(r"\b[A-Z2-7]{5}(?:-[A-Z2-7]{5}){3}\b")
@@ -59,7 +59,7 @@ class Chartledger:
     def identity(self, name: str) -> Identity:
         """The identity (private key) of a user, as their own workstation holds it."""
         from ledger.home import LedgerHome
-        from ledger.keys import load_identity
+        from ledger.integrity.keys import load_identity
 
         return load_identity(name, LedgerHome(self.home_of(name)).key_path(name))
 
@@ -297,7 +297,7 @@ def test_an_enrolled_key_is_protected_by_default(ready: Chartledger) -> None:
     done = ready("user", "enroll", "dr.a", "--code", code, home=home, env=secret)
     assert "protected by your passphrase" in done.output
     from ledger.errors import IdentityError
-    from ledger.keys import load_identity
+    from ledger.integrity.keys import load_identity
 
     with pytest.raises(IdentityError, match="protected"):
         load_identity("dr.a", home / "keys" / "dr.a.key")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ledger.home import LedgerHome
-from ledger.store import parse_store_url
+from ledger.stores.database import parse_store_url
 from tests.cli.test_cli import Chartledger
 
 PATIENT = ["patient", "register", "--given", "Ada", "--family", "Okafor", "--born", "1961-04-02"]

@@ -126,8 +126,8 @@ def test_an_export_with_its_last_events_cut_off(
     assert int(said.group(1)) == earlier != int(announced.group(1))  # … but where it ends does
     assert said.group(2) != announced.group(2)
 
-    from ledger.export_record import ExportRecord
     from ledger.home import LedgerHome
+    from ledger.integrity.export_record import ExportRecord
 
     record_id = re.search(r"recorded as export ([0-9a-f-]{36})", done.output)
     assert record_id is not None

@@ -131,8 +131,8 @@ def test_an_export_needs_a_role_and_a_purpose_and_is_recorded_before_it_is_writt
     }
     assert {"events.ndjson", "keys.json", "README.txt"} <= set(files)
     assert str(folder) in (folder / "README.txt").read_text()  # not the staging folder's name
-    from ledger.export_record import ExportRecord
     from ledger.home import LedgerHome
+    from ledger.integrity.export_record import ExportRecord
 
     with LedgerHome(run.home).open(run.store_url) as ledger:
         exported = ledger.repository.get(after[-1][1])

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import cli as chartledger
-from ledger.keys import Identity, load_identity
+from ledger.integrity.keys import Identity, load_identity
 from ledger.verifier import checkpoint as notes
 from ledger.verifier import envelope, merkle
 from ledger.verifier.identities import user_id

@@ -12,7 +12,7 @@ from ledger.access import Access
 from ledger.access_policy import current_access_config, load_access_policy, policy_history
 from ledger.commands import access, encounters, entries, patients
 from ledger.errors import AccessDenied, NotAuthorised, UsageError
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from tests.conftest import Hospital
 
 ADA = {"given_name": "Ada", "family_name": "Okafor", "sex": "female"}

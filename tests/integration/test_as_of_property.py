@@ -46,7 +46,7 @@ from hypothesis.stateful import (
 )
 
 from ledger.commands import documents, encounters, entries, patients
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from projections.legal import legal_package
 from projections.queries import Purpose, chart_history, chart_record
 from tests.conftest import Hospital

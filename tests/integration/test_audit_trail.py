@@ -13,7 +13,7 @@ import pytest
 
 from ledger.commands import access, documents, encounters, entries, patients
 from ledger.errors import AccessDenied, NotAuthorised, NotFound, UsageError
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from projections.audit import AuditFilter, audit_between, audit_patient, audit_user
 from tests.conftest import Hospital
 

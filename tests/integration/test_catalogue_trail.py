@@ -256,8 +256,8 @@ def test_every_event_about_a_patient_shows_in_that_patients_trail(
 def test_an_imported_patients_trail_shows_the_import_records(
     hospital: Hospital, tmp_path: Path
 ) -> None:
-    from ledger.fhir_import import import_fhir
     from ledger.imported_resource import ImportedResource
+    from ledger.interfaces.fhir_import import import_fhir
     from tests.integration import test_fhir_import as fhir
 
     interface = fhir.staff(hospital)

@@ -15,7 +15,7 @@ from ledger.application import Ledger
 from ledger.chart_index import check_chart_index
 from ledger.commands import documents, encounters, patients, users
 from ledger.errors import IntegrityViolation
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from ledger.patient import patient_id
 from tests.conftest import Hospital
 from tests.rawdb import RawDB

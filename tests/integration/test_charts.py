@@ -17,7 +17,7 @@ from ledger.as_of import chart_as_of
 from ledger.commands import encounters, entries, patients, users
 from ledger.encounter import Encounter
 from ledger.errors import NotAuthorised, NotFound, PatientNotFound, UsageError
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
 

@@ -19,8 +19,8 @@ from ledger.application import Ledger
 from ledger.commands import patients
 from ledger.errors import ConfigurationError, LedgerError, StoreUnavailable
 from ledger.home import LedgerHome
-from ledger.keys import load_identity, write_key_file
-from ledger.store import SCHEMA_VERSION, parse_store_url
+from ledger.integrity.keys import load_identity, write_key_file
+from ledger.stores.database import SCHEMA_VERSION, parse_store_url
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
 

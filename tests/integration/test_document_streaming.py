@@ -14,7 +14,7 @@ import pytest
 from ledger.commands import documents, patients
 from ledger.documents import CHUNK_BYTES, read_document
 from ledger.errors import IntegrityViolation, UsageError
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from tests.conftest import Hospital
 
 ADA = {"given_name": "Ada", "family_name": "Okafor", "birth_date": date(1961, 4, 2)}

@@ -12,8 +12,8 @@ from ledger.application import Ledger
 from ledger.commands import documents, patients
 from ledger.documents import documents_of, read_document
 from ledger.errors import IntegrityViolation, NotAuthorised, UsageError
-from ledger.keys import Identity
-from ledger.store import parse_store_url
+from ledger.integrity.keys import Identity
+from ledger.stores.database import parse_store_url
 from tests.conftest import Hospital
 
 ADA = {"given_name": "Ada", "family_name": "Okafor", "birth_date": date(1961, 4, 2)}

@@ -9,9 +9,9 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.domain import Aggregate
 
-from ledger.data_keys import DataDestroyed
 from ledger.errors import ConfigurationError, IntegrityViolation
-from ledger.store import parse_store_url
+from ledger.integrity.data_keys import DataDestroyed
+from ledger.stores.database import parse_store_url
 from ledger.verifier import envelope
 from ledger.verifier.export import verify_export
 from ledger.verifier.transcoder import MsgpackTranscoder

@@ -24,9 +24,9 @@ from ledger.commands.encounters import open_encounter
 from ledger.documents import Document, read_document
 from ledger.encounter import Encounter
 from ledger.errors import ConflictError, NotAuthorised, UsageError
-from ledger.fhir_import import _Importer, import_fhir
 from ledger.imported_resource import ImportedResource, imported_id
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
+from ledger.interfaces.fhir_import import _Importer, import_fhir
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
 

@@ -18,7 +18,7 @@ from ledger.errors import (
     NotFound,
     UsageError,
 )
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from ledger.user import User, new_enrolment_code
 from ledger.verifier.envelope import unpack
 from ledger.verifier.identities import normalise_code, user_id

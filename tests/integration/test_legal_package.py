@@ -19,8 +19,8 @@ import pytest
 
 from ledger.commands import access, documents, encounters, entries, patients
 from ledger.errors import AccessDenied, IntegrityViolation, NotFound, UsageError
-from ledger.keys import Identity
-from ledger.legal_package import sign_manifest
+from ledger.integrity.keys import Identity
+from ledger.integrity.legal_package import sign_manifest
 from ledger.verifier.package import verify_package
 from ledger.verifier.transcoder import MsgpackTranscoder
 from projections.legal import legal_package

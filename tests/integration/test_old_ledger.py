@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from ledger.application import Ledger
-from ledger.store import parse_store_url
+from ledger.stores.database import parse_store_url
 from tests.cli.test_cli import Chartledger
 from tests.conftest import PG_URL
 

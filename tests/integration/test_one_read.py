@@ -18,7 +18,7 @@ import pytest
 
 from ledger.commands import encounters, entries, patients
 from ledger.follower import Follower
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from ledger.patient import patient_id
 from projections.queries import Purpose, chart_history, chart_record, patient_record
 from tests.conftest import Hospital

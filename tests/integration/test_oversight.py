@@ -13,7 +13,7 @@ from ledger.access import Access
 from ledger.access_policy import load_access_policy
 from ledger.commands import access, patients
 from ledger.errors import AccessDenied
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from projections.audit import AuditFilter, audit_between, audit_patient, audit_user
 from projections.monitoring import access_alerts
 from projections.release import accounting_of

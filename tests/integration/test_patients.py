@@ -18,7 +18,7 @@ from ledger.errors import (
     UsageError,
 )
 from ledger.follower import Follower
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from ledger.patient import Patient
 from ledger.patient_index import PatientIndex
 from tests.conftest import Hospital

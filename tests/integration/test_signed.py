@@ -15,7 +15,7 @@ import pytest
 from ledger import charts
 from ledger.commands import access, documents, encounters, entries, patients, users
 from ledger.errors import UsageError
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from projections.queries import Purpose, chart_history, chart_record
 from tests.conftest import Hospital
 
@@ -468,7 +468,7 @@ def test_a_legal_package_redacts_a_retracted_entry_and_still_verifies(
     import base64
 
     from ledger.errors import IntegrityViolation
-    from ledger.legal_package import sign_manifest
+    from ledger.integrity.legal_package import sign_manifest
     from ledger.verifier.package import verify_package
     from ledger.verifier.transcoder import MsgpackTranscoder
     from projections.legal import legal_package

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import merkle_log
+from ledger.integrity import merkle_log
 from projections.audit import caught_up_trail
 from tests.conftest import Hospital
 from tests.rawdb import RawDB

@@ -8,7 +8,7 @@ import pytest
 
 from ledger.commands import users
 from ledger.errors import IntegrityViolation
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from ledger.user import User
 from ledger.verifier import envelope
 from ledger.verifier.envelope import opened_hash

@@ -12,8 +12,8 @@ from ledger.application import Ledger
 from ledger.commands import users
 from ledger.errors import IntegrityViolation
 from ledger.home import LedgerHome
-from ledger.keys import Identity
-from ledger.store import parse_store_url
+from ledger.integrity.keys import Identity
+from ledger.stores.database import parse_store_url
 from tests.rawdb import RawDB
 
 

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.errors import IntegrityViolation
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from ledger.verifier import envelope
 
 OID = UUID("12345678-1234-5678-1234-567812345678")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import IdentityError, UsageError
-from ledger.keys import Identity, load_identity, write_key_file
+from ledger.integrity.keys import Identity, load_identity, write_key_file
 from ledger.verifier.public_keys import fingerprint, public_key_from_raw
 
 
@@ -75,7 +75,7 @@ def test_a_protected_key_file_is_pkcs12_with_a_chosen_kdf_and_old_pem_files_stil
 ) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    from ledger.keys import KDF_ROUNDS
+    from ledger.integrity.keys import KDF_ROUNDS
 
     who = Identity.generate("doc")
     path = tmp_path / "doc.key"

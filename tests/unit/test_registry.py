@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 
 from ledger.errors import IntegrityViolation
-from ledger.keys import Identity
+from ledger.integrity.keys import Identity
 from ledger.user import User
 from ledger.verifier.identities import code_hash, user_id
 from ledger.verifier.registry import KeyRecord, KeyRegistry, end_rotated_keys_exclusively

@@ -54,7 +54,7 @@ def parse_store_url(url: str) -> StoreURL:
             kind="sqlite",
             url=url,
             env={
-                "PERSISTENCE_MODULE": "ledger.sqlite_busy:BusySQLiteFactory",
+                "PERSISTENCE_MODULE": "ledger.stores.sqlite_busy:BusySQLiteFactory",
                 "SQLITE_DBNAME": str(path),
                 "SQLITE_LOCK_TIMEOUT": "30",
             },
@@ -407,7 +407,7 @@ class Database:
         views): on PostgreSQL its commit does not wait for the disk. That is safe: the server
         writes its log in order, so the next durable commit (an event, a checkpoint) makes it
         durable too, and a crash before that loses only what the followers redo from the events.
-        On SQLite a writing transaction begins IMMEDIATE (`ledger.sqlite_busy`). A failure of
+        On SQLite a writing transaction begins IMMEDIATE (`ledger.stores.sqlite_busy`). A failure of
         the store itself (full, read-only, not a database, connection lost) becomes one sentence.
         """
         try:

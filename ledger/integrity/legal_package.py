@@ -26,7 +26,7 @@ from ledger.verifier.package import FORMAT, MANIFEST, canonical
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
 
 
 def write_proofs(
@@ -73,7 +73,7 @@ def write_proofs(
     write_text(folder / "checkpoint.txt", note, force=True)
     keys: dict[str, str] = {}
     if ledger.data_keys.available:
-        from ledger.data_keys import key_id_for
+        from ledger.integrity.data_keys import key_id_for
 
         for subject in subjects:
             kid = key_id_for(subject)

@@ -26,7 +26,6 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
-from ledger.data_keys import DataKeys
 from ledger.errors import (
     ConfigurationError,
     ConflictError,
@@ -34,7 +33,8 @@ from ledger.errors import (
     LedgerError,
     StoreUnavailable,
 )
-from ledger.keys import Identity
+from ledger.integrity.data_keys import DataKeys
+from ledger.integrity.keys import Identity
 from ledger.verifier import envelope
 from ledger.verifier.envelope import opened_hash
 from ledger.verifier.public_keys import public_key_from_raw

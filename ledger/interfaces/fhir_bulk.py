@@ -3,7 +3,7 @@
 `read_export` checks every line of every `*.ndjson` file (JSON, `resourceType`, the
 `fhir.resources.R4B` model, then what the import needs: ids, references, times, demographics)
 and maps each resource to a plan of what it will become; the first problem raises `UsageError`
-naming the file and line. `ledger.fhir_import` writes the plans.
+naming the file and line. `ledger.interfaces.fhir_import` writes the plans.
 
 What each resource becomes:
 

@@ -24,7 +24,7 @@ from policies.access import OVERSIGHT_READERS
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
 
 MAX_PURPOSE = 500
 

@@ -1,6 +1,6 @@
 """Import of a FHIR R4 bulk export (NDJSON): each resource once, signed by one interface user.
 
-Two phases. `ledger.fhir_export.read_export` checks and maps every line first (what each
+Two phases. `ledger.interfaces.fhir_bulk.read_export` checks and maps every line first (what each
 resource becomes is described there); the first problem stops the import before anything is
 written. `import_fhir` then writes.
 
@@ -42,7 +42,8 @@ from ledger.commands.encounters import check_attending
 from ledger.documents import Document
 from ledger.encounter import Encounter
 from ledger.errors import ConflictError, NotFound, UsageError, require
-from ledger.fhir_export import (
+from ledger.imported_resource import ImportedResource, imported_id
+from ledger.interfaces.fhir_bulk import (
     NO_DISPOSITION,
     Child,
     EncounterPlan,
@@ -53,7 +54,6 @@ from ledger.fhir_export import (
     Source,
     read_export,
 )
-from ledger.imported_resource import ImportedResource, imported_id
 from ledger.patient import Patient
 from policies import charting
 from policies.documents import may_file_documents
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from eventsourcing.domain import MutableOrImmutableAggregate
 
     from ledger.application import Ledger
-    from ledger.keys import Identity
+    from ledger.integrity.keys import Identity
 
 
 HISTORY_SUFFIX = "#imported-history"

@@ -27,9 +27,9 @@ from eventsourcing.persistence import (
 )
 
 from ledger.errors import IntegrityViolation, NotFound
-from ledger.store import Cursor, Database
+from ledger.stores.database import Cursor, Database
 from ledger.verifier import envelope, merkle
-from ledger.verifier.admission import admit
+from ledger.verifier.log_entry import admit
 from ledger.verifier.registry import Invitation, KeyRecord, KeyRegistry
 
 LOG_NAME = "merkle-log"

@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ledger.errors import ConfigurationError, LedgerError
-from ledger.store import Database
+from ledger.stores.database import Database
 from ledger.verifier.sealed import NONCE_SIZE
 
 MASTER_KEY_SIZE = 32
