@@ -20,7 +20,7 @@ from datetime import date
 
 from common import ROOT, enrol, machine_line, median, print_table, store_kinds, stores
 
-from ledger.access import Access
+from ledger.aggregates.access import Access
 from ledger.commands import patients
 from ledger.integrity.keys import Identity
 from projections.audit import audit_patient, caught_up_trail

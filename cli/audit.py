@@ -15,7 +15,7 @@ from cli.parsing import parse_time
 from policies.purposes import PURPOSES
 
 if TYPE_CHECKING:
-    from ledger.access import Shown
+    from ledger.aggregates.access import Shown
     from projections.audit import AuditFilter, AuditRow
 
 TABLE_COLUMNS = (

@@ -261,11 +261,11 @@ def _records_department(
 )
 def demo(data: Path, folder: Path | None) -> None:
     """Build a small hospital's ledger on SQLite and walk through the main commands."""
+    from ledger.aggregates.user import new_enrolment_code
     from ledger.commands import users
     from ledger.errors import IdentityError, IntegrityViolation, LedgerError
     from ledger.home import LedgerHome
     from ledger.integrity.keys import Identity, write_key_file
-    from ledger.user import new_enrolment_code
     from ledger.verifier.export import verify_export
     from ledger.verifier.transcoder import MsgpackTranscoder
 

@@ -12,7 +12,7 @@ from cli.parsing import parse_uuid
 from policies.records import DISCREPANCY_KINDS
 
 if TYPE_CHECKING:
-    from ledger.discrepancy import Discrepancy
+    from ledger.aggregates.discrepancy import Discrepancy
 
 
 @click.group("discrepancy")
@@ -73,7 +73,7 @@ def resolve(
 def list_discrepancies(session: Session, mrn: str | None, open_only: bool, as_json: bool) -> None:
     """Discrepancies in the order opened (reading them is recorded as an access first)."""
     from cli.output import emit_json, note_withheld, utc
-    from ledger.discrepancy import discrepancies
+    from ledger.aggregates.discrepancy import discrepancies
 
     actor = session.identity()
     with session.ledger() as ledger:

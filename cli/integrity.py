@@ -39,7 +39,7 @@ def init(session: Session, admin: str, origin: str, no_passphrase: bool) -> None
     The administrator's key is protected by a passphrase (CHARTLEDGER_PASSPHRASE, or asked
     twice at a terminal) unless --no-passphrase is given."""
     from cli.users import new_passphrase
-    from ledger.user import check_user_name
+    from ledger.aggregates.user import check_user_name
 
     check_user_name(admin)
     home = session.home

@@ -22,7 +22,7 @@ def show(session: Session, as_json: bool) -> None:
     """The configuration in force: its version, who loaded it and when, and its TOML text
     (administrator, compliance or HIM director; it names patients, so the read is recorded)."""
     from cli.output import emit_json, utc
-    from ledger.access_policy import shown_policy
+    from ledger.aggregates.access_policy import shown_policy
 
     reader = session.identity()
     with session.ledger() as ledger:
@@ -58,7 +58,7 @@ def show(session: Session, as_json: bool) -> None:
 @pass_session
 def load(session: Session, path: Path) -> None:
     """Load a TOML access policy from PATH as the one in force (administrator or compliance)."""
-    from ledger.access_policy import load_access_policy, parse_policy
+    from ledger.aggregates.access_policy import load_access_policy, parse_policy
     from ledger.errors import UsageError
 
     try:
@@ -81,7 +81,7 @@ def load(session: Session, path: Path) -> None:
 def history(session: Session, as_json: bool) -> None:
     """Every version loaded, with who, when, its SHA-256 and its event."""
     from cli.output import emit_json, table, utc
-    from ledger.access_policy import policy_history
+    from ledger.aggregates.access_policy import policy_history
 
     with session.ledger() as ledger:
         loaded = policy_history(ledger)

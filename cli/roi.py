@@ -73,8 +73,8 @@ def request(
     received: str | None,
 ) -> None:
     """Log a request for MRN's information; prints its id (and due date for a patient's own)."""
+    from ledger.aggregates.release import release_request
     from ledger.commands.release import request_release
-    from ledger.release import release_request
 
     actor = session.identity()
     with session.ledger() as ledger:

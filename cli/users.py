@@ -80,8 +80,8 @@ def invite(session: Session, name: str, roles: tuple[str, ...], hours: float) ->
     """Invite NAME with ROLE(s): prints a one-time code they enrol their own key with."""
     from datetime import timedelta
 
+    from ledger.aggregates.user import check_user_name
     from ledger.commands import users
-    from ledger.user import check_user_name
 
     check_user_name(name)
     actor = session.identity()
@@ -118,8 +118,8 @@ def enroll(
     no_passphrase: bool,
 ) -> None:
     """Make NAME's key in this home (run by NAME, where they work) and enrol it with CODE."""
+    from ledger.aggregates.user import check_user_name
     from ledger.errors import UsageError
-    from ledger.user import check_user_name
 
     check_user_name(name)
     try:
@@ -222,11 +222,11 @@ def roles(as_json: bool) -> None:
 @pass_session
 def rotate_key(session: Session, name: str, no_passphrase: bool) -> None:
     """Replace your own key with one made here; the old key file is kept beside it as retired."""
+    from ledger.aggregates.user import check_user_name
     from ledger.commands import users
     from ledger.errors import require
     from ledger.home import install_key_file
     from ledger.integrity.keys import Identity, write_key_file
-    from ledger.user import check_user_name
     from policies.roles import may_rotate_key
 
     check_user_name(name)

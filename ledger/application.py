@@ -25,11 +25,12 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 
-from ledger import aggregates
-from ledger.chart_index import ChartIndex, check_chart_index, expected_index
+from ledger.aggregates import registry as aggregates
+from ledger.aggregates.documents import BlobStore, Document, check_documents
+from ledger.aggregates.encounter import Encounter
+from ledger.aggregates.patient import Patient, patient_id
+from ledger.aggregates.user import User
 from ledger.clock import utc_now
-from ledger.documents import BlobStore, Document, check_documents
-from ledger.encounter import Encounter
 from ledger.errors import (
     IdentityError,
     IntegrityViolation,
@@ -44,7 +45,7 @@ from ledger.integrity.event_store import SignedEventStore, SignedMapper
 from ledger.integrity.export import write_export
 from ledger.integrity.keys import Identity
 from ledger.integrity.merkle_log import Leaf, MerkleLog
-from ledger.patient import Patient, patient_id
+from ledger.reads.chart_index import ChartIndex, check_chart_index, expected_index
 from ledger.stores.database import (
     SCHEMA_VERSION,
     Database,
@@ -56,7 +57,6 @@ from ledger.stores.database import (
     store_failure,
     stored_schema_version,
 )
-from ledger.user import User
 from ledger.verifier import checkpoint as notes
 from ledger.verifier import merkle
 from ledger.verifier.envelope import opened_hash

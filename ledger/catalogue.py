@@ -1,6 +1,6 @@
 """The event catalogue: what every event class the ledger stores means for the audit trail.
 
-Each event class of each aggregate in `ledger.aggregates.AGGREGATES` is declared here once,
+Each event class of each aggregate in `ledger.aggregates.registry.AGGREGATES` is declared here once,
 either with an `AuditMeaning` (the action, the category of data, and where the event names its
 patient) or as `NotAboutAPatient` with why. The audit trail dispatches from these declarations
 by class; the views that filter the log by topic (monitoring, chart locations, the chart index)
@@ -17,20 +17,20 @@ from typing import Literal
 from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.utils import get_topic
 
-from ledger.access import Access
-from ledger.access_policy import AccessPolicy
-from ledger.aggregates import AGGREGATES
-from ledger.chart_volume import ChartVolume
-from ledger.completion import EncounterCompletion
-from ledger.discrepancy import Discrepancy
-from ledger.documents import Document
-from ledger.encounter import Encounter
-from ledger.imported_resource import ImportedResource
+from ledger.aggregates.access import Access
+from ledger.aggregates.access_policy import AccessPolicy
+from ledger.aggregates.chart_volume import ChartVolume
+from ledger.aggregates.completion import EncounterCompletion
+from ledger.aggregates.discrepancy import Discrepancy
+from ledger.aggregates.documents import Document
+from ledger.aggregates.encounter import Encounter
+from ledger.aggregates.imported_resource import ImportedResource
+from ledger.aggregates.patient import MrnRegistry, Patient
+from ledger.aggregates.registry import AGGREGATES
+from ledger.aggregates.release import DisclosureSuspension, ReleaseRequest
+from ledger.aggregates.review import AccessReview
+from ledger.aggregates.user import User
 from ledger.integrity.export_record import ExportRecord
-from ledger.patient import MrnRegistry, Patient
-from ledger.release import DisclosureSuspension, ReleaseRequest
-from ledger.review import AccessReview
-from ledger.user import User
 
 EVERY_PATIENT: Literal["*"] = "*"
 """The MRN of a row about every patient at once: an export of the whole ledger."""

@@ -208,7 +208,7 @@ class LedgerHome:
         secrets (the patients' data-key master key; the key that signs checkpoints): they are
         the ledger's, not a person's, and stay where `init` made them. On any refusal, nothing
         this call wrote is left behind."""
-        from ledger.user import check_user_name
+        from ledger.aggregates.user import check_user_name
 
         check_user_name(name)
         fresh_home = not self.exists()

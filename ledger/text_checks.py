@@ -102,7 +102,7 @@ def _check_value(value: Any, field: str, *, top: bool) -> None:
 
 def check_entry_text(ledger: Any, text: str) -> None:
     """A clinical entry's text: multi-line, printable, within the policy's `text_chars`."""
-    from ledger.access_policy import current_limits
+    from ledger.aggregates.access_policy import current_limits
 
     check_text(text, what="the entry text", limit=current_limits(ledger).text_chars, multiline=True)
 

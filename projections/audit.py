@@ -29,14 +29,14 @@ from datetime import UTC, datetime
 from typing import Any, TextIO, cast
 
 from ledger import catalogue
-from ledger.access import Shown
+from ledger.aggregates.access import Shown
+from ledger.aggregates.documents import Document
+from ledger.aggregates.encounter import Encounter
 from ledger.application import Ledger
-from ledger.as_of import check_as_of
 from ledger.commands import access
-from ledger.documents import Document
-from ledger.encounter import Encounter
 from ledger.errors import UsageError, require
 from ledger.integrity.keys import Identity
+from ledger.reads.as_of import check_as_of
 from ledger.stores.database import Cursor, Database
 from policies.access import may_read_audit_trail
 
@@ -322,7 +322,7 @@ class AuditTrail:
         limit: int | None = None,
     ) -> list[AuditRow]:
         """Rows in log order; `since` inclusive, `until` exclusive, `as_of` the trail as it stood
-        then (rows recorded at or before it: the rule of `ledger.as_of`); filters combine with
+        then (rows recorded at or before it: the rule of `ledger.reads.as_of`); filters combine with
         AND."""
         where: list[str] = []
         params: list[Any] = []
@@ -404,7 +404,7 @@ class AuditFilter:
     since: datetime | None = None
     until: datetime | None = None
     as_of: datetime | None = None
-    """The trail as it stood then: rows recorded at or before it (`ledger.as_of`)."""
+    """The trail as it stood then: rows recorded at or before it (`ledger.reads.as_of`)."""
     purpose: str | None = None
     break_glass: bool | None = None
     denied: bool | None = None

@@ -3,7 +3,7 @@ the physician was told), delinquent records and the physicians in jeopardy.
 
 The rules of `policies.deficiency` run on the charts as they are now (so a list is never staler
 than the chart), minus the deficiencies the HIM director waived; the registers that
-`deficiency scan` and `deficiency notify` keep (`ledger.completion`) add the assignment and
+`deficiency scan` and `deficiency notify` keep (`aggregates.completion`) add the assignment and
 notice dates. What is shown names MRNs, deficiency kinds and physicians only; the MRNs shown
 are recorded as an access (purpose operations) first.
 """
@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ledger.access import Shown
-from ledger.access_policy import current_completion_rules
+from ledger.aggregates.access import Shown
+from ledger.aggregates.access_policy import current_completion_rules
+from ledger.aggregates.completion import encounter_facts, registers
 from ledger.application import Ledger
 from ledger.commands import access
-from ledger.completion import encounter_facts, registers
 from ledger.integrity.keys import Identity
 from policies.deficiency import (
     CompletionRules,

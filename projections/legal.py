@@ -24,17 +24,17 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from ledger import charts
+from ledger.aggregates.documents import documents_of, read_document
+from ledger.aggregates.encounter import Encounter
+from ledger.aggregates.patient import patient_id
 from ledger.application import Ledger
-from ledger.as_of import chart_as_of
 from ledger.commands import access
-from ledger.documents import documents_of, read_document
-from ledger.encounter import Encounter
 from ledger.errors import UsageError
 from ledger.files import check_new_folder, new_folder, open_text, subfolder, write_bytes, write_text
 from ledger.integrity.keys import Identity
 from ledger.integrity.legal_package import sign_manifest, write_proofs
-from ledger.patient import patient_id
+from ledger.reads import charts
+from ledger.reads.as_of import chart_as_of
 from ledger.verifier.package import FORMAT
 from projections.audit import AuditRow, caught_up_trail, write_csv
 from projections.queries import Purpose, as_of_record
@@ -227,7 +227,7 @@ def _redactions(ledger: Ledger, encounters: list[Any], withheld: set[UUID]) -> s
 
 
 def _is_document(ledger: Ledger, oid: UUID) -> bool:
-    from ledger.documents import Document
+    from ledger.aggregates.documents import Document
 
     stored = ledger.recorder.select_events(oid, limit=1)
     return bool(stored) and stored[0].topic == Document.Filed.TOPIC

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger import catalogue
-from ledger.access import Shown
+from ledger.aggregates.access import Shown
+from ledger.aggregates.chart_volume import ChartVolume
 from ledger.application import Ledger
-from ledger.chart_volume import ChartVolume
 from ledger.commands import access
 from ledger.integrity.keys import Identity
 from ledger.stores.database import Cursor, Database

@@ -16,19 +16,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger import catalogue
-from ledger.access import Shown
-from ledger.access_policy import current_access_config
+from ledger.aggregates.access import Shown
+from ledger.aggregates.access_policy import current_access_config
+from ledger.aggregates.encounter import Encounter
+from ledger.aggregates.imported_resource import ImportedResource
+from ledger.aggregates.review import AccessReview
+from ledger.aggregates.user import User
 from ledger.application import Ledger
 from ledger.commands import access
-from ledger.encounter import Encounter
 from ledger.errors import NotFound, UsageError, require
 from ledger.follower import Follower
-from ledger.imported_resource import ImportedResource
 from ledger.integrity.keys import Identity
-from ledger.patient_index import PatientIndex
-from ledger.review import AccessReview
+from ledger.reads.patient_index import PatientIndex
 from ledger.stores.database import Cursor, Database
-from ledger.user import User
 from policies.access import may_read_audit_trail
 from policies.monitoring import (
     RULES,

@@ -13,16 +13,16 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from ledger import charts
+from ledger.aggregates.documents import Document, documents_of, read_document
+from ledger.aggregates.encounter import DeniedAmendment, Encounter, Entry, Signature
+from ledger.aggregates.patient import Patient
 from ledger.application import Ledger
-from ledger.as_of import ChartAsOf, chart_as_of, check_as_of
-from ledger.charts import HistoryLine
 from ledger.commands import access
-from ledger.documents import Document, documents_of, read_document
-from ledger.encounter import DeniedAmendment, Encounter, Entry, Signature
 from ledger.integrity.keys import Identity
-from ledger.patient import Patient
-from ledger.patient_index import Candidate, current_index, matching_demographics, ranked
+from ledger.reads import charts
+from ledger.reads.as_of import ChartAsOf, chart_as_of, check_as_of
+from ledger.reads.charts import HistoryLine
+from ledger.reads.patient_index import Candidate, current_index, matching_demographics, ranked
 from policies.charting import ENTRY_KINDS
 
 
@@ -399,7 +399,7 @@ class EncounterRecord:
 @dataclass(frozen=True)
 class WithheldSince:
     """What a chart as of a moment leaves out because later events say it never belonged in it
-    (`ledger.as_of`), by identifier."""
+    (`ledger.reads.as_of`), by identifier."""
 
     entries: tuple[str, ...]
     """ENCOUNTER:ENTRY of entries retracted as entered in error."""
@@ -524,7 +524,7 @@ def chart_history(
     ledger: Ledger, mrn: str, *, actor: Identity, why: Purpose, as_of: datetime | None = None
 ) -> list[HistoryLine]:
     """Every change to a chart, with who, when, why and the event id, access recorded; with
-    `as_of`, the changes recorded at or before it (`ledger.as_of`)."""
+    `as_of`, the changes recorded at or before it (`ledger.reads.as_of`)."""
     with ledger.one_read():
         ledger.patient(mrn)
         if as_of is not None:

@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from ledger import charts
+from ledger.aggregates.documents import documents_of, read_document
+from ledger.aggregates.patient import patient_id
+from ledger.aggregates.release import ReleaseRequest, all_requests, suspensions_of
 from ledger.application import Ledger
 from ledger.commands import access
 from ledger.commands.release import Package, PackageDocument
-from ledger.documents import documents_of, read_document
 from ledger.errors import UsageError, require
 from ledger.integrity.keys import Identity
-from ledger.patient import patient_id
-from ledger.release import ReleaseRequest, all_requests, suspensions_of
+from ledger.reads import charts
 from policies import release as rules
 from policies.access import may_read_audit_trail
 from projections.queries import attribution

@@ -3,9 +3,9 @@ view's version has moved on (`ledger.follower.rebuild_stale_views`)."""
 
 from __future__ import annotations
 
-from ledger.chart_index import ChartIndex
 from ledger.follower import View
-from ledger.patient_index import PatientIndex
+from ledger.reads.chart_index import ChartIndex
+from ledger.reads.patient_index import PatientIndex
 from ledger.stores.database import Database
 from projections.audit import AuditTrail
 from projections.locations import ChartLocations

@@ -5,7 +5,7 @@ it names and records one event: granted, or denied and then raised. `record_show
 list that names patients row by row and records what is shown and what is withheld, so one
 restricted row never blocks the list. Both authenticate the reader, read the clock once
 (`Ledger.now`) and ask `policies.access`; `relationship_to` is the treatment relationship that
-policy weighs, from the patient's encounters. The events are `ledger.access.Access`.
+policy weighs, from the patient's encounters. The events are `ledger.aggregates.access.Access`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ledger.access import Access, Listed
-from ledger.access_policy import current_access_config
+from ledger.aggregates.access import Access, Listed
+from ledger.aggregates.access_policy import current_access_config
 from ledger.errors import AccessDenied, PatientNotFound
 from policies import access as policy
 from policies.access import AccessConfig, AccessDecision
@@ -164,7 +164,7 @@ def relationship_to(
     """The reader's treatment relationship to a patient, from the patient's encounters (for
     a restricted patient, an encounter the reader made themself attending of is no close
     relationship)."""
-    from ledger import charts  # the chart's reads (which record nothing themselves)
+    from ledger.reads import charts  # the chart's reads (which record nothing themselves)
 
     try:
         encounters = charts.encounters(ledger, mrn)

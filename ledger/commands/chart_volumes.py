@@ -2,7 +2,7 @@
 check it in, report it lost or found, file loose sheets into it, and route the electronic record.
 
 Each authenticates the actor, asks `policies.records` whether they may, loads the volume and
-calls the move on it (`ledger.chart_volume.ChartVolume` keeps its custody: a volume checked out
+calls the move on it (`ChartVolume` keeps its custody: a volume checked out
 is not checked out again, a lost one is not pulled, the electronic record is routed, never
 checked out), then saves once. The clock is `ledger.now()`.
 """
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, cast
 
 from eventsourcing.application import AggregateNotFoundError
 
-from ledger.access_policy import current_access_config
-from ledger.chart_volume import ChartVolume, chart_volume, electronic_barcode, volume_id
+from ledger.aggregates.access_policy import current_access_config
+from ledger.aggregates.chart_volume import ChartVolume, chart_volume, electronic_barcode, volume_id
 from ledger.commands import access
 from ledger.errors import AccessDenied, UsageError, require
 from policies import access as access_policy

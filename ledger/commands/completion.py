@@ -2,7 +2,7 @@
 
 Each authenticates the actor, asks `policies.records` whether they may, runs the rules of
 `policies.deficiency` on the charts as they are at `ledger.now()`, calls the change on each
-encounter's register (`ledger.completion.EncounterCompletion` keeps which deficiencies are
+encounter's register (`EncounterCompletion` keeps which deficiencies are
 open), and saves every changed register at once.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from ledger.access_policy import current_access_config, current_completion_rules
-from ledger.completion import (
+from ledger.aggregates.access_policy import current_access_config, current_completion_rules
+from ledger.aggregates.completion import (
     EncounterCompletion,
     encounter_facts,
     facts_of,

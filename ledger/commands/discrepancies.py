@@ -1,7 +1,7 @@
 """Discrepancies, the commands: open one on a chart, resolve it with the correcting events.
 
 Each authenticates the actor, asks `policies.records` whether they may, checks that every event
-named is in the log, and calls `ledger.discrepancy.Discrepancy` (which keeps a discrepancy open
+named is in the log, and calls `Discrepancy` (which keeps a discrepancy open
 until it is resolved, once), then saves once.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from ledger.discrepancy import Discrepancy, discrepancy
+from ledger.aggregates.discrepancy import Discrepancy, discrepancy
 from ledger.errors import UsageError, require
 from policies.records import may_open_discrepancies, may_resolve_discrepancies
 

@@ -2,7 +2,7 @@
 
 Each authenticates the actor, asks `policies.documents` whether they may, checks what it is
 given before any byte is stored (a refusal writes nothing), stores the bytes under the patient's
-data key (`ledger.documents.BlobStore`), lets the `Document` aggregate record the event, and
+data key (`BlobStore`), lets the `Document` aggregate record the event, and
 saves once.
 """
 
@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from uuid import UUID
 
-from ledger.access_policy import current_limits
-from ledger.documents import Document
+from ledger.aggregates.access_policy import current_limits
+from ledger.aggregates.documents import Document
+from ledger.aggregates.patient import Patient, patient_id
 from ledger.errors import UsageError, require
-from ledger.patient import Patient, patient_id
 from ledger.text_checks import check_text
 from policies.documents import may_file_documents, may_refile_documents
 

@@ -14,20 +14,20 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from ledger.access import Access
-from ledger.access_policy import current_access_config
-from ledger.charts import chart_mrn, chart_patient_ids, current_patient, encounter_ids
+from ledger.aggregates.access import Access
+from ledger.aggregates.access_policy import current_access_config
+from ledger.aggregates.encounter import Encounter, check_effective_at
 from ledger.commands import access
-from ledger.encounter import Encounter, check_effective_at
 from ledger.errors import AccessDenied, NotAuthorised, NotFound, UsageError, require
+from ledger.reads.charts import chart_mrn, chart_patient_ids, current_patient, encounter_ids
 from ledger.text_checks import checked_disposition
 from policies import access as access_policy
 from policies import charting
 
 if TYPE_CHECKING:
+    from ledger.aggregates.patient import Patient
     from ledger.application import Ledger
     from ledger.integrity.keys import Identity
-    from ledger.patient import Patient
 
 
 def open_encounter(

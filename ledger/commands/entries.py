@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from ledger.access import Access
-from ledger.access_policy import current_access_config
-from ledger.charts import chart_mrn
+from ledger.aggregates.access import Access
+from ledger.aggregates.access_policy import current_access_config
+from ledger.aggregates.encounter import Encounter, check_effective_at
 from ledger.commands import access
-from ledger.encounter import Encounter, check_effective_at
 from ledger.errors import AccessDenied, ConflictError, NotFound, UsageError, require
+from ledger.reads.charts import chart_mrn
 from ledger.text_checks import check_entry_text
 from policies import access as access_policy
 from policies import charting

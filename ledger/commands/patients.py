@@ -5,7 +5,7 @@ Each authenticates the actor, asks `policies.roles.may_maintain_index`, checks w
 methods (`Patient`, `MrnRegistry` keep their own invariants) and saves once. A registration
 takes the likely matches the caller found and refuses to register over them unless a reason is
 given (`register_after_search` searches the patient index first and records what it showed);
-the MRN is the next free number (`ledger.patient.next_number`), taken by the registration
+the MRN is the next free number (`ledger.aggregates.patient.next_number`), taken by the registration
 itself. Merges record both sides and never rewrite history.
 """
 
@@ -16,12 +16,18 @@ import time
 from datetime import date
 from typing import TYPE_CHECKING, Any, cast
 
-from ledger.access_policy import current_limits
+from ledger.aggregates.access_policy import current_limits
+from ledger.aggregates.patient import (
+    DEFAULT_MRN_FORMAT,
+    MRN_REGISTRY_ID,
+    MrnRegistry,
+    Patient,
+    patient_id,
+)
+from ledger.aggregates.patient import next_number as next_free_number
 from ledger.commands import access
 from ledger.errors import ConflictError, ProbableDuplicate, UsageError, require
-from ledger.patient import DEFAULT_MRN_FORMAT, MRN_REGISTRY_ID, MrnRegistry, Patient, patient_id
-from ledger.patient import next_number as next_free_number
-from ledger.patient_index import Candidate, current_index, ranked
+from ledger.reads.patient_index import Candidate, current_index, ranked
 from ledger.text_checks import check_demographics, check_text
 from policies.roles import may_maintain_index
 

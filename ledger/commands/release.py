@@ -2,7 +2,7 @@
 and suspend an agency's accounting.
 
 Each authenticates the actor, asks `policies.release` whether they handle releases, loads the
-request and calls the step on it (`ledger.release.ReleaseRequest` keeps the order requested →
+request and calls the step on it (`ReleaseRequest` keeps the order requested →
 validated → approved → released, or denied), then saves once. The clock is `ledger.now()`.
 """
 
@@ -19,10 +19,15 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from ledger.aggregates.release import (
+    DisclosureSuspension,
+    ReleaseRequest,
+    release_request,
+    suspension_id,
+)
 from ledger.commands import access
 from ledger.errors import require
 from ledger.files import check_new_folder, new_folder, subfolder, write_bytes, write_text
-from ledger.release import DisclosureSuspension, ReleaseRequest, release_request, suspension_id
 from policies import release as rules
 
 if TYPE_CHECKING:

@@ -12,9 +12,9 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from ledger.access import Access
+from ledger.aggregates.access import Access
+from ledger.aggregates.review import AccessReview, review_id
 from ledger.errors import UsageError, require
-from ledger.review import AccessReview, review_id
 from policies.review import may_review
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from ledger.aggregates.user import User, check_user_name, new_enrolment_code
 from ledger.errors import NotFound, UsageError, require
-from ledger.user import User, check_user_name, new_enrolment_code
 from ledger.verifier.identities import KEY_PROTECTIONS, code_hash, user_id
 from ledger.verifier.public_keys import fingerprint, public_key_from_raw
 from policies.roles import may_manage_identities, may_rotate_key, unknown_roles

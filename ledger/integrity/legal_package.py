@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from ledger.aggregates.user import KEY_TOPICS
 from ledger.files import open_text, write_text
-from ledger.user import KEY_TOPICS
 from ledger.verifier import envelope
 from ledger.verifier.package import FORMAT, MANIFEST, canonical
 

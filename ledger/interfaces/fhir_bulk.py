@@ -54,8 +54,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.documents import MAX_SIZE
-from ledger.encounter import check_effective_at
+from ledger.aggregates.documents import MAX_SIZE
+from ledger.aggregates.encounter import check_effective_at
 from ledger.errors import UsageError
 from ledger.text_checks import check_demographics
 from policies.documents import DOCUMENT_KINDS

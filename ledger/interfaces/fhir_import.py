@@ -36,13 +36,13 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from ledger import charts
+from ledger.aggregates.documents import Document
+from ledger.aggregates.encounter import Encounter
+from ledger.aggregates.imported_resource import ImportedResource, imported_id
+from ledger.aggregates.patient import Patient
 from ledger.commands import patients
 from ledger.commands.encounters import check_attending
-from ledger.documents import Document
-from ledger.encounter import Encounter
 from ledger.errors import ConflictError, NotFound, UsageError, require
-from ledger.imported_resource import ImportedResource, imported_id
 from ledger.interfaces.fhir_bulk import (
     NO_DISPOSITION,
     Child,
@@ -54,7 +54,7 @@ from ledger.interfaces.fhir_bulk import (
     Source,
     read_export,
 )
-from ledger.patient import Patient
+from ledger.reads import charts
 from policies import charting
 from policies.documents import may_file_documents
 from policies.roles import may_import_records, may_maintain_index

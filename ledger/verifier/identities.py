@@ -1,7 +1,7 @@
 """What the key rules need to know of users, without the `User` aggregate that writes them.
 
 The verifier names the key events by their stored topics; `tests/unit/test_architecture.py`
-checks that these stay the topics of the `User` event classes (`ledger/user.py`).
+checks that these stay the topics of the `User` event classes (`ledger/aggregates/user.py`).
 """
 
 from __future__ import annotations

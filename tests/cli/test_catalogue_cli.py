@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from ledger.aggregates.chart_volume import ChartVolume
+from ledger.aggregates.release import ReleaseRequest
 from ledger.catalogue import AUDITED
-from ledger.chart_volume import ChartVolume
 from ledger.home import LedgerHome
-from ledger.release import ReleaseRequest
 from tests.cli.test_cli import Chartledger
 
 

@@ -6,7 +6,7 @@ import json
 import time
 from datetime import datetime
 
-from ledger.access import Access
+from ledger.aggregates.access import Access
 from tests.cli.test_cli import Chartledger
 from tests.rawdb import RawDB
 

@@ -22,9 +22,9 @@ import click
 import pytest
 
 from cli.main import cli
-from ledger.access import Access
+from ledger.aggregates.access import Access
+from ledger.aggregates.patient import patient_id
 from ledger.home import LedgerHome
-from ledger.patient import patient_id
 from tests.cli.test_cli import Chartledger
 from tests.cli.test_nothing_unrecorded_cli import leaf_commands
 from tests.rawdb import RawDB

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ledger.access import Access
+from ledger.aggregates.access import Access
 from tests.cli.test_cli import Chartledger
 from tests.rawdb import RawDB
 

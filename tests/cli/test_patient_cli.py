@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ledger.access import Access
+from ledger.aggregates.access import Access
 from ledger.commands import patients
 from ledger.home import LedgerHome
 from tests.cli.conftest import ADA

@@ -8,18 +8,18 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ledger.access import Access
+from ledger.aggregates.access import Access
+from ledger.aggregates.chart_volume import ChartVolume
+from ledger.aggregates.completion import EncounterCompletion
+from ledger.aggregates.discrepancy import Discrepancy
+from ledger.aggregates.documents import Document
+from ledger.aggregates.encounter import Encounter
+from ledger.aggregates.patient import Patient
+from ledger.aggregates.release import DisclosureSuspension, ReleaseRequest
 from ledger.catalogue import AUDITED, EVERY_PATIENT
-from ledger.chart_volume import ChartVolume
 from ledger.commands import access, completion, documents, encounters, entries, patients, release
 from ledger.commands import chart_volumes as volumes
 from ledger.commands import discrepancies as discrepancy
-from ledger.completion import EncounterCompletion
-from ledger.discrepancy import Discrepancy
-from ledger.documents import Document
-from ledger.encounter import Encounter
-from ledger.patient import Patient
-from ledger.release import DisclosureSuspension, ReleaseRequest
 from ledger.verifier.envelope import opened_hash
 from projections.audit import audit_patient
 from tests.conftest import Hospital
@@ -256,7 +256,7 @@ def test_every_event_about_a_patient_shows_in_that_patients_trail(
 def test_an_imported_patients_trail_shows_the_import_records(
     hospital: Hospital, tmp_path: Path
 ) -> None:
-    from ledger.imported_resource import ImportedResource
+    from ledger.aggregates.imported_resource import ImportedResource
     from ledger.interfaces.fhir_import import import_fhir
     from tests.integration import test_fhir_import as fhir
 

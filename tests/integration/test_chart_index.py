@@ -11,12 +11,12 @@ from uuid import UUID
 
 import pytest
 
+from ledger.aggregates.patient import patient_id
 from ledger.application import Ledger
-from ledger.chart_index import check_chart_index
 from ledger.commands import documents, encounters, patients, users
 from ledger.errors import IntegrityViolation
 from ledger.integrity.keys import Identity
-from ledger.patient import patient_id
+from ledger.reads.chart_index import check_chart_index
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ledger.charts import HistoryLine
 from ledger.commands import encounters, entries, patients
+from ledger.reads.charts import HistoryLine
 from projections.queries import (
     ChartRecord,
     EntryRecord,

@@ -11,13 +11,13 @@ from uuid import uuid4
 
 import pytest
 
-from ledger import charts
+from ledger.aggregates.encounter import Encounter
 from ledger.application import Ledger
-from ledger.as_of import chart_as_of
 from ledger.commands import encounters, entries, patients, users
-from ledger.encounter import Encounter
 from ledger.errors import NotAuthorised, NotFound, PatientNotFound, UsageError
 from ledger.integrity.keys import Identity
+from ledger.reads import charts
+from ledger.reads.as_of import chart_as_of
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
 

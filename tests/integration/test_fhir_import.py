@@ -17,16 +17,16 @@ from uuid import UUID
 
 import pytest
 
-from ledger import charts
+from ledger.aggregates.documents import Document, read_document
+from ledger.aggregates.encounter import Encounter
+from ledger.aggregates.imported_resource import ImportedResource, imported_id
 from ledger.application import Ledger
 from ledger.commands import patients
 from ledger.commands.encounters import open_encounter
-from ledger.documents import Document, read_document
-from ledger.encounter import Encounter
 from ledger.errors import ConflictError, NotAuthorised, UsageError
-from ledger.imported_resource import ImportedResource, imported_id
 from ledger.integrity.keys import Identity
 from ledger.interfaces.fhir_import import _Importer, import_fhir
+from ledger.reads import charts
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
 

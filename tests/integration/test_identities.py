@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.aggregates.user import User, new_enrolment_code
 from ledger.commands import users
 from ledger.errors import (
     ConfigurationError,
@@ -19,7 +20,6 @@ from ledger.errors import (
     UsageError,
 )
 from ledger.integrity.keys import Identity
-from ledger.user import User, new_enrolment_code
 from ledger.verifier.envelope import unpack
 from ledger.verifier.identities import normalise_code, user_id
 from tests.conftest import Hospital

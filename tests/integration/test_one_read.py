@@ -16,10 +16,10 @@ from uuid import UUID
 
 import pytest
 
+from ledger.aggregates.patient import patient_id
 from ledger.commands import encounters, entries, patients
 from ledger.follower import Follower
 from ledger.integrity.keys import Identity
-from ledger.patient import patient_id
 from projections.queries import Purpose, chart_history, chart_record, patient_record
 from tests.conftest import Hospital
 

@@ -9,8 +9,8 @@ from typing import Any, cast
 
 import pytest
 
-from ledger.access import Access
-from ledger.access_policy import load_access_policy
+from ledger.aggregates.access import Access
+from ledger.aggregates.access_policy import load_access_policy
 from ledger.commands import access, patients
 from ledger.errors import AccessDenied
 from ledger.integrity.keys import Identity

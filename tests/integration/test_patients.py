@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from ledger.access import Access
+from ledger.aggregates.access import Access
+from ledger.aggregates.patient import Patient
 from ledger.commands import access, patients
 from ledger.errors import (
     AccessDenied,
@@ -19,8 +20,7 @@ from ledger.errors import (
 )
 from ledger.follower import Follower
 from ledger.integrity.keys import Identity
-from ledger.patient import Patient
-from ledger.patient_index import PatientIndex
+from ledger.reads.patient_index import PatientIndex
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
 

@@ -12,10 +12,10 @@ from uuid import UUID
 
 import pytest
 
-from ledger import charts
 from ledger.commands import access, documents, encounters, entries, patients, users
 from ledger.errors import UsageError
 from ledger.integrity.keys import Identity
+from ledger.reads import charts
 from projections.queries import Purpose, chart_history, chart_record
 from tests.conftest import Hospital
 
@@ -116,8 +116,8 @@ def test_a_revoked_user_cannot_be_named_as_author(ward: Ward) -> None:
 def test_a_self_admission_of_a_restricted_patient_breaks_the_glass_and_opens_nothing(
     ward: Ward,
 ) -> None:
-    from ledger.access import Access
-    from ledger.access_policy import load_access_policy
+    from ledger.aggregates.access import Access
+    from ledger.aggregates.access_policy import load_access_policy
     from ledger.errors import AccessDenied
 
     hospital, ledger = ward.hospital, ward.hospital.ledger
@@ -165,7 +165,7 @@ def test_a_self_admission_of_a_restricted_patient_breaks_the_glass_and_opens_not
 
 def _chart_accesses(ledger: Any) -> list[tuple[str, str, str | None, bool]]:
     """(event, actor, break-glass reason, flagged) of every access event for charting."""
-    from ledger.access import Access
+    from ledger.aggregates.access import Access
 
     topics = {Access.RecordAccessed.TOPIC: "granted", Access.AccessDenied.TOPIC: "denied"}
     return [
@@ -178,7 +178,7 @@ def _chart_accesses(ledger: Any) -> list[tuple[str, str, str | None, bool]]:
 
 
 def _restrict(ward: Ward) -> None:
-    from ledger.access_policy import load_access_policy
+    from ledger.aggregates.access_policy import load_access_policy
 
     officer = ward.hospital.enrol("privacy1", ["compliance-officer"])
     policy = f'version = "r.1"\n[patients]\nrestricted = ["{ward.mrn}"]\n'
@@ -539,7 +539,7 @@ def test_a_legal_package_redacts_a_retracted_entry_and_still_verifies(
 
 def _accesses_for(ledger: Any, action: str) -> list[tuple[str, str, str | None, bool]]:
     """(event, actor, break-glass reason, flagged) of every access event of this action."""
-    from ledger.access import Access
+    from ledger.aggregates.access import Access
 
     topics = {Access.RecordAccessed.TOPIC: "granted", Access.AccessDenied.TOPIC: "denied"}
     return [

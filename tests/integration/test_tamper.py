@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from ledger.aggregates.user import User
 from ledger.commands import users
 from ledger.errors import IntegrityViolation
 from ledger.integrity.keys import Identity
-from ledger.user import User
 from ledger.verifier import envelope
 from ledger.verifier.envelope import opened_hash
 from ledger.verifier.identities import user_id

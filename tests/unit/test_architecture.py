@@ -263,7 +263,7 @@ def test_the_verifiers_user_topics_are_those_of_the_user_events() -> None:
     stay the stored topics of the `User` event classes."""
     from eventsourcing.utils import get_topic
 
-    from ledger import user
+    from ledger.aggregates import user
     from ledger.verifier import identities
 
     pairs = {

@@ -10,7 +10,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 import ledger
 from ledger import catalogue
-from ledger.aggregates import AGGREGATES
+from ledger.aggregates.registry import AGGREGATES
 from ledger.catalogue import CATALOGUE, AuditMeaning, NotAboutAPatient, event_classes
 
 
@@ -40,7 +40,7 @@ def test_each_class_has_its_own_topic_which_resolves_back_to_it() -> None:
 
 
 def test_the_views_filter_the_log_by_the_topics_of_catalogued_classes() -> None:
-    from ledger.chart_index import ChartIndex
+    from ledger.reads.chart_index import ChartIndex
     from projections.locations import ChartLocations
     from projections.monitoring import MonitoringFacts
 
@@ -63,8 +63,8 @@ def _subclasses(cls: type) -> set[type]:
 def test_the_offline_verifiers_topics_are_those_of_the_catalogued_classes() -> None:
     """The package verifier names a few topics itself (it imports nothing that writes): they
     must stay the stored topics of the classes they stand for."""
-    from ledger.documents import Document
-    from ledger.encounter import Encounter
+    from ledger.aggregates.documents import Document
+    from ledger.aggregates.encounter import Encounter
     from ledger.verifier import package as legal_package
 
     assert legal_package.DOCUMENT_FILED_TOPIC == get_topic(Document.Filed)

@@ -236,7 +236,7 @@ def test_the_example_policy_document_loads_with_its_completion_rules() -> None:
     import tomllib
     from pathlib import Path
 
-    from ledger.access_policy import parse_policy
+    from ledger.aggregates.access_policy import parse_policy
 
     text = (Path(__file__).parents[2] / "docs" / "access-policy.example.toml").read_text()
     parse_policy(text)  # every section checks

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from ledger.documents import Document
+from ledger.aggregates.documents import Document
 from ledger.errors import UsageError
 
 ADA, BEN = uuid4(), uuid4()

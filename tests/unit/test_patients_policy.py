@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from ledger.aggregates.patient import Patient
+from ledger.aggregates.user import User
 from ledger.errors import ConflictError, NotAuthorised, UsageError
-from ledger.patient import Patient
-from ledger.user import User
 from ledger.verifier.identities import code_hash, user_id
 from policies import access, matching
 from policies.limits import Limits

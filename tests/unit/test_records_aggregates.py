@@ -12,12 +12,12 @@ from uuid import uuid4
 
 import pytest
 
-from ledger.chart_volume import ChartVolume, volume_id
-from ledger.completion import EncounterCompletion, completion_id
-from ledger.discrepancy import Discrepancy
+from ledger.aggregates.chart_volume import ChartVolume, volume_id
+from ledger.aggregates.completion import EncounterCompletion, completion_id
+from ledger.aggregates.discrepancy import Discrepancy
+from ledger.aggregates.release import DisclosureSuspension, ReleaseRequest, suspension_id
+from ledger.aggregates.review import AccessReview, review_id
 from ledger.errors import NotAuthorised, UsageError
-from ledger.release import DisclosureSuspension, ReleaseRequest, suspension_id
-from ledger.review import AccessReview, review_id
 from policies import release as rules
 from policies.deficiency import Deficiency
 

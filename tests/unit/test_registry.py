@@ -8,9 +8,9 @@ from uuid import UUID
 
 import pytest
 
+from ledger.aggregates.user import User
 from ledger.errors import IntegrityViolation
 from ledger.integrity.keys import Identity
-from ledger.user import User
 from ledger.verifier.identities import code_hash, user_id
 from ledger.verifier.registry import KeyRecord, KeyRegistry, end_rotated_keys_exclusively
 
@@ -263,7 +263,7 @@ def test_a_rotation_whose_body_lost_its_key_is_named_not_a_crash(
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from ledger.patient import next_number  # noqa: E402
+from ledger.aggregates.patient import next_number  # noqa: E402
 
 
 @given(st.integers(min_value=0, max_value=10**7), st.data())

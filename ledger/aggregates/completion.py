@@ -22,7 +22,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from ledger.encounter import Encounter
+from ledger.aggregates.encounter import Encounter
 from ledger.errors import UsageError
 from policies.deficiency import Deficiency, EncounterFacts, EntryFacts, is_operative
 

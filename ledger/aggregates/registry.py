@@ -7,19 +7,19 @@ event, so `Ledger` imports this module: add each new aggregate module here.
 
 from __future__ import annotations
 
-from ledger.access import Access
-from ledger.access_policy import AccessPolicy
-from ledger.chart_volume import ChartVolume
-from ledger.completion import EncounterCompletion
-from ledger.discrepancy import Discrepancy
-from ledger.documents import Document
-from ledger.encounter import Encounter
-from ledger.imported_resource import ImportedResource
+from ledger.aggregates.access import Access
+from ledger.aggregates.access_policy import AccessPolicy
+from ledger.aggregates.chart_volume import ChartVolume
+from ledger.aggregates.completion import EncounterCompletion
+from ledger.aggregates.discrepancy import Discrepancy
+from ledger.aggregates.documents import Document
+from ledger.aggregates.encounter import Encounter
+from ledger.aggregates.imported_resource import ImportedResource
+from ledger.aggregates.patient import MrnRegistry, Patient
+from ledger.aggregates.release import DisclosureSuspension, ReleaseRequest
+from ledger.aggregates.review import AccessReview
+from ledger.aggregates.user import User
 from ledger.integrity.export_record import ExportRecord
-from ledger.patient import MrnRegistry, Patient
-from ledger.release import DisclosureSuspension, ReleaseRequest
-from ledger.review import AccessReview
-from ledger.user import User
 
 AGGREGATES = (
     Access,

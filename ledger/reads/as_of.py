@@ -28,10 +28,10 @@ from uuid import UUID
 
 from eventsourcing.application import project_aggregate
 
-from ledger.documents import Document
-from ledger.encounter import Encounter
+from ledger.aggregates.documents import Document
+from ledger.aggregates.encounter import Encounter
+from ledger.aggregates.patient import Patient, patient_id
 from ledger.errors import PatientNotFound, UsageError
-from ledger.patient import Patient, patient_id
 
 if TYPE_CHECKING:
     from ledger.application import Ledger

@@ -17,10 +17,10 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from ledger.access import Shown
+from ledger.aggregates.access import Shown
+from ledger.aggregates.patient import patient_id
 from ledger.commands import access
 from ledger.errors import AccessDenied, NotFound, UsageError
-from ledger.patient import patient_id
 from policies.records import DISCREPANCY_KINDS
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ from typing import Any
 from uuid import UUID
 
 from ledger import catalogue
-from ledger.documents import Document
-from ledger.encounter import Encounter
+from ledger.aggregates.documents import Document
+from ledger.aggregates.encounter import Encounter
 from ledger.errors import IntegrityViolation
 from ledger.stores.database import Cursor, Database
 

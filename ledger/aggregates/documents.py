@@ -25,9 +25,9 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
+from ledger.aggregates.patient import patient_id
 from ledger.errors import IntegrityViolation, UsageError
 from ledger.integrity.data_keys import DataDestroyed, DataKeys
-from ledger.patient import patient_id
 from ledger.stores.database import Database
 from ledger.verifier.sealed import open_body, seal_body
 from policies.documents import DOCUMENT_KINDS

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from ledger.aggregates.patient import Patient
 from ledger.follower import Follower
-from ledger.patient import Patient
 from ledger.stores.database import Cursor, Database
 from policies.patients import DEMOGRAPHIC_FIELDS
 

@@ -1,7 +1,7 @@
 """The reads of a chart: a patient's encounters, the chart's history, the chart an MRN is in.
 
 The commands that change a chart are in `ledger.commands.encounters` and
-`ledger.commands.entries`; the chart as of a moment is `ledger.as_of`; one encounter is the
+`ledger.commands.entries`; the chart as of a moment is `ledger.reads.as_of`; one encounter is the
 loader `Ledger.encounter`.
 
 The reads are pure: the caller records the access first (`record_access`), for the MRN it asked
@@ -20,10 +20,10 @@ from uuid import UUID
 
 from eventsourcing.domain import CanMutateAggregate
 
-from ledger.as_of import documents_ever_in
-from ledger.encounter import Encounter
+from ledger.aggregates.encounter import Encounter
+from ledger.aggregates.patient import Patient, patient_id
 from ledger.errors import UsageError
-from ledger.patient import Patient, patient_id
+from ledger.reads.as_of import documents_ever_in
 from policies.charting import is_late
 
 if TYPE_CHECKING:
