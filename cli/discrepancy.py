@@ -73,7 +73,7 @@ def resolve(
 def list_discrepancies(session: Session, mrn: str | None, open_only: bool, as_json: bool) -> None:
     """Discrepancies in the order opened (reading them is recorded as an access first)."""
     from cli.output import emit_json, note_withheld, utc
-    from ledger.aggregates.discrepancy import discrepancies
+    from ledger.reads.discrepancies import discrepancies
 
     actor = session.identity()
     with session.ledger() as ledger:

@@ -22,7 +22,7 @@ def show(session: Session, as_json: bool) -> None:
     """The configuration in force: its version, who loaded it and when, and its TOML text
     (administrator, compliance or HIM director; it names patients, so the read is recorded)."""
     from cli.output import emit_json, utc
-    from ledger.aggregates.access_policy import shown_policy
+    from ledger.reads.policy import shown_policy
 
     reader = session.identity()
     with session.ledger() as ledger:
@@ -58,7 +58,8 @@ def show(session: Session, as_json: bool) -> None:
 @pass_session
 def load(session: Session, path: Path) -> None:
     """Load a TOML access policy from PATH as the one in force (administrator or compliance)."""
-    from ledger.aggregates.access_policy import load_access_policy, parse_policy
+    from ledger.aggregates.access_policy import parse_policy
+    from ledger.commands.policy import load_access_policy
     from ledger.errors import UsageError
 
     try:

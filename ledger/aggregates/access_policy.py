@@ -14,27 +14,22 @@ import hashlib
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, cast
-from uuid import NAMESPACE_URL, UUID, uuid5
+from typing import TYPE_CHECKING, Any, cast
+from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from ledger.errors import NotAuthorised, UsageError, require
+from ledger.errors import UsageError
 from policies.access import (
     DEFAULT_CONFIG,
-    OVERSIGHT_READERS,
     AccessConfig,
-    may_load_policy,
 )
 from policies.deficiency import CompletionRules
 from policies.limits import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
-    from eventsourcing.application import Repository
-
     from ledger.application import Ledger
-    from ledger.integrity.keys import Identity
 
 ACCESS_POLICY_ID = uuid5(NAMESPACE_URL, "https://chartledger.invalid/access-policy")
 
@@ -106,21 +101,6 @@ def parse_policy(text: str) -> AccessConfig:
         raise UsageError(f"The policy cannot be used: {error}.") from None
 
 
-def load_access_policy(ledger: Ledger, text: str, *, actor: Identity) -> bool:
-    """Record a new version of the policy; False if this exact text is already in force."""
-    require(may_load_policy(ledger.authenticate(actor).roles))
-    config = parse_policy(text)
-    try:
-        policy = cast(AccessPolicy, ledger.repository.get(ACCESS_POLICY_ID))
-    except AggregateNotFoundError:
-        policy = AccessPolicy.start(actor=actor.name)
-    if policy.text == text:
-        return False
-    policy.load(text, version=config.version, actor=actor.name)
-    ledger.save(policy, signer=actor)
-    return True
-
-
 def current_access_config(ledger: Ledger) -> AccessConfig:
     """The configuration in force: the last one loaded, else the built-in defaults."""
     try:
@@ -135,12 +115,7 @@ def current_completion_rules(ledger: Ledger) -> CompletionRules:
     return CompletionRules.from_mapping(current_access_config(ledger).raw)
 
 
-class _HasRepository(Protocol):
-    @property
-    def repository(self) -> Repository[UUID]: ...
-
-
-def current_limits(ledger: _HasRepository) -> Limits:
+def current_limits(ledger: Ledger) -> Limits:
     """The size limits in force: the `[limits]` table, else the defaults."""
     try:
         policy = cast(AccessPolicy, ledger.repository.get(ACCESS_POLICY_ID))
@@ -165,24 +140,3 @@ def policy_history(ledger: Ledger) -> list[LoadedPolicy]:
                 )
             )
     return loaded
-
-
-def shown_policy(ledger: Ledger, *, reader: Identity) -> tuple[AccessConfig, list[LoadedPolicy]]:
-    """The policy in force and its history, for `policy show`: it names restricted and VIP
-    patients and which staff member is which patient, so the reader's role is checked and the
-    read recorded (naming those MRNs) before anything is returned."""
-    from ledger.commands import access  # the gate reads the configuration from this module
-
-    roles = ledger.authenticate(reader).roles
-    if not OVERSIGHT_READERS["access-policy"] & set(roles):
-        raise NotAuthorised(
-            "Only an administrator, a compliance officer or the HIM director may see the "
-            "access policy."
-        )
-    config = current_access_config(ledger)
-    named = {*config.restricted, *config.vip, *config.staff_mrns.values()}
-    access.record_access(
-        ledger, sorted(named), actor=reader, action="query", sections=["access-policy"],
-        purpose="operations",
-    )  # fmt: skip
-    return config, policy_history(ledger)

@@ -11,23 +11,16 @@ The commands are `ledger.commands.discrepancies`; who may run them is `policies.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from ledger.aggregates.access import Shown
-from ledger.aggregates.patient import patient_id
-from ledger.commands import access
-from ledger.errors import AccessDenied, NotFound, UsageError
+from ledger.errors import UsageError
 from policies.records import DISCREPANCY_KINDS
 
 if TYPE_CHECKING:
     from datetime import datetime
-
-    from ledger.application import Ledger
-    from ledger.integrity.keys import Identity
 
 
 class Discrepancy(Aggregate):
@@ -139,39 +132,3 @@ class Discrepancy(Aggregate):
             correcting=list(correcting),
             actor=actor,
         )
-
-
-def discrepancy(ledger: Ledger, discrepancy_id: UUID) -> Discrepancy:
-    try:
-        found: object = ledger.repository.get(discrepancy_id)
-    except AggregateNotFoundError:
-        found = None
-    if not isinstance(found, Discrepancy):
-        raise NotFound(f"There is no discrepancy {discrepancy_id}.")
-    return found
-
-
-def discrepancies(
-    ledger: Ledger, *, actor: Identity, mrn: str | None = None, open_only: bool = False
-) -> list[Discrepancy]:
-    """Discrepancies in the order opened, of one chart (and charts merged into it) or of all;
-    the charts they name are recorded as shown to `actor` first."""
-    wanted: set[UUID] | None = None
-    if mrn is not None:
-        patient = ledger.patient(mrn)
-        wanted = {patient.id, *(patient_id(m) for m in patient.absorbed)}
-    opened = ledger.recorder.select_notifications(
-        start=None, limit=10_000_000, topics=[Discrepancy.Opened.TOPIC]
-    )
-    found = [discrepancy(ledger, cast(UUID, n.originator_id)) for n in opened]
-    kept = [
-        d
-        for d in found
-        if (wanted is None or d.patient_id in wanted) and (d.is_open or not open_only)
-    ]
-    named = {d.mrn for d in kept} | ({mrn.strip().upper()} if mrn else set())
-    listed = access.record_shown(ledger, named, actor=actor, section="discrepancies")
-    if mrn and not listed.allows(mrn):
-        raise AccessDenied("Access refused: the access policy does not show you that record.")
-    allowed = [d for d in kept if listed.allows(d.mrn)]
-    return Shown(allowed, withheld=len(kept) - len(allowed))

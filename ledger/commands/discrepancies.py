@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from ledger.aggregates.discrepancy import Discrepancy, discrepancy
+from ledger.aggregates.discrepancy import Discrepancy
 from ledger.errors import UsageError, require
+from ledger.reads.discrepancies import discrepancy
 from policies.records import may_open_discrepancies, may_resolve_discrepancies
 
 if TYPE_CHECKING:

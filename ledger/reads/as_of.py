@@ -98,7 +98,7 @@ def chart_as_of(ledger: Ledger, mrn: str, as_of: datetime) -> ChartAsOf:
     (`Ledger.one_read` remembers them for the rest of the command)."""
     moment = check_as_of(as_of)
     current = ledger.patient(mrn)
-    then_events = recorded_by(_events(ledger, current.id), moment)
+    then_events = recorded_by(aggregate_events(ledger, current.id), moment)
     if not then_events:
         raise PatientNotFound(f"There was no patient with MRN {current.mrn} at {moment}.")
     patient = cast(Patient, project_aggregate(None, then_events))
@@ -116,7 +116,7 @@ def chart_as_of(ledger: Ledger, mrn: str, as_of: datetime) -> ChartAsOf:
     withheld_entries: set[tuple[UUID, UUID]] = set()
     kept = set(kept_ids)
     for oid in index.encounter_ids(sorted(ids_now)):  # the chart now: what it withholds
-        events = _events(ledger, oid)
+        events = aggregate_events(ledger, oid)
         now_state = cast(Encounter, project_aggregate(None, events))
         withheld_entries |= {(oid, e.id) for e in now_state.entries.values() if e.retracted}
         prefix = recorded_by(events, moment) if now_state.patient_id in kept else []
@@ -144,7 +144,7 @@ def _documents(
     shown: list[Document] = []
     withheld: list[UUID] = []
     for oid in candidates:
-        events = _events(ledger, oid)
+        events = aggregate_events(ledger, oid)
         prefix = recorded_by(events, moment)
         if not prefix:
             continue  # filed after the moment
@@ -180,7 +180,7 @@ def documents_ever_in(ledger: Ledger, chart_ids: set[UUID]) -> list[UUID]:
     or away), in the order they entered the log."""
     found = []
     for oid in _candidate_documents(ledger, chart_ids):
-        holders = {getattr(e, "patient_id", None) for e in _events(ledger, oid)}
+        holders = {getattr(e, "patient_id", None) for e in aggregate_events(ledger, oid)}
         if holders & chart_ids:
             found.append(oid)
     return found
@@ -195,7 +195,7 @@ def _chart_ids(ledger: Ledger, patient: Patient, moment: datetime | None) -> lis
         if patient_id(mrn) in found:
             continue
         found.append(patient_id(mrn))
-        events = _events(ledger, patient_id(mrn))
+        events = aggregate_events(ledger, patient_id(mrn))
         if moment is not None:
             events = recorded_by(events, moment)
         absorbed = cast(Patient, project_aggregate(None, events))
@@ -204,10 +204,11 @@ def _chart_ids(ledger: Ledger, patient: Patient, moment: datetime | None) -> lis
 
 
 def _mrn_of(ledger: Ledger, pid: UUID) -> str:
-    return cast(Patient, project_aggregate(None, _events(ledger, pid))).mrn
+    return cast(Patient, project_aggregate(None, aggregate_events(ledger, pid))).mrn
 
 
-def _events(ledger: Ledger, originator_id: UUID) -> Sequence[Any]:
+def aggregate_events(ledger: Ledger, originator_id: UUID) -> Sequence[Any]:
+    """An aggregate's events, read once in a read command (`Ledger.one_read` remembers them)."""
     remembered = getattr(ledger.repository, "events_of", None)
     if remembered is not None:
         return cast(Sequence[Any], remembered(originator_id))

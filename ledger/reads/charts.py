@@ -23,7 +23,7 @@ from eventsourcing.domain import CanMutateAggregate
 from ledger.aggregates.encounter import Encounter
 from ledger.aggregates.patient import Patient, patient_id
 from ledger.errors import UsageError
-from ledger.reads.as_of import documents_ever_in
+from ledger.reads.as_of import aggregate_events, documents_ever_in
 from policies.charting import is_late
 
 if TYPE_CHECKING:
@@ -134,11 +134,7 @@ def chart_mrn(ledger: Ledger, mrn: str) -> str:
 
 
 def _events(ledger: Ledger, originator_id: UUID) -> list[_Event]:
-    """An aggregate's events (read once in a read command: `Ledger.one_read`)."""
-    remembered = getattr(ledger.repository, "events_of", None)
-    if remembered is not None:
-        return cast(list[_Event], remembered(originator_id))
-    return [cast(_Event, e) for e in ledger.events.get(originator_id)]
+    return cast(list[_Event], list(aggregate_events(ledger, originator_id)))
 
 
 def _line(event: _Event, *, late: bool) -> HistoryLine:

@@ -9,12 +9,9 @@ from typing import Any, cast
 import pytest
 
 from ledger.aggregates.access import Access
-from ledger.aggregates.access_policy import (
-    current_access_config,
-    load_access_policy,
-    policy_history,
-)
+from ledger.aggregates.access_policy import current_access_config, policy_history
 from ledger.commands import access, encounters, entries, patients
+from ledger.commands.policy import load_access_policy
 from ledger.errors import AccessDenied, NotAuthorised, UsageError
 from ledger.integrity.keys import Identity
 from tests.conftest import Hospital

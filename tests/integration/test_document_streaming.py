@@ -93,7 +93,7 @@ def test_devices_fifos_and_oversized_files_are_refused_and_nothing_is_written(
 
 
 def test_the_document_limit_comes_from_the_policy(hospital: Hospital, tmp_path: Path) -> None:
-    from ledger.aggregates.access_policy import load_access_policy
+    from ledger.commands.policy import load_access_policy
 
     tech, mrn = _setup(hospital)
     officer = hospital.enrol("privacy1", ["compliance-officer"])

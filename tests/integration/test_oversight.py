@@ -10,8 +10,8 @@ from typing import Any, cast
 import pytest
 
 from ledger.aggregates.access import Access
-from ledger.aggregates.access_policy import load_access_policy
 from ledger.commands import access, patients
+from ledger.commands.policy import load_access_policy
 from ledger.errors import AccessDenied
 from ledger.integrity.keys import Identity
 from projections.audit import AuditFilter, audit_between, audit_patient, audit_user

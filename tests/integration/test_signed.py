@@ -117,7 +117,7 @@ def test_a_self_admission_of_a_restricted_patient_breaks_the_glass_and_opens_not
     ward: Ward,
 ) -> None:
     from ledger.aggregates.access import Access
-    from ledger.aggregates.access_policy import load_access_policy
+    from ledger.commands.policy import load_access_policy
     from ledger.errors import AccessDenied
 
     hospital, ledger = ward.hospital, ward.hospital.ledger
@@ -178,7 +178,7 @@ def _chart_accesses(ledger: Any) -> list[tuple[str, str, str | None, bool]]:
 
 
 def _restrict(ward: Ward) -> None:
-    from ledger.aggregates.access_policy import load_access_policy
+    from ledger.commands.policy import load_access_policy
 
     officer = ward.hospital.enrol("privacy1", ["compliance-officer"])
     policy = f'version = "r.1"\n[patients]\nrestricted = ["{ward.mrn}"]\n'

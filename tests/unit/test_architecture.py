@@ -334,3 +334,87 @@ def test_a_spec_verifier_that_imports_the_project_is_caught(tmp_path: Path) -> N
         "v.py (line 7) imports policies.roles",
         "v.py (line 8) imports <dynamic import>",
     ]
+
+
+AGGREGATE_ONLY = ("trigger_event", "_create")
+"""What only an aggregate's own methods may call (on `self` or `cls`): the aggregate keeps its
+invariants, commands call its methods (docs/decisions.md §0)."""
+
+
+def outside_calls(root: Path) -> list[str]:
+    """Every `X.trigger_event(…)` or `X._create(…)` made outside the methods of an aggregate
+    class (one whose bases name `Aggregate`): a command calls the aggregate's method instead."""
+    problems: list[str] = []
+    for name, path in modules(root).items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        inside: set[int] = set()
+        for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+            if not any(ast.unparse(base).endswith("Aggregate") for base in cls.bases):
+                continue
+            for method in cls.body:
+                if isinstance(method, ast.FunctionDef):
+                    inside |= {id(node) for node in ast.walk(method)}
+        for node in ast.walk(tree):
+            func = getattr(node, "func", None)
+            if isinstance(func, ast.Attribute) and func.attr in AGGREGATE_ONLY:
+                if id(node) not in inside:
+                    problems.append(f"{name} (line {node.lineno}) calls {func.attr} from outside")
+    return sorted(problems)
+
+
+def rooms_violations(root: Path) -> list[str]:
+    """Aggregates import no command, read, interface or application at run time; commands no
+    interface. (Under `if TYPE_CHECKING:` a type may be named.)"""
+    rules = {
+        "ledger.aggregates": ("ledger.commands", "ledger.interfaces", "ledger.reads"),
+        "ledger.commands": ("ledger.interfaces",),
+    }
+    known = modules(root)
+    problems: list[str] = []
+    for name, path in known.items():
+        forbidden = next((v for k, v in rules.items() if name.startswith(k + ".")), None)
+        if forbidden is None:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        typing_only = {
+            id(n)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING"
+            for n in ast.walk(block)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and id(node) not in typing_only:
+                target = node.module or ""
+                if any(target == f or target.startswith(f + ".") for f in forbidden):
+                    problems.append(f"{name} (line {node.lineno}) imports {target}")
+    return sorted(problems)
+
+
+def test_only_an_aggregate_triggers_its_events() -> None:
+    assert outside_calls(ROOT) == []
+
+
+def test_the_rooms_hold() -> None:
+    assert rooms_violations(ROOT) == []
+
+
+def test_an_outside_trigger_and_a_command_in_an_aggregate_are_caught(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "ledger/aggregates/thing.py": (
+                "from ledger.commands import things\n"
+                "class Thing(Aggregate):\n"
+                "    def go(self):\n"
+                "        self.trigger_event(1)\n"
+                "    @classmethod\n"
+                "    def make(cls):\n"
+                "        return cls._create(1)\n"
+            ),
+            "ledger/commands/things.py": "def go(thing):\n    thing.trigger_event(1)\n",
+        },
+    )
+    assert outside_calls(root) == [
+        "ledger.commands.things (line 2) calls trigger_event from outside"
+    ]
+    assert rooms_violations(root) == ["ledger.aggregates.thing (line 1) imports ledger.commands"]
