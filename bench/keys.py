@@ -64,7 +64,7 @@ def key_loads(folder: Path) -> None:
         ),
     ]
     for rounds in (50_000, KDF_ROUNDS, 200_000, 600_000):
-        mark = "  <- written by ledger.keys" if rounds == KDF_ROUNDS else ""
+        mark = "  <- written by ledger.integrity.keys" if rounds == KDF_ROUNDS else ""
         forms.append(
             (
                 f"PKCS#12 PBKDF2-SHA256 {rounds:,}{mark}",
