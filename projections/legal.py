@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -34,7 +34,7 @@ from ledger.files import check_new_folder, new_folder, open_text, subfolder, wri
 from ledger.integrity.keys import Identity
 from ledger.integrity.legal_package import sign_manifest, write_proofs
 from ledger.reads import charts
-from ledger.reads.as_of import chart_as_of
+from ledger.reads.as_of import aggregate_events, chart_as_of
 from ledger.verifier.package import FORMAT
 from projections.audit import AuditRow, caught_up_trail, write_csv
 from projections.queries import Purpose, as_of_record
@@ -97,40 +97,41 @@ def legal_package(
     force: bool = False,
 ) -> PackageSummary:
     """Write the legal package of `mrn` as of `as_of` into the new folder `out`."""
-    moment = now or datetime.now(UTC)
+    moment = now or ledger.now()
     if as_of.tzinfo is None:
         raise UsageError("Give the as-of time with its time zone.")
     if as_of > moment:
         raise UsageError("The as-of time is in the future; give a time up to now.")
     out = Path(out)
     check_new_folder(out, force=force)
-    patient = ledger.patient(mrn)  # a wrong MRN is one sentence before anything is recorded
-    access.record_access(
-        ledger,
-        [patient.mrn],
-        actor=actor,
-        action="copy",
-        sections=[f"chart-as-of:{as_of.isoformat()}", *PACKAGE_SECTIONS[1:]],
-        purpose=why.purpose,
-        break_glass_reason=why.break_glass_reason,
-    )
-    mrns = [patient.mrn, *patient.absorbed]
-    chart = chart_as_of(ledger, patient.mrn, as_of)
-    chart_ids = {patient_id(m) for m in mrns}
-    current = documents_of(ledger, patient.mrn)
-    documents = list(chart.documents)
-    now_encounters = charts.encounters(ledger, patient.mrn)
-    withheld = {entry for _, entry in chart.withheld_entries}
-    chart_record = as_of_record(chart)
-    record = chart_record.as_package_dict()
-    redact = _redactions(ledger, now_encounters, withheld)
-    history = [
-        _history_line(line, as_of, redacted=(line.event_id in redact))
-        for line in charts.chart_history(ledger, patient.mrn)
-    ]
-    trail_view = caught_up_trail(ledger)
-    rows = [row for m in mrns for row in trail_view.query(mrn=m)]
-    rows.sort(key=lambda row: row.position)
+    with ledger.one_read():  # each aggregate read once, however many answers use it
+        patient = ledger.patient(mrn)  # a wrong MRN is one sentence before anything is recorded
+        access.record_access(
+            ledger,
+            [patient.mrn],
+            actor=actor,
+            action="copy",
+            sections=[f"chart-as-of:{as_of.isoformat()}", *PACKAGE_SECTIONS[1:]],
+            purpose=why.purpose,
+            break_glass_reason=why.break_glass_reason,
+        )
+        mrns = [patient.mrn, *patient.absorbed]
+        chart = chart_as_of(ledger, patient.mrn, as_of)
+        chart_ids = {patient_id(m) for m in mrns}
+        current = documents_of(ledger, patient.mrn)
+        documents = list(chart.documents)
+        now_encounters = charts.encounters(ledger, patient.mrn)
+        withheld = {entry for _, entry in chart.withheld_entries}
+        chart_record = as_of_record(chart)
+        record = chart_record.as_package_dict()
+        redact = _redactions(ledger, now_encounters, withheld)
+        history = [
+            _history_line(line, as_of, redacted=(line.event_id in redact))
+            for line in charts.chart_history(ledger, patient.mrn)
+        ]
+        trail_view = caught_up_trail(ledger)
+        rows = [row for m in mrns for row in trail_view.query(mrn=m)]
+        rows.sort(key=lambda row: row.position)
 
     new_folder(out, force=force)
     _write_json(out / "record.json", record)
@@ -220,7 +221,7 @@ def _redactions(ledger: Ledger, encounters: list[Any], withheld: set[UUID]) -> s
     for encounter in encounters:
         if not any(entry in withheld for entry in encounter.entries):
             continue
-        for event in ledger.events.get(encounter.id):
+        for event in aggregate_events(ledger, encounter.id):
             if isinstance(event, _WITHHELD_TOPICS) and event.entry_id in withheld:
                 found.add(f"{event.originator_id}/{event.originator_version}")
     return found

@@ -21,6 +21,22 @@ def _file(run: Chartledger, mrn: str, path: Path, text: bytes) -> str:
     return out.split(" as document ")[1].split()[0]
 
 
+def _with_bram_and_roi(run: Chartledger) -> str:
+    """A second patient (Bram, registered by tech1) and an ROI specialist; returns Bram's MRN."""
+    run.enrol("roi1", "roi-specialist")
+    with LedgerHome(run.home).open(run.store_url) as ledger:
+        return patients.register_patient(
+            ledger, BRAM, actor=run.identity("tech1"), likely_matches=[]
+        )
+
+
+def _admit(run: Chartledger, mrn: str) -> str:
+    admitted = run(
+        "encounter", "admit", mrn, "--attending", "dr1", "--service", "medicine", actor="tech1"
+    ).output
+    return admitted.split("encounter ")[1].split()[0]
+
+
 def _moment() -> str:
     time.sleep(0.02)
     moment = datetime.now(UTC).isoformat()
@@ -32,15 +48,8 @@ def test_chart_show_as_of_the_legal_package_and_history_agree(
     clinic: tuple[Chartledger, str], tmp_path: Path
 ) -> None:
     run, ada = clinic
-    run.enrol("roi1", "roi-specialist")
-    with LedgerHome(run.home).open(run.store_url) as ledger:
-        bram = patients.register_patient(
-            ledger, BRAM, actor=run.identity("tech1"), likely_matches=[]
-        )
-    admitted = run(
-        "encounter", "admit", ada, "--attending", "dr1", "--service", "medicine", actor="tech1"
-    ).output
-    encounter = admitted.split("encounter ")[1].split()[0]
+    bram = _with_bram_and_roi(run)
+    encounter = _admit(run, ada)
     kept = run(
         "chart", "add", encounter, "--kind", "diagnosis", "--text", "asthma", actor="dr1"
     ).output.split()[-1]
@@ -119,15 +128,8 @@ def test_merges_and_their_undoing_are_in_the_history_and_the_as_of_chart(
     clinic: tuple[Chartledger, str], tmp_path: Path
 ) -> None:
     run, ada = clinic
-    run.enrol("roi1", "roi-specialist")
-    with LedgerHome(run.home).open(run.store_url) as ledger:
-        bram = patients.register_patient(
-            ledger, BRAM, actor=run.identity("tech1"), likely_matches=[]
-        )
-    admitted = run(
-        "encounter", "admit", bram, "--attending", "dr1", "--service", "medicine", actor="tech1"
-    ).output
-    brams = admitted.split("encounter ")[1].split()[0]
+    bram = _with_bram_and_roi(run)
+    brams = _admit(run, bram)
     before = _moment()
     run("patient", "merge", ada, bram, "--reason", "same person", actor="tech1")
     merged = _moment()
@@ -154,7 +156,7 @@ def test_the_audit_trail_as_of_a_moment_is_the_rows_recorded_by_then(
 ) -> None:
     run, ada = clinic
     run.enrol("privacy1", "compliance-officer")
-    run("encounter", "admit", ada, "--attending", "dr1", "--service", "medicine", actor="tech1")
+    _admit(run, ada)
     run("chart", "show", ada, "--purpose", "treatment", actor="dr1")
     moment = _moment()
     run("chart", "show", ada, "--purpose", "treatment", actor="dr1")
