@@ -144,6 +144,12 @@ class LedgerGroup(click.Group):
             return super().invoke(ctx)
         except LedgerError as error:
             raise LedgerFailure(error) from None
+        except BrokenPipeError:
+            # Whoever read our output stopped (`… | head`): nothing is wrong with the ledger, and
+            # what was shown was recorded first. Say nothing more; end as Python's docs advise.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
         except Exception as error:
             # Last resort for what the machine can cause where no layer below translated it:
             # a full disk, a read-only home, a lost database connection: one sentence, no

@@ -159,3 +159,24 @@ def test_a_full_disk_gives_one_sentence_and_leaves_the_ledger_as_it_was(tmpfs: P
     run("verify")
     run(*OTHER, actor="tech1")
     assert _events(run) > before
+
+
+def test_a_reader_that_stops_early_is_no_store_failure(tmp_path: Path) -> None:
+    """`chartledger … | head`: the reader is gone before the command prints (the pipe is
+    closed at once); the command must not blame the store, nor print a traceback."""
+    import os
+    import sys
+
+    env = {**os.environ, "CHARTLEDGER_HOME": str(tmp_path / "home"), "CHARTLEDGER_USER": "admin"}
+    env["CHARTLEDGER_DB"] = f"sqlite:///{tmp_path / 'ledger.db'}"
+    init = [sys.executable, "-m", "cli", "init", "--no-passphrase"]
+    subprocess.run(init, env=env, check=True, capture_output=True)
+    command = subprocess.Popen(
+        [sys.executable, "-m", "cli", "log", "status"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert command.stdout is not None and command.stderr is not None
+    command.stdout.close()  # the reader is gone before the command has printed anything
+    said = command.stderr.read().decode()
+    command.wait(timeout=60)
+    assert said == ""
