@@ -16,6 +16,12 @@ class LedgerError(Exception):
     exit_code = 1
 
 
+class StaleView(LedgerError):
+    """A view's tables were built by an older version of the view: `chartledger upgrade`."""
+
+    exit_code = 2
+
+
 class UsageError(LedgerError):
     """A command was given something it cannot use (a bad URL, a missing file, a bad value)."""
 

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from ledger.errors import IntegrityViolation, LedgerError
+from ledger.errors import IntegrityViolation, LedgerError, StaleView
 from ledger.integrity import merkle_log
 from ledger.stores.database import Cursor
 from ledger.verifier.envelope import opened_hash
@@ -44,12 +44,6 @@ class View(Protocol):
 
 def view_version(view: View) -> int:
     return int(getattr(view, "version", 1))
-
-
-class StaleView(LedgerError):
-    """A view's tables were built by an older version of the view."""
-
-    exit_code = 2
 
 
 class Follower:
