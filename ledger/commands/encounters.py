@@ -54,7 +54,7 @@ def open_encounter(
     check_effective_at(effective_at, now=now, what="admission time")
     check_attending(ledger, attending)
     patient = current_patient(ledger, mrn)
-    access = _judge_move(
+    flagged = _judge_move(
         ledger,
         acting.roles,
         patient.mrn,
@@ -75,7 +75,7 @@ def open_encounter(
         effective_at=effective_at,
         actor=actor.name,
     )
-    ledger.save(encounter, access, signer=actor)
+    ledger.save(encounter, flagged, signer=actor)
     return encounter.id
 
 
@@ -107,7 +107,7 @@ def transfer(
         effective_at=effective_at,
         actor=actor.name,
     )  # checked before judging: only a real move is judged (and saved below)
-    access = _judge_move(
+    flagged = _judge_move(
         ledger,
         acting.roles,
         encounter.mrn,
@@ -117,7 +117,7 @@ def transfer(
         action="transfer",
         now=now,
     )
-    ledger.save(encounter, access, signer=actor)
+    ledger.save(encounter, flagged, signer=actor)
 
 
 def discharge(
@@ -138,7 +138,7 @@ def discharge(
     encounter = ledger.encounter(encounter_id)
     disposition = checked_disposition(disposition)  # a closed list: the NUBC status codes
     encounter.discharge(disposition=disposition, effective_at=effective_at, actor=actor.name)
-    access = _judge_move(
+    flagged = _judge_move(
         ledger,
         acting.roles,
         encounter.mrn,
@@ -148,7 +148,7 @@ def discharge(
         action="discharge",
         now=now,
     )
-    ledger.save(encounter, access, signer=actor)
+    ledger.save(encounter, flagged, signer=actor)
 
 
 def check_no_open_stay(ledger: Ledger, patient: Patient, encounter_class: str) -> None:

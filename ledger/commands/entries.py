@@ -59,7 +59,7 @@ def add_entry(
         _check_author(ledger, written_by)
     for _ in range(_RETRIES):
         encounter = ledger.encounter(encounter_id)
-        access = _judge_charting(
+        flagged = _judge_charting(
             ledger, acting.roles, encounter, actor, break_glass_reason, now=now
         )
         entry_id = encounter.record_entry(
@@ -71,7 +71,7 @@ def add_entry(
             actor=actor.name,
         )
         try:
-            ledger.save(encounter, access, signer=actor)
+            ledger.save(encounter, flagged, signer=actor)
         except ConflictError:
             continue  # another entry landed first; entries are independent, so add it after
         return entry_id
@@ -99,7 +99,7 @@ def amend_entry(
     encounter = ledger.encounter(encounter_id)
     entry = encounter.entry(entry_id)
     require(charting.may_amend(acting.roles, actor=actor.name, author=entry.author))
-    access = _judge_charting(
+    flagged = _judge_charting(
         ledger, acting.roles, encounter, actor, break_glass_reason, now=ledger.now()
     )
     encounter.amend_entry(
@@ -110,7 +110,7 @@ def amend_entry(
         requested_by=requested_by,
         actor=actor.name,
     )
-    ledger.save(encounter, access, signer=actor)
+    ledger.save(encounter, flagged, signer=actor)
 
 
 def retract_entry(
@@ -128,11 +128,11 @@ def retract_entry(
     encounter = ledger.encounter(encounter_id)
     entry = encounter.entry(entry_id)
     require(charting.may_retract(acting.roles, actor=actor.name, author=entry.author))
-    access = _judge_charting(
+    flagged = _judge_charting(
         ledger, acting.roles, encounter, actor, break_glass_reason, now=ledger.now()
     )
     encounter.retract_entry(entry_id, reason=reason, actor=actor.name)
-    ledger.save(encounter, access, signer=actor)
+    ledger.save(encounter, flagged, signer=actor)
 
 
 def sign_entry(
@@ -152,11 +152,11 @@ def sign_entry(
             acting.roles, actor=actor.name, author=entry.author, attending=encounter.attending
         )
     )
-    access = _judge_charting(
+    flagged = _judge_charting(
         ledger, acting.roles, encounter, actor, break_glass_reason, now=ledger.now()
     )
     encounter.sign_entry(entry_id, actor=actor.name)
-    ledger.save(encounter, access, signer=actor)
+    ledger.save(encounter, flagged, signer=actor)
 
 
 def deny_amendment(
