@@ -26,7 +26,7 @@ from eventsourcing.persistence import (
 )
 
 from ledger.aggregates import registry as aggregates
-from ledger.aggregates.documents import BlobStore, Document, check_documents
+from ledger.aggregates.documents import Document
 from ledger.aggregates.encounter import Encounter
 from ledger.aggregates.patient import Patient, patient_id
 from ledger.aggregates.user import User
@@ -46,6 +46,8 @@ from ledger.integrity.export import write_export
 from ledger.integrity.keys import Identity
 from ledger.integrity.merkle_log import Leaf, MerkleLog
 from ledger.reads.chart_index import ChartIndex, check_chart_index, expected_index
+from ledger.reads.documents import check_documents
+from ledger.stores.blobs import BlobStore
 from ledger.stores.database import (
     SCHEMA_VERSION,
     Database,

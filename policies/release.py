@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from policies.purposes import PURPOSES as ACCESS_PURPOSES
 from policies.roles import Decision
 
 POLICY_VERSION = "release/1"
@@ -28,13 +29,7 @@ BASES = ("patient-access", "authorization", "subpoena", "court-order", "permitte
 """The legal basis of a release: the patient's own right of access, a signed authorization, a
 subpoena, a court order, or a disclosure the Privacy Rule permits without one (164.506, 164.512)."""
 PURPOSES = (
-    "treatment",
-    "payment",
-    "operations",
-    "legal",
-    "patient-request",
-    "public-health",
-    "research",
+    *ACCESS_PURPOSES,
     "law-enforcement",
     "national-security",
     "correctional",
@@ -43,6 +38,8 @@ PURPOSES = (
     "limited-data-set",
     "incidental",
 )
+"""Why information is released: every purpose of use a reader may declare
+(`policies.purposes.PURPOSES`), and the disclosures the Privacy Rule permits beyond them."""
 SPECIAL_SECTIONS = {
     "psychotherapy-notes": "psychotherapy notes need an authorization of their own (164.508(a)(2))",
     "substance-use": "substance-use disorder records need a Part 2 consent (42 CFR 2.31)",

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from ledger.aggregates.documents import documents_of, read_document
 from ledger.aggregates.encounter import Encounter
 from ledger.aggregates.patient import patient_id
 from ledger.application import Ledger
@@ -35,6 +34,7 @@ from ledger.integrity.keys import Identity
 from ledger.integrity.legal_package import sign_manifest, write_proofs
 from ledger.reads import charts
 from ledger.reads.as_of import aggregate_events, chart_as_of
+from ledger.reads.documents import documents_of, read_document
 from ledger.verifier.package import FORMAT
 from projections.audit import AuditRow, caught_up_trail, write_csv
 from projections.queries import Purpose, as_of_record

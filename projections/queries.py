@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from ledger.aggregates.documents import Document, documents_of, read_document
+from ledger.aggregates.documents import Document
 from ledger.aggregates.encounter import DeniedAmendment, Encounter, Entry, Signature
 from ledger.aggregates.patient import Patient
 from ledger.application import Ledger
@@ -22,6 +22,7 @@ from ledger.integrity.keys import Identity
 from ledger.reads import charts
 from ledger.reads.as_of import ChartAsOf, chart_as_of, check_as_of
 from ledger.reads.charts import HistoryLine
+from ledger.reads.documents import documents_of, read_document
 from ledger.reads.patient_index import Candidate, current_index, matching_demographics, ranked
 from policies.charting import ENTRY_KINDS
 

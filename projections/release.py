@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from ledger.aggregates.documents import documents_of, read_document
 from ledger.aggregates.patient import patient_id
 from ledger.aggregates.release import ReleaseRequest, all_requests, suspensions_of
 from ledger.application import Ledger
@@ -25,6 +24,7 @@ from ledger.commands.release import Package, PackageDocument
 from ledger.errors import UsageError, require
 from ledger.integrity.keys import Identity
 from ledger.reads import charts
+from ledger.reads.documents import documents_of, read_document
 from policies import release as rules
 from policies.access import may_read_audit_trail
 from projections.queries import attribution

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger.aggregates.documents import CHUNK_BYTES, read_document
 from ledger.commands import documents, patients
 from ledger.errors import IntegrityViolation, UsageError
 from ledger.integrity.keys import Identity
+from ledger.reads.documents import read_document
+from ledger.stores.blobs import CHUNK_BYTES
 from tests.conftest import Hospital
 
 ADA = {"given_name": "Ada", "family_name": "Okafor", "birth_date": date(1961, 4, 2)}

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger.aggregates.documents import documents_of, read_document
 from ledger.application import Ledger
 from ledger.commands import documents, patients
 from ledger.errors import IntegrityViolation, NotAuthorised, UsageError
 from ledger.integrity.keys import Identity
+from ledger.reads.documents import documents_of, read_document
 from ledger.stores.database import parse_store_url
 from tests.conftest import Hospital
 

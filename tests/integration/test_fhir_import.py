@@ -17,7 +17,7 @@ from uuid import UUID
 
 import pytest
 
-from ledger.aggregates.documents import Document, read_document
+from ledger.aggregates.documents import Document
 from ledger.aggregates.encounter import Encounter
 from ledger.aggregates.imported_resource import ImportedResource, imported_id
 from ledger.application import Ledger
@@ -27,6 +27,7 @@ from ledger.errors import ConflictError, NotAuthorised, UsageError
 from ledger.integrity.keys import Identity
 from ledger.interfaces.fhir_import import _Importer, import_fhir
 from ledger.reads import charts
+from ledger.reads.documents import read_document
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
 
