@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from cli.audit_monitoring import COMMANDS as MONITORING
 from cli.main import Session, pass_session
 from cli.parsing import parse_time
 from policies.purposes import PURPOSES
@@ -34,6 +35,10 @@ TABLE_COLUMNS = (
 @click.group("audit")
 def audit() -> None:
     """Who saw, changed or disclosed which record, when and why."""
+
+
+for _command in MONITORING:  # `audit alerts` and `audit review` (access monitoring)
+    audit.add_command(_command)
 
 
 def _filters(command: Callable[..., Any]) -> Callable[..., Any]:

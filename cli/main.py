@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ledger.errors import LedgerError
-
 if TYPE_CHECKING:
     from ledger.application import Ledger
+    from ledger.errors import LedgerError
     from ledger.home import LedgerHome
     from ledger.integrity.keys import Identity
 
@@ -123,8 +123,131 @@ class LedgerFailure(click.ClickException):
         click.echo(f"Error: {escape(self.message)}", err=True)
 
 
+@dataclass(frozen=True)
+class Lazy:
+    """A command the group lists without importing it: where it is defined, and its short help."""
+
+    target: str
+    """`module:attribute` of the click command."""
+    short_help: str
+    """What `chartledger --help` shows beside the name: the command's `get_short_help_str()`
+    untruncated (tests/cli/test_lazy_help.py keeps the two equal)."""
+
+    def load(self) -> click.Command:
+        module, _, attribute = self.target.partition(":")
+        command = getattr(import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{self.target} is not a click command")
+        return command
+
+
+# Every top-level command, imported only when it is run or shows its own help: the command
+# modules (and the ledger behind them) cost most of `chartledger --help`'s start (§37).
+COMMANDS: Mapping[str, Lazy] = {
+    "audit": Lazy("cli.audit:audit", "Who saw, changed or disclosed which record, when and why."),
+    "chart": Lazy("cli.charts:chart", "Patients' charts: entries, documents, history."),
+    "checkpoint": Lazy(
+        "cli.integrity:checkpoint",
+        "Bring the Merkle log up to date and sign a checkpoint of it with the node key.",
+    ),
+    "deficiency": Lazy(
+        "cli.deficiency:deficiency",
+        "Chart completion: what records lack, delinquent records, physicians in jeopardy.",
+    ),
+    "demo": Lazy(
+        "cli.demo:demo",
+        "Build a small hospital's ledger on SQLite and walk through the main commands.",
+    ),
+    "discrepancy": Lazy(
+        "cli.discrepancy:discrepancy",
+        "Discrepancies: facts that disagree, with the analysis and the correcting events.",
+    ),
+    "encounter": Lazy(
+        "cli.encounters:encounter", "Admit, register, transfer and discharge patients."
+    ),
+    "export": Lazy(
+        "cli.integrity:export",
+        "Write every logged event, checkpoint and key to FOLDER, verifiable with no database"
+        " (administrator or compliance officer; a signed event records what left, before it"
+        " does).",
+    ),
+    "import": Lazy(
+        "cli.importing:import_group",
+        "Load records exported by other systems (each record once, however often it is run).",
+    ),
+    "init": Lazy(
+        "cli.integrity:init",
+        "Create the ledger home, its database, the node key and the first administrator.",
+    ),
+    "legal": Lazy(
+        "cli.legal:legal", "Legal requests: the record as it stood on a date, with its proofs."
+    ),
+    "location": Lazy(
+        "cli.location:location",
+        "Chart locations: volumes, requests, check-out and check-in, overdue, lost.",
+    ),
+    "log": Lazy(
+        "cli.integrity:log_group",
+        "The Merkle log: its state, and a follower that keeps it current.",
+    ),
+    "patient": Lazy(
+        "cli.patients:patient",
+        "Find, register, show and merge patients (the master patient index).",
+    ),
+    "policy": Lazy(
+        "cli.policy:policy",
+        "The access policy: show it, load a new version (a signed event), its history.",
+    ),
+    "prove": Lazy(
+        "cli.integrity:prove",
+        "Prove EVENT (AGGREGATE-UUID/VERSION or @POSITION) is in the log, or two checkpoints"
+        " agree.",
+    ),
+    "roi": Lazy(
+        "cli.roi:roi",
+        "Release of information: requests, validation, release, accounting of disclosures.",
+    ),
+    "upgrade": Lazy(
+        "cli.integrity:upgrade",
+        "Add what this version needs to an existing ledger's tables (safe to run again).",
+    ),
+    "user": Lazy(
+        "cli.users:user",
+        "Users, their roles and their keys (each person's key is made where they work).",
+    ),
+    "verify": Lazy(
+        "cli.integrity:verify",
+        "Check every signature, chain, checkpoint and the log; name the first failure.",
+    ),
+}
+
+
 class LedgerGroup(click.Group):
-    """The one place where the ledger's errors become exit codes (no traceback for user errors)."""
+    """The one place where the ledger's errors become exit codes (no traceback for user errors),
+    and a group whose commands are imported only when needed (`lazy`)."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, Lazy] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: Mapping[str, Lazy] = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.lazy, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            self.add_command(self.lazy[cmd_name].load(), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click's own listing, given a stand-in carrying the kept short help for each command not
+        # imported yet: click shortens it to the width exactly as it would the command's help.
+        listed = {
+            name: self.commands[name]
+            if name in self.commands
+            else click.Command(name, help=self.lazy[name].short_help)
+            for name in self.list_commands(ctx)
+        }
+        click.Group(self.name, commands=listed).format_commands(ctx, formatter)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # Before any command sees them: invalid UTF-8 (surrogate escapes) and control characters
@@ -140,6 +263,8 @@ class LedgerGroup(click.Group):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> object:
+        from ledger.errors import LedgerError  # here: `chartledger --help` never needs it
+
         try:
             return super().invoke(ctx)
         except LedgerError as error:
@@ -182,6 +307,7 @@ def _group(function: Callable[..., Any]) -> click.Group:
     function = click.pass_context(function)
     return click.group(
         cls=LedgerGroup,
+        lazy=COMMANDS,
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     )(function)
 
@@ -191,43 +317,3 @@ def cli(ctx: click.Context, **settings: Any) -> None:
     """Chartledger: a signed, tamper-evident ledger of medical records."""
     os.umask(0o077)  # whatever this process creates (database, keys, reports) is its owner's only
     ctx.obj = Session(**settings)
-
-
-def _register() -> None:
-    from cli import integrity, users
-
-    cli.add_command(integrity.init)
-    cli.add_command(integrity.upgrade)
-    cli.add_command(integrity.checkpoint)
-    cli.add_command(integrity.prove)
-    cli.add_command(integrity.verify)
-    cli.add_command(integrity.export)
-    cli.add_command(integrity.log_group)
-    cli.add_command(users.user)
-    from cli import charts, encounters, patients
-
-    cli.add_command(patients.patient)
-    cli.add_command(encounters.encounter)
-    cli.add_command(charts.chart)
-    from cli import demo
-
-    cli.add_command(demo.demo)
-    from cli import importing
-
-    cli.add_command(importing.import_group)
-    from cli import audit, audit_monitoring, deficiency, legal, location, policy, roi
-
-    for command in audit_monitoring.COMMANDS:
-        audit.audit.add_command(command)
-    cli.add_command(audit.audit)
-    cli.add_command(policy.policy)
-    cli.add_command(roi.roi)
-    cli.add_command(legal.legal)
-    cli.add_command(location.location)
-    cli.add_command(deficiency.deficiency)
-    from cli import discrepancy
-
-    cli.add_command(discrepancy.discrepancy)
-
-
-_register()

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from cli.main import cli
 from tests.cli.test_cli import Chartledger
+from tests.cli.tree import command_at, subcommands
 from tests.rawdb import RawDB
 
 SKIPPED_COMMANDS = {("demo",), ("log", "follow")}  # a long tour; a worker that runs forever
@@ -55,7 +56,7 @@ TEXTS = st.one_of(
 def _commands(
     group: click.Group, path: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    for name, command in sorted(group.commands.items()):
+    for name, command in subcommands(group):
         here = (*path, name)
         if here in SKIPPED_COMMANDS:
             continue
@@ -190,10 +191,7 @@ class Prepared:
 
 
 def _command(path: tuple[str, ...]) -> click.Command:
-    command: click.Command = cli
-    for name in path:
-        command = command.commands[name]  # type: ignore[attr-defined]
-    return command
+    return command_at(path)
 
 
 EXITS: dict[int, int] = {}

@@ -27,6 +27,7 @@ from ledger.aggregates.patient import patient_id
 from ledger.home import LedgerHome
 from tests.cli.test_cli import Chartledger
 from tests.cli.test_nothing_unrecorded_cli import leaf_commands
+from tests.cli.tree import command_at
 from tests.rawdb import RawDB
 
 LISTINGS = {
@@ -118,11 +119,7 @@ PRINTS_ROWS = ("table(", "emit_json(", "note_withheld(")
 
 
 def _command(name: str) -> click.Command:
-    command: click.Command = cli
-    for word in name.split():
-        assert isinstance(command, click.Group)
-        command = command.commands[word]
-    return command
+    return command_at(name.split())
 
 
 def test_every_command_is_classified() -> None:

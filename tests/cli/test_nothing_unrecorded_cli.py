@@ -20,6 +20,7 @@ import pytest
 
 from cli.main import cli
 from tests.cli.test_cli import Chartledger
+from tests.cli.tree import subcommands
 from tests.rawdb import RawDB
 
 ADA = "MR0000001"
@@ -166,7 +167,7 @@ COMMANDS: dict[str, Shows | str] = {
 def leaf_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[str]:
     """Every command of the tree that is not a group, as its words."""
     found = []
-    for name, command in sorted(group.commands.items()):
+    for name, command in subcommands(group):
         if isinstance(command, click.Group):
             found += leaf_commands(command, (*prefix, name))
         else:

@@ -62,13 +62,11 @@ def test_no_role_or_an_unknown_one_is_refused_and_one_among_several_is_enough(
 def test_the_cli_offers_the_kinds_listed_here() -> None:
     import click
 
-    from cli.main import cli
     from policies.charting import ENTRY_KIND_CHOICES
+    from tests.cli.tree import command_at
 
     def choices(group: str, name: str) -> tuple[str, ...]:
-        command = cli.commands[group]
-        assert isinstance(command, click.Group)
-        (kind,) = [p for p in command.commands[name].params if p.name == "kind"]
+        (kind,) = [p for p in command_at((group, name)).params if p.name == "kind"]
         assert isinstance(kind.type, click.Choice)
         return tuple(kind.type.choices)
 
