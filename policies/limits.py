@@ -194,6 +194,18 @@ def discharge_disposition(value: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class UnknownDisposition:
+    """An interface's explicit "the discharge status is not known": the system it imports from
+    recorded none, or words that name no NUBC status (a cancelled visit, a local code), or none
+    applies (a record of history, not a stay). `words` say which, in that system's terms; they
+    are stored as the disposition. Only an interface may give one
+    (`policies.charting.may_give_unknown_disposition`): a person discharging a patient knows
+    where the patient went, and gives the status."""
+
+    words: str
+
+
 def disposition_problem(value: str) -> str | None:
     if discharge_disposition(value) is None:
         return (
