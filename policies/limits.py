@@ -80,6 +80,8 @@ def text_problem(value: str, *, what: str, limit: int, multiline: bool = False) 
     """
     if not isinstance(value, str):
         return f"{_cap(what)} must be text."
+    if value.isascii() and value.isprintable() and len(value) <= limit:
+        return None  # the common case, at once: printable ASCII has no control or surrogate
     if _SURROGATE.search(value):
         return f"{_cap(what)} is not valid UTF-8 text."
     if (_CONTROL_MULTILINE if multiline else _CONTROL).search(value):

@@ -59,6 +59,8 @@ class Batch:
         self._owner: dict[UUID, Batch] = {}
         """Every aggregate pending in this batch or one planned before it, and its batch
         (shared along `next`)."""
+        self._by_type: dict[type, dict[UUID, Batch]] = {}
+        """The same, by the aggregate's class (for `pending`)."""
         self._blobs: dict[tuple[UUID, str], bytes] = {}
         self._spoiled: str | None = None
         self._saved = False
@@ -67,7 +69,7 @@ class Batch:
         """The batch to save after this one: it sees what this one (and every batch planned
         before it) holds, and saves only what is added to it."""
         following = Batch(self.ledger)
-        following._owner = self._owner
+        following._owner, following._by_type = self._owner, self._by_type
         return following
 
     # -- what the commands add ------------------------------------------------------------------
@@ -83,6 +85,7 @@ class Batch:
                     f"Aggregate {aggregate.id} is pending in an earlier batch not saved yet."
                 )
             self._owner[aggregate.id] = self
+            self._by_type.setdefault(type(aggregate), {})[aggregate.id] = self
             self._own.setdefault(aggregate.id, aggregate)
 
     def store(self, subject: UUID, content: bytes) -> str:
@@ -107,8 +110,10 @@ class Batch:
         """The aggregates of `kind` pending in this batch and those planned before it."""
         return [
             cast(T, batch._own[aid])
-            for aid, batch in self._owner.items()
-            if not batch._saved and isinstance(batch._own.get(aid), kind)
+            for cls, held in self._by_type.items()
+            if issubclass(cls, kind)
+            for aid, batch in held.items()
+            if not batch._saved
         ]
 
     # -- the loaders: pending first, else the ledger's ------------------------------------------

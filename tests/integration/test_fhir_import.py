@@ -12,6 +12,7 @@ import base64
 import json
 import re
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
@@ -25,6 +26,7 @@ from ledger.application import Ledger
 from ledger.commands import patients
 from ledger.commands.batch import Batch
 from ledger.commands.encounters import open_encounter
+from ledger.commands.policy import load_access_policy
 from ledger.errors import ConflictError, NotAuthorised, UsageError
 from ledger.integrity.keys import Identity
 from ledger.interfaces.fhir_import import _Importer, import_fhir
@@ -511,3 +513,158 @@ def test_an_imported_open_stay_is_the_patients_one_open_stay(
     ):
         import_fhir(hospital.ledger, later, actor=interface, attending="dr.import")
     assert RawDB(hospital.store_url).rows() == before
+
+
+# -- the import runs the commands (issue 11, item 2) ---------------------------------------------
+
+NO_INTERFACE_ADMITS = """
+version = "no-interfaces"
+[access]
+admit_roles = ["technician", "nurse", "physician"]
+"""
+
+
+def test_the_import_refuses_what_the_command_refuses_in_its_own_words(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    """An attending who is not a physician: the admission command's sentence, after the file
+    and line of the first encounter, and nothing written."""
+    interface = staff(hospital)
+    hospital.enrol("tech1", ["technician"])
+    folder = subset(tmp_path / "export", patients=SUBSET[:1])
+    mrn = patients.register_patient(
+        hospital.ledger, {"given_name": "Test", "family_name": "Alone"}, actor=interface,
+        likely_matches=[],
+    )  # fmt: skip
+    with pytest.raises(UsageError) as alone:
+        open_encounter(
+            hospital.ledger,
+            mrn,
+            encounter_class="outpatient",
+            attending="tech1",
+            service="clinic",
+            effective_at=datetime(2020, 1, 1, tzinfo=UTC),
+            actor=interface,
+        )
+    before = RawDB(hospital.store_url).rows()
+    with pytest.raises(UsageError) as imported:
+        import_fhir(hospital.ledger, folder, actor=interface, attending="tech1")
+    sentence = str(alone.value).rstrip(".")
+    assert (
+        sentence
+        == "tech1 cannot be the attending: the attending of an encounter must be a physician"
+    )
+    assert re.fullmatch(
+        rf"Encounter\.000\.ndjson line \d+ \(Encounter/[\w.-]+\) cannot be imported: "
+        rf"{re.escape(sentence)}; nothing was imported\.",
+        str(imported.value),
+    )
+    assert RawDB(hospital.store_url).rows() == before
+
+
+@pytest.mark.parametrize(
+    ("policy", "error", "reason"),
+    [
+        (
+            NO_INTERFACE_ADMITS,
+            NotAuthorised,
+            "Only technician, nurse, physician may open, transfer or discharge encounters",
+        ),
+        ('version = "short"\n[limits]\ntext_chars = 20\n', UsageError,
+         "The entry text is longer than 20 characters"),
+    ],
+)  # fmt: skip
+def test_the_access_policy_and_its_limits_apply_to_the_import_as_to_a_person(
+    hospital: Hospital, tmp_path: Path, policy: str, error: type[Exception], reason: str
+) -> None:
+    """Judged by the commands: who may admit (`[access] admit_roles`), how long an entry may be
+    (`[limits]`); refused before anything is written."""
+    interface = staff(hospital)
+    load_access_policy(hospital.ledger, policy, actor=hospital.admin)
+    folder = subset(tmp_path / "export", patients=SUBSET[:1])
+    before = RawDB(hospital.store_url).rows()
+    with pytest.raises(error) as refused:
+        import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    assert re.fullmatch(
+        rf"\w+\.000\.ndjson line \d+ \(\w+/[\w.-]+\) cannot be imported: {reason}; "
+        r"nothing was imported\.",
+        str(refused.value),
+    )
+    assert RawDB(hospital.store_url).rows() == before
+
+
+def test_dispositions_become_nubc_statuses_or_say_the_status_is_not_known(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    interface = staff(hospital)
+    folder = subset(tmp_path / "export", patients=SUBSET[:1])
+    path = folder / "Encounter.000.ndjson"
+    found = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    given = [
+        {"coding": [{"system": "http://www.nubc.org/patient-discharge", "code": "1"}],
+         "text": "Discharge to home"},
+        {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/discharge-disposition",
+                     "code": "exp"}]},
+        {"text": "Left before being seen"},
+        {"coding": [{"system": "http://example.org/local", "code": "x"}], "text": "Expired"},
+    ]  # fmt: skip
+    for resource, disposition in zip(found, given, strict=False):
+        resource["hospitalization"] = {"dischargeDisposition": disposition}
+    found[len(given)]["status"] = "cancelled"
+    del found[len(given)]["period"]["end"]
+    path.write_text("\n".join(json.dumps(r) for r in found) + "\n", encoding="utf-8")
+    import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+
+    def disposition(resource: dict[str, Any]) -> str | None:
+        record = hospital.ledger.repository.get(imported_id("Encounter", resource["id"]))
+        return hospital.ledger.encounter(UUID(cast(ImportedResource, record).became)).disposition
+
+    assert [disposition(r) for r in found[: len(given) + 2]] == [
+        "home",
+        "expired",
+        "Left before being seen",
+        "expired",
+        "cancelled (FHIR status)",
+        "not recorded in the FHIR export",
+    ]
+
+
+def test_a_refusal_after_a_conflict_stops_the_import_midway_and_running_it_again_completes_it(
+    hospital: Hospital, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the plan and the first save someone registers a patient (taking the number the
+    plan gave the first) and a policy by which interfaces no longer admit is loaded: the first
+    save conflicts, the rest runs live, the patients are registered and the first admission is
+    refused, saying what was kept. With interfaces admitting again, the import completes."""
+    interface = staff(hospital)
+    folder = subset(tmp_path / "export")
+    real_write = _Importer.write
+
+    def meanwhile(self: _Importer) -> None:
+        patients.register_patient(
+            hospital.ledger, {"given_name": "Test", "family_name": "Meanwhile"},
+            actor=interface, likely_matches=[],
+        )  # fmt: skip
+        load_access_policy(hospital.ledger, NO_INTERFACE_ADMITS, actor=hospital.admin)
+        real_write(self)
+
+    monkeypatch.setattr(_Importer, "write", meanwhile)
+    with pytest.raises(NotAuthorised) as refused:
+        import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    assert re.fullmatch(
+        r"Encounter\.000\.ndjson line \d+ \(Encounter/[\w.-]+\) cannot be imported: Only "
+        r"technician, nurse, physician may open, transfer or discharge encounters; the import "
+        r"stopped there \(what it saved before stays; run it again once this is resolved to "
+        r"import the rest\)\.",
+        str(refused.value),
+    )
+    assert encounters(hospital.ledger) == []
+    monkeypatch.setattr(_Importer, "write", real_write)
+    load_access_policy(hospital.ledger, 'version = "again"\n', actor=hospital.admin)
+    again = import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    assert again.already == {"Patient": 2} and again.new_mrns == []
+    assert sorted(again.mrns.values()) == ["MR0000002", "MR0000003"]
+    counts = Counter(r["resourceType"] for r in resources(folder))
+    assert again.imported["Encounter"] == counts["Encounter"]
+    assert len(encounters(hospital.ledger)) == counts["Encounter"] + again.history_encounters
+    hospital.ledger.verify()
