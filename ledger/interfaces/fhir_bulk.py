@@ -7,7 +7,7 @@ naming the file and line. `ledger.interfaces.fhir_import` writes the plans.
 
 What each resource becomes:
 
-- Patient: a patient index entry (`Patient.register` with an MRN from `MrnRegistry.issue`),
+- Patient: a patient index entry (`ledger.commands.patients.register_patient`, the next MRN),
   registered with `likely_matches=[]` and no override: duplicate detection against patients
   already in the index is not wired in yet, so a patient already registered by hand is
   registered again. The SSN identifier, if present, becomes the `identifier` demographic.
