@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 from uuid import UUID
 
@@ -101,6 +101,12 @@ class Batch:
         """What this batch saves, in order."""
         return list(self._own.values())
 
+    def events(self) -> Iterator[tuple[UUID, Any]]:
+        """Each event this batch would save, with its aggregate's id, in order."""
+        for aggregate_id, aggregate in self._own.items():
+            for event in getattr(aggregate, "pending_events", ()):
+                yield aggregate_id, event
+
     def holds(self, aggregate_id: UUID) -> bool:
         """Whether the aggregate is pending in this batch or one planned before it."""
         owner = self._owner.get(aggregate_id)
@@ -155,13 +161,6 @@ class Batch:
         """A command in the batch failed: the batch will not save (nothing of it is written)."""
         if self._spoiled is None:
             self._spoiled = reason
-
-    def check(self) -> None:
-        """Refuse now, before anything is saved, what `ledger.save` would refuse (the text of
-        every pending event: `ledger.text_checks.check_events`)."""
-        from ledger.text_checks import check_events
-
-        check_events(self._own.values())
 
     def save(self, *, signer: Identity) -> list[Recording[UUID]]:
         """Store the documents' bytes, then save every aggregate in one `ledger.save`: all of

@@ -69,6 +69,7 @@ from ledger.interfaces.fhir_bulk import (
     Source,
     read_export,
 )
+from ledger.text_checks import check_event
 from policies.limits import UnknownDisposition
 from policies.roles import may_import_records
 
@@ -160,6 +161,8 @@ class _Importer:
         """While planning: the saves to make, in order."""
         self._job: _Job | None = None
         self._last: Batch | None = None
+        self._made: dict[UUID, Source] = {}
+        """While planning: what each new aggregate or entry was imported from."""
 
     # -- planning, then writing -----------------------------------------------------------------
     def job(self, work: Callable[[], None], redo: Callable[[], None] | None = None) -> None:
@@ -199,14 +202,17 @@ class _Importer:
         return batch
 
     def _commit(self, batch: Batch, source: Source) -> None:
-        """Save a job's batch; while planning, check what its save would and leave it to
+        """Save a job's batch; while planning, check what its save would (`Ledger.save`'s text
+        checks, event by event, naming the resource an event came from) and leave it to
         `write`. A conflict raises `ConflictError` (for the caller to read again)."""
-        if self._job is not None:
-            with self._for(source):
-                batch.check()
-            self._job.batch = batch
+        if self._job is None:
+            self._save(batch)
             return
-        self._save(batch)
+        for aggregate_id, event in batch.events():
+            made = self._made.get(getattr(event, "entry_id", None) or aggregate_id, source)
+            with self._for(made):
+                check_event(event)
+        self._job.batch = batch
 
     def _count(self, count: Callable[[], None]) -> None:
         """Report something done: once its job is saved (at once when nothing is planned)."""
@@ -456,6 +462,7 @@ class _Importer:
             actor=self.actor.name,
         )
         batch.add(imported)
+        self._made[encounter_id] = self._made[imported.id] = plan.source
         written = self._add_children(batch, encounter_id, patient, children)
         if children:
             imported.include([c.source.key for c in children], actor=self.actor.name)
@@ -612,6 +619,7 @@ class _Importer:
                         batch=batch,
                     )
                     became, kind = f"{encounter_id}:{entry_id}", "entry"
+                    self._made[entry_id] = child.source
                     written.entries[child.kind] += 1
                     details: dict[str, Any] = {}
                 else:
@@ -632,18 +640,19 @@ class _Importer:
                         for attachment in child.attachments
                     ]
                     became, kind, details = " ".join(ids), "document", child.details
+                    self._made.update((UUID(i), child.source) for i in ids)
                     written.documents += len(ids)
-            batch.add(
-                ImportedResource.record(
-                    child.source.type,
-                    child.source.id,
-                    patient_id=patient.id,
-                    kind=kind,
-                    became=became,
-                    details=details,
-                    actor=self.actor.name,
-                )
+            record = ImportedResource.record(
+                child.source.type,
+                child.source.id,
+                patient_id=patient.id,
+                kind=kind,
+                became=became,
+                details=details,
+                actor=self.actor.name,
             )
+            batch.add(record)
+            self._made[record.id] = child.source
             written.types[child.source.type] += 1
         return written
 

@@ -593,6 +593,30 @@ def test_the_access_policy_and_its_limits_apply_to_the_import_as_to_a_person(
     assert RawDB(hospital.store_url).rows() == before
 
 
+def test_text_a_save_would_refuse_stops_the_import_before_it_writes_naming_its_line(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    """A control character in a coding the R4B model takes: `Ledger.save` would refuse it; the
+    plan finds it first, and names the resource (not the first one of its save)."""
+    interface = staff(hospital)
+    folder = subset(tmp_path / "export", patients=SUBSET[:1])
+    path = folder / "Procedure.000.ndjson"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    resource = json.loads(lines[4])
+    resource["code"]["coding"][0]["display"] = "hip \u001b[31mreplacement"
+    lines[4] = json.dumps(resource)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    before = RawDB(hospital.store_url).rows()
+    with pytest.raises(UsageError) as refused:
+        import_fhir(hospital.ledger, folder, actor=interface, attending="dr.import")
+    assert str(refused.value) == (
+        f"Procedure.000.ndjson line 5 (Procedure/{resource['id']}) cannot be imported: The "
+        "fields contains a control character (only newlines and tabs may be used); nothing was "
+        "imported."
+    )
+    assert RawDB(hospital.store_url).rows() == before
+
+
 def test_dispositions_become_nubc_statuses_or_say_the_status_is_not_known(
     hospital: Hospital, tmp_path: Path
 ) -> None:
