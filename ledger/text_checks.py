@@ -76,8 +76,14 @@ def check_events(objs: Iterable[Any]) -> None:
     """Every string in every pending event of `objs` within the hard ceilings (see module)."""
     for obj in objs:
         for event in getattr(obj, "_pending_events", ()):
-            for field, value in vars(event).items():
-                _check_value(value, field, top=True)
+            check_event(event)
+
+
+def check_event(event: Any) -> None:
+    """Every string of one event within the hard ceilings (`check_events`, one at a time: a
+    caller that saves many resources at once names the one at fault)."""
+    for field, value in vars(event).items():
+        _check_value(value, field, top=True)
 
 
 def _check_value(value: Any, field: str, *, top: bool) -> None:

@@ -80,6 +80,19 @@ def may_manage_encounter(actor_roles: Iterable[str]) -> Decision:
     )
 
 
+def may_give_unknown_disposition(actor_roles: Iterable[str]) -> Decision:
+    """A discharge names where the patient went, as a NUBC status (`policies.limits`). Only an
+    interface may say the status is not known (`policies.limits.UnknownDisposition`): it records
+    a closed encounter of another system, which may have recorded none, and must not invent one."""
+    if INTERFACE in set(actor_roles):
+        return _decision(True, "an interface records the discharge status its source recorded")
+    return _decision(
+        False,
+        "only an interface may discharge without a discharge status (the system it imports "
+        "from recorded none); give the NUBC code",
+    )
+
+
 @dataclass(frozen=True)
 class OpenEncounter:
     """An encounter not yet discharged: its id, class and (effective) admission time."""

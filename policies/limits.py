@@ -80,6 +80,8 @@ def text_problem(value: str, *, what: str, limit: int, multiline: bool = False) 
     """
     if not isinstance(value, str):
         return f"{_cap(what)} must be text."
+    if value.isascii() and value.isprintable() and len(value) <= limit:
+        return None  # the common case, at once: printable ASCII has no control or surrogate
     if _SURROGATE.search(value):
         return f"{_cap(what)} is not valid UTF-8 text."
     if (_CONTROL_MULTILINE if multiline else _CONTROL).search(value):
@@ -192,6 +194,18 @@ def discharge_disposition(value: str) -> str | None:
     if key in DISCHARGE_DISPOSITIONS.values():
         return key
     return None
+
+
+@dataclass(frozen=True)
+class UnknownDisposition:
+    """An interface's explicit "the discharge status is not known": the system it imports from
+    recorded none, or words that name no NUBC status (a cancelled visit, a local code), or none
+    applies (a record of history, not a stay). `words` say which, in that system's terms; they
+    are stored as the disposition. Only an interface may give one
+    (`policies.charting.may_give_unknown_disposition`): a person discharging a patient knows
+    where the patient went, and gives the status."""
+
+    words: str
 
 
 def disposition_problem(value: str) -> str | None:

@@ -69,6 +69,11 @@ class RawDB:
             for n, o, v, t, s in found
         ]
 
+    def count(self, name: str) -> int:
+        """How many rows one of the ledger's tables holds (e.g. `document_chunks`)."""
+        ((n,),) = self._run(f"SELECT COUNT(*) FROM {self.table(name)}", fetch=True)
+        return int(n)
+
     def set_state(self, oid: UUID, version: int, state: bytes) -> None:
         self._run(
             f"UPDATE {self.events} SET state=? WHERE originator_id=? AND originator_version=?",

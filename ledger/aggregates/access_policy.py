@@ -10,6 +10,7 @@ loading the text in force again writes nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import tomllib
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ def current_access_config(ledger: Ledger) -> AccessConfig:
         policy = cast(AccessPolicy, ledger.repository.get(ACCESS_POLICY_ID))
     except AggregateNotFoundError:
         return DEFAULT_CONFIG
-    return parse_policy(policy.text) if policy.text else DEFAULT_CONFIG
+    return _config_of(policy.text) if policy.text else DEFAULT_CONFIG
 
 
 def current_completion_rules(ledger: Ledger) -> CompletionRules:
@@ -121,7 +122,19 @@ def current_limits(ledger: Ledger) -> Limits:
         policy = cast(AccessPolicy, ledger.repository.get(ACCESS_POLICY_ID))
     except AggregateNotFoundError:
         return DEFAULT_LIMITS
-    return Limits.from_mapping(tomllib.loads(policy.text)) if policy.text else DEFAULT_LIMITS
+    return _limits_of(policy.text) if policy.text else DEFAULT_LIMITS
+
+
+@functools.lru_cache(maxsize=4)
+def _config_of(text: str) -> AccessConfig:
+    """The configuration a loaded text gives (parsed and checked once per text: every command
+    asks for the one in force, a batch of them many times)."""
+    return parse_policy(text)
+
+
+@functools.lru_cache(maxsize=4)
+def _limits_of(text: str) -> Limits:
+    return Limits.from_mapping(tomllib.loads(text))
 
 
 def policy_history(ledger: Ledger) -> list[LoadedPolicy]:

@@ -5,7 +5,9 @@ judge the charting (`_judge_charting`: breaking the glass is a flagged access sa
 entry; a refusal is recorded, then raised), calls the change on the `Encounter` aggregate, which
 keeps its own invariants, and saves once. Adding an entry retries when another entry landed
 first (entries are independent); every other command reports the conflict, since it was judged
-on a state that has since changed.
+on a state that has since changed. Adding an entry may run in a `ledger.commands.batch.Batch`
+(`batch=`): the same checks, on the encounter as the batch leaves it, and the batch's caller
+saves.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ledger.aggregates.access import Access
 from ledger.aggregates.access_policy import current_access_config
 from ledger.aggregates.encounter import Encounter, check_effective_at
 from ledger.commands import access
+from ledger.commands.batch import Batch, batched, loads_from
 from ledger.errors import AccessDenied, ConflictError, NotFound, UsageError, require
 from ledger.reads.charts import chart_mrn
 from ledger.text_checks import check_entry_text
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 _RETRIES = 5
 
 
+@batched
 def add_entry(
     ledger: Ledger,
     encounter_id: UUID,
@@ -43,6 +47,7 @@ def add_entry(
     effective_at: datetime,
     actor: Identity,
     break_glass_reason: str | None = None,
+    batch: Batch | None = None,
 ) -> UUID:
     """Record a clinical entry; `author` (default: the actor) is who wrote it.
 
@@ -55,12 +60,13 @@ def add_entry(
     check_effective_at(effective_at, now=now)
     check_entry_text(ledger, text)
     written_by = (author or actor.name).strip()
+    records = loads_from(ledger, batch)
     if written_by != actor.name:
-        _check_author(ledger, written_by)
+        _check_author(records, written_by)
     for _ in range(_RETRIES):
-        encounter = ledger.encounter(encounter_id)
+        encounter = records.encounter(encounter_id)
         flagged = _judge_charting(
-            ledger, acting.roles, encounter, actor, break_glass_reason, now=now
+            ledger, acting.roles, encounter, actor, break_glass_reason, now=now, batch=batch
         )
         entry_id = encounter.record_entry(
             kind=kind,
@@ -70,6 +76,9 @@ def add_entry(
             effective_at=effective_at,
             actor=actor.name,
         )
+        if batch is not None:
+            batch.add(encounter, flagged)
+            return entry_id
         try:
             ledger.save(encounter, flagged, signer=actor)
         except ConflictError:
@@ -193,12 +202,13 @@ def _judge_charting(
     break_glass_reason: str | None,
     *,
     now: datetime,
+    batch: Batch | None = None,
 ) -> Access | None:
     """The access policy's verdict on charting in this encounter: None when plain, a flagged
     access event to save with the entry (break the glass, a VIP's or a co-worker's chart); a
-    refusal is recorded (an `AccessDenied` event), then raised."""
+    refusal is recorded (an `AccessDenied` event, saved at once, in a batch too), then raised."""
     config = current_access_config(ledger)
-    mrn = chart_mrn(ledger, encounter.mrn)  # the chart the encounter is now part of
+    mrn = chart_mrn(loads_from(ledger, batch), encounter.mrn)  # the chart it is now part of
     relationship = None
     if set(roles) & access_policy.CLINICAL_ROLES:  # others: the role rules alone decide
         relationship = access.relationship_to(
@@ -240,10 +250,10 @@ def _judge_charting(
     raise AccessDenied(f"Charting refused: {decision.reason}.")
 
 
-def _check_author(ledger: Ledger, name: str) -> None:
+def _check_author(records: Ledger | Batch, name: str) -> None:
     """Someone named as another's entry's author: enrolled, not revoked, a clinician."""
     try:
-        user = ledger.user(name)
+        user = records.user(name)
     except NotFound:
         raise UsageError(f"There is no user named '{name}' to be the entry's author.") from None
     decision = charting.may_be_named_author(user.roles, revoked=user.revoked)

@@ -6,7 +6,8 @@ methods (`Patient`, `MrnRegistry` keep their own invariants) and saves once. A r
 takes the likely matches the caller found and refuses to register over them unless a reason is
 given (`register_after_search` searches the patient index first and records what it showed);
 the MRN is the next free number (`ledger.aggregates.patient.next_number`), taken by the registration
-itself. Merges record both sides and never rewrite history.
+itself. Merges record both sides and never rewrite history. A registration may run in a
+`ledger.commands.batch.Batch` (the FHIR import's), saved by the batch's caller.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ledger.aggregates.patient import (
 )
 from ledger.aggregates.patient import next_number as next_free_number
 from ledger.commands import access
+from ledger.commands.batch import Batch, batched
 from ledger.errors import ConflictError, ProbableDuplicate, UsageError, require
 from ledger.reads.patient_index import Candidate, current_index, ranked
 from ledger.text_checks import check_demographics, check_text
@@ -56,14 +58,19 @@ def configure_mrns(ledger: Ledger, template: str, *, actor: Identity) -> None:
     ledger.save(MrnRegistry.configure(template, actor=actor.name), signer=actor)
 
 
-def mrn_registry(ledger: Ledger, *, actor: str) -> tuple[MrnRegistry, bool]:
-    """The MRN format's registry, and whether it is new (to be saved with the first patient).
+def mrn_registry(
+    ledger: Ledger, *, actor: str, batch: Batch | None = None
+) -> tuple[MrnRegistry, bool]:
+    """The MRN format's registry, and whether it is new (to be saved with the first patient;
+    one pending in `batch` is not new again).
 
     Once saved it never changes, so each ledger object reads it once.
     """
     cached = vars(ledger).get("_mrn_registry")
     if isinstance(cached, MrnRegistry):
         return cached, False
+    if batch is not None and batch.holds(MRN_REGISTRY_ID):
+        return cast(MrnRegistry, batch.get(MRN_REGISTRY_ID)), False
     if MRN_REGISTRY_ID not in ledger.repository:
         return MrnRegistry.configure(DEFAULT_MRN_FORMAT, actor=actor), True
     registry = cast(MrnRegistry, ledger.repository.get(MRN_REGISTRY_ID))
@@ -71,18 +78,23 @@ def mrn_registry(ledger: Ledger, *, actor: str) -> tuple[MrnRegistry, bool]:
     return registry, False
 
 
-def next_mrn(ledger: Ledger, registry: MrnRegistry) -> str:
-    """The next free MRN: a search over which patients exist, from the last one this ledger
-    object saw taken (so a batch of registrations searches from where it was)."""
+def next_mrn(ledger: Ledger, registry: MrnRegistry, *, batch: Batch | None = None) -> str:
+    """The next free MRN: a search over which patients exist (or are pending in `batch`), from
+    the last one this ledger object saw taken (so a run of registrations searches from where it
+    was)."""
 
     def taken(number: int) -> bool:
-        return bool(ledger.recorder.select_events(patient_id(registry.mrn(number)), limit=1))
+        pid = patient_id(registry.mrn(number))
+        if batch is not None and batch.holds(pid):
+            return True
+        return bool(ledger.recorder.select_events(pid, limit=1))
 
     number = next_free_number(taken, known=int(vars(ledger).get("_mrn_known", 0)))
     vars(ledger)["_mrn_known"] = number - 1
     return registry.mrn(number)
 
 
+@batched
 def register_patient(
     ledger: Ledger,
     demographics: dict[str, Any],
@@ -91,8 +103,12 @@ def register_patient(
     likely_matches: list[str],
     override: str | None = None,
     today: date | None = None,
+    batch: Batch | None = None,
 ) -> str:
-    """Issue the next MRN to a new patient; returns it."""
+    """Issue the next MRN to a new patient; returns it.
+
+    In a `batch` the number is the next one neither taken nor pending there, and the batch's
+    caller saves (and, if another registration took the number first, tries again)."""
     acting = ledger.authenticate(actor)
     require(may_maintain_index(acting.roles))
     limits = current_limits(ledger)
@@ -104,8 +120,8 @@ def register_patient(
     for attempt in range(_REGISTER_ATTEMPTS):
         if attempt:  # several workstations registering at once: let the others go first
             time.sleep(random.uniform(0, 0.005 * attempt))  # noqa: S311 (not a secret)
-        registry, new_registry = mrn_registry(ledger, actor=actor.name)
-        mrn = next_mrn(ledger, registry)
+        registry, new_registry = mrn_registry(ledger, actor=actor.name, batch=batch)
+        mrn = next_mrn(ledger, registry, batch=batch)
         patient = Patient.register(
             mrn,
             demographics,
@@ -113,8 +129,12 @@ def register_patient(
             likely_matches=likely_matches,
             override=override.strip() if override else None,
         )
+        registration = (*([registry] if new_registry else []), patient)
+        if batch is not None:
+            batch.add(*registration)
+            return mrn
         try:
-            ledger.save(*([registry] if new_registry else []), patient, signer=actor)
+            ledger.save(*registration, signer=actor)
         except ConflictError:
             continue  # another registration took this number first: take the next one
         return mrn

@@ -7,13 +7,17 @@ naming the file and line. `ledger.interfaces.fhir_import` writes the plans.
 
 What each resource becomes:
 
-- Patient: a patient index entry (`Patient.register` with an MRN from `MrnRegistry.issue`),
+- Patient: a patient index entry (`ledger.commands.patients.register_patient`, the next MRN),
   registered with `likely_matches=[]` and no override: duplicate detection against patients
   already in the index is not wired in yet, so a patient already registered by hand is
   registered again. The SSN identifier, if present, becomes the `identifier` demographic.
 - Encounter: an encounter. Class IMP/ACUTE/NONAC/SS is inpatient, EMER emergency, any other
   (AMB, HH, VR, ...) outpatient. `period.start` is the admission, `period.end` a discharge with
-  the `hospitalization.dischargeDisposition` (or "not recorded in the FHIR export"). Practitioners
+  the `hospitalization.dischargeDisposition` as a NUBC status (a NUBC coding, an HL7
+  discharge-disposition code with a NUBC equivalent, or text that names one); otherwise the
+  status is not known (`policies.limits.UnknownDisposition`), in the source's words or "not
+  recorded in the FHIR export". A cancelled or entered-in-error encounter without an end is
+  closed at its start, its status unknown ("cancelled (FHIR status)"). Practitioners
   are not enrolled users, so the attending is the physician given as the default attending, and the
   source's practitioner is written into the service text ("<type>; practitioner <name>") and, with
   the source's class, type, reason and disposition codes, into the import record's `details`.
@@ -59,6 +63,7 @@ from ledger.aggregates.encounter import check_effective_at
 from ledger.errors import UsageError
 from ledger.text_checks import check_demographics
 from policies.documents import DOCUMENT_KINDS
+from policies.limits import UnknownDisposition, discharge_disposition
 
 if TYPE_CHECKING:
     pass
@@ -94,6 +99,24 @@ DOCUMENT_KIND_BY_LOINC = {
 }
 
 NO_DISPOSITION = "not recorded in the FHIR export"
+"""The words of an unknown discharge status when the export has no dischargeDisposition."""
+
+NUBC_DISCHARGE = "http://www.nubc.org/patient-discharge"
+
+HL7_DISCHARGE = "http://terminology.hl7.org/CodeSystem/discharge-disposition"
+
+NUBC_BY_HL7_DISCHARGE = {
+    "home": "01",
+    "aadvice": "07",
+    "exp": "20",
+    "hosp": "50",
+    "rehab": "62",
+    "long": "63",
+    "psy": "65",
+    "snf": "03",
+    "other-hcf": "70",
+}
+"""HL7's discharge-disposition codes that name a NUBC status (`alt-home` and `oth` name none)."""
 
 SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
 
@@ -143,7 +166,8 @@ class EncounterPlan:
     service: str
     start: datetime
     end: datetime | None
-    disposition: str | None
+    disposition: str | UnknownDisposition | None
+    """A NUBC status's word, or the status not known, when the encounter has ended."""
     details: dict[str, Any]
 
 
@@ -425,9 +449,11 @@ def _encounter(
     if practitioner:
         service += f"; practitioner {practitioner}"
     hospitalization = resource.get("hospitalization") or {}
-    disposition = _concept_text(hospitalization.get("dischargeDisposition") or {}) or None
+    disposition = _disposition(hospitalization.get("dischargeDisposition") or {})
     if end is None and status in ("cancelled", "entered-in-error"):
-        end, disposition = start, disposition or f"{status} (FHIR status)"
+        end = start
+        if isinstance(disposition, UnknownDisposition) and disposition.words == NO_DISPOSITION:
+            disposition = UnknownDisposition(f"{status} (FHIR status)")
     details: dict[str, Any] = {
         "fhir": source.key,
         "status": status,
@@ -448,9 +474,28 @@ def _encounter(
         service,
         start,
         end,
-        (disposition or NO_DISPOSITION) if end is not None else None,
+        disposition if end is not None else None,
         {k: v for k, v in details.items() if v not in (None, [], "")},
     )
+
+
+def _disposition(concept: dict[str, Any]) -> str | UnknownDisposition:
+    """The NUBC status a dischargeDisposition names (its word), or the status not known in the
+    source's words (`NO_DISPOSITION` when it has none)."""
+    for coding in _coding(concept):
+        code, system = str(coding.get("code") or ""), coding.get("system")
+        if system == HL7_DISCHARGE:
+            code = NUBC_BY_HL7_DISCHARGE.get(code, "")
+        elif system != NUBC_DISCHARGE:
+            continue
+        word = discharge_disposition(code) if code else None
+        if word is not None:
+            return word
+    text = _concept_text(concept)
+    word = discharge_disposition(text) if text else None
+    if word is not None:
+        return word
+    return UnknownDisposition(text or NO_DISPOSITION)
 
 
 def _entry(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from uuid import UUID
 
 from eventsourcing.domain import CanMutateAggregate
@@ -30,6 +30,12 @@ if TYPE_CHECKING:
     from ledger.application import Ledger
 
 _Event = CanMutateAggregate[UUID]
+
+
+class LoadsPatients(Protocol):
+    """What finds a patient record: the ledger, or a command batch (its pending ones first)."""
+
+    def patient(self, mrn: str) -> Patient: ...
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,7 @@ def chart_history(ledger: Ledger, mrn: str) -> list[HistoryLine]:
     return lines
 
 
-def current_patient(ledger: Ledger, mrn: str) -> Patient:
+def current_patient(ledger: LoadsPatients, mrn: str) -> Patient:
     """The patient of `mrn`, refused (naming the survivor) if it was merged away."""
     patient = ledger.patient(mrn)
     if patient.merged_into is not None:
@@ -105,7 +111,7 @@ def current_patient(ledger: Ledger, mrn: str) -> Patient:
     return patient
 
 
-def chart_patient_ids(ledger: Ledger, patient: Patient) -> list[UUID]:
+def chart_patient_ids(ledger: LoadsPatients, patient: Patient) -> list[UUID]:
     """The patient and every record merged into it (merges of merges too)."""
     found: list[UUID] = [patient.id]
     pending = list(patient.absorbed)
@@ -124,7 +130,7 @@ def encounter_ids(ledger: Ledger, patient_ids: list[UUID]) -> list[UUID]:
     return ledger.chart_index().encounter_ids(patient_ids)
 
 
-def chart_mrn(ledger: Ledger, mrn: str) -> str:
+def chart_mrn(ledger: LoadsPatients, mrn: str) -> str:
     """The MRN of the chart an encounter of `mrn` is now part of (following merges)."""
     survivor = ledger.patient(mrn)
     while survivor.merged_into is not None and survivor.merged_into != mrn:

@@ -18,6 +18,7 @@ from ledger.errors import NotAuthorised, NotFound, PatientNotFound, UsageError
 from ledger.integrity.keys import Identity
 from ledger.reads import charts
 from ledger.reads.as_of import chart_as_of
+from policies.limits import UnknownDisposition
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
 
@@ -605,6 +606,46 @@ def test_refusals_write_nothing(ward: Ward) -> None:
     ]
     for attempt, error, match in cases:
         writes_nothing(ward, attempt, error, match)
+
+
+def test_only_an_interface_may_say_the_discharge_status_is_not_known(ward: Ward) -> None:
+    """Issue 11, item 2: a discharge takes a NUBC status; an interface recording another
+    system's encounter may say the status is not known, in its words, which are stored."""
+    ledger = ward.ledger
+    stay = ward.admit().id
+    unknown = UnknownDisposition("not recorded by the referring hospital")
+    writes_nothing(
+        ward,
+        lambda: encounters.discharge(
+            ledger, stay, disposition=unknown, effective_at=ago(hours=1), actor=ward.nurse
+        ),
+        NotAuthorised,
+        "Only an interface may discharge without a discharge status",
+    )
+    writes_nothing(
+        ward,
+        lambda: encounters.discharge(
+            ledger, stay, disposition=unknown.words, effective_at=ago(hours=1), actor=ward.lab
+        ),
+        UsageError,
+        "not a patient discharge status code",
+    )
+    writes_nothing(
+        ward,
+        lambda: encounters.discharge(
+            ledger,
+            stay,
+            disposition=UnknownDisposition("two\nlines"),
+            effective_at=ago(hours=1),
+            actor=ward.lab,
+        ),
+        UsageError,
+        "The discharge disposition contains a control character",
+    )
+    encounters.discharge(
+        ledger, stay, disposition=unknown, effective_at=ago(hours=1), actor=ward.lab
+    )
+    assert ledger.encounter(stay).disposition == "not recorded by the referring hospital"
 
 
 def test_a_merged_record_brings_its_encounters_and_the_retired_mrn_points_to_the_survivor(

@@ -18,6 +18,7 @@ from policies.charting import (
     may_amend,
     may_be_attending,
     may_deny_amendment,
+    may_give_unknown_disposition,
     may_manage_encounter,
     may_open_encounter,
     may_record_entry,
@@ -120,6 +121,19 @@ def test_who_denies_an_amendment_request(roles: list[str], allowed: bool) -> Non
     decision = may_deny_amendment(roles)
     assert decision.allowed is allowed
     assert decision.policy_version == POLICY_VERSION
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_only_an_interface_may_say_the_discharge_status_is_not_known(role: str) -> None:
+    """A person discharging knows where the patient went (a NUBC status); an interface recording
+    another system's closed encounter may have none to give."""
+    decision = may_give_unknown_disposition([role])
+    assert decision.allowed is (role == "interface")
+    assert decision.policy_version == POLICY_VERSION
+    if not decision.allowed:
+        assert decision.reason.startswith("only an interface may discharge without a discharge")
+    assert may_give_unknown_disposition(["nurse", "interface"]).allowed
+    assert not may_give_unknown_disposition([]).allowed
 
 
 @pytest.mark.parametrize(
