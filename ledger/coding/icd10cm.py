@@ -180,8 +180,8 @@ def check_diagnosis(code: str, *, on: date) -> Diagnosis:
         placeholder = _placeholder_form(plain)
         if placeholder is not None:
             raise UsageError(
-                f"{code.strip()} is not an ICD-10-CM code: did you mean {dotted(placeholder)} "
-                "(with the placeholder X)?"
+                f"{code.strip()} is not an ICD-10-CM code: use {dotted(placeholder)} (the "
+                "placeholder X fills the empty places before a 7th character)."
             )
         raise UsageError(f"{code.strip()} is not an ICD-10-CM code: check it in the tabular list.")
     shown = dotted(plain)
