@@ -24,7 +24,14 @@ from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.encounter import Encounter
 from ledger.errors import UsageError
-from policies.deficiency import Deficiency, EncounterFacts, EntryFacts, is_operative
+from ledger.reads.physician_queries import awaiting_by_encounter
+from policies.deficiency import (
+    Deficiency,
+    EncounterFacts,
+    EntryFacts,
+    QueryFacts,
+    is_operative,
+)
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
@@ -208,20 +215,30 @@ def register_of(ledger: Ledger, encounter_id: UUID) -> EncounterCompletion | Non
 
 
 def encounter_facts(ledger: Ledger, waived: Registers | None = None) -> list[EncounterFacts]:
-    """The completion facts of every encounter: its entries and the kinds of its documents."""
+    """The completion facts of every encounter: its entries, the kinds of its documents and the
+    physician queries awaiting an answer."""
     physicians = {u.name for u in ledger.users() if "physician" in u.roles}
     index = ledger.chart_index()
     documents = index.document_kinds_by_encounter()
+    queries = awaiting_by_encounter(ledger)
     return [
         facts_of(
-            ledger.encounter(encounter_id), documents.get(encounter_id, []), physicians, waived
+            ledger.encounter(encounter_id),
+            documents.get(encounter_id, []),
+            physicians,
+            waived,
+            queries.get(str(encounter_id), ()),
         )
         for encounter_id in index.all_encounter_ids()
     ]
 
 
 def facts_of(
-    encounter: Encounter, documents: list[str], physicians: set[str], waived: Registers | None
+    encounter: Encounter,
+    documents: list[str],
+    physicians: set[str],
+    waived: Registers | None,
+    queries: tuple[QueryFacts, ...] = (),
 ) -> EncounterFacts:
     return EncounterFacts(
         id=str(encounter.id),
@@ -247,6 +264,7 @@ def facts_of(
         ),
         documents=tuple(documents),
         waived=waived.waived(str(encounter.id)) if waived else frozenset(),
+        queries=queries,
     )
 
 
