@@ -14,6 +14,7 @@ them is `policies.records`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -24,7 +25,6 @@ from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.encounter import Encounter
 from ledger.errors import UsageError
-from ledger.reads.physician_queries import awaiting_by_encounter
 from policies.deficiency import (
     Deficiency,
     EncounterFacts,
@@ -214,13 +214,18 @@ def register_of(ledger: Ledger, encounter_id: UUID) -> EncounterCompletion | Non
         return None
 
 
-def encounter_facts(ledger: Ledger, waived: Registers | None = None) -> list[EncounterFacts]:
+def encounter_facts(
+    ledger: Ledger,
+    waived: Registers | None,
+    *,
+    queries: Mapping[str, tuple[QueryFacts, ...]],
+) -> list[EncounterFacts]:
     """The completion facts of every encounter: its entries, the kinds of its documents and the
-    physician queries awaiting an answer."""
+    physician queries awaiting an answer (`ledger.reads.physician_queries.awaiting_by_encounter`,
+    given by the caller: an aggregate reads no read model)."""
     physicians = {u.name for u in ledger.users() if "physician" in u.roles}
     index = ledger.chart_index()
     documents = index.document_kinds_by_encounter()
-    queries = awaiting_by_encounter(ledger)
     return [
         facts_of(
             ledger.encounter(encounter_id),
@@ -238,7 +243,7 @@ def facts_of(
     documents: list[str],
     physicians: set[str],
     waived: Registers | None,
-    queries: tuple[QueryFacts, ...] = (),
+    queries: tuple[QueryFacts, ...],
 ) -> EncounterFacts:
     return EncounterFacts(
         id=str(encounter.id),

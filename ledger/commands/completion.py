@@ -53,7 +53,7 @@ def scan(ledger: Ledger, *, actor: Identity) -> ScanResult:
     known = registers(ledger)
     changed: list[EncounterCompletion] = []
     assigned = completed = still_open = 0
-    for facts in encounter_facts(ledger, known):
+    for facts in encounter_facts(ledger, known, queries=awaiting_by_encounter(ledger)):
         found = {d.key: d for d in deficiencies(facts, now=now, rules=rules)}
         register = known.by_encounter.get(facts.id)
         if register is None and not found:
