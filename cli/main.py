@@ -203,6 +203,10 @@ COMMANDS: Mapping[str, Lazy] = {
         "Prove EVENT (AGGREGATE-UUID/VERSION or @POSITION) is in the log, or two checkpoints"
         " agree.",
     ),
+    "query": Lazy(
+        "cli.queries:query",
+        "Physician queries: a compliant question to the physician, answered and signed by them.",
+    ),
     "roi": Lazy(
         "cli.roi:roi",
         "Release of information: requests, validation, release, accounting of disclosures.",

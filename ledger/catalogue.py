@@ -26,6 +26,7 @@ from ledger.aggregates.documents import Document
 from ledger.aggregates.encounter import Encounter
 from ledger.aggregates.imported_resource import ImportedResource
 from ledger.aggregates.patient import MrnRegistry, Patient
+from ledger.aggregates.query import PhysicianQuery
 from ledger.aggregates.registry import AGGREGATES
 from ledger.aggregates.release import DisclosureSuspension, ReleaseRequest
 from ledger.aggregates.review import AccessReview
@@ -76,6 +77,7 @@ _NEVER_STORED = "never stored: eventsourcing's default creation event"
 _CHANGE_LOCATION = AuditMeaning("change", ("location",), patient="originator_id")
 _CHANGE_DEFICIENCY = AuditMeaning("change", ("deficiencies",), patient="originator_id")
 _CHANGE_REQUEST = AuditMeaning("change", ("release-request",))
+_CHANGE_QUERY = AuditMeaning("change", ("coding", "query"))
 
 CATALOGUE: dict[type, Declaration] = {
     # access: each attempt to see patient data, as recorded
@@ -162,6 +164,14 @@ CATALOGUE: dict[type, Declaration] = {
     EncounterCompletion.Notified: _CHANGE_DEFICIENCY,
     EncounterCompletion.Completed: _CHANGE_DEFICIENCY,
     EncounterCompletion.Waived: _CHANGE_DEFICIENCY,
+    # physician queries: the coder asks, the physician answers (signed), the answer leads to codes
+    PhysicianQuery.Created: NotAboutAPatient(_NEVER_STORED),
+    PhysicianQuery.Raised: AuditMeaning("create", ("coding", "query")),
+    PhysicianQuery.Sent: _CHANGE_QUERY,
+    PhysicianQuery.Answered: _CHANGE_QUERY,
+    PhysicianQuery.Escalated: _CHANGE_QUERY,
+    PhysicianQuery.Withdrawn: _CHANGE_QUERY,
+    PhysicianQuery.LinkedToChange: _CHANGE_QUERY,
     # imports
     ImportedResource.Created: NotAboutAPatient(_NEVER_STORED),
     ImportedResource.Imported: AuditMeaning("create", ("import",)),

@@ -15,10 +15,13 @@ conditions of participation (42 CFR 482.22, 482.24, 482.51):
 - `signature`: every physician's entry must be signed by its author, for its current version
   (the attending's signature on it does not stand in for the author's);
 - `co-signature`: an entry written by a physician in training (`trainees`) must also be signed
-  by the encounter's attending.
+  by the encounter's attending;
+- `query`: a physician query sent to a physician and not yet answered (nor withdrawn) is theirs
+  to answer from the moment it was sent; it is overdue, and may be escalated,
+  `query_overdue_days` (7) later (`policies.queries`).
 
 Each deficiency names what the physician must do (`ACTIONS`): the three reports are dictated,
-notes written, a consent obtained, entries signed or co-signed.
+notes written, a consent obtained, entries signed or co-signed, queries answered.
 
 A procedure is operative when its entry says so (field `operative`), or when its code is an
 ICD-10-PCS code in the Medical and Surgical section (seven characters, the first "0"). Records
@@ -26,7 +29,8 @@ discharged before `tracking_starts` (the day the hospital began completion track
 ledger; migrated history is not re-analysed) have no deficiencies. A deficiency the records
 department waived (resolved with a reason while the chart still lacks it) is not raised again.
 
-A record is delinquent `delinquent_days` (30) after discharge while a deficiency remains; its
+A record is delinquent `delinquent_days` (30) after discharge while a deficiency remains (an
+unanswered query included: its answer is documentation the record still lacks); its
 physician gets a warning at `warning_days` (21) and is in jeopardy of losing admitting privileges
 `suspension_after_warning_days` (10) after the warning.
 """
@@ -39,7 +43,9 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-POLICY_VERSION = "deficiency/1"
+from policies.queries import OVERDUE_DAYS
+
+POLICY_VERSION = "deficiency/2"
 ACTIONS = {  # for each of `policies.records.DEFICIENCIES`, what the physician does about it
     "history-and-physical": "dictate",
     "discharge-summary": "dictate",
@@ -48,6 +54,7 @@ ACTIONS = {  # for each of `policies.records.DEFICIENCIES`, what the physician d
     "progress-notes": "write",
     "signature": "sign",
     "co-signature": "co-sign",
+    "query": "answer",
 }
 """What the physician must do about each kind of deficiency."""
 TRUE_WORDS = frozenset({"yes", "true", "1", "y"})
@@ -63,6 +70,8 @@ class CompletionRules:
     delinquent_days: int = 30
     warning_days: int = 21
     suspension_after_warning_days: int = 10
+    query_overdue_days: int = OVERDUE_DAYS
+    """Days from sending until an unanswered physician query is overdue."""
     tracking_starts: datetime | None = None
     trainees: frozenset[str] = frozenset()
     """Physicians in training, whose entries the attending must co-sign."""
@@ -126,6 +135,15 @@ def is_operative(entry_fields: Mapping[str, Any]) -> bool:
 
 
 @dataclass(frozen=True)
+class QueryFacts:
+    """A physician query of the encounter that was sent and is not answered or withdrawn."""
+
+    id: str
+    physician: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
 class EncounterFacts:
     id: str
     mrn: str
@@ -138,6 +156,8 @@ class EncounterFacts:
     """The kinds of the documents filed to the encounter."""
     waived: frozenset[str] = frozenset()
     """Keys of deficiencies the records department waived."""
+    queries: tuple[QueryFacts, ...] = ()
+    """The physician queries awaiting an answer."""
 
 
 @dataclass(frozen=True)
@@ -255,6 +275,15 @@ def deficiencies(
                 encounter.attending,
                 entry.id,
             )
+    for query in encounter.queries:
+        add(
+            "query",
+            query.sent_at,
+            f"a physician query sent {query.sent_at.date().isoformat()} awaits an answer "
+            f"(overdue after {rules.query_overdue_days} days)",
+            query.physician,
+            f"{encounter.id}:{query.id}",
+        )
     return [d for d in found if d.key not in encounter.waived]
 
 

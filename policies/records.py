@@ -49,6 +49,7 @@ DEFICIENCIES = (
     "progress-notes",
     "signature",
     "co-signature",
+    "query",
 )
 """What a chart can lack: the kinds `policies.deficiency` finds, and a resolution names."""
 NOTICE_METHODS = ("in-person", "letter", "email", "phone", "inbox")

@@ -19,6 +19,7 @@ from ledger.aggregates.completion import encounter_facts, registers
 from ledger.application import Ledger
 from ledger.commands import access
 from ledger.integrity.keys import Identity
+from ledger.reads.physician_queries import awaiting_by_encounter
 from policies.deficiency import (
     CompletionRules,
     Deficiency,
@@ -62,7 +63,7 @@ def open_deficiencies(
     known = registers(ledger)
     found = [
         d
-        for facts in encounter_facts(ledger, known)
+        for facts in encounter_facts(ledger, known, queries=awaiting_by_encounter(ledger))
         for d in deficiencies(facts, now=now, rules=in_force)
         if physician is None or d.physician == physician
     ]
@@ -88,7 +89,7 @@ def delinquent_records(
     """Delinquent records, and the delinquency rate: delinquent records over the average monthly
     discharges of the last `RATE_MONTHS` months (30-day months before `now`)."""
     in_force = rules or current_completion_rules(ledger)
-    facts = encounter_facts(ledger, registers(ledger))
+    facts = encounter_facts(ledger, registers(ledger), queries=awaiting_by_encounter(ledger))
     found = delinquent(facts, now=now, rules=in_force)
     months = [0] * RATE_MONTHS
     for encounter in facts:
@@ -108,7 +109,7 @@ def physicians_in_jeopardy(
 ) -> Shown[PhysicianInJeopardy]:
     in_force = rules or current_completion_rules(ledger)
     known = registers(ledger)
-    facts = encounter_facts(ledger, known)
+    facts = encounter_facts(ledger, known, queries=awaiting_by_encounter(ledger))
     found = jeopardy(facts, now=now, rules=in_force)
     behind = {f.id: f for f in facts if any(f.id in j.records for j in found)}
     listed = access.record_shown(

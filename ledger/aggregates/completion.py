@@ -14,6 +14,7 @@ them is `policies.records`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -24,7 +25,13 @@ from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.encounter import Encounter
 from ledger.errors import UsageError
-from policies.deficiency import Deficiency, EncounterFacts, EntryFacts, is_operative
+from policies.deficiency import (
+    Deficiency,
+    EncounterFacts,
+    EntryFacts,
+    QueryFacts,
+    is_operative,
+)
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
@@ -207,21 +214,36 @@ def register_of(ledger: Ledger, encounter_id: UUID) -> EncounterCompletion | Non
         return None
 
 
-def encounter_facts(ledger: Ledger, waived: Registers | None = None) -> list[EncounterFacts]:
-    """The completion facts of every encounter: its entries and the kinds of its documents."""
+def encounter_facts(
+    ledger: Ledger,
+    waived: Registers | None,
+    *,
+    queries: Mapping[str, tuple[QueryFacts, ...]],
+) -> list[EncounterFacts]:
+    """The completion facts of every encounter: its entries, the kinds of its documents and the
+    physician queries awaiting an answer (`ledger.reads.physician_queries.awaiting_by_encounter`,
+    given by the caller: an aggregate reads no read model)."""
     physicians = {u.name for u in ledger.users() if "physician" in u.roles}
     index = ledger.chart_index()
     documents = index.document_kinds_by_encounter()
     return [
         facts_of(
-            ledger.encounter(encounter_id), documents.get(encounter_id, []), physicians, waived
+            ledger.encounter(encounter_id),
+            documents.get(encounter_id, []),
+            physicians,
+            waived,
+            queries.get(str(encounter_id), ()),
         )
         for encounter_id in index.all_encounter_ids()
     ]
 
 
 def facts_of(
-    encounter: Encounter, documents: list[str], physicians: set[str], waived: Registers | None
+    encounter: Encounter,
+    documents: list[str],
+    physicians: set[str],
+    waived: Registers | None,
+    queries: tuple[QueryFacts, ...],
 ) -> EncounterFacts:
     return EncounterFacts(
         id=str(encounter.id),
@@ -247,6 +269,7 @@ def facts_of(
         ),
         documents=tuple(documents),
         waived=waived.waived(str(encounter.id)) if waived else frozenset(),
+        queries=queries,
     )
 
 

@@ -16,6 +16,7 @@ from ledger.aggregates.documents import Document
 from ledger.aggregates.encounter import Encounter
 from ledger.aggregates.imported_resource import ImportedResource
 from ledger.aggregates.patient import MrnRegistry, Patient
+from ledger.aggregates.query import PhysicianQuery
 from ledger.aggregates.release import DisclosureSuspension, ReleaseRequest
 from ledger.aggregates.review import AccessReview
 from ledger.aggregates.user import User
@@ -35,6 +36,7 @@ AGGREGATES = (
     ImportedResource,
     MrnRegistry,
     Patient,
+    PhysicianQuery,
     ReleaseRequest,
     User,
 )

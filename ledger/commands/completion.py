@@ -22,6 +22,7 @@ from ledger.aggregates.completion import (
     registers,
 )
 from ledger.errors import UsageError, require
+from ledger.reads.physician_queries import awaiting_by_encounter
 from policies.deficiency import POLICY_VERSION, CompletionRules, deficiencies
 from policies.records import DEFICIENCIES, NOTICE_METHODS, may_track_completion, may_waive
 
@@ -52,7 +53,7 @@ def scan(ledger: Ledger, *, actor: Identity) -> ScanResult:
     known = registers(ledger)
     changed: list[EncounterCompletion] = []
     assigned = completed = still_open = 0
-    for facts in encounter_facts(ledger, known):
+    for facts in encounter_facts(ledger, known, queries=awaiting_by_encounter(ledger)):
         found = {d.key: d for d in deficiencies(facts, now=now, rules=rules)}
         register = known.by_encounter.get(facts.id)
         if register is None and not found:
@@ -130,9 +131,15 @@ def resolve(
     encounter = ledger.encounter(encounter_id)
     documents = ledger.chart_index().document_kinds_by_encounter().get(encounter.id, [])
     physicians = {u.name for u in ledger.users() if "physician" in u.roles}
-    facts = facts_of(encounter, documents, physicians, None)
+    queries = awaiting_by_encounter(ledger).get(str(encounter.id), ())
+    facts = facts_of(encounter, documents, physicians, None, queries)
     in_force = rules or current_completion_rules(ledger)
     if key in {d.key for d in deficiencies(facts, now=ledger.now(), rules=in_force)}:
+        if kind == "query":
+            raise UsageError(
+                "A query stays open until its physician answers it or it is withdrawn "
+                "('query withdraw'); it is not waived."
+            )
         require(may_waive(acting.roles))
         register.waive(key, reason=reason.strip(), actor=actor.name)
         outcome = "waived"

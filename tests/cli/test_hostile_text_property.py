@@ -100,6 +100,14 @@ class Prepared:
             "chart", "add", self.encounter, "--kind", "history", "--text", "well", actor="all"
         ).output
         self.entry = out.split()[-1]
+        out = run(
+            "query", "raise", self.encounter, "--physician", "all", "--indicator", self.entry,
+            "--question", "What condition does the history support?", "--option", "Asthma",
+            "--option", "COPD", "--option", "Other", "--option", "Clinically undetermined",
+            actor="all",
+        ).output  # fmt: skip
+        self.query = out.split("Raised query ")[1].split()[0]
+        run("query", "send", self.query, actor="all")
         scan = tmp_path / "scan.txt"
         scan.write_text("scan")
         self.input_file = scan
@@ -148,6 +156,9 @@ class Prepared:
             "discrepancy_id": self.request,
             "description": "d",
             "analysis": "a",
+            "query_id": self.query,
+            "indicators": self.entry,
+            "question": "What condition does the history support?",
         }
         self.outputs = itertools.count()
 

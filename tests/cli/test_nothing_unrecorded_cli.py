@@ -139,6 +139,13 @@ COMMANDS: dict[str, Shows | str] = {
     "policy load": _reason("a write: prints the version and the file loaded"),
     "policy show": Shows(("policy", "show"), "privacy1"),
     "prove": NO_PATIENT,
+    "query answer": WRITE,
+    "query escalate": _reason("a write: prints query ids, physicians and dates, no MRN"),
+    "query list": Shows(("query", "list", "--purpose", "operations"), "him1"),
+    "query raise": WRITE,
+    "query send": WRITE,
+    "query show": Shows(("query", "show", "{query}", "--purpose", "operations"), "him1"),
+    "query withdraw": WRITE,
     "roi accounting": Shows(("roi", "accounting", ADA), "roi1"),
     "roi approve": WRITE,
     "roi deny": WRITE,
@@ -220,8 +227,13 @@ def prepared(run: Chartledger, tmp_path: Path) -> dict[str, list[str]]:
     opened = run("encounter", "admit", ADA, "--attending", "dr1", "--service", "medicine",
                  actor="tech1").output  # fmt: skip
     encounter = opened.split("encounter ")[1].split()[0]
-    run("chart", "add", encounter, "--kind", "progress-note", "--text", "Comfortable",
-        actor="dr1")  # fmt: skip
+    entry = run("chart", "add", encounter, "--kind", "progress-note", "--text", "Comfortable",
+                actor="dr1").output.split()[-1]  # fmt: skip
+    raised = run("query", "raise", encounter, "--physician", "dr1", "--indicator", entry,
+                 "--question", "What condition does the note support?", "--option", "Anxiety",
+                 "--option", "Delirium", "--option", "Other", "--option",
+                 "Clinically undetermined", actor="him1").output  # fmt: skip
+    query = raised.split("Raised query ")[1].split()[0]
     scan = tmp_path / "consent.txt"
     scan.write_text("Consent to treatment, signed.\n")
     filed = run("chart", "file", ADA, str(scan), "--kind", "consent", actor="tech1").output
@@ -244,6 +256,7 @@ def prepared(run: Chartledger, tmp_path: Path) -> dict[str, list[str]]:
     for phase in ("a", "b"):
         places[phase] = {
             "{document}": document,
+            "{query}": query,
             "{request}": _request(run),
             "{fhir}": str(fhir),
             "{now}": datetime.now(UTC).isoformat(),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from ledger.aggregates.access import Access
 from ledger.aggregates.chart_volume import ChartVolume
@@ -15,9 +16,19 @@ from ledger.aggregates.discrepancy import Discrepancy
 from ledger.aggregates.documents import Document
 from ledger.aggregates.encounter import Encounter
 from ledger.aggregates.patient import Patient
+from ledger.aggregates.query import PhysicianQuery
 from ledger.aggregates.release import DisclosureSuspension, ReleaseRequest
 from ledger.catalogue import AUDITED, EVERY_PATIENT
-from ledger.commands import access, completion, documents, encounters, entries, patients, release
+from ledger.commands import (
+    access,
+    completion,
+    documents,
+    encounters,
+    entries,
+    patients,
+    queries,
+    release,
+)
 from ledger.commands import chart_volumes as volumes
 from ledger.commands import discrepancies as discrepancy
 from ledger.verifier.envelope import opened_hash
@@ -178,7 +189,39 @@ def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
     completion.scan(ledger, actor=tech)
     del ledger.clock
     completion.notify(ledger, "doc1", method="email", actor=tech)
+    _queries(hospital, encounter, entry, now)
     return ada, ben
+
+
+def _queries(hospital: Hospital, encounter: UUID, entry: UUID, now: datetime) -> None:
+    """A physician query raised, sent, escalated, answered and linked; another withdrawn."""
+    ledger = hospital.ledger
+    coder = hospital.enrol("coder1", ["coder"])
+    him = hospital.enrol("him1", ["him-director"])
+    doc = hospital.identity("doc1")
+    asked = {
+        "physician": "doc1",
+        "indicators": [str(entry)],
+        "question": "What condition do the spirometry results support?",
+        "options": ["Mild persistent asthma", "Severe persistent asthma", "Other",
+                    "Clinically undetermined"],
+    }  # fmt: skip
+    query_id = queries.raise_query(ledger, encounter, actor=coder, **asked)
+    queries.send_query(ledger, query_id, actor=coder)
+    ledger.clock = lambda: now + timedelta(days=8)
+    queries.escalate_overdue(ledger, actor=him)
+    del ledger.clock
+    queries.answer_query(ledger, query_id, choice=2, actor=doc)
+    query = queries.query_for_change(ledger, query_id, encounter_id=encounter)
+    holder = ledger.encounter(encounter)  # stands in for the coding abstract
+    holder.record_entry(
+        kind="diagnosis", text="Severe persistent asthma", fields={"code": "J45.50"},
+        author="doc1", effective_at=now, actor="doc1",
+    )  # fmt: skip
+    queries.link_change(query, holder, code="J45.50", actor="doc1")
+    ledger.save(holder, query, signer=doc)
+    other = queries.raise_query(ledger, encounter, actor=coder, **asked)
+    queries.withdraw_query(ledger, other, reason="asked twice", actor=coder)
 
 
 def _stored(hospital: Hospital) -> list[Any]:
@@ -250,6 +293,12 @@ def test_every_event_about_a_patient_shows_in_that_patients_trail(
         EncounterCompletion.Started,
         EncounterCompletion.Assigned,
         EncounterCompletion.Notified,
+        PhysicianQuery.Raised,
+        PhysicianQuery.Sent,
+        PhysicianQuery.Escalated,
+        PhysicianQuery.Answered,
+        PhysicianQuery.LinkedToChange,
+        PhysicianQuery.Withdrawn,
     } <= made
 
 
