@@ -712,9 +712,9 @@ class CodingAbstract(Aggregate):
             **{name: fields[name] for name in GROUPING_FIELDS},
         )
 
-    def sign_final(self, *, actor: str) -> None:
+    def sign_final(self, *, actor: str) -> int:
         """The coder's attestation: a principal diagnosis, grouped to a DRG after the last
-        change."""
+        change. Returns the DRG signed."""
         self._open()
         if self.principal is None:
             raise UsageError(
@@ -743,6 +743,7 @@ class CodingAbstract(Aggregate):
             inputs_sha256=last.inputs_sha256,
             actor=actor,
         )
+        return last.drg
 
     def reopen(self, *, reason: str, actor: str) -> None:
         if not self.final:
