@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import click
@@ -148,6 +149,14 @@ class Prepared:
             "discrepancy_id": self.request,
             "description": "d",
             "analysis": "a",
+            "diagnosis": "I50.21",
+            "old": "I50.21",
+            "new": "I50.21",
+            "poa": "Y",
+            "principal": "I50.21",
+            "procedure": "02HV33Z",
+            "on": date.today().isoformat(),
+            "surgeon": "all",
         }
         self.outputs = itertools.count()
 
