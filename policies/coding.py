@@ -106,15 +106,174 @@ class McePolicy:
     meaning: str
     """The edit in words; "{code}", "{age}" and "{sex}" are filled in."""
     what_to_do: str
+    holds_final: bool = False
+    """A warning that still keeps the abstract from being signed final (it resolves once the
+    abstract is complete: a secondary diagnosis, the discharge status, the patient's sex)."""
+
+    def sentence(self, *, code: str | None, age: int, sex: str) -> str:
+        """The edit as one sentence: its meaning, then what to do."""
+        meaning = self.meaning.format(code=code or "a code", age=age, sex=SEX_WORDS.get(sex, sex))
+        return f"{meaning}: {self.what_to_do}."
 
 
-MCE_EDITS: dict[str, McePolicy] = {}
-"""Every edit msdrg's MCE reports, by its name. Filled in below."""
+SEX_WORDS = {"M": "male", "F": "female", "U": "unknown"}
+
+_REFUSE = True
+_WARN = False
+
+MCE_EDITS: dict[str, McePolicy] = {
+    # CMS Definitions of Medicare Code Edits (ICD-10 MCE v43), edit by edit.
+    "INVALID_CODE": McePolicy(
+        _REFUSE,
+        "{code} is not a valid ICD-10 code for this discharge date",
+        "use a code of the code set in force on the discharge date",
+    ),
+    "E_CODE_AS_PDX": McePolicy(
+        _REFUSE,
+        "{code} is an external cause code and cannot be the principal diagnosis",
+        "code the injury or condition as principal and the external cause as secondary",
+    ),
+    "MANIFESTATION_AS_PDX": McePolicy(
+        _REFUSE,
+        "{code} is a manifestation code and cannot be the principal diagnosis",
+        "code the underlying condition first and the manifestation as secondary",
+    ),
+    "UNACCEPTABLE_PDX": McePolicy(
+        _REFUSE,
+        "{code} is not acceptable as the principal diagnosis of an inpatient stay",
+        "code the condition that occasioned the admission as principal",
+    ),
+    "REQUIRES_SDX": McePolicy(
+        _WARN,
+        "{code} is acceptable as principal diagnosis only with a secondary diagnosis",
+        "code the secondary diagnosis that explains the admission",
+        holds_final=True,
+    ),
+    "AGE_CONFLICT": McePolicy(
+        _REFUSE,
+        "{code} is not consistent with the patient's age ({age})",
+        "check the code and the patient's date of birth",
+    ),
+    "SEX_CONFLICT": McePolicy(
+        _REFUSE,
+        "{code} is not consistent with the patient's sex ({sex})",
+        "check the code and the patient's recorded sex",
+    ),
+    "DUPLICATE_OF_PDX": McePolicy(
+        _REFUSE,
+        "{code} is coded both as principal and as secondary diagnosis",
+        "remove the secondary one",
+    ),
+    "INVALID_AGE": McePolicy(
+        _REFUSE,
+        "The patient's age ({age}) is outside 0 to 124 years",
+        "correct the patient's date of birth",
+    ),
+    "INVALID_SEX": McePolicy(
+        _WARN,
+        "The patient's sex ({sex}) is not one the code editor accepts for this discharge date",
+        "record the patient's sex before the abstract is signed final",
+        holds_final=True,
+    ),
+    "INVALID_DISCHARGE_STATUS": McePolicy(
+        _WARN,
+        "The discharge status is not a valid patient discharge status",
+        "set one of the NUBC discharge status codes",
+        holds_final=True,
+    ),
+    "INVALID_POA": McePolicy(
+        _REFUSE,
+        "{code} has a present-on-admission indicator that is not Y, N, U, W or 1",
+        "give one of those indicators",
+    ),
+    "INVALID_ADMIT_DX": McePolicy(
+        _WARN,
+        "{code} is not valid as the admitting diagnosis",
+        "check the admitting diagnosis",
+    ),
+    "QUESTIONABLE_ADMISSION": McePolicy(
+        _WARN,
+        "{code} as principal diagnosis is a questionable reason for an inpatient admission",
+        "make sure the record supports the admission, or query the physician",
+    ),
+    "QUESTIONABLE_OBSTETRIC_ADMISSION": McePolicy(
+        _WARN,
+        "{code} with these diagnoses is a questionable obstetric admission",
+        "make sure an obstetric diagnosis is coded, or query the physician",
+    ),
+    "NONSPECIFIC_PDX": McePolicy(
+        _WARN,
+        "{code} is a non-specific principal diagnosis",
+        "code a more specific diagnosis if the record supports one",
+    ),
+    "NONSPECIFIC_OR": McePolicy(
+        _WARN,
+        "{code} is a non-specific operating room procedure",
+        "code a more specific procedure if the record supports one",
+    ),
+    "OPEN_BIOPSY": McePolicy(
+        _WARN,
+        "{code} is an open biopsy, which CMS reviews",
+        "make sure the record shows an open approach",
+    ),
+    "NON_COVERED": McePolicy(
+        _WARN,
+        "{code} is a procedure Medicare does not cover",
+        "keep it coded as performed; the claim will show it as non-covered",
+    ),
+    "LIMITED_COVERAGE": McePolicy(
+        _WARN,
+        "{code} is covered by Medicare only in limited circumstances",
+        "make sure the record shows the coverage criteria are met",
+    ),
+    "BILATERAL": McePolicy(
+        _WARN,
+        "{code} is part of a bilateral procedure pair",
+        "make sure both sides are documented",
+    ),
+    "WRONG_PROCEDURE_PERFORMED": McePolicy(
+        _WARN,
+        "{code} marks a wrong procedure (wrong site, patient or procedure), which is not paid",
+        "keep it coded as documented; the stay will be reviewed",
+    ),
+    "MEDICARE_IS_SECONDARY_PAYER": McePolicy(
+        _WARN,
+        "{code} suggests that another payer comes before Medicare",
+        "check the payer order",
+    ),
+    "UNSPECIFIED": McePolicy(
+        _WARN,
+        "{code} is unspecified (for example as to side) where a specific code exists",
+        "code the specific one if the record says, or query the physician",
+    ),
+    "INCONSISTENT_WITH_LENGTH_OF_STAY": McePolicy(
+        _WARN,
+        "{code} is not consistent with the length of stay",
+        "check the procedure against the dates of the stay",
+    ),
+}
+"""Every edit msdrg's MCE reports, by its name, and whether it refuses or warns.
+
+Refused, because the code cannot stand as coded (CMS returns such a claim to the provider):
+an invalid code, an external cause, manifestation or otherwise unacceptable principal
+diagnosis, a code the patient's age or sex rules out, a duplicate of the principal diagnosis,
+an impossible age, an invalid POA indicator. Warnings (the code is right but the stay needs a
+look: questionable admissions, coverage, non-specific codes) are recorded with the grouping.
+Warnings that mean the abstract is not complete yet hold its final signature.
+"""
+
+_UNKNOWN_EDIT = McePolicy(
+    _WARN,
+    "{code} raised a Medicare Code Editor edit this ledger does not know",
+    "review the code against the CMS edit definitions",
+)
 
 
 def mce_policy(name: str) -> McePolicy:
     """The policy for an MCE edit name; an edit this table does not know only warns."""
-    raise NotImplementedError
+    if name.startswith("LIMITED_COVERAGE"):
+        return MCE_EDITS["LIMITED_COVERAGE"]
+    return MCE_EDITS.get(name, _UNKNOWN_EDIT)
 
 
 # -- who may code ----------------------------------------------------------------------------------
@@ -126,18 +285,37 @@ READING_ROLES = frozenset({"coder", "him-director", "compliance-officer"})
 
 def may_code(roles: Iterable[str]) -> Decision:
     """Coders and the HIM director code and group stays."""
-    raise NotImplementedError
+    if CODING_ROLES & set(roles):
+        return Decision(True, "coders and the HIM director code stays", POLICY_VERSION)
+    return Decision(False, "only a coder or the HIM director may code a stay", POLICY_VERSION)
 
 
 def may_sign_final(roles: Iterable[str]) -> Decision:
     """Coders and the HIM director sign an abstract final (and reopen it)."""
-    raise NotImplementedError
+    if SIGNING_ROLES & set(roles):
+        return Decision(True, "coders and the HIM director sign coding final", POLICY_VERSION)
+    return Decision(
+        False, "only a coder or the HIM director may sign coding final or reopen it", POLICY_VERSION
+    )
 
 
 def may_read_coding(roles: Iterable[str], *, own_stay: bool = False) -> Decision:
     """Coders, the HIM director and the compliance officer read any stay's coding; a physician
     reads the coding of stays they attended or operated in (`own_stay`)."""
-    raise NotImplementedError
+    held = set(roles)
+    if READING_ROLES & held:
+        return Decision(True, "coders, the HIM director and compliance read coding", POLICY_VERSION)
+    if "physician" in held and own_stay:
+        return Decision(True, "a physician reads the coding of their own stays", POLICY_VERSION)
+    if "physician" in held:
+        return Decision(
+            False, "a physician may read the coding of their own stays only", POLICY_VERSION
+        )
+    return Decision(
+        False,
+        "only coders, the HIM director, compliance or the stay's physicians read coding",
+        POLICY_VERSION,
+    )
 
 
 # -- changes ---------------------------------------------------------------------------------------
@@ -147,19 +325,38 @@ MIN_REASON_LENGTH = 5
 
 def reason_problem(reason: str | None) -> str | None:
     """None when `reason` will do for a change or removal; otherwise the sentence to show."""
-    raise NotImplementedError
+    if reason is None or len(reason.strip()) < MIN_REASON_LENGTH:
+        return (
+            "A change or removal of a code needs a reason of at least "
+            f"{MIN_REASON_LENGTH} characters (--reason)."
+        )
+    return None
 
 
 def poa_problem(poa: str) -> str | None:
     """None for a known POA indicator; otherwise the sentence naming the indicators."""
-    raise NotImplementedError
+    if poa in POA_INDICATORS:
+        return None
+    return f"{poa!r} is not a present-on-admission indicator: use {_listed(POA_INDICATORS)}."
 
 
 def admission_source_problem(code: str) -> str | None:
     """None for a known point-of-origin code; otherwise the sentence naming them."""
-    raise NotImplementedError
+    if code in ADMISSION_SOURCES:
+        return None
+    return f"{code!r} is not a UB-04 point-of-origin code: use {_listed(ADMISSION_SOURCES)}."
 
 
 def discharge_status_problem(code: str) -> str | None:
     """None for a known discharge status; otherwise the sentence naming where to look."""
-    raise NotImplementedError
+    if code in DISCHARGE_STATUSES:
+        return None
+    return (
+        f"{code!r} is not a NUBC patient discharge status: use two digits such as 01 (home), "
+        "03 (skilled nursing facility), 06 (home health) or 20 (expired)."
+    )
+
+
+def _listed(vocabulary: dict[str, str]) -> str:
+    items = [f"{k} ({v})" for k, v in vocabulary.items()]
+    return ", ".join(items[:-1]) + f" or {items[-1]}"
