@@ -151,7 +151,10 @@ def dx_change(
             suggested_by=from_entry,
             query_id=_query(query),
         )
-    _coded(done, f"Changed {old.strip().upper()} to")
+    if done.code == old.strip().upper().replace(".", ""):
+        _coded(done, f"Changed the POA indicator to {poa.strip().upper()} of")
+    else:
+        _coded(done, f"Changed {old.strip().upper()} to")
 
 
 @code.command("dx-remove")

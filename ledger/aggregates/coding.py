@@ -130,6 +130,7 @@ GROUPING_FIELDS = (
     "weights_table",
     "cross_check",
     "version_note",
+    "weights_package_version",
 )
 """What a `Grouped` event records, field for field (`Grouping`'s fields, in its order)."""
 
@@ -348,6 +349,8 @@ class CodingAbstract(Aggregate):
         weights_table: str
         cross_check: dict[str, Any]
         version_note: str | None
+        weights_package_version: str
+        """The `drg` package whose Table 5 gave the weight, GMLOS and AMLOS."""
         regrouped_from: int | None
         """For a regrouping recorded with `--record`: the abstract version of the grouping it
         re-ran; None for a grouping of the abstract as coded."""

@@ -240,9 +240,11 @@ def _suggested_by(encounter: Encounter, reference: str | None) -> str | None:
 
 
 def _query(encounter: Encounter, query_id: UUID | None) -> UUID | None:
-    # TODO(lead, issue 12): when `ledger.aggregates.query.PhysicianQuery` is merged, check that
-    # the query exists (`ledger.repository`) and is about this encounter; until then the id is
-    # recorded as given.
+    # TODO(lead, issue 12): with queries12 merged, check the query here
+    # (`ledger.commands.queries.query_for_change(ledger, query_id, encounter_id=encounter.id)`:
+    # it exists, is about this encounter and is answered), then after the abstract's change call
+    # `queries.link_change(query, abstract, code=..., actor=...)` and save the abstract and the
+    # query together. Until then the id is recorded as given.
     return query_id
 
 
@@ -625,6 +627,11 @@ def regroup(
     if last is None:
         raise UsageError(
             f"Encounter {encounter.id} has never been grouped: run 'code group' first."
+        )
+    if record and abstract.final:
+        raise UsageError(
+            f"The abstract of encounter {encounter.id} is signed final: reopen it ('code "
+            "reopen' with a reason) to record a new grouping, or regroup without --record."
         )
     current = claim_of(ledger, encounter, abstract, now=now) if abstract.principal else None
     mrn = chart_mrn(ledger, encounter.mrn)

@@ -56,6 +56,7 @@ def _grouping(
         edits=[],
         relative_weight=Decimal("1.2345"),
         weights_table="CMS FY2026 Table 5",
+        weights_package_version="1.0.0",
         cross_check={"engine": "drgpy", "drg": "291", "agrees": True},
     )
     return fields
@@ -350,3 +351,15 @@ def test_the_abstract_replays_to_the_same_state() -> None:
     assert replayed.groupings == abstract.groupings
     assert replayed.history == abstract.history
     assert (replayed.final, replayed.signed_by) == (True, "coder1")
+
+
+def test_a_grouped_event_records_every_field_the_grouper_gives() -> None:
+    from dataclasses import fields
+
+    from ledger.coding.grouper import Grouping
+
+    assert tuple(f.name for f in fields(Grouping)) == GROUPING_FIELDS
+    base = {"originator_id", "originator_version", "timestamp"}
+    recorded = {f.name for f in fields(CodingAbstract.Grouped)} - base
+    assert recorded - set(GROUPING_FIELDS) == {"patient_id", "regrouped_from", "actor"}
+    assert set(GROUPING_FIELDS) <= recorded
