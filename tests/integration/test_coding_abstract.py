@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -533,3 +534,37 @@ def test_who_may_read_a_stays_coding_and_every_refusal_recorded(ward: Coding) ->
         assert ward.events() == before + 1  # the refusal, recorded
         last = ward.ledger.recorder.select_notifications(start=before + 1, limit=1)[0]
         assert last.topic == Access.AccessDenied.TOPIC
+
+
+# -- the legal package ----------------------------------------------------------------------------
+
+
+def test_a_coded_stays_legal_package_proves_its_coding_history(
+    ward: Coding, tmp_path: Path
+) -> None:
+    import json
+
+    from ledger.verifier.package import verify_package
+    from ledger.verifier.transcoder import MsgpackTranscoder
+    from projections.legal import legal_package
+    from projections.queries import Purpose
+
+    ward.dx("I50.21", principal=True)
+    ward.dx("N17.9", poa="N")
+    coding.remove_diagnosis(
+        ward.ledger, ward.stay, code="N17.9", reason="not supported", actor=ward.coder
+    )
+    coding.group_stay(ward.ledger, ward.stay, actor=ward.coder)
+    roi = ward.hospital.enrol("roi1", ["roi-specialist"])
+    out = tmp_path / "package"
+    legal_package(
+        ward.ledger, ward.mrn, as_of=ward.ledger.now(), out=out, actor=roi,
+        node=ward.hospital.node(), why=Purpose("legal"),
+    )  # fmt: skip
+    history = json.loads((out / "history.json").read_text())
+    coded = [line for line in history if line["what"].startswith("CodingAbstract.")]
+    assert [line["what"] for line in coded][-2:] == [
+        "CodingAbstract.DiagnosisRemoved",
+        "CodingAbstract.Grouped",
+    ]
+    verify_package(out, transcoder=MsgpackTranscoder(), expected_genesis=None)
