@@ -51,7 +51,8 @@ def test_the_hash_is_of_canonical_json() -> None:
     reordered = dict(reversed(list(inputs.items())))
     assert inputs_sha256(reordered) == inputs_sha256(inputs)
     other = Claim.from_fields(
-        STAY.as_fields() | {"secondary": [{"code": "E1165", "poa": "N"}, {"code": "N179", "poa": "1"}]}
+        STAY.as_fields()
+        | {"secondary": [{"code": "E1165", "poa": "N"}, {"code": "N179", "poa": "1"}]}
     )
     assert inputs_sha256(other.msdrg_input(430)) != inputs_sha256(inputs)
 
@@ -63,7 +64,13 @@ def test_fields_round_trip() -> None:
 
 @pytest.mark.parametrize(
     "change",
-    [{"sex": "X"}, {"age": -1}, {"age": 125}, {"discharge_status": "1"}, {"discharge_status": "AB"}],
+    [
+        {"sex": "X"},
+        {"age": -1},
+        {"age": 125},
+        {"discharge_status": "1"},
+        {"discharge_status": "AB"},
+    ],
 )
 def test_a_claim_the_grouper_cannot_take_is_refused(change: dict[str, object]) -> None:
     with pytest.raises(UsageError):

@@ -1,0 +1,289 @@
+"""Grouping speed and the msdrg/drgpy agreement rate on generated inpatient stays (issue 12).
+
+A few thousand plausible stays are generated from a seed: real codes drawn from the code sets
+(common principal diagnoses that group, and others drawn from the whole ICD-10-CM release that
+msdrg groups without a refusing edit; secondary diagnoses with POA indicators; ICD-10-PCS codes
+from the carried order files), discharge dates across FY2024-FY2026, ages, sexes and discharge
+statuses. Every code is checked against its discharge date with `ledger.coding` before any
+timing, so no stay is rejected by a check.
+
+Then, in one run, on the same stays, median of ROUNDS rounds each:
+
+(a) msdrg alone: `MsdrgGrouper.group(inputs)` on the prepared input dicts; also msdrg's grouper
+    and its Medicare Code Editor together (the two engines the package ships);
+(b) `ledger.coding.grouper.group(claim)`: the input built, msdrg, MCE with each edit named,
+    CMS Table 5, the drgpy cross-check: its rate and the ratio to (a);
+(c) the stays grouped through the ledger: `LEDGER_RUNNER` below, a callable the lead wires to
+    the `code group` command once it exists (NOT MEASURED until then);
+(d) msdrg/drgpy agreement: the share of stays where drgpy gives msdrg's DRG, and the most
+    frequent disagreements with what explains them.
+
+Goal (issue 12): (c) >= 0.8 x (a).
+
+Usage: .venv/bin/python bench/coding.py [--stays 3000] [--rounds 5] [--seed 12] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import Goal, machine_line, print_goals, print_table  # noqa: E402
+from ledger.coding import edits, fiscal, grouper, icd10cm, icd10pcs  # noqa: E402
+from ledger.coding.claim import Claim, CodedDiagnosis, CodedProcedure  # noqa: E402
+from ledger.errors import UsageError  # noqa: E402
+
+# -- (c) through the ledger: the place the lead wires ----------------------------------------------
+
+LedgerRunner = Callable[[Sequence[Claim]], None]
+"""Groups every stay through the ledger (e.g. a discharged encounter per stay, coded with these
+codes beforehand, then `ledger.commands.coding.group(...)` for each, timed): one call per round.
+Setting up the encounters and codes must happen outside the callable, so only grouping counts."""
+
+LEDGER_RUNNER: LedgerRunner | None = None
+"""None until the `code group` command exists; then a function taking the stays."""
+
+
+# -- the stays ------------------------------------------------------------------------------------
+
+COMMON_PRINCIPAL = (
+    "A41.9", "A41.51", "I50.23", "I50.33", "I50.9", "I21.4", "I21.19", "I48.91", "I63.9",
+    "I63.512", "I61.9", "I26.99", "I35.0", "I25.10", "I70.221", "J18.9", "J44.1", "J44.0",
+    "J96.01", "J69.0", "J45.901", "N39.0", "N17.9", "N18.6", "K80.00", "K35.80", "K57.32",
+    "K85.90", "K92.2", "K56.609", "K70.30", "L03.115", "E11.65", "E11.10", "E87.1", "E86.0",
+    "S72.001A", "S72.141A", "S06.5X0A", "M17.11", "M16.11", "M48.062", "M54.16", "C34.90",
+    "C18.9", "C50.911", "C61", "D62", "F32.9", "F10.239", "F20.9", "G40.909", "G45.9", "T81.44XA",
+    "T84.51XA", "R55", "R07.9", "O80", "O34.211", "Z38.00", "U07.1",
+)  # fmt: skip
+COMMON_SECONDARY = (
+    "I10", "E11.9", "E78.5", "E66.9", "Z79.4", "Z79.01", "Z87.891", "F17.210", "N18.30",
+    "N18.4", "I48.91", "I25.10", "E87.1", "E87.2", "E83.42", "D64.9", "D69.6", "J96.01",
+    "J44.9", "N17.9", "E11.22", "E11.65", "I50.22", "I50.32", "K21.9", "G47.33", "F32.A",
+    "F41.9", "R65.20", "R65.21", "E43", "E44.0", "L89.153", "L89.154", "N39.0", "T83.511A",
+    "E03.9", "M81.0", "Z95.1", "Z96.651", "J18.9", "I63.9", "R40.2410", "Y92.009", "W19.XXXA",
+)  # fmt: skip
+COMMON_PROCEDURES = (
+    "0DTJ4ZZ", "0FT44ZZ", "0SR9019", "0SRB019", "0SRC0J9", "0SRD0J9", "02703DZ", "027034Z",
+    "5A1955Z", "5A1945Z", "5A1935Z", "0BH17EZ", "0DB68ZX", "0DJ08ZZ", "30233N1", "3E033GC",
+    "0W9G3ZZ", "0T9B70Z", "10E0XZZ", "10D00Z1", "0UT90ZZ", "0QS604Z", "B2111ZZ", "4A023N7",
+)  # fmt: skip
+STATUSES = ("01",) * 12 + ("06",) * 5 + ("03",) * 4 + ("62",) * 1 + ("20",) * 1 + ("02",) * 1
+POA_WEIGHTS = (("Y", 86), ("N", 8), ("U", 3), ("W", 3))
+
+
+def _billable_pool(rng: random.Random, size: int) -> list[str]:
+    """A random sample of billable ICD-10-CM codes of the release (no dots)."""
+    library: Any = icd10cm._cm()
+    leaves = [c for c in library.get_all_codes(False) if library.is_leaf(c) and "-" not in c]
+    return [icd10cm.normalise(c) for c in rng.sample(leaves, size)]
+
+
+def _valid_dx(code: str, on: date) -> str | None:
+    try:
+        return icd10cm.check_diagnosis(code, on=on).code
+    except UsageError:
+        return None
+
+
+def _valid_pr(code: str, on: date) -> str | None:
+    try:
+        return icd10pcs.check_procedure(code, on=on).code
+    except UsageError:
+        return None
+
+
+def _groups_cleanly(claim: Claim) -> bool:
+    version = fiscal.grouper_version(claim.discharge)
+    if edits.refusing(edits.code_edits(claim)):
+        return False
+    return grouper._run_msdrg(claim.msdrg_input(version)).get("return_code") == "OK"
+
+
+def make_stays(count: int, seed: int) -> list[Claim]:
+    rng = random.Random(seed)
+    first, last = date(2023, 10, 1), date(2026, 9, 30)
+    span = (last - first).days
+    wide_dx = _billable_pool(rng, 4000)
+    pcs_rows = [c for c in icd10pcs._table() if len(c) == 7]
+    poas = [p for p, w in POA_WEIGHTS for _ in range(w)]
+    stays: list[Claim] = []
+    while len(stays) < count:
+        on = first + timedelta(days=rng.randrange(span + 1))
+        pdx_code = rng.choice(COMMON_PRINCIPAL) if rng.random() < 0.7 else rng.choice(wide_dx)
+        pdx = _valid_dx(pdx_code, on)
+        if pdx is None:
+            continue
+        age = 0 if pdx.startswith("Z38") else rng.randint(18, 95)
+        sex = "F" if pdx.startswith(("O", "C50")) else ("M" if pdx == "C61" else rng.choice("MF"))
+        secondary: dict[str, CodedDiagnosis] = {}
+        for _ in range(rng.choice((0, 1, 2, 3, 3, 4, 5, 6, 8, 10))):
+            pick = rng.choice(COMMON_SECONDARY) if rng.random() < 0.75 else rng.choice(wide_dx)
+            code = _valid_dx(pick, on)
+            if code is not None and code != pdx and code not in secondary:
+                secondary[code] = CodedDiagnosis(code, rng.choice(poas))
+        procedures: dict[str, CodedProcedure] = {}
+        for _ in range(rng.choice((0, 0, 0, 1, 1, 2, 3))):
+            pick = rng.choice(COMMON_PROCEDURES) if rng.random() < 0.7 else rng.choice(pcs_rows)
+            code = _valid_pr(pick, on)
+            if code is not None:
+                procedures[code] = CodedProcedure(code, on)
+        conflicts = icd10cm.excludes1_conflicts([pdx, *secondary])
+        for conflict in conflicts:
+            secondary.pop(conflict.other, None) if conflict.other != pdx else None
+            secondary.pop(conflict.code, None) if conflict.code != pdx else None
+        claim = Claim(
+            discharge=on,
+            age=age,
+            sex=sex,
+            discharge_status=rng.choice(STATUSES),
+            admission_source=rng.choice("1124569"),
+            principal=CodedDiagnosis(pdx, "Y"),
+            secondary=tuple(secondary.values()),
+            procedures=tuple(procedures.values()),
+        )
+        if _groups_cleanly(claim):
+            stays.append(claim)
+    return stays
+
+
+# -- timing ---------------------------------------------------------------------------------------
+
+
+def _rate(count: int, run: Callable[[], Any], rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return count / statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stays", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--quick", action="store_true", help="500 stays, 3 rounds")
+    args = parser.parse_args()
+    if args.quick:
+        args.stays, args.rounds = 500, 3
+    print(machine_line())
+    started = time.perf_counter()
+    stays = make_stays(args.stays, args.seed)
+    print(
+        f"{len(stays)} stays generated (seed {args.seed}) in {time.perf_counter() - started:.1f} s;"
+        f" {sum(len(s.secondary) for s in stays) / len(stays):.1f} secondary diagnoses and "
+        f"{sum(len(s.procedures) for s in stays) / len(stays):.2f} procedures a stay"
+    )
+    inputs = [s.msdrg_input(fiscal.grouper_version(s.discharge)) for s in stays]
+
+    import msdrg  # the engines as a user of the package alone would hold them
+
+    engine = msdrg.MsdrgGrouper()
+    editor = msdrg.MceEditor()
+    for one in inputs[:50]:  # warm both sides alike
+        engine.group(one)
+        editor.edit(one)
+    for stay in stays[:50]:
+        grouper.group(stay)
+
+    def msdrg_alone() -> None:
+        for one in inputs:
+            engine.group(one)
+
+    def msdrg_and_mce() -> None:
+        for one in inputs:
+            engine.group(one)
+            editor.edit(one)
+
+    results: list[grouper.Grouping] = []
+
+    def ours() -> None:
+        results.clear()
+        results.extend(grouper.group(stay) for stay in stays)
+
+    def drgpy_alone() -> None:
+        for one in inputs:
+            grouper._cross_check(one, None, None)
+
+    n = len(stays)
+    alone = _rate(n, msdrg_alone, args.rounds)
+    both = _rate(n, msdrg_and_mce, args.rounds)
+    module = _rate(n, ours, args.rounds)
+    cross = _rate(n, drgpy_alone, args.rounds)
+    rows = [
+        ["(a) msdrg grouper alone", f"{alone:,.0f}", "1.00"],
+        ["(a') msdrg grouper + its MCE", f"{both:,.0f}", f"{both / alone:.2f}"],
+        ["    drgpy alone (the cross-check)", f"{cross:,.0f}", f"{cross / alone:.2f}"],
+        ["(b) ledger.coding.grouper.group", f"{module:,.0f}", f"{module / alone:.2f}"],
+    ]
+    ledger_ratio: float | None = None
+    if LEDGER_RUNNER is not None:
+        runner = LEDGER_RUNNER
+        through = _rate(n, lambda: runner(stays), args.rounds)
+        ledger_ratio = through / alone
+        rows.append(["(c) through the ledger", f"{through:,.0f}", f"{ledger_ratio:.2f}"])
+    else:
+        rows.append(["(c) through the ledger", "not wired", "-"])
+    print_table(
+        f"Stays grouped per second, median of {args.rounds} rounds of {n}",
+        ["path", "stays/s", "x msdrg"],
+        rows,
+    )
+
+    agree = sum(1 for g in results if g.cross_check.agrees)
+    patterns: Counter[tuple[str, str, str]] = Counter()
+    for g in results:
+        if g.cross_check.agrees:
+            continue
+        ours_drg = "none" if g.drg is None else f"{g.drg:03d}"
+        if g.initial_drg != g.drg and g.cross_check.drg == f"{g.initial_drg:03d}":
+            why = "HAC rule (drgpy gives msdrg's DRG before it)"
+        elif g.grouper_version in (401, 440):
+            why = f"drgpy has no v{g.grouper_version / 10:.1f}"
+        elif g.cross_check.drg is None:
+            why = "drgpy gives no DRG (or failed)"
+        elif g.drg is not None and abs(g.drg - int(g.cross_check.drg)) <= 2:
+            why = "severity level (CC/MCC) in one DRG family"
+        elif g.inputs["procedures"]:
+            why = "procedure (O.R.) logic"
+        else:
+            why = "principal diagnosis logic"
+        patterns[(ours_drg, g.cross_check.drg or "none", why)] += 1
+    print_table(
+        f"msdrg/drgpy agreement: {agree}/{n} = {agree / n:.1%}; the most frequent disagreements",
+        ["msdrg -> drgpy", "stays", "explained by"],
+        [[f"{a} -> {b}", str(c), why] for (a, b, why), c in patterns.most_common(12)],
+    )
+    reasons: Counter[str] = Counter()
+    for (_, _, why), c in patterns.items():
+        reasons[why] += c
+    print("disagreements by cause: " + ", ".join(f"{w}: {c}" for w, c in reasons.most_common()))
+
+    print_goals(
+        [
+            Goal(
+                "stays grouped through the ledger >= 0.8 x msdrg alone",
+                ledger_ratio,
+                0.8,
+                "LEDGER_RUNNER in bench/coding.py is not wired to `code group` yet; "
+                f"ledger.coding.grouper.group alone is {module / alone:.2f} x msdrg",
+            )
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()
