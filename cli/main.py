@@ -150,6 +150,10 @@ COMMANDS: Mapping[str, Lazy] = {
         "cli.integrity:checkpoint",
         "Bring the Merkle log up to date and sign a checkpoint of it with the node key.",
     ),
+    "code": Lazy(
+        "cli.coding:code",
+        "Coding and abstracting: diagnoses, procedures, MS-DRG grouping, the final abstract.",
+    ),
     "deficiency": Lazy(
         "cli.deficiency:deficiency",
         "Chart completion: what records lack, delinquent records, physicians in jeopardy.",

@@ -20,6 +20,7 @@ from eventsourcing.utils import get_topic
 from ledger.aggregates.access import Access
 from ledger.aggregates.access_policy import AccessPolicy
 from ledger.aggregates.chart_volume import ChartVolume
+from ledger.aggregates.coding import CodingAbstract
 from ledger.aggregates.completion import EncounterCompletion
 from ledger.aggregates.discrepancy import Discrepancy
 from ledger.aggregates.documents import Document
@@ -78,6 +79,7 @@ _CHANGE_LOCATION = AuditMeaning("change", ("location",), patient="originator_id"
 _CHANGE_DEFICIENCY = AuditMeaning("change", ("deficiencies",), patient="originator_id")
 _CHANGE_REQUEST = AuditMeaning("change", ("release-request",))
 _CHANGE_QUERY = AuditMeaning("change", ("coding", "query"))
+_CHANGE_CODING = AuditMeaning("change", ("coding",))
 
 CATALOGUE: dict[type, Declaration] = {
     # access: each attempt to see patient data, as recorded
@@ -172,6 +174,20 @@ CATALOGUE: dict[type, Declaration] = {
     PhysicianQuery.Escalated: _CHANGE_QUERY,
     PhysicianQuery.Withdrawn: _CHANGE_QUERY,
     PhysicianQuery.LinkedToChange: _CHANGE_QUERY,
+    # coding and abstracting: the coded abstract of one stay
+    CodingAbstract.Created: NotAboutAPatient(_NEVER_STORED),
+    CodingAbstract.Started: AuditMeaning("create", ("coding",)),
+    CodingAbstract.DiagnosisCoded: _CHANGE_CODING,
+    CodingAbstract.DiagnosisChanged: _CHANGE_CODING,
+    CodingAbstract.DiagnosisRemoved: _CHANGE_CODING,
+    CodingAbstract.ProcedureCoded: _CHANGE_CODING,
+    CodingAbstract.ProcedureChanged: _CHANGE_CODING,
+    CodingAbstract.ProcedureRemoved: _CHANGE_CODING,
+    CodingAbstract.DischargeStatusSet: _CHANGE_CODING,
+    CodingAbstract.AdmissionSourceSet: _CHANGE_CODING,
+    CodingAbstract.Grouped: _CHANGE_CODING,
+    CodingAbstract.SignedFinal: _CHANGE_CODING,
+    CodingAbstract.Reopened: _CHANGE_CODING,
     # imports
     ImportedResource.Created: NotAboutAPatient(_NEVER_STORED),
     ImportedResource.Imported: AuditMeaning("create", ("import",)),

@@ -99,6 +99,7 @@ DEFAULT_SECTIONS: dict[str, tuple[str, ...]] = {
         "chart",
         "chart-as-of",
         "history",
+        "coding",
     ),
     "public-health": (
         "demographics",
@@ -111,7 +112,9 @@ DEFAULT_SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "research": (),
 }
-"""Minimum necessary: the chart sections each purpose may see ("*": all of them)."""
+"""Minimum necessary: the chart sections each purpose may see ("*": all of them). "coding" is a
+stay's coded abstract and its groupings (`projections.coding`): the claim is made from it, so
+payment sees it; who may read it at all is `policies.coding.may_read_coding`."""
 
 
 @dataclass(frozen=True)

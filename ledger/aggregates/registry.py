@@ -10,6 +10,7 @@ from __future__ import annotations
 from ledger.aggregates.access import Access
 from ledger.aggregates.access_policy import AccessPolicy
 from ledger.aggregates.chart_volume import ChartVolume
+from ledger.aggregates.coding import CodingAbstract
 from ledger.aggregates.completion import EncounterCompletion
 from ledger.aggregates.discrepancy import Discrepancy
 from ledger.aggregates.documents import Document
@@ -27,6 +28,7 @@ AGGREGATES = (
     AccessPolicy,
     AccessReview,
     ChartVolume,
+    CodingAbstract,
     EncounterCompletion,
     DisclosureSuspension,
     Discrepancy,

@@ -4,8 +4,10 @@
 it names and records one event: granted, or denied and then raised. `record_shown` decides a
 list that names patients row by row and records what is shown and what is withheld, so one
 restricted row never blocks the list. Both authenticate the reader, read the clock once
-(`Ledger.now`) and ask `policies.access`; `relationship_to` is the treatment relationship that
-policy weighs, from the patient's encounters. The events are `ledger.aggregates.access.Access`.
+(`Ledger.now`) and ask `policies.access`. `record_refusal` records a read that a rule of its own
+(who may read a stay's coding) refused before the access policy was asked. `relationship_to`
+is the treatment relationship that policy weighs, from the patient's encounters. The events
+are `ledger.aggregates.access.Access`.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from ledger.aggregates.access import Access, Listed
 from ledger.aggregates.access_policy import current_access_config
 from ledger.errors import AccessDenied, PatientNotFound
 from policies import access as policy
 from policies.access import AccessConfig, AccessDecision
+from policies.roles import Decision
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
@@ -150,6 +153,31 @@ def record_shown(
         )
     ledger.save(*records, signer=actor)
     return Listed(frozenset(shown), frozenset(withheld))
+
+
+def record_refusal(
+    ledger: Ledger,
+    mrns: list[str],
+    *,
+    actor: Identity,
+    action: str,
+    sections: list[str],
+    purpose: str,
+    refusal: Decision,
+) -> NoReturn:
+    """Record a read that a rule of its own refused before the access policy was asked (who
+    may read a stay's coding, `policies.coding`), then raise: every refusal is in the trail."""
+    ledger.authenticate(actor)  # a refusal is recorded for a real user only
+    config = current_access_config(ledger)
+    decision = AccessDecision(
+        False, refusal.reason, f"{refusal.policy_version}+{config.policy_version}"
+    )
+    record = _record(
+        actor, sorted({m.strip().upper() for m in mrns}), action, sections, purpose, decision,
+        False, False,
+    )  # fmt: skip
+    ledger.save(record, signer=actor)
+    raise AccessDenied(f"Access refused: {refusal.reason}.")
 
 
 def relationship_to(

@@ -20,6 +20,7 @@ from uuid import UUID
 
 from eventsourcing.domain import CanMutateAggregate
 
+from ledger.aggregates.coding import abstract_id
 from ledger.aggregates.encounter import Encounter
 from ledger.aggregates.patient import Patient, patient_id
 from ledger.errors import UsageError
@@ -85,8 +86,8 @@ def encounters(ledger: Ledger, mrn: str) -> list[Encounter]:
 
 def chart_history(ledger: Ledger, mrn: str) -> list[HistoryLine]:
     """Every change to the chart, in recorded order: the events of the patient record(s),
-    their encounters, and every document that was ever in the chart (filed, refiled in or
-    away)."""
+    their encounters and each encounter's coding abstract, and every document that was ever in
+    the chart (filed, refiled in or away)."""
     patient = current_patient(ledger, mrn)
     patient_ids = chart_patient_ids(ledger, patient)
     lines: list[HistoryLine] = []
@@ -97,6 +98,7 @@ def chart_history(ledger: Ledger, mrn: str) -> list[HistoryLine]:
             lines.append(_line(event, late=late))
     for oid in encounter_ids(ledger, patient_ids):
         lines.extend(_encounter_history(_events(ledger, oid)))
+        lines.extend(_line(event, late=False) for event in _events(ledger, abstract_id(oid)))
     for oid in documents_ever_in(ledger, set(patient_ids)):
         lines.extend(_line(event, late=False) for event in _events(ledger, oid))
     lines.sort(key=lambda line: line.recorded_at)  # stable: each aggregate stays in order

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import click
@@ -159,6 +160,14 @@ class Prepared:
             "query_id": self.query,
             "indicators": self.entry,
             "question": "What condition does the history support?",
+            "diagnosis": "I50.21",
+            "old": "I50.21",
+            "new": "I50.21",
+            "poa": "Y",
+            "principal": "I50.21",
+            "procedure": "02HV33Z",
+            "on": date.today().isoformat(),
+            "surgeon": "all",
         }
         self.outputs = itertools.count()
 

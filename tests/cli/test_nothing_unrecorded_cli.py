@@ -87,6 +87,26 @@ COMMANDS: dict[str, Shows | str] = {
     "chart show": Shows(("chart", "show", ADA, "--purpose", "operations"), "tech1"),
     "chart sign": WRITE,
     "checkpoint": NO_PATIENT,
+    "code dx": WRITE,
+    "code dx-change": WRITE,
+    "code dx-remove": WRITE,
+    "code final": WRITE,
+    "code group": _reason(
+        "a write: prints the grouping it recorded for the encounter it was given; the Grouped "
+        "event is the record (the audit trail shows it)"
+    ),
+    "code px": WRITE,
+    "code px-change": WRITE,
+    "code px-remove": WRITE,
+    "code regroup": Shows(("code", "regroup", "{encounter}", "--purpose", "operations"), "coder1"),
+    "code reopen": WRITE,
+    "code show": Shows(("code", "show", "{encounter}", "--purpose", "operations"), "coder1"),
+    "code status": WRITE,
+    "code suggest": Shows(("code", "suggest", "{encounter}", "--purpose", "operations"), "coder1"),
+    "code what-if": Shows(
+        ("code", "what-if", "{encounter}", "--principal", "J18.9", "--purpose", "operations"),
+        "coder1",
+    ),
     "deficiency delinquent": Shows(("deficiency", "delinquent"), "him1", shown=False),
     "deficiency jeopardy": Shows(("deficiency", "jeopardy"), "him1", shown=False),
     "deficiency list": Shows(("deficiency", "list"), "him1"),
@@ -217,6 +237,7 @@ def prepared(run: Chartledger, tmp_path: Path) -> dict[str, list[str]]:
         ("roi1", "roi-specialist"),
         ("him1", "him-director"),
         ("fhir", "interface"),
+        ("coder1", "coder"),
     ):
         run.enrol(name, role)
     run("patient", "register", "--given", "Ada", "--family", "Okafor", "--born", "1961-04-02",
@@ -234,6 +255,9 @@ def prepared(run: Chartledger, tmp_path: Path) -> dict[str, list[str]]:
                  "--option", "Delirium", "--option", "Other", "--option",
                  "Clinically undetermined", actor="him1").output  # fmt: skip
     query = raised.split("Raised query ")[1].split()[0]
+    run("code", "dx", encounter, "I50.21", "--poa", "Y", "--principal", actor="coder1")
+    run("code", "dx", encounter, "N17.9", "--poa", "Y", actor="coder1")
+    run("code", "group", encounter, actor="coder1")
     scan = tmp_path / "consent.txt"
     scan.write_text("Consent to treatment, signed.\n")
     filed = run("chart", "file", ADA, str(scan), "--kind", "consent", actor="tech1").output
@@ -257,6 +281,7 @@ def prepared(run: Chartledger, tmp_path: Path) -> dict[str, list[str]]:
         places[phase] = {
             "{document}": document,
             "{query}": query,
+            "{encounter}": encounter,
             "{request}": _request(run),
             "{fhir}": str(fhir),
             "{now}": datetime.now(UTC).isoformat(),

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from ledger.aggregates.access import Access
 from ledger.aggregates.chart_volume import ChartVolume
+from ledger.aggregates.coding import CodingAbstract
 from ledger.aggregates.completion import EncounterCompletion
 from ledger.aggregates.discrepancy import Discrepancy
 from ledger.aggregates.documents import Document
@@ -21,6 +22,7 @@ from ledger.aggregates.release import DisclosureSuspension, ReleaseRequest
 from ledger.catalogue import AUDITED, EVERY_PATIENT
 from ledger.commands import (
     access,
+    coding,
     completion,
     documents,
     encounters,
@@ -35,7 +37,12 @@ from ledger.verifier.envelope import opened_hash
 from projections.audit import audit_patient
 from tests.conftest import Hospital
 
-ADA = {"given_name": "Ada", "family_name": "Okafor", "sex": "female"}
+ADA = {
+    "given_name": "Ada",
+    "family_name": "Okafor",
+    "sex": "female",
+    "birth_date": date(1961, 4, 2),
+}
 BEN = {"given_name": "Ben", "family_name": "Salo", "sex": "male"}
 
 
@@ -98,6 +105,26 @@ def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
     encounters.discharge(
         ledger, encounter, disposition="home", effective_at=now - timedelta(hours=1), actor=tech
     )
+    coder = hospital.enrol("coder1", ["coder"])
+    coding.code_diagnosis(ledger, encounter, code="J45.51", poa="Y", principal=True, actor=coder)
+    coding.code_diagnosis(ledger, encounter, code="I10", poa="Y", principal=False, actor=coder)
+    coding.change_diagnosis(
+        ledger, encounter, old="I10", new="I10", poa="U", reason="not documented", actor=coder
+    )
+    coding.remove_diagnosis(ledger, encounter, code="I10", reason="not supported", actor=coder)
+    on = (now - timedelta(days=2)).date()
+    coding.code_procedure(
+        ledger, encounter, code="5A1935Z", on=on, operating_physician="doc1", actor=coder
+    )
+    coding.change_procedure(
+        ledger, encounter, old="5A1935Z", new="5A1935Z", on=on + timedelta(days=1),
+        reason="the ventilator record dates it", actor=coder,
+    )  # fmt: skip
+    coding.remove_procedure(ledger, encounter, code="5A1935Z", reason="not done", actor=coder)
+    coding.set_status(ledger, encounter, discharge_status="01", admission_source="1", actor=coder)
+    coding.group_stay(ledger, encounter, actor=coder)
+    coding.sign_final(ledger, encounter, actor=coder)
+    coding.reopen(ledger, encounter, reason="an audit finding", actor=coder)
     scan = tmp_path / "consent.pdf"
     scan.write_bytes(b"%PDF-1.4 consent")
     document = documents.file_document(ledger, ben, scan, kind="consent", actor=tech)
@@ -299,6 +326,18 @@ def test_every_event_about_a_patient_shows_in_that_patients_trail(
         PhysicianQuery.Answered,
         PhysicianQuery.LinkedToChange,
         PhysicianQuery.Withdrawn,
+        CodingAbstract.Started,
+        CodingAbstract.DiagnosisCoded,
+        CodingAbstract.DiagnosisChanged,
+        CodingAbstract.DiagnosisRemoved,
+        CodingAbstract.ProcedureCoded,
+        CodingAbstract.ProcedureChanged,
+        CodingAbstract.ProcedureRemoved,
+        CodingAbstract.DischargeStatusSet,
+        CodingAbstract.AdmissionSourceSet,
+        CodingAbstract.Grouped,
+        CodingAbstract.SignedFinal,
+        CodingAbstract.Reopened,
     } <= made
 
 
