@@ -8,13 +8,13 @@ from uuid import UUID
 
 import pytest
 
-from ledger.aggregates.documents import read_document
 from ledger.aggregates.patient import patient_id
 from ledger.commands import documents, encounters, entries, patients
 from ledger.commands.batch import Batch
 from ledger.errors import ConflictError, UsageError
 from ledger.integrity.keys import Identity
 from ledger.reads import charts
+from ledger.reads.documents import read_document
 from policies.limits import UnknownDisposition
 from tests.conftest import Hospital
 from tests.rawdb import RawDB
