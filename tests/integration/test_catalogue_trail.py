@@ -223,7 +223,7 @@ def _scenario(hospital: Hospital, tmp_path: Path) -> tuple[str, str]:
 def _queries(hospital: Hospital, encounter: UUID, entry: UUID, now: datetime) -> None:
     """A physician query raised, sent, escalated, answered and linked; another withdrawn."""
     ledger = hospital.ledger
-    coder = hospital.enrol("coder1", ["coder"])
+    coder = hospital.identity("coder1")
     him = hospital.enrol("him1", ["him-director"])
     doc = hospital.identity("doc1")
     asked = {
