@@ -25,7 +25,8 @@ from eventsourcing.application import AggregateNotFoundError
 
 from ledger.aggregates.coding import CodingAbstract, abstract_id, dotted_diagnosis, plain_code
 from ledger.aggregates.encounter import Encounter
-from ledger.commands import access
+from ledger.aggregates.query import PhysicianQuery
+from ledger.commands import access, queries
 from ledger.errors import NotFound, UsageError, require
 from ledger.reads.charts import chart_mrn
 from policies import charting
@@ -239,13 +240,22 @@ def _suggested_by(encounter: Encounter, reference: str | None) -> str | None:
     return f"{encounter.id}:{entry}"
 
 
-def _query(encounter: Encounter, query_id: UUID | None) -> UUID | None:
-    # TODO(lead, issue 12): with queries12 merged, check the query here
-    # (`ledger.commands.queries.query_for_change(ledger, query_id, encounter_id=encounter.id)`:
-    # it exists, is about this encounter and is answered), then after the abstract's change call
-    # `queries.link_change(query, abstract, code=..., actor=...)` and save the abstract and the
-    # query together. Until then the id is recorded as given.
-    return query_id
+def _query(ledger: Ledger, encounter: Encounter, query_id: UUID | None) -> PhysicianQuery | None:
+    """The answered physician query of this stay a code change comes from (checked before the
+    change is made); the command links its answer to the change and saves both together."""
+    if query_id is None:
+        return None
+    return queries.query_for_change(ledger, query_id, encounter_id=encounter.id)
+
+
+def _link(
+    query: PhysicianQuery | None, abstract: CodingAbstract, code: str, actor: Identity
+) -> list[PhysicianQuery]:
+    """Record on the query which change its answer led to (to be saved with the abstract)."""
+    if query is None:
+        return []
+    queries.link_change(query, abstract, code=code, actor=actor.name)
+    return [query]
 
 
 def _check_physician(ledger: Ledger, name: str) -> str:
@@ -300,6 +310,7 @@ def code_diagnosis(
     encounter = ledger.encounter(encounter_id)
     on = coding_date(encounter, now)
     diagnosis = icd10cm.check_diagnosis(code, on=on)
+    query = _query(ledger, encounter, query_id)
     abstract = _abstract(ledger, encounter, actor.name)
     _no_excludes1(abstract, diagnosis.code, leaving=None)
     abstract.code_diagnosis(
@@ -309,10 +320,11 @@ def code_diagnosis(
         checked_on=on,
         actor=actor.name,
         suggested_by=_suggested_by(encounter, suggested_by),
-        query_id=_query(encounter, query_id),
+        query_id=query.id if query is not None else None,
     )
     warnings = _edits_of(ledger, encounter, abstract, diagnosis.code, now=now)
-    ledger.save(abstract, signer=actor)
+    linked = _link(query, abstract, diagnosis.code, actor)
+    ledger.save(abstract, *linked, signer=actor)
     return Coded(
         encounter.id, encounter.mrn, diagnosis.code, diagnosis.dotted, diagnosis.description, on,
         warnings,
@@ -352,6 +364,7 @@ def change_diagnosis(
     on = coding_date(encounter, now)
     abstract = _existing(ledger, encounter.id, "changing a code")
     diagnosis = icd10cm.check_diagnosis(new, on=on)
+    query = _query(ledger, encounter, query_id)
     _no_excludes1(abstract, diagnosis.code, leaving=plain_code(old))
     abstract.change_diagnosis(
         old,
@@ -361,10 +374,11 @@ def change_diagnosis(
         checked_on=on,
         actor=actor.name,
         suggested_by=_suggested_by(encounter, suggested_by),
-        query_id=_query(encounter, query_id),
+        query_id=query.id if query is not None else None,
     )
     warnings = _edits_of(ledger, encounter, abstract, diagnosis.code, now=now)
-    ledger.save(abstract, signer=actor)
+    linked = _link(query, abstract, diagnosis.code, actor)
+    ledger.save(abstract, *linked, signer=actor)
     return Coded(
         encounter.id, encounter.mrn, diagnosis.code, diagnosis.dotted, diagnosis.description, on,
         warnings,

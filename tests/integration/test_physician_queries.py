@@ -455,3 +455,44 @@ def _accesses(ledger: Ledger) -> list[Any]:
     )
     mapper = ledger.mapper
     return [mapper.to_domain_event(note) for note in notes]
+
+
+def test_a_code_change_from_an_answer_links_the_query_in_the_same_save(ward: Ward) -> None:
+    """Through the coding command: a diagnosis coded from an answered query records the query's
+    id on the coding event and the link on the query, in one save; an unanswered query, or one
+    about another stay, refuses the code and writes nothing."""
+    from ledger.aggregates.coding import CodingAbstract, abstract_id
+    from ledger.commands import coding
+
+    ledger = ward.ledger
+    query_id = ward.sent()
+    ward.refused(
+        UsageError,
+        "has not been answered",
+        lambda: coding.code_diagnosis(
+            ledger,
+            ward.encounter,
+            code="D62",
+            poa="Y",
+            principal=False,
+            query_id=query_id,
+            actor=ward.coder,
+        ),
+    )
+    commands.answer_query(ledger, query_id, choice=1, actor=ward.dr1)
+    before = ward.events()
+    coding.code_diagnosis(
+        ledger, ward.encounter, code="D62", poa="Y", principal=False, query_id=query_id,
+        actor=ward.coder,
+    )  # fmt: skip
+    assert ward.events() == before + 3  # the abstract started, the code, and the query's link
+    abstract = ledger.repository.get(abstract_id(ward.encounter))
+    assert isinstance(abstract, CodingAbstract)
+    coded = [
+        e for e in ledger.events.get(abstract.id) if isinstance(e, CodingAbstract.DiagnosisCoded)
+    ]
+    assert [(e.code, e.query_id) for e in coded] == [("D62", query_id)]
+    (link,) = physician_query(ledger, query_id).links
+    assert link.abstract_id == abstract.id
+    assert link.change == f"{abstract.id}/{coded[0].originator_version}"
+    assert link.code == "D62"
