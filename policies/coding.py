@@ -360,3 +360,32 @@ def discharge_status_problem(code: str) -> str | None:
 def _listed(vocabulary: dict[str, str]) -> str:
     items = [f"{k} ({v})" for k, v in vocabulary.items()]
     return ", ".join(items[:-1]) + f" or {items[-1]}"
+
+
+# -- the department's reports (issue 12, items 4 and 6) --------------------------------------------
+
+PRODUCTIVITY_ROLES = frozenset({"him-director", "compliance-officer"})
+"""Who reads every coder's productivity: the department's manager and compliance."""
+
+WORKLIST_CLASSES = frozenset({"inpatient"})
+"""The encounter classes the coding worklist (DNFB) follows: the stays an MS-DRG abstract is
+signed final for (`code final` needs a grouping, and MS-DRG groups inpatient stays only)."""
+
+
+def may_read_productivity(roles: Iterable[str], *, own: bool) -> Decision:
+    """The HIM director and compliance read every coder's productivity; a coder reads their own
+    (`own`: the report is only of the reader's own work). It names no patient."""
+    held = set(roles)
+    if PRODUCTIVITY_ROLES & held:
+        return Decision(
+            True, "the HIM director and compliance read every coder's productivity", POLICY_VERSION
+        )
+    if "coder" in held and own:
+        return Decision(True, "a coder reads their own productivity", POLICY_VERSION)
+    if "coder" in held:
+        return Decision(False, "a coder reads their own productivity only", POLICY_VERSION)
+    return Decision(
+        False,
+        "only the HIM director, compliance or the coder themself read coding productivity",
+        POLICY_VERSION,
+    )
