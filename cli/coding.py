@@ -637,3 +637,97 @@ def suggest(session: Session, encounter: str, purpose: str, as_json: bool) -> No
                 for s in found
             ],
         )  # fmt: skip
+
+
+# -- the department's worklist and productivity ---------------------------------------------------
+
+
+def _holds(row: Any) -> str:
+    return "; ".join(hold.sentence() for hold in row.holds) or "-"
+
+
+@code.command("worklist")
+@_PURPOSE
+@click.option("--coder", help="Only the stays this coder has worked on (a user name).")
+@json_option
+@pass_session
+def worklist(session: Session, purpose: str, coder: str | None, as_json: bool) -> None:
+    """The coding worklist (DNFB): inpatient stays discharged and not yet signed final, oldest
+    discharge first, with the days since discharge, what holds each (an open physician query,
+    documentation the chart lacks) and the last grouping's DRG (the access is recorded)."""
+    from cli.output import emit_json, note_withheld, table
+    from projections.coding import coding_worklist
+
+    actor = session.identity()
+    with session.ledger() as ledger:
+        rows = coding_worklist(ledger, purpose=purpose, actor=actor, coder=coder)
+    note_withheld(rows, "stay")
+    if as_json:
+        emit_json([row.as_dict() for row in rows])
+        return
+    held = sum(1 for row in rows if row.held)
+    table(
+        f"Coding worklist: {len(rows)} stay{'' if len(rows) == 1 else 's'} discharged, not final "
+        f"({held} held)",
+        ["discharged", "days", "MRN", "encounter", "attending", "status", "DRG", "held by"],
+        [
+            [
+                row.discharged_at.date().isoformat(),
+                str(row.days_since_discharge),
+                row.mrn,
+                str(row.encounter_id),
+                row.attending,
+                row.status,
+                "-"
+                if row.drg is None
+                else f"{row.drg:03d}" + ("" if row.drg_current else " (out of date)"),
+                _holds(row),
+            ]
+            for row in rows
+        ],
+    )
+
+
+@code.command("productivity")
+@click.option("--from", "since", required=True, metavar="DATE", help="The first day (UTC).")
+@click.option("--to", "until", required=True, metavar="DATE", help="The last day (UTC).")
+@click.option("--coder", help="Only this coder (a coder sees their own).")
+@json_option
+@pass_session
+def productivity(
+    session: Session, since: str, until: str, coder: str | None, as_json: bool
+) -> None:
+    """Stays each coder signed final per day, and the case mix index (the mean relative weight
+    of the final groupings) of what they coded. It names no patient, so it records no access."""
+    from cli.output import emit_json, say, table
+    from cli.parsing import parse_day
+    from projections.coding import coding_productivity
+
+    start, end = parse_day(since), parse_day(until)
+    actor = session.identity()
+    with session.ledger() as ledger:
+        report = coding_productivity(ledger, since=start, until=end, actor=actor, coder=coder)
+    if as_json:
+        emit_json(report.as_dict())
+        return
+
+    def cmi(value: Any) -> str:
+        return "-" if value is None else str(value)
+
+    table(
+        f"Coding productivity {start.isoformat()} to {end.isoformat()}: {report.stays} "
+        f"stay{'' if report.stays == 1 else 's'} signed final",
+        ["coder", "day", "stays", "CMI"],
+        [
+            [c.coder, d.day.isoformat(), str(d.stays), cmi(d.case_mix_index)]
+            for c in report.coders
+            for d in c.days
+        ],
+    )
+    for c in report.coders:
+        say(
+            f"{c.coder}: {c.stays} stay{'' if c.stays == 1 else 's'} on {len(c.days)} "
+            f"day{'' if len(c.days) == 1 else 's'} ({c.per_day} a day), case mix index "
+            f"{cmi(c.case_mix_index)} ({c.weighted} weighted)."
+        )
+    say(f"Department: case mix index {cmi(report.case_mix_index)} ({report.weighted} weighted).")

@@ -179,6 +179,9 @@ COMMANDS: Mapping[str, Lazy] = {
         "cli.importing:import_group",
         "Load records exported by other systems (each record once, however often it is run).",
     ),
+    "index": Lazy(
+        "cli.indexes:index", "The disease, operation and physician indexes, for a discharge period."
+    ),
     "init": Lazy(
         "cli.integrity:init",
         "Create the ledger home, its database, the node key and the first administrator.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 
@@ -19,6 +19,17 @@ def parse_time(value: str | None, *, what: str) -> datetime:
             f"'{value}' is not a {what} (give YYYY-MM-DDTHH:MM, optionally with an offset)."
         ) from None
     return parsed if parsed.tzinfo is not None else parsed.astimezone()
+
+
+def parse_day(value: str, *, what: str = "date") -> date:
+    """A calendar day, YYYY-MM-DD (a discharge or signing day: the ledger's days are UTC)."""
+    from ledger.errors import UsageError
+
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise UsageError(f"'{shown}' is not a {what} (give YYYY-MM-DD).") from None
 
 
 def parse_uuid(value: str, what: str) -> UUID:

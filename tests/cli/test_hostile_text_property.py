@@ -168,6 +168,8 @@ class Prepared:
             "procedure": "02HV33Z",
             "on": date.today().isoformat(),
             "surgeon": "all",
+            "since": "2026-01-01",
+            "until": date.today().isoformat(),
         }
         self.outputs = itertools.count()
 

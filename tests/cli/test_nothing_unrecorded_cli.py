@@ -103,10 +103,15 @@ COMMANDS: dict[str, Shows | str] = {
     "code show": Shows(("code", "show", "{encounter}", "--purpose", "operations"), "coder1"),
     "code status": WRITE,
     "code suggest": Shows(("code", "suggest", "{encounter}", "--purpose", "operations"), "coder1"),
+    "code productivity": _reason(
+        "coders, days, counts of stays signed final and mean relative weights: no MRN, no "
+        "encounter and no patient whose trail it would belong to, so it records no access"
+    ),
     "code what-if": Shows(
         ("code", "what-if", "{encounter}", "--principal", "J18.9", "--purpose", "operations"),
         "coder1",
     ),
+    "code worklist": Shows(("code", "worklist", "--purpose", "operations"), "coder1"),
     "deficiency delinquent": Shows(("deficiency", "delinquent"), "him1", shown=False),
     "deficiency jeopardy": Shows(("deficiency", "jeopardy"), "him1", shown=False),
     "deficiency list": Shows(("deficiency", "list"), "him1"),
@@ -123,6 +128,9 @@ COMMANDS: dict[str, Shows | str] = {
     "encounter transfer": WRITE,
     "export": Shows(("export", "{export}", "--purpose", "outside audit"), "admin", "{export}"),
     "import fhir": Shows(("import", "fhir", "{fhir}", "--attending-default", "dr1"), "fhir"),
+    "index disease": Shows(("index", "disease", "--purpose", "operations"), "him1"),
+    "index operation": Shows(("index", "operation", "--purpose", "operations"), "coder1"),
+    "index physician": Shows(("index", "physician", "--purpose", "operations"), "him1"),
     "init": NO_PATIENT,
     "legal package": Shows(
         ("legal", "package", ADA, "--as-of", "{now}", "--out", "{legal}", "--purpose", "legal"),
@@ -271,6 +279,18 @@ def prepared(run: Chartledger, tmp_path: Path) -> dict[str, list[str]]:
     run("location", "lost", "V0002", "--note", "last seen in radiology", actor="tech1")
     run("patient", "register", "--given", "Ada", "--family", "Okafor", "--born", "1961-04-02",
         "--new-despite-match", "a twin sister", actor="tech1")  # fmt: skip
+    # The twin's stay, discharged and coded final: the worklist's and the indexes' rows.
+    twin = run("encounter", "admit", "MR0000002", "--attending", "dr1", "--service", "surgery",
+               actor="tech1").output.split("encounter ")[1].split()[0]  # fmt: skip
+    run("encounter", "discharge", twin, "--disposition", "home", actor="tech1")
+    run("code", "dx", twin, "K35.80", "--poa", "Y", "--principal", actor="coder1")
+    run("code", "px", twin, "0DTJ4ZZ", "--on", datetime.now(UTC).date().isoformat(),
+        "--surgeon", "dr1", actor="coder1")  # fmt: skip
+    run("code", "group", twin, actor="coder1")
+    run("code", "final", twin, actor="coder1")
+    twin2 = run("encounter", "admit", "MR0000002", "--attending", "dr1", "--service", "surgery",
+                actor="tech1").output.split("encounter ")[1].split()[0]  # fmt: skip
+    run("encounter", "discharge", twin2, "--disposition", "home", actor="tech1")
     run("deficiency", "scan", actor="him1")
     run("patient", "show", ADA, "--purpose", "operations", actor="tech1")  # a VIP: an alert
     fhir = tmp_path / "fhir"
