@@ -428,7 +428,7 @@ class Hold:
         if self.kind == "query":
             state = f"query {self.what}" + (", overdue" if self.overdue else "")
             return f"{state} ({self.physician}, {self.reference})"
-        due = "" if self.due_at is None else f" due {_utc_day(self.due_at).isoformat()}"
+        due = "" if self.due_at is None else f", due {_utc_day(self.due_at).isoformat()}"
         late = ", overdue" if self.overdue else ""
         return f"{self.what} ({self.physician}{due}{late})"
 
