@@ -151,11 +151,9 @@ def _register_and_admit(run: _Runner, demographics: str, admission: str) -> tupl
     return mrn, re.findall(r"encounter (\S+)", admitted)[0]
 
 
-def _records_department(
-    run: _Runner, root: Path, *, mrn: str, attending: str, surgeon: str
-) -> None:
+def _records_department(run: _Runner, root: Path, *, mrn: str, attending: str, surgeon: str) -> str:
     """Chart locations and chart completion: a checked-out and an overdue chart, the electronic
-    record routed, a delinquent record and a physician in jeopardy."""
+    record routed, a delinquent record and a physician in jeopardy. Returns the surgical stay."""
     now = datetime.now(UTC)
 
     def at(**delta: float) -> str:
@@ -242,6 +240,72 @@ def _records_department(
         f"--correcting {refiled}",
     )
     run("tech.alvarez", "deficiency scan")
+    return stay
+
+
+def _coding_department(run: _Runner, *, stay: str, surgeon: str) -> None:
+    """Coding and abstracting: the appendectomy stay coded, grouped, queried, regrouped and
+    signed final; the worklist and the indexes."""
+    now = datetime.now(UTC)
+    coder = "coder.lindqvist"
+    _step("The coder abstracts the appendectomy stay: codes checked for the discharge date")
+    noted = run(
+        surgeon,
+        f"chart add {stay} --kind diagnosis --text 'Acute appendicitis, resected' "
+        "--field system=icd-10-cm --field code=K35.80 "
+        f"--effective {(now - timedelta(days=30, hours=7)).isoformat(timespec='seconds')}",
+        quiet=True,
+    )
+    summary = noted.split()[-1].rstrip(".")
+    run(coder, f"code suggest {stay} --purpose operations")
+    run(coder, f"code dx {stay} K35.80 --poa Y --principal --from-entry {summary}")
+    run(coder, f"code dx {stay} E11 --poa Y")
+    run(coder, f"code dx {stay} E11.9 --poa Y")
+    run(
+        coder,
+        f"code px {stay} 0DTJ4ZZ --on {(now - timedelta(days=35)).date()} --surgeon {surgeon}",
+    )
+    run(coder, f"code group {stay}")
+
+    _step("A low hemoglobin after surgery: the coder asks the surgeon, never about payment")
+    added = run(
+        surgeon,
+        f"chart add {stay} --kind laboratory-report --text 'Hemoglobin 7.9 g/dL after surgery' "
+        f"--effective {(now - timedelta(days=34)).isoformat(timespec='seconds')}",
+    )
+    lab = added.split()[-1].rstrip(".")
+    options = "--option 'Acute blood loss anemia' --option 'Anemia of chronic disease' "
+    options += "--option Other --option 'Clinically undetermined'"
+    run(
+        coder,
+        f"query raise {stay} --physician {surgeon} --indicator {lab} "
+        f"--question 'Would anemia raise the DRG weight?' {options}",
+    )
+    raised = run(
+        coder,
+        f"query raise {stay} --physician {surgeon} --indicator {lab} --question "
+        f"'Based on the hemoglobin of 7.9 g/dL after surgery, what condition is present?' "
+        f"{options}",
+    )
+    query = raised.split("Raised query ")[1].split()[0]
+    run(coder, f"query send {query}")
+    run(coder, "code worklist --purpose operations")
+
+    _step("The surgeon answers, signed with their own key; the answer leads to a code")
+    run(surgeon, f"query answer {query} --choice 1")
+    run(coder, f"code dx {stay} D62 --poa N --query {query}")
+    run(coder, f"code regroup {stay} --purpose operations")
+    run(coder, f"code group {stay}")
+    run(coder, f"code what-if {stay} --principal K35.30 --purpose operations")
+    run(coder, f"code final {stay}")
+    run(coder, f"code show {stay} --purpose payment")
+
+    _step("The worklist, and the indexes the department keeps")
+    run(coder, "code worklist --purpose operations")
+    start = (now - timedelta(days=60)).date()
+    run("him.director", f"index disease --code K35 --from {start} --purpose operations")
+    run("him.director", f"index operation --root-operation T --from {start} --purpose operations")
+    run("him.director", f"index physician --from {start} --purpose operations")
 
 
 @click.command()
@@ -428,7 +492,8 @@ def demo(data: Path, folder: Path | None) -> None:
     anchor = made.split("--genesis ")[-1].split()[0] if "--genesis " in made else ""
     run("compliance.reyes", f"verify --package {q(str(package))} --genesis {anchor}")
 
-    _records_department(run, root, mrn=mrn, attending=attending, surgeon=physicians[2])
+    stay = _records_department(run, root, mrn=mrn, attending=attending, surgeon=physicians[2])
+    _coding_department(run, stay=stay, surgeon=physicians[2])
 
     with home.open(None) as ledger:
         _step(
