@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 from uuid import UUID
 
@@ -643,7 +643,23 @@ def suggest(session: Session, encounter: str, purpose: str, as_json: bool) -> No
 
 
 def _holds(row: Any) -> str:
-    return "; ".join(hold.sentence() for hold in row.holds) or "-"
+    """The holds in words: each query, and each kind of deficiency once per physician (how
+    many, the first due; `--json` lists every one)."""
+    parts: list[str] = []
+    kinds: dict[tuple[str, str], list[Any]] = {}
+    for hold in row.holds:
+        if hold.kind == "query":
+            parts.append(hold.sentence())
+        else:
+            kinds.setdefault((hold.what, hold.physician), []).append(hold)
+    for (what, physician), same in kinds.items():
+        if len(same) == 1:
+            parts.append(same[0].sentence())
+            continue
+        first = min(h.due_at for h in same if h.due_at is not None).astimezone(UTC).date()
+        late = ", overdue" if any(h.overdue for h in same) else ""
+        parts.append(f"{what} ({len(same)}: {physician}, first due {first.isoformat()}{late})")
+    return "; ".join(parts) or "-"
 
 
 @code.command("worklist")

@@ -49,8 +49,12 @@ def test_the_worklist_shows_the_stay_its_hold_and_drops_it_once_final(
                  "--option", "Other", "--option", "Clinically undetermined",
                  actor="coder1").output  # fmt: skip
     query = raised.split("Raised query ")[1].split()[0]
+    run("chart", "add", encounter, "--kind", "progress-note", "--text", "Improving",
+        "--effective", "2026-03-13T08:00+00:00", actor="dr1")  # fmt: skip
     table = run("code", "worklist", "--purpose", "operations", actor="coder1").output
     assert "Coding worklist: 1 stay discharged, not final (1 held)" in table
+    # Two entries dr1 has not signed: one kind of hold, counted, with the first due.
+    assert "signature (2: dr1, first due 2026-03-12, overdue)" in table
     assert mrn in table and encounter in table and "grouped" in table and "query raised" in table
     rows = json.loads(run("code", "worklist", "--purpose", "operations", "--json",
                           actor="coder1").output)  # fmt: skip
@@ -61,6 +65,7 @@ def test_the_worklist_shows_the_stay_its_hold_and_drops_it_once_final(
                            actor="coder1").output)  # fmt: skip
     assert rows[0]["drg"] == shown["grouping"]["drg"] and rows[0]["drg_current"] is True
     assert [h["reference"] for h in rows[0]["holds"] if h["kind"] == "query"] == [query]
+    assert len([h for h in rows[0]["holds"] if h["what"] == "signature"]) == 2  # each in JSON
     assert rows[0]["coders"] == ["coder1"]
     mine = json.loads(run("code", "worklist", "--purpose", "operations", "--coder", "dr1",
                           "--json", actor="coder1").output)  # fmt: skip
