@@ -701,6 +701,7 @@ def worklist(session: Session, purpose: str, coder: str | None, as_json: bool) -
             ]
             for row in rows
         ],
+        wrap=["held by"],
     )
 
 

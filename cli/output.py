@@ -37,7 +37,15 @@ def say(line: str) -> None:
     click.echo(line[: len(line) - len(text)] + escape(text))
 
 
-def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def table(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    wrap: Sequence[str] = (),
+) -> None:
+    """A table of escaped cells; the columns named in `wrap` (long lists in words) wrap at
+    60 characters instead of stretching the table."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -45,7 +53,7 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     click.echo(escape(title))
     grid = Table()
     for column in columns:
-        grid.add_column(column)
+        grid.add_column(column, max_width=60 if column in wrap else None)
     for row in rows:
         grid.add_row(*(Text(escape(cell)) for cell in row))
     # On a terminal rich fits the table to the screen; piped, it keeps every cell whole.
