@@ -6,6 +6,7 @@ claim has an edit) on the bench's generated stays and on the edge cases of the o
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -24,6 +25,7 @@ import pytest
 from drg.registry import CodeRegistry
 from drgpy.msdrg import DRGEngine
 
+from ledger.aggregates.coding import GROUPING_FIELDS
 from ledger.coding import fiscal, grouper
 from ledger.coding.claim import SEX_CODES, Claim, CodedDiagnosis, CodedProcedure
 from ledger.errors import UsageError
@@ -409,3 +411,12 @@ def test_the_fields_round_trip_and_keep_their_order(claims: list[Claim]) -> None
             ["code", "severity", "counted", "why_not", "drg_impact"]
             for _ in again["severity_capture"]
         ]
+
+
+def test_the_field_dicts_are_the_dataclasses_fields_and_the_events() -> None:
+    grouping = grouper.group(EDGES[2])  # a HAC, a CC and an agreeing cross-check
+    assert grouping.hacs and grouping.severity_capture
+    names = [spec.name for spec in dataclasses.fields(grouper.Grouping)]
+    assert list(grouping.as_event_fields()) == names == list(GROUPING_FIELDS)
+    for item in (*grouping.hacs, *grouping.severity_capture, grouping.cross_check):
+        assert list(item.as_fields()) == [spec.name for spec in dataclasses.fields(item)]
