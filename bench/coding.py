@@ -29,7 +29,7 @@ Then, in one run, on the same stays, median of ROUNDS rounds each:
 Goal (issue 12): (d), the faster path through the ledger, >= 0.8 x (a).
 
 Usage: .venv/bin/python bench/coding.py [--stays 3000] [--rounds 5] [--seed 12]
-       [--ledger-stays 400] [--quick]
+       [--ledger-stays 400] [--ledger-rounds 3] [--quick]
 """
 
 from __future__ import annotations
@@ -163,13 +163,17 @@ BATCH = GROUPING_BATCH
 # -- timing ---------------------------------------------------------------------------------------
 
 
-def _rate(count: int, run: Callable[[], Any], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return count / statistics.median(times)
+def _rates(count: int, runs: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+    """Stays a second of each run, the median of `rounds`; every round runs each once, in an
+    order that turns each round, so a machine whose load changes slows every run alike."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            start = time.perf_counter()
+            runs[name]()
+            times[name].append(time.perf_counter() - start)
+    return {name: count / statistics.median(taken) for name, taken in times.items()}
 
 
 def main() -> None:
@@ -180,6 +184,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="500 stays, 3 rounds, 200 through")
     parser.add_argument(
         "--ledger-stays", type=int, default=400, help="stays grouped through the ledger (c, d)"
+    )
+    parser.add_argument(
+        "--ledger-rounds",
+        type=int,
+        default=3,
+        help="rounds through the ledger (each adds two groupings to every abstract)",
     )
     args = parser.parse_args()
     if args.quick:
@@ -232,12 +242,20 @@ def main() -> None:
             grouper._cross_check(one, None, None)
 
     n = len(stays)
-    alone = _rate(n, msdrg_alone, args.rounds)
-    both = _rate(n, msdrg_and_mce, args.rounds)
-    named = _rate(n, mce_alone, args.rounds)
-    cross = _rate(n, drgpy_alone, args.rounds)
-    module = _rate(n, ours, args.rounds)
-    many = _rate(n, ours_many, args.rounds)
+    rate = _rates(
+        n,
+        {
+            "alone": msdrg_alone,
+            "both": msdrg_and_mce,
+            "named": mce_alone,
+            "cross": drgpy_alone,
+            "module": ours,
+            "many": ours_many,
+        },
+        args.rounds,
+    )
+    alone, both, named, cross = rate["alone"], rate["both"], rate["named"], rate["cross"]
+    module, many = rate["module"], rate["many"]
     rows = [
         ["(a) msdrg grouper alone", f"{alone:,.0f}", "1.00"],
         ["(a') msdrg grouper + its MCE", f"{both:,.0f}", f"{both / alone:.2f}"],
@@ -262,7 +280,7 @@ def main() -> None:
     breakdown: dict[str, float] = {}
     if args.ledger_stays > 0:
         ledger_ratio, breakdown = _through_the_ledger(
-            stays[: args.ledger_stays], inputs[: args.ledger_stays], engine, args.rounds
+            stays[: args.ledger_stays], inputs[: args.ledger_stays], engine, args.ledger_rounds
         )
     else:
         print("\n(c) and (d), through the ledger: not run (--ledger-stays 0)")
@@ -315,10 +333,11 @@ def main() -> None:
 
 
 def _through_the_ledger(
-    sample: list[Claim], same: list[dict[str, Any]], engine: Any, rounds: int
+    sample: list[Claim], inputs: list[dict[str, Any]], engine: Any, rounds: int
 ) -> tuple[float, dict[str, float]]:
-    """(c) and (d) on a fresh ledger, rounds interleaved (each adds a grouping to every stay,
-    so neither path reads the longer abstracts alone), with msdrg alone on the same stays."""
+    """(c) and (d) on a fresh ledger, rounds interleaved with each other and with msdrg alone
+    on the same stays (each round adds a grouping to every stay, so neither path reads the
+    longer abstracts alone)."""
     from bench.coding_ledger import STAGES, prepare
 
     started = time.perf_counter()
@@ -329,35 +348,34 @@ def _through_the_ledger(
         f"{time.perf_counter() - started:.1f} s ({prepared.skipped} refused on the way); "
         f"{_events_a_stay(prepared):.1f} events a stay's abstract"
     )
-    prepared.batch()  # warm: the read path, the engines, the key registry
+    same = [inputs[i] for i in prepared.kept]
+    prepared.batch(prepared.ready[:20])  # warm: the read path, the key registry
     prepared.catch_up()
-    one: list[float] = []
-    batch: list[float] = []
-    logged: list[float] = []
+    figures = prepared.breakdown()  # before the timed rounds: abstracts as coded, grouped once
+    after_breakdown = before = _events_a_stay(prepared)
+    times: dict[str, list[float]] = {"alone": [], "one": [], "batch": [], "logged": []}
     for r in range(rounds):
-        for path in ("one", "batch") if r % 2 == 0 else ("batch", "one"):
+        for path in ("alone", "one", "batch") if r % 2 == 0 else ("batch", "one", "alone"):
             start = time.perf_counter()
-            prepared.one() if path == "one" else prepared.batch()
+            if path == "alone":
+                for one in same:
+                    engine.group(one)
+            elif path == "one":
+                prepared.one()
+            else:
+                prepared.batch()
             took = time.perf_counter() - start
             admitted = prepared.catch_up()
-            (one if path == "one" else batch).append(took)
+            times[path].append(took)
             if path == "batch":
-                logged.append(took + admitted)
-
-    def msdrg_sample() -> None:
-        for inputs in same:
-            engine.group(inputs)
-
+                times["logged"].append(took + admitted)
     k = prepared.stays
-    alone = _rate(len(same), msdrg_sample, rounds)
-    rates = {
-        "one": k / statistics.median(one),
-        "batch": k / statistics.median(batch),
-        "logged": k / statistics.median(logged),
-    }
+    rates = {path: k / statistics.median(taken) for path, taken in times.items()}
+    alone = rates["alone"]
     print_table(
         f"Through the ledger, {k} stays, median of {rounds} rounds (SQLite, steady state: the "
-        "Merkle log caught up before each round)",
+        f"Merkle log caught up before each round; abstracts of {before:.1f} events at the first "
+        f"round, {_events_a_stay(prepared):.1f} after the last)",
         ["path", "stays/s", "x msdrg"],
         [
             ["(a) msdrg alone, the same stays", f"{alone:,.0f}", "1.00"],
@@ -369,12 +387,12 @@ def _through_the_ledger(
              f"{rates['logged'] / alone:.3f}"],
         ],
     )  # fmt: skip
-    figures = prepared.breakdown()
     figures["msdrg alone"] = 1e6 / alone
     per = 1e6 / alone
     print_table(
-        f"Where a stay's time goes in (d), µs a stay (one more round, each stage timed; msdrg "
-        f"alone {per:.0f} µs; abstracts now {_events_a_stay(prepared):.1f} events)",
+        f"Where a stay's time goes in (d), µs a stay (a round before the timed ones, each stage "
+        f"timed, abstracts of {after_breakdown - 1:.1f} events and the new grouping; msdrg alone "
+        f"{per:.0f} µs)",
         ["stage", "µs", "x msdrg", "what"],
         [
             [stage, f"{figures.get(stage, 0.0):,.0f}", f"{figures.get(stage, 0.0) / per:.2f}", what]

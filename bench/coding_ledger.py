@@ -63,6 +63,8 @@ class Prepared:
     coder: Identity
     ready: list[UUID]
     """The stays coded through the commands, in the order given."""
+    kept: list[int]
+    """Their places among the stays given."""
     skipped: int
     """How many could not be coded through the commands (a code they refuse on a partial
     abstract, say)."""
@@ -76,9 +78,11 @@ class Prepared:
         for encounter in self.ready:
             coding.group_stay(self.ledger, encounter, actor=self.coder)
 
-    def batch(self) -> None:
-        """Group every prepared stay once, with one `group_stays`."""
-        done = coding.group_stays(self.ledger, self.ready, actor=self.coder)
+    def batch(self, stays: list[UUID] | None = None) -> None:
+        """Group every prepared stay (or those given) once, with one `group_stays`."""
+        done = coding.group_stays(
+            self.ledger, self.ready if stays is None else stays, actor=self.coder
+        )
         refused = [d.refused for d in done if not d.recorded]
         if refused:
             raise AssertionError(f"{len(refused)} stays not grouped, e.g. {refused[0]}")
@@ -186,6 +190,7 @@ def prepare(
     enrol(ledger, admin, "doc1", ["physician"])
     coder = enrol(ledger, admin, "coder1", ["coder"])
     ready: list[UUID] = []
+    kept: list[int] = []
     skipped = 0
     for i, stay in enumerate(stays):
         sex = {"F": "female", "M": "male"}.get(stay.sex, "unknown")
@@ -238,7 +243,8 @@ def prepare(
             skipped += 1
             continue
         ready.append(encounter)
+        kept.append(i)
         if on_progress is not None:
             on_progress(i + 1)
     ledger.merkle_log.catch_up()
-    return Prepared(ledger, coder, ready, skipped)
+    return Prepared(ledger, coder, ready, kept, skipped)
