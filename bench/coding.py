@@ -342,7 +342,6 @@ def _through_the_ledger(
 
     started = time.perf_counter()
     prepared = prepare(sample)
-    ledger = prepared.ledger
     print(
         f"\n{prepared.stays} stays coded through the commands in a fresh SQLite ledger in "
         f"{time.perf_counter() - started:.1f} s ({prepared.skipped} refused on the way); "
@@ -399,7 +398,7 @@ def _through_the_ledger(
             for stage, what in STAGES
         ],
     )
-    ledger.close()
+    prepared.close()
     return rates["batch"] / alone, figures
 
 

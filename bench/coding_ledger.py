@@ -19,6 +19,7 @@ Each round records a new grouping of each stay, as a regrouping after a grouper 
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from collections import defaultdict
@@ -65,6 +66,8 @@ class Prepared:
     """The stays coded through the commands, in the order given."""
     kept: list[int]
     """Their places among the stays given."""
+    folder: Path
+    """The temporary folder of the ledger's home and SQLite file (`close` removes it)."""
     skipped: int
     """How many could not be coded through the commands (a code they refuse on a partial
     abstract, say)."""
@@ -86,6 +89,11 @@ class Prepared:
         refused = [d.refused for d in done if not d.recorded]
         if refused:
             raise AssertionError(f"{len(refused)} stays not grouped, e.g. {refused[0]}")
+
+    def close(self) -> None:
+        """Close the ledger and remove its folder."""
+        self.ledger.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def catch_up(self) -> float:
         """Let the Merkle log admit everything written; the seconds it took."""
@@ -247,4 +255,4 @@ def prepare(
         if on_progress is not None:
             on_progress(i + 1)
     ledger.merkle_log.catch_up()
-    return Prepared(ledger, coder, ready, kept, skipped)
+    return Prepared(ledger, coder, ready, kept, folder, skipped)
