@@ -374,6 +374,54 @@ def group(session: Session, encounter: str, as_json: bool) -> None:
         say(line)
 
 
+_SHOWN_REFUSED = 10
+"""How many encounters `code group-all` names that it did not group (the rest are counted)."""
+
+
+@code.command("group-all")
+@click.option("--from", "since", metavar="DATE", help="Discharged on or after (YYYY-MM-DD).")
+@click.option("--to", "until", metavar="DATE", help="Discharged on or before (YYYY-MM-DD).")
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Every stay not signed final, also those grouped since their last change (after a "
+    "grouper update).",
+)
+@json_option
+@pass_session
+def group_all(
+    session: Session, since: str | None, until: str | None, again: bool, as_json: bool
+) -> None:
+    """Group the discharged stays not signed final whose abstract changed since its last
+    grouping (or every one, --again), as 'code group' would each, one save per 200 stays.
+    Prints counts and the encounter ids not grouped ('code group ENCOUNTER' says why)."""
+    from cli.output import emit_json, say
+    from ledger.commands import coding
+
+    first = _day(since) if since else None
+    last = _day(until) if until else None
+    actor = session.identity()
+    with session.ledger() as ledger:
+        done = coding.group_all(ledger, since=first, until=last, again=again, actor=actor)
+    grouped = [d for d in done if d.recorded]
+    refused = [str(d.encounter_id) for d in done if not d.recorded]
+    saves = len({d.save for d in grouped})
+    if as_json:
+        emit_json({"grouped": len(grouped), "saves": saves, "not_grouped": refused})
+        return
+    if not done:
+        say("No stays to group: each stay discharged then is signed final or grouped since "
+            "its last change.")  # fmt: skip
+        return
+    line = f"Grouped {len(grouped)} of {len(done)} stays in {saves} save{'s' * (saves != 1)}"
+    if refused:
+        named = ", ".join(refused[:_SHOWN_REFUSED])
+        more = len(refused) - _SHOWN_REFUSED
+        named += f" and {more} more" if more > 0 else ""
+        line += f"; not grouped ('code group ENCOUNTER' says why): {named}"
+    say(line + ".")
+
+
 @code.command("regroup")
 @click.argument("encounter")
 @click.option(

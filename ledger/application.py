@@ -15,7 +15,6 @@ from eventsourcing.application import (
     AggregateNotFoundError,
     Application,
     Repository,
-    project_aggregate,
 )
 from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import (
@@ -503,6 +502,17 @@ class Ledger(Application[UUID]):
         return write_export(folder, events, checkpoints, keys, shown_as=shown_as, force=force)
 
 
+def project_events(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Each event applied in turn, as `eventsourcing.application.project_aggregate` does, without
+    its `assert isinstance(event, CanMutateProtocol)`: a check against a runtime-checkable
+    Protocol costs about 10 µs an event on Python 3.11, a third of reading an aggregate. Every
+    event this store gives back is an `Aggregate.Event` (its topic resolved to one of
+    `aggregates.AGGREGATES`' classes), and each has `mutate`."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
 class OneReadRepository(Repository[UUID]):
     """The repository, remembering each aggregate it read while a read command runs
     (`Ledger.one_read`); outside one, every read goes to the store. One changed and not saved
@@ -513,10 +523,11 @@ class OneReadRepository(Repository[UUID]):
 
     def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
         if self.memo is None or kwargs.get("version") is not None or "projector_func" in kwargs:
+            kwargs.setdefault("projector_func", project_events)
             return super().get(aggregate_id, **kwargs)
         found = self.memo.get(aggregate_id)
         if found is None or getattr(found, "pending_events", None):  # changed, not saved: again
-            found = project_aggregate(None, self.events_of(aggregate_id))
+            found = project_events(None, self.events_of(aggregate_id))
             if found is None:
                 raise AggregateNotFoundError(aggregate_id)
             self.memo[aggregate_id] = found

@@ -89,6 +89,8 @@ def check_event(event: Any) -> None:
 def _check_value(value: Any, field: str, *, top: bool) -> None:
     if isinstance(value, str):
         one_line = top and field in ONE_LINE_FIELDS
+        if value.isascii() and value.isprintable() and len(value) <= MAX_FIELD_CHARS:
+            return  # `text_problem`'s common case, before its words are built
         problem = text_problem(
             value,
             what=f"the {field.replace('_', ' ')}",

@@ -86,9 +86,10 @@ class Claim:
         procedures [{code}…] in the order coded. Codes upper case without dots; an exempt
         POA indicator ("1") is given as a blank, as the grouper reads it.
         """
+        day = self.discharge
         return {
             "version": version,
-            "discharge_date": int(self.discharge.strftime("%Y%m%d")),
+            "discharge_date": day.year * 10000 + day.month * 100 + day.day,
             "age": self.age,
             "sex": SEX_CODES[self.sex],
             "discharge_status": int(self.discharge_status),
@@ -149,9 +150,14 @@ def _plain(code: str) -> str:
     return code.strip().upper().replace(".", "")
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+"""The encoder `json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=True)`
+builds on every call, built once."""
+
+
 def canonical_json(inputs: dict[str, Any]) -> str:
     """JSON with sorted keys and no spaces: the text `inputs_sha256` hashes."""
-    return json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return _CANONICAL.encode(inputs)
 
 
 def inputs_sha256(inputs: dict[str, Any]) -> str:

