@@ -30,6 +30,7 @@ PLACEHOLDERS = {
     "<request>": r"request ([0-9a-f-]{36})",
     "<discrepancy>": r"Opened discrepancy ([0-9a-f-]{36})",
     "<event>": r"\b([0-9a-f-]{36}/\d+)\b",
+    "<query>": r"Raised query ([0-9a-f-]{36})",
 }
 PLACEHOLDER = re.compile(r"<[a-z]+>")
 
