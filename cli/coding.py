@@ -374,10 +374,6 @@ def group(session: Session, encounter: str, as_json: bool) -> None:
         say(line)
 
 
-_SHOWN_REFUSED = 10
-"""How many encounters `code group-all` names that it did not group (the rest are counted)."""
-
-
 @code.command("group-all")
 @click.option("--from", "since", metavar="DATE", help="Discharged on or after (YYYY-MM-DD).")
 @click.option("--to", "until", metavar="DATE", help="Discharged on or before (YYYY-MM-DD).")
@@ -394,7 +390,8 @@ def group_all(
 ) -> None:
     """Group the discharged stays not signed final whose abstract changed since its last
     grouping (or every one, --again), as 'code group' would each, one save per 200 stays.
-    Prints counts and the encounter ids not grouped ('code group ENCOUNTER' says why)."""
+    Prints counts only: it names no stay, so it records no access ('code worklist' lists the
+    stays not grouped, 'code group ENCOUNTER' says why)."""
     from cli.output import emit_json, say
     from ledger.commands import coding
 
@@ -404,7 +401,7 @@ def group_all(
     with session.ledger() as ledger:
         done = coding.group_all(ledger, since=first, until=last, again=again, actor=actor)
     grouped = [d for d in done if d.recorded]
-    refused = [str(d.encounter_id) for d in done if not d.recorded]
+    refused = len(done) - len(grouped)
     saves = len({d.save for d in grouped})
     if as_json:
         emit_json({"grouped": len(grouped), "saves": saves, "not_grouped": refused})
@@ -415,10 +412,9 @@ def group_all(
         return
     line = f"Grouped {len(grouped)} of {len(done)} stays in {saves} save{'s' * (saves != 1)}"
     if refused:
-        named = ", ".join(refused[:_SHOWN_REFUSED])
-        more = len(refused) - _SHOWN_REFUSED
-        named += f" and {more} more" if more > 0 else ""
-        line += f"; not grouped ('code group ENCOUNTER' says why): {named}"
+        # Counted, not named: an encounter id points at a patient, and this run recorded no
+        # access; the worklist names them (recording it) with their status.
+        line += f"; {refused} not grouped ('code worklist' lists them, 'code group' says why)"
     say(line + ".")
 
 

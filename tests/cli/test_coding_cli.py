@@ -94,6 +94,9 @@ def test_refusals_are_one_sentence_and_write_nothing(stay: tuple[Chartledger, st
     _refused(run, "code", "group", encounter, words="has not been coded")
     _refused(run, "code", "px", encounter, "0DTJ4ZZ", "--on", "11/03/2026", "--surgeon", "dr1",
              words="not a date")  # fmt: skip
+    # A code of another year's code set: deleted for FY2026, the fiscal year of the discharge.
+    _refused(run, "code", "px", encounter, "0SG604Z", "--on", "2026-03-11", "--surgeon", "dr1",
+             words="not an ICD-10-PCS code valid for discharges on 2026-03-14")  # fmt: skip
     _refused(run, "code", "dx", encounter, "I50.21", "--poa", "Y", words="", actor="tech1")
     run("code", "dx", encounter, "E11.9", "--poa", "Y", "--principal", actor="coder1")
     _refused(run, "code", "dx", encounter, "E10.9", "--poa", "Y",

@@ -39,16 +39,18 @@ def stays(clinic: tuple[Chartledger, str]) -> tuple[Chartledger, str, str, str]:
     return run, mrn, first, second
 
 
-def test_group_all_prints_counts_and_the_stays_it_did_not_group(
+def test_group_all_prints_counts_and_names_no_stay(
     stays: tuple[Chartledger, str, str, str],
 ) -> None:
     run, mrn, _, second = stays
     before = _events(run)
     out = run("code", "group-all", actor="coder1").output
     assert out.strip() == (
-        f"Grouped 1 of 2 stays in 1 save; not grouped ('code group ENCOUNTER' says why): {second}."
+        "Grouped 1 of 2 stays in 1 save; 1 not grouped ('code worklist' lists them, "
+        "'code group' says why)."
     )
-    assert mrn not in out and _events(run) == before + 1
+    # It recorded no access, so it names no stay: neither the MRN nor the encounter.
+    assert mrn not in out and second not in out and _events(run) == before + 1
     why = run("code", "group", second, actor="coder1", ok=False).output
     assert "no principal diagnosis" in why
     out = run("code", "group-all", "--to", "2026-03-08", actor="coder1").output
@@ -56,7 +58,7 @@ def test_group_all_prints_counts_and_the_stays_it_did_not_group(
     out = run("code", "group-all", "--to", "2026-03-08", "--again", actor="coder1").output
     assert out.strip() == "Grouped 1 of 1 stays in 1 save."
     data = json.loads(run("code", "group-all", "--again", "--json", actor="coder1").output)
-    assert data == {"grouped": 1, "saves": 1, "not_grouped": [second]}
+    assert data == {"grouped": 1, "saves": 1, "not_grouped": 1}
     assert _events(run) == before + 3
 
 

@@ -39,6 +39,7 @@ LISTINGS = {
     "chart show",
     "checkpoint",
     "code group",
+    "code group-all",
     "code regroup",
     "code show",
     "code suggest",

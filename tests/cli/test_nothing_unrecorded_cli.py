@@ -91,6 +91,7 @@ COMMANDS: dict[str, Shows | str] = {
     "code dx-change": WRITE,
     "code dx-remove": WRITE,
     "code final": WRITE,
+    "code group-all": NO_PATIENT,
     "code group": _reason(
         "a write: prints the grouping it recorded for the encounter it was given; the Grouped "
         "event is the record (the audit trail shows it)"
