@@ -26,6 +26,7 @@ from ledger.aggregates.discrepancy import Discrepancy
 from ledger.aggregates.documents import Document
 from ledger.aggregates.encounter import Encounter
 from ledger.aggregates.imported_resource import ImportedResource
+from ledger.aggregates.nursing_unit import NursingUnit
 from ledger.aggregates.patient import MrnRegistry, Patient
 from ledger.aggregates.query import PhysicianQuery
 from ledger.aggregates.registry import AGGREGATES
@@ -203,6 +204,13 @@ CATALOGUE: dict[type, Declaration] = {
     AccessReview.Recorded: NotAboutAPatient(
         "a compliance officer's review names an access event, whose row is in the trail"
     ),
+    NursingUnit.Created: NotAboutAPatient(_NEVER_STORED),
+    **{
+        cls: NotAboutAPatient(
+            "a nursing unit's beds and bassinets: the hospital's capacity, no patient's record"
+        )
+        for cls in (NursingUnit.Opened, NursingUnit.CountsChanged, NursingUnit.Closed)
+    },
     User.Created: NotAboutAPatient(_NEVER_STORED),
     **{
         cls: NotAboutAPatient("a user's account and key, no patient's record")

@@ -16,6 +16,7 @@ from ledger.aggregates.discrepancy import Discrepancy
 from ledger.aggregates.documents import Document
 from ledger.aggregates.encounter import Encounter
 from ledger.aggregates.imported_resource import ImportedResource
+from ledger.aggregates.nursing_unit import NursingUnit
 from ledger.aggregates.patient import MrnRegistry, Patient
 from ledger.aggregates.query import PhysicianQuery
 from ledger.aggregates.release import DisclosureSuspension, ReleaseRequest
@@ -37,6 +38,7 @@ AGGREGATES = (
     ExportRecord,
     ImportedResource,
     MrnRegistry,
+    NursingUnit,
     Patient,
     PhysicianQuery,
     ReleaseRequest,
