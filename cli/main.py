@@ -218,6 +218,11 @@ COMMANDS: Mapping[str, Lazy] = {
         "cli.roi:roi",
         "Release of information: requests, validation, release, accounting of disclosures.",
     ),
+    "unit": Lazy(
+        "cli.units:unit",
+        "Nursing units: open, change bed counts, close (HIM director or administrator); list,"
+        " show.",
+    ),
     "upgrade": Lazy(
         "cli.integrity:upgrade",
         "Add what this version needs to an existing ledger's tables (safe to run again).",
