@@ -79,7 +79,7 @@ def beds(
     day = parse_day(effective_from, what="first day")
     actor = session.identity()
     with session.ledger() as ledger:
-        changed = change_beds(
+        unit, changed = change_beds(
             ledger,
             unit_code,
             beds=beds,
@@ -88,8 +88,14 @@ def beds(
             reason=reason,
             actor=actor,
         )
-    last = changed.periods[-1]
-    say(f"Unit {changed.code} has {last.beds} beds and {last.bassinets} bassinets from {day}.")
+    last = unit.periods[-1]
+    if not changed:
+        say(
+            f"Unit {unit.code} already has {last.beds} beds and {last.bassinets} bassinets; "
+            "nothing was written."
+        )
+        return
+    say(f"Unit {unit.code} has {last.beds} beds and {last.bassinets} bassinets from {day}.")
 
 
 @unit.command("close")

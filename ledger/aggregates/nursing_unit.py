@@ -160,14 +160,15 @@ class NursingUnit(Aggregate):
 
     def change_counts(
         self, *, beds: int, bassinets: int | None, effective_from: date, reason: str, actor: str
-    ) -> None:
-        """New counts from `effective_from` (on or after the latest; the same day replaces)."""
+    ) -> bool:
+        """New counts from `effective_from` (on or after the latest; the same day replaces);
+        False, and nothing triggered, when they are the counts in force already."""
         self._after_the_latest(_day(effective_from), "a closed unit does not change")
         kept = self.periods[-1].bassinets if bassinets is None else bassinets
         beds = _checked_count(beds, "number of beds")
         kept = _checked_count(kept, "number of bassinets")
         if (beds, kept) == (self.periods[-1].beds, self.periods[-1].bassinets):
-            raise UsageError(f"Unit {self.code} already has {beds} beds and {kept} bassinets.")
+            return False
         self.trigger_event(
             self.CountsChanged,
             beds=beds,
@@ -176,6 +177,7 @@ class NursingUnit(Aggregate):
             reason=_text(reason, "the reason for the change"),
             actor=actor,
         )
+        return True
 
     def close(self, *, effective_from: date, reason: str, actor: str) -> None:
         """No beds from `effective_from` on (the first day the unit is closed)."""

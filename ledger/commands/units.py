@@ -85,20 +85,22 @@ def change_beds(
     effective_from: date,
     reason: str,
     actor: Identity,
-) -> NursingUnit:
-    """New bed (and bassinet) counts from `effective_from`; bassinets kept when not given."""
+) -> tuple[NursingUnit, bool]:
+    """New bed (and bassinet) counts from `effective_from`; bassinets kept when not given.
+    False (and nothing written) when those are the counts in force already."""
     require(may_manage_units(ledger.authenticate(actor).roles))
     _one_line(ledger, reason, "the reason")
     unit = load_unit(ledger, code)
-    unit.change_counts(
+    changed = unit.change_counts(
         beds=beds,
         bassinets=bassinets,
         effective_from=effective_from,
         reason=reason,
         actor=actor.name,
     )
-    ledger.save(unit, signer=actor)
-    return unit
+    if changed:
+        ledger.save(unit, signer=actor)
+    return unit, changed
 
 
 def close_unit(

@@ -129,6 +129,8 @@ class Prepared:
             actor="all",
         ).output
         self.request = out.split("release request ")[1].split()[0]
+        run("unit", "open", "4W", "--name", "Four West", "--beds", "10", "--from", "2026-01-01",
+            actor="all")  # fmt: skip
         rows = run("audit", "patient", mrn, "--json", actor="all").output
         self.event = rows.split('"event": "')[1].split('"')[0]
         self.baseline = {
@@ -170,6 +172,8 @@ class Prepared:
             "surgeon": "all",
             "since": "2026-01-01",
             "until": date.today().isoformat(),
+            "unit_code": "4W",
+            "effective_from": date.today().isoformat(),
         }
         self.outputs = itertools.count()
 

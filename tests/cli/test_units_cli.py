@@ -24,6 +24,9 @@ def test_open_change_close_list_and_show(clinic: tuple[Chartledger, str]) -> Non
     changed = run("unit", "beds", "4W", "--beds", "24", "--from", "2026-02-01", "--reason",
                   "refit", actor="him1").output  # fmt: skip
     assert changed.strip() == "Unit 4W has 24 beds and 0 bassinets from 2026-02-01."
+    same = run("unit", "beds", "4W", "--beds", "24", "--from", "2026-02-05", "--reason", "again",
+               actor="him1").output  # fmt: skip
+    assert same.strip() == "Unit 4W already has 24 beds and 0 bassinets; nothing was written."
     run("unit", "open", "NICU", "--name", "Nursery", "--beds", "0", "--bassinets", "8",
         "--from", "2026-01-01", actor="admin")  # fmt: skip
     closed = run("unit", "close", "nicu", "--from", "2026-03-01", "--reason", "moved",

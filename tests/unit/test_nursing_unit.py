@@ -66,7 +66,6 @@ def test_bassinets_are_kept_when_a_change_gives_only_beds() -> None:
         ({"beds": 10_001}, "more than"),
         ({"effective_from": D("2025-12-31")}, "cannot be dated before"),
         ({"reason": "  "}, "reason"),
-        ({"beds": 30, "bassinets": 0}, "already has"),
         ({"effective_from": datetime(2026, 2, 1)}, "calendar day"),
     ],
 )
@@ -130,6 +129,15 @@ def test_an_opening_that_breaks_an_invariant_is_refused(
 ) -> None:
     with pytest.raises(UsageError, match=words):
         four_west(**fields)
+
+
+def test_the_counts_in_force_again_change_nothing() -> None:
+    unit = four_west()
+    unit.collect_events()
+    kept = unit.change_counts(
+        beds=30, bassinets=None, effective_from=D("2026-02-01"), reason="r", actor="him1"
+    )
+    assert kept is False and not unit.collect_events() and len(unit.periods) == 1
 
 
 def test_a_zero_count_is_a_count() -> None:
