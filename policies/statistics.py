@@ -1,0 +1,663 @@
+"""Hospital statistics: the formulas, pure (issue 13).
+
+Plain facts in (`Stay`, `BedCount`, a `Period`), exact figures out (`Fraction`s inside frozen
+dataclasses; `rounded` rounds half up the way HIM reports do). No I/O, no clock: every date is
+given. The definitions are those of Horton, *Calculating and Reporting Healthcare Statistics*
+(AHIMA), and the AHIMA / CMS glossary terms they rest on; each function names its own.
+
+Adults and children (A&C) are counted apart from newborns (NB): a `Scope` says which, and
+optionally a unit, a service and an attending. A period is a start and an end date, both
+inclusive. A period that ends before it starts, or that no fact touches, is a `PeriodProblem`:
+one sentence, the CLI prints it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from policies.limits import discharge_disposition
+
+DEATH_DISPOSITIONS = frozenset(
+    {"expired", "expired-at-home", "expired-in-medical-facility", "expired-place-unknown"}
+)
+"""NUBC patient discharge status 20, 40, 41 and 42 (`limits.DISCHARGE_DISPOSITIONS` words)."""
+
+READMISSION_WINDOW_DAYS = 30
+NET_DEATH_HOURS = 48
+MIDNIGHT = time(0)
+
+EXCLUDED_FROM_READMISSION: dict[str, str] = {
+    "expired": "discharged by death (NUBC 20, 40, 41, 42)",
+    "short-term-hospital": "transferred to another acute care hospital (NUBC 02)",
+    "against-medical-advice": "left against medical advice (NUBC 07)",
+}
+"""Index discharges a crude 30-day readmission rate leaves out, and why (the CMS measures'
+exclusions that need no claims history: death, transfer to acute care, AMA)."""
+
+
+class PeriodProblem(ValueError):
+    """A period the formulas cannot answer for; its text is one sentence the CLI prints."""
+
+
+def rounded(value: Fraction, places: int = 2) -> Decimal:
+    """`value` rounded half up to `places` decimals (Horton's rule: 0.5 and above rounds up)."""
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+# -- facts ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days from `start` to `end`, both included."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise PeriodProblem(f"The period ends ({self.end}) before it starts ({self.start}).")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def each_day(self) -> Iterator[date]:
+        for offset in range(self.days):
+            yield self.start + timedelta(days=offset)
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day <= self.end
+
+    def __str__(self) -> str:
+        return f"{self.start} to {self.end}"
+
+
+@dataclass(frozen=True)
+class Move:
+    """From `at` on, the patient lay in `unit` under `service` (the admission is the first)."""
+
+    at: datetime
+    unit: str
+    service: str
+
+
+@dataclass(frozen=True)
+class Stay:
+    """One inpatient stay as the statistics see it: no names, only keys and times.
+
+    `moves` is the unit and service history, oldest first (the admission's placement first);
+    `disposition` a NUBC patient discharge status, as code or word (`limits.discharge_disposition`).
+    `drg_weight` and `gmlos` are the relative weight and geometric mean LOS of the DRG the stay
+    grouped to, when it did."""
+
+    encounter_id: str
+    patient: str
+    admitted: datetime
+    discharged: datetime | None
+    moves: tuple[Move, ...]
+    newborn: bool = False
+    disposition: str | None = None
+    attending: str | None = None
+    drg: str | None = None
+    drg_weight: Decimal | None = None
+    gmlos: Decimal | None = None
+
+    @property
+    def disposition_word(self) -> str | None:
+        return None if self.disposition is None else discharge_disposition(self.disposition)
+
+    @property
+    def died(self) -> bool:
+        """Discharged by death: NUBC 20 (expired), 40, 41 or 42 (hospice patients who expired)."""
+        return self.discharged is not None and self.disposition_word in DEATH_DISPOSITIONS
+
+    def where(self, at: datetime) -> Move | None:
+        """The unit and service at `at` (the last move at or before it; the first before any)."""
+        if not self.moves:
+            return None
+        found = self.moves[0]
+        for move in self.moves:
+            if move.at <= at:
+                found = move
+        return found
+
+    def at_discharge(self) -> Move | None:
+        return self.where(self.discharged) if self.discharged is not None else self.where_last()
+
+    def where_last(self) -> Move | None:
+        return self.moves[-1] if self.moves else None
+
+    def length_of_stay(self) -> int:
+        """Discharge days (Horton, ch. 5, "length of stay"): discharge date minus admission date,
+        in whole days; a patient admitted and discharged the same day counts one day."""
+        if self.discharged is None:
+            raise PeriodProblem(f"Encounter {self.encounter_id} has not been discharged.")
+        return max(1, (self.discharged.date() - self.admitted.date()).days)
+
+
+@dataclass(frozen=True)
+class BedCount:
+    """From `start` to `end` (inclusive; `None`: still in force) `unit` had `beds` inpatient beds
+    and `bassinets` newborn bassinets set up and staffed (Horton, ch. 4, "inpatient bed count")."""
+
+    unit: str
+    beds: int
+    bassinets: int
+    start: date
+    end: date | None = None
+
+    def in_force(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which patients a figure counts: adults and children (`newborn=False`) or newborns, and
+    optionally one unit, service or attending (the unit and service where the patient lay at the
+    census, or at discharge for discharge figures)."""
+
+    newborn: bool = False
+    unit: str | None = None
+    service: str | None = None
+    attending: str | None = None
+
+    def admits(self, stay: Stay, at: datetime) -> bool:
+        if stay.newborn != self.newborn:
+            return False
+        if self.attending is not None and stay.attending != self.attending:
+            return False
+        if self.unit is None and self.service is None:
+            return True
+        move = stay.where(at)
+        if move is None:
+            return False
+        return (self.unit is None or move.unit == self.unit) and (
+            self.service is None or move.service == self.service
+        )
+
+    def describe(self) -> str:
+        parts = ["newborns" if self.newborn else "adults and children"]
+        parts += [f"unit {self.unit}"] if self.unit else []
+        parts += [f"service {self.service}"] if self.service else []
+        parts += [f"attending {self.attending}"] if self.attending else []
+        return ", ".join(parts)
+
+
+ADULTS_AND_CHILDREN = Scope()
+NEWBORNS = Scope(newborn=True)
+
+
+# -- census ---------------------------------------------------------------------------------------
+
+
+def census_instant(day: date, census_hour: time = MIDNIGHT) -> datetime:
+    """When the census of `day` is taken: midnight ends the day (24:00, the next day's 00:00)."""
+    if census_hour == MIDNIGHT:
+        return datetime.combine(day + timedelta(days=1), MIDNIGHT)
+    return datetime.combine(day, census_hour)
+
+
+def _in_bed(stay: Stay, day: date, census_hour: time) -> bool:
+    if census_hour == MIDNIGHT:  # by dates, so that census days and discharge days agree
+        return stay.admitted.date() <= day and (
+            stay.discharged is None or stay.discharged.date() > day
+        )
+    at = census_instant(day, census_hour)
+    return stay.admitted <= at and (stay.discharged is None or stay.discharged > at)
+
+
+def _admitted_and_discharged(stay: Stay, day: date) -> bool:
+    return (
+        stay.discharged is not None
+        and stay.admitted.date() == day
+        and stay.discharged.date() == day
+    )
+
+
+@dataclass(frozen=True)
+class DailyCensus:
+    """One day's census: `in_beds` at the census hour, `admitted_and_discharged` the same day
+    (not in a bed at that hour), and their sum, `daily_inpatient_census`."""
+
+    day: date
+    in_beds: int
+    admitted_and_discharged: int
+
+    @property
+    def daily_inpatient_census(self) -> int:
+        return self.in_beds + self.admitted_and_discharged
+
+
+def _touches(stays: Iterable[Stay], period: Period) -> bool:
+    return any(
+        stay.admitted.date() <= period.end
+        and (stay.discharged is None or stay.discharged.date() >= period.start)
+        for stay in stays
+    )
+
+
+def _require_stays(stays: Sequence[Stay], period: Period, what: str) -> None:
+    if not _touches(stays, period):
+        raise PeriodProblem(f"No stay was in the hospital from {period}, so there is no {what}.")
+
+
+def _census_of_day(
+    stays: Sequence[Stay], day: date, scope: Scope, census_hour: time
+) -> DailyCensus:
+    at = census_instant(day, census_hour)
+    in_beds = 0
+    same_day = 0
+    for stay in stays:
+        if _in_bed(stay, day, census_hour):
+            in_beds += scope.admits(stay, at)
+        elif _admitted_and_discharged(stay, day):
+            same_day += scope.admits(stay, stay.admitted)
+    return DailyCensus(day, in_beds, same_day)
+
+
+def daily_census(
+    stays: Sequence[Stay],
+    day: date,
+    *,
+    scope: Scope = ADULTS_AND_CHILDREN,
+    census_hour: time = MIDNIGHT,
+) -> DailyCensus:
+    """Daily inpatient census (Horton, ch. 3; AHIMA glossary): the number of inpatients present
+    at the census-taking time each day, plus any inpatients who were both admitted and
+    discharged after the census-taking time the previous day. Midnight by default: a patient
+    counts on each day from the admission date to the day before the discharge date."""
+    one_day = Period(day, day)
+    _require_stays(stays, one_day, "census")
+    return _census_of_day(stays, day, scope, census_hour)
+
+
+def daily_censuses(
+    stays: Sequence[Stay],
+    period: Period,
+    *,
+    scope: Scope = ADULTS_AND_CHILDREN,
+    census_hour: time = MIDNIGHT,
+) -> tuple[DailyCensus, ...]:
+    """The daily inpatient census of every day of `period`, in order."""
+    _require_stays(stays, period, "census")
+    return tuple(_census_of_day(stays, day, scope, census_hour) for day in period.each_day())
+
+
+def inpatient_service_days(
+    stays: Sequence[Stay],
+    period: Period,
+    *,
+    scope: Scope = ADULTS_AND_CHILDREN,
+    census_hour: time = MIDNIGHT,
+) -> int:
+    """Inpatient service days (Horton, ch. 3; AHIMA glossary): the services received by one
+    inpatient in one 24-hour period; for a period, the sum of its daily inpatient censuses."""
+    return sum(
+        c.daily_inpatient_census
+        for c in daily_censuses(stays, period, scope=scope, census_hour=census_hour)
+    )
+
+
+def average_daily_census(
+    stays: Sequence[Stay],
+    period: Period,
+    *,
+    scope: Scope = ADULTS_AND_CHILDREN,
+    census_hour: time = MIDNIGHT,
+) -> Fraction:
+    """Average daily inpatient census (Horton, ch. 3): total inpatient service days for the
+    period divided by the number of days in the period."""
+    days = inpatient_service_days(stays, period, scope=scope, census_hour=census_hour)
+    return Fraction(days, period.days)
+
+
+# -- beds -----------------------------------------------------------------------------------------
+
+
+def _beds_on(counts: Sequence[BedCount], day: date, unit: str | None, newborn: bool) -> int:
+    """The beds (or bassinets) in force on `day`: per unit, the count that started last."""
+    latest: dict[str, BedCount] = {}
+    for count in counts:
+        if count.in_force(day) and (unit is None or count.unit == unit):
+            held = latest.get(count.unit)
+            if held is None or count.start >= held.start:
+                latest[count.unit] = count
+    return sum(c.bassinets if newborn else c.beds for c in latest.values())
+
+
+def bed_count_days(
+    counts: Sequence[BedCount], period: Period, *, scope: Scope = ADULTS_AND_CHILDREN
+) -> int:
+    """Bed count days (Horton, ch. 4): the sum of the inpatient bed count of each day of the
+    period, each day's count being the one in force that day (bassinet count days for
+    newborns). Where two counts of a unit overlap, the one that started later is in force."""
+    if not any(
+        c.start <= period.end
+        and (c.end is None or c.end >= period.start)
+        and (scope.unit is None or c.unit == scope.unit)
+        for c in counts
+    ):
+        where = f" for unit {scope.unit}" if scope.unit else ""
+        raise PeriodProblem(f"No bed count{where} was in force from {period}.")
+    return sum(_beds_on(counts, day, scope.unit, scope.newborn) for day in period.each_day())
+
+
+def average_bed_count(
+    counts: Sequence[BedCount], period: Period, *, scope: Scope = ADULTS_AND_CHILDREN
+) -> Fraction:
+    """Average bed count for the period: bed count days divided by the days in the period."""
+    return Fraction(bed_count_days(counts, period, scope=scope), period.days)
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    """Percentage of occupancy (Horton, ch. 4): inpatient service days x 100 / bed count days.
+
+    Never capped: above 100 % the beds were overfilled (a disaster, an epidemic, beds set up in
+    a corridor), and `overfilled` says so, with the days whose census exceeded their beds."""
+
+    service_days: int
+    bed_count_days: int
+    overfilled_days: tuple[date, ...]
+
+    @property
+    def percent(self) -> Fraction:
+        if self.bed_count_days == 0:
+            raise PeriodProblem("No beds were in force in the period, so there is no occupancy.")
+        return Fraction(self.service_days * 100, self.bed_count_days)
+
+    @property
+    def overfilled(self) -> bool:
+        return bool(self.overfilled_days)
+
+
+def occupancy(
+    stays: Sequence[Stay],
+    counts: Sequence[BedCount],
+    period: Period,
+    *,
+    scope: Scope = ADULTS_AND_CHILDREN,
+    census_hour: time = MIDNIGHT,
+) -> Occupancy:
+    """Percentage of occupancy (bed occupancy ratio; bassinet occupancy for newborns): the
+    ratio of inpatient service days to bed count days in the period (Horton, ch. 4)."""
+    bed_days = bed_count_days(counts, period, scope=scope)
+    censuses = (
+        daily_censuses(stays, period, scope=scope, census_hour=census_hour)
+        if _touches(stays, period)
+        else tuple(DailyCensus(day, 0, 0) for day in period.each_day())
+    )
+    service = 0
+    over: list[date] = []
+    for census in censuses:
+        service += census.daily_inpatient_census
+        if census.daily_inpatient_census > _beds_on(counts, census.day, scope.unit, scope.newborn):
+            over.append(census.day)
+    return Occupancy(service, bed_days, tuple(over))
+
+
+# -- discharges -----------------------------------------------------------------------------------
+
+
+def discharges(
+    stays: Sequence[Stay], period: Period, *, scope: Scope = ADULTS_AND_CHILDREN
+) -> tuple[Stay, ...]:
+    """The stays discharged in `period` (deaths included: a death is a discharge, Horton ch. 5),
+    counted in the scope of where the patient lay at discharge."""
+    return tuple(
+        stay
+        for stay in stays
+        if stay.discharged is not None
+        and stay.discharged.date() in period
+        and scope.admits(stay, stay.discharged)
+    )
+
+
+def _require_discharges(found: Sequence[Stay], period: Period, scope: Scope, what: str) -> None:
+    if not found:
+        raise PeriodProblem(
+            f"No {scope.describe()} were discharged from {period}, so there is no {what}."
+        )
+
+
+def bed_turnover_rate(
+    stays: Sequence[Stay],
+    counts: Sequence[BedCount],
+    period: Period,
+    *,
+    scope: Scope = ADULTS_AND_CHILDREN,
+) -> Fraction:
+    """Direct bed turnover rate (Horton, ch. 4): the number of discharges (including deaths) in
+    the period divided by the average bed count of the period."""
+    found = discharges(stays, period, scope=scope)
+    _require_discharges(found, period, scope, "bed turnover rate")
+    average = average_bed_count(counts, period, scope=scope)
+    if average == 0:
+        raise PeriodProblem(f"No beds were in force from {period}, so there is no bed turnover.")
+    return Fraction(len(found)) / average
+
+
+@dataclass(frozen=True)
+class LengthOfStay:
+    """Total discharge days (the sum of the lengths of stay of the patients discharged in the
+    period) and the average length of stay: total discharge days / discharges."""
+
+    discharges: int
+    discharge_days: int
+
+    @property
+    def average(self) -> Fraction:
+        return Fraction(self.discharge_days, self.discharges)
+
+
+def length_of_stay(
+    stays: Sequence[Stay], period: Period, *, scope: Scope = ADULTS_AND_CHILDREN
+) -> LengthOfStay:
+    """Discharge days and average length of stay (Horton, ch. 5): the length of stay of each
+    patient discharged in the period (discharge date - admission date; same day: one day),
+    their sum, divided by the number of discharges including deaths."""
+    found = discharges(stays, period, scope=scope)
+    _require_discharges(found, period, scope, "length of stay")
+    return LengthOfStay(len(found), sum(stay.length_of_stay() for stay in found))
+
+
+@dataclass(frozen=True)
+class DeathRates:
+    """Gross death rate (hospital death rate) and net death rate (institutional death rate),
+    Horton, ch. 6: `deaths` of `discharges` (deaths included); `early_deaths` died less than
+    48 hours after admission."""
+
+    discharges: int
+    deaths: int
+    early_deaths: int
+
+    @property
+    def gross_percent(self) -> Fraction:
+        """Inpatient deaths x 100 / discharges (including deaths)."""
+        return Fraction(self.deaths * 100, self.discharges)
+
+    @property
+    def net_percent(self) -> Fraction:
+        """(Deaths - deaths < 48 h) x 100 / (discharges - deaths < 48 h)."""
+        remaining = self.discharges - self.early_deaths
+        if remaining == 0:
+            return Fraction(0)
+        return Fraction((self.deaths - self.early_deaths) * 100, remaining)
+
+
+def death_rates(
+    stays: Sequence[Stay], period: Period, *, scope: Scope = ADULTS_AND_CHILDREN
+) -> DeathRates:
+    """Gross and net death rates of the stays discharged in the period (see `DeathRates`)."""
+    found = discharges(stays, period, scope=scope)
+    _require_discharges(found, period, scope, "death rate")
+    died = [stay for stay in found if stay.died]
+    early = [
+        stay
+        for stay in died
+        if stay.discharged is not None
+        and stay.discharged - stay.admitted < timedelta(hours=NET_DEATH_HOURS)
+    ]
+    return DeathRates(len(found), len(died), len(early))
+
+
+# -- readmissions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Readmissions:
+    """A crude, unadjusted 30-day readmission rate: of the `index_discharges` (the eligible
+    discharges of the period), how many were followed by an inpatient admission of the same
+    patient within 30 days of the discharge date. `excluded` says which exclusions were applied
+    and how many discharges each left out (every exclusion is listed, even at zero)."""
+
+    index_discharges: int
+    readmitted: int
+    excluded: tuple[tuple[str, int], ...]
+    readmitted_encounters: tuple[tuple[str, str], ...] = field(default=())
+    adjusted: bool = False
+    window_days: int = READMISSION_WINDOW_DAYS
+
+    @property
+    def percent(self) -> Fraction:
+        if self.index_discharges == 0:
+            return Fraction(0)
+        return Fraction(self.readmitted * 100, self.index_discharges)
+
+    @property
+    def label(self) -> str:
+        return f"crude {self.window_days}-day readmission rate (unadjusted)"
+
+
+def _exclusion(stay: Stay) -> str | None:
+    if stay.died:
+        return "expired"
+    word = stay.disposition_word
+    return word if word in EXCLUDED_FROM_READMISSION else None
+
+
+def readmissions(
+    stays: Sequence[Stay], period: Period, *, scope: Scope = ADULTS_AND_CHILDREN
+) -> Readmissions:
+    """Readmissions within 30 days of an eligible discharge (crude, unadjusted; the CMS
+    Hospital-Wide Readmission measure's all-cause definition without its risk adjustment or
+    planned-readmission algorithm). Index discharges are those of the period in `scope`,
+    leaving out discharges by death, transfers to another acute hospital (NUBC 02) and
+    discharges against medical advice (NUBC 07). A readmission is any stay of the same patient
+    admitted after the index discharge and no more than 30 days after its date (it may fall
+    after the period: give the stays that follow it). `readmitted_encounters` pairs each
+    readmitted index encounter id with its first readmission's."""
+    found = discharges(stays, period, scope=scope)
+    _require_discharges(found, period, scope, "readmission rate")
+    excluded = dict.fromkeys(EXCLUDED_FROM_READMISSION, 0)
+    by_patient: dict[str, list[Stay]] = {}
+    for stay in stays:
+        by_patient.setdefault(stay.patient, []).append(stay)
+    index = 0
+    pairs: list[tuple[str, str]] = []
+    for stay in found:
+        reason = _exclusion(stay)
+        if reason is not None:
+            excluded[reason] += 1
+            continue
+        index += 1
+        left = stay.discharged
+        if left is None:  # discharges() keeps only discharged stays
+            continue
+        later = sorted(
+            (
+                other
+                for other in by_patient[stay.patient]
+                if other.encounter_id != stay.encounter_id
+                and other.admitted >= left
+                and (other.admitted.date() - left.date()).days <= READMISSION_WINDOW_DAYS
+            ),
+            key=lambda other: other.admitted,
+        )
+        if later:
+            pairs.append((stay.encounter_id, later[0].encounter_id))
+    return Readmissions(
+        index_discharges=index,
+        readmitted=len(pairs),
+        excluded=tuple(excluded.items()),
+        readmitted_encounters=tuple(pairs),
+    )
+
+
+# -- case mix -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseMix:
+    """Case mix index (CMS): the sum of the DRG relative weights of the discharges of the
+    period divided by their number. `ungrouped` discharges had no weight and are left out."""
+
+    grouped: int
+    weight_total: Decimal
+    ungrouped: int
+
+    @property
+    def index(self) -> Fraction:
+        return Fraction(self.weight_total) / self.grouped
+
+
+def case_mix_index(
+    stays: Sequence[Stay], period: Period, *, scope: Scope = ADULTS_AND_CHILDREN
+) -> CaseMix:
+    """Case mix index (CMS; Horton, ch. 9): the mean relative weight of the MS-DRGs of the
+    stays discharged in the period."""
+    found = discharges(stays, period, scope=scope)
+    _require_discharges(found, period, scope, "case mix index")
+    weights = [stay.drg_weight for stay in found if stay.drg_weight is not None]
+    if not weights:
+        raise PeriodProblem(f"No stay discharged from {period} was grouped to a DRG.")
+    return CaseMix(len(weights), sum(weights, Decimal(0)), len(found) - len(weights))
+
+
+@dataclass(frozen=True)
+class ObservedExpected:
+    """Observed over expected length of stay: the stays' discharge days over the sum of their
+    DRGs' geometric mean LOS (CMS's GMLOS, the expected days). `ungrouped` stays had no GMLOS."""
+
+    stays: int
+    observed_days: int
+    expected_days: Decimal
+    ungrouped: int
+
+    @property
+    def observed_average(self) -> Fraction:
+        return Fraction(self.observed_days, self.stays)
+
+    @property
+    def expected_average(self) -> Fraction:
+        return Fraction(self.expected_days) / self.stays
+
+    @property
+    def ratio(self) -> Fraction:
+        return Fraction(self.observed_days) / Fraction(self.expected_days)
+
+
+def observed_expected_los(
+    stays: Sequence[Stay], period: Period, *, scope: Scope = ADULTS_AND_CHILDREN
+) -> ObservedExpected:
+    """Observed/expected LOS against GMLOS (CMS, the IPPS Table 5 geometric mean length of
+    stay): for the stays discharged in the period that grouped, their total length of stay
+    divided by the total of their DRGs' GMLOS (above 1: longer than expected)."""
+    found = discharges(stays, period, scope=scope)
+    _require_discharges(found, period, scope, "observed/expected length of stay")
+    grouped = [stay for stay in found if stay.gmlos is not None and stay.gmlos > 0]
+    if not grouped:
+        raise PeriodProblem(f"No stay discharged from {period} has a DRG with a GMLOS.")
+    expected = sum((stay.gmlos for stay in grouped if stay.gmlos is not None), Decimal(0))
+    return ObservedExpected(
+        stays=len(grouped),
+        observed_days=sum(stay.length_of_stay() for stay in grouped),
+        expected_days=expected,
+        ungrouped=len(found) - len(grouped),
+    )
