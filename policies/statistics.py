@@ -203,21 +203,28 @@ def census_instant(day: date, census_hour: time = MIDNIGHT) -> datetime:
     return datetime.combine(day, census_hour)
 
 
-def _in_bed(stay: Stay, day: date, census_hour: time) -> bool:
+def _census_days(stay: Stay, census_hour: time) -> tuple[date, date | None, date | None]:
+    """When a stay counts: in a bed at the census of each day from the first to the last
+    (`None`: still in), or, when it was never in a bed at a census, admitted and discharged
+    in the 24 hours that end at the census of the day returned last."""
     if census_hour == MIDNIGHT:  # by dates, so that census days and discharge days agree
-        return stay.admitted.date() <= day and (
-            stay.discharged is None or stay.discharged.date() > day
-        )
-    at = census_instant(day, census_hour)
-    return stay.admitted <= at and (stay.discharged is None or stay.discharged > at)
-
-
-def _admitted_and_discharged(stay: Stay, day: date) -> bool:
-    return (
-        stay.discharged is not None
-        and stay.admitted.date() == day
-        and stay.discharged.date() == day
-    )
+        first = stay.admitted.date()
+        if stay.discharged is None:
+            return first, None, None
+        if stay.discharged.date() == first:
+            return first, first - timedelta(days=1), first
+        return first, stay.discharged.date() - timedelta(days=1), None
+    first = stay.admitted.date()
+    if stay.admitted.time() > census_hour:
+        first += timedelta(days=1)
+    if stay.discharged is None:
+        return first, None, None
+    if stay.discharged <= datetime.combine(first, census_hour):
+        return first, first - timedelta(days=1), first
+    last = stay.discharged.date()
+    if stay.discharged.time() <= census_hour:
+        last -= timedelta(days=1)
+    return first, last, None
 
 
 @dataclass(frozen=True)
@@ -247,18 +254,29 @@ def _require_stays(stays: Sequence[Stay], period: Period, what: str) -> None:
         raise PeriodProblem(f"No stay was in the hospital from {period}, so there is no {what}.")
 
 
-def _census_of_day(
-    stays: Sequence[Stay], day: date, scope: Scope, census_hour: time
-) -> DailyCensus:
-    at = census_instant(day, census_hour)
-    in_beds = 0
-    same_day = 0
+def _censuses(
+    stays: Sequence[Stay], period: Period, scope: Scope, census_hour: time
+) -> tuple[DailyCensus, ...]:
+    """Each stay is visited once and adds to the days it counts on (not every day asks every
+    stay): the work is the stays plus their days in the period."""
+    in_beds = dict.fromkeys(period.each_day(), 0)
+    same_day = dict.fromkeys(period.each_day(), 0)
     for stay in stays:
-        if _in_bed(stay, day, census_hour):
-            in_beds += scope.admits(stay, at)
-        elif _admitted_and_discharged(stay, day):
-            same_day += scope.admits(stay, stay.admitted)
-    return DailyCensus(day, in_beds, same_day)
+        if stay.newborn != scope.newborn:
+            continue
+        if scope.attending is not None and stay.attending != scope.attending:
+            continue
+        first, last, admitted_and_discharged = _census_days(stay, census_hour)
+        if admitted_and_discharged is not None:
+            if admitted_and_discharged in period and scope.admits(stay, stay.admitted):
+                same_day[admitted_and_discharged] += 1
+            continue
+        day = max(first, period.start)
+        end = period.end if last is None else min(last, period.end)
+        while day <= end:
+            in_beds[day] += scope.admits(stay, census_instant(day, census_hour))
+            day += timedelta(days=1)
+    return tuple(DailyCensus(day, in_beds[day], same_day[day]) for day in period.each_day())
 
 
 def daily_census(
@@ -274,7 +292,7 @@ def daily_census(
     counts on each day from the admission date to the day before the discharge date."""
     one_day = Period(day, day)
     _require_stays(stays, one_day, "census")
-    return _census_of_day(stays, day, scope, census_hour)
+    return _censuses(stays, one_day, scope, census_hour)[0]
 
 
 def daily_censuses(
@@ -286,7 +304,7 @@ def daily_censuses(
 ) -> tuple[DailyCensus, ...]:
     """The daily inpatient census of every day of `period`, in order."""
     _require_stays(stays, period, "census")
-    return tuple(_census_of_day(stays, day, scope, census_hour) for day in period.each_day())
+    return _censuses(stays, period, scope, census_hour)
 
 
 def inpatient_service_days(

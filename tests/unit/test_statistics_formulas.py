@@ -158,15 +158,24 @@ def test_newborns_are_counted_apart_from_adults_and_children() -> None:
 
 
 def test_a_census_hour_other_than_midnight() -> None:
-    """AHIMA glossary, census-taking time: the hospital may choose it (usually midnight). With
-    the census at 11:00, a patient admitted at 08:00 and discharged at 15:00 is in a bed at the
-    census (counted once, not again as admitted and discharged); one admitted at 12:00 and
-    discharged at 14:00 counts as admitted and discharged the same day."""
-    day = date(2024, 5, 1)
-    stays = [stay(at(day, 8), at(day, 15)), stay(at(day, 12), at(day, 14))]
-    census = daily_census(stays, day, census_hour=time(11))
-    assert (census.in_beds, census.admitted_and_discharged) == (1, 1)
-    assert daily_census(stays, day).daily_inpatient_census == 2
+    """AHIMA glossary / Horton ch. 3: the census-taking time is the hospital's (usually
+    midnight); the daily census adds the inpatients admitted and discharged *after the census
+    of the previous day*. Census at 11:00: admitted at 08:00 and discharged at 15:00 on May 1,
+    in a bed at May 1's census (counted once); admitted at 12:00 on May 1 (after that census)
+    and discharged at 14:00, before May 2's: admitted and discharged in May 2's 24 hours; and
+    admitted at 12:00 on May 1 and discharged at 10:00 on May 2: the same."""
+    may1, may2 = date(2024, 5, 1), date(2024, 5, 2)
+    stays = [
+        stay(at(may1, 8), at(may1, 15)),
+        stay(at(may1, 12), at(may1, 14)),
+        stay(at(may1, 12), at(may2, 10)),
+    ]
+    first = daily_census(stays, may1, census_hour=time(11))
+    second = daily_census(stays, may2, census_hour=time(11))
+    assert (first.in_beds, first.admitted_and_discharged) == (1, 0)
+    assert (second.in_beds, second.admitted_and_discharged) == (0, 2)
+    midnight = daily_censuses(stays, Period(may1, may2))
+    assert [(c.in_beds, c.admitted_and_discharged) for c in midnight] == [(1, 2), (0, 0)]
 
 
 # -- beds and occupancy ---------------------------------------------------------------------------
@@ -252,6 +261,17 @@ def test_bed_count_days_follow_the_count_in_force_each_day() -> None:
     assert bed_count_days(beds, april, scope=Scope(unit="5E")) == 10 * 10
     assert bed_count_days(beds, april, scope=NEWBORNS) == 2 * 10
     assert bed_count_days(beds, april) == 4875 + 100
+
+
+def test_a_new_bed_count_supersedes_the_one_still_open() -> None:
+    """A count change recorded as a new count from April 16, the old one left open (no end):
+    from the 16th the later count is in force, whatever order the facts come in, so April
+    again has 150 x 15 + 175 x 15 bed count days."""
+    april = Period(date(2024, 4, 1), date(2024, 4, 30))
+    new = BedCount("4W", beds=175, bassinets=0, start=date(2024, 4, 16))
+    old = BedCount("4W", beds=150, bassinets=0, start=date(2020, 1, 1))
+    assert bed_count_days([new, old], april) == 150 * 15 + 175 * 15
+    assert bed_count_days([old, new], april) == 150 * 15 + 175 * 15
 
 
 def test_occupancy_above_100_percent_is_not_capped_and_says_the_beds_were_overfilled() -> None:
@@ -653,3 +673,27 @@ def test_a_stay_counts_once_per_day_it_occupies_a_bed(
     if discharged is not None and discharged.date() in MONTH:
         whole = Period(min(admitted.date(), MONTH.start), MONTH.end)
         assert inpatient_service_days([one], whole) == one.length_of_stay()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(0, 40),
+    st.integers(0, 24 * 60 - 1),
+    st.integers(1, 10 * 24 * 60),
+    st.sampled_from([time(6), time(11), time(23, 59)]),
+)
+def test_at_any_census_hour_a_stay_counts_once_per_census_it_is_in_a_bed(
+    start_day: int, minute: int, minutes: int, census_hour: time
+) -> None:
+    """Worked out by brute force: the censuses (at `census_hour` each day) that fall in
+    [admitted, discharged); a stay in none of them counts once, as admitted and discharged."""
+    admitted = datetime(2024, 1, 15) + timedelta(days=start_day, minutes=minute)
+    one = stay(admitted, admitted + timedelta(minutes=minutes))
+    assert one.discharged is not None
+    wide = Period(date(2024, 1, 1), date(2024, 4, 30))
+    instants = [datetime.combine(day, census_hour) for day in wide.each_day()]
+    in_bed = sum(1 for t in instants if admitted <= t < one.discharged)
+    censuses = daily_censuses([one], wide, census_hour=census_hour)
+    assert all(c.daily_inpatient_census <= 1 for c in censuses)
+    assert sum(c.in_beds for c in censuses) == in_bed
+    assert sum(c.daily_inpatient_census for c in censuses) == max(1, in_bed)
