@@ -127,12 +127,6 @@ class Stay:
                 found = move
         return found
 
-    def at_discharge(self) -> Move | None:
-        return self.where(self.discharged) if self.discharged is not None else self.where_last()
-
-    def where_last(self) -> Move | None:
-        return self.moves[-1] if self.moves else None
-
     def length_of_stay(self) -> int:
         """Discharge days (Horton, ch. 5, "length of stay"): discharge date minus admission date,
         in whole days; a patient admitted and discharged the same day counts one day."""
@@ -502,7 +496,8 @@ class DeathRates:
 
     @property
     def net_percent(self) -> Fraction:
-        """(Deaths - deaths < 48 h) x 100 / (discharges - deaths < 48 h)."""
+        """(Deaths - deaths < 48 h) x 100 / (discharges - deaths < 48 h); 0 when every
+        discharge was a death under 48 hours (no death is left to count)."""
         remaining = self.discharges - self.early_deaths
         if remaining == 0:
             return Fraction(0)
@@ -544,6 +539,7 @@ class Readmissions:
 
     @property
     def percent(self) -> Fraction:
+        """Readmitted x 100 / index discharges; 0 when every discharge was excluded."""
         if self.index_discharges == 0:
             return Fraction(0)
         return Fraction(self.readmitted * 100, self.index_discharges)

@@ -85,8 +85,9 @@ def at(day: date, hour: int = 12) -> datetime:
 
 
 def test_daily_inpatient_census_adds_the_patients_admitted_and_discharged_the_same_day() -> None:
-    """Worked example, "Formula for inpatient census", solving-math-problems.com (University
-    Hospital), on Horton's ch. 3 definition: the inpatient census at midnight on May 1 was 268;
+    """Worked example, "Formula for inpatient census" (University Hospital), on Horton's ch. 3
+    definition, http://www.solving-math-problems.com/formula-for-inpatient-census.html :
+    the inpatient census at midnight on May 1 was 268;
     on May 2, 16 patients were admitted, 9 discharged, and 2 admitted and discharged the same
     day. Census at midnight May 2 = 268 + 16 - 9 = 275; daily inpatient census = 275 + 2 = 277."""
     may1, may2 = date(2012, 5, 1), date(2012, 5, 2)
@@ -104,7 +105,8 @@ def test_daily_inpatient_census_adds_the_patients_admitted_and_discharged_the_sa
 
 
 def test_a_units_service_days_count_only_the_patients_in_that_unit() -> None:
-    """Worked example, "Patient census data - Community Hospital", solving-math-problems.com:
+    """Worked example, "Patient census data - Community Hospital",
+    http://www.solving-math-problems.com/patient-census-data-community-hospital.html :
     at 11:59 pm on January 1 the census was 321 (12 of them in the ICU). On January 2, 73 were
     admitted (4 to the ICU), 24 discharged (3 from the ICU), and 3 admitted and died that day (1
     in the ICU). Hospital: census 321 + 73 - 24 = 370, daily inpatient census 370 + 3 = 373.
@@ -182,7 +184,9 @@ def test_a_census_hour_other_than_midnight() -> None:
 
 
 def test_percentage_of_occupancy_for_a_month() -> None:
-    """Worked example, "Inpatient occupancy rate", easycalculation.com: in June 4,000 inpatient
+    """Worked example, "Inpatient occupancy rate",
+    https://www.easycalculation.com/medical/learn-inpatient-occupancy-rate.php :
+    in June 4,000 inpatient
     service days were given in a hospital of 150 beds; occupancy = 4000 x 100 / (150 x 30) =
     88.89 %."""
     june = Period(date(2016, 6, 1), date(2016, 6, 30))
@@ -200,7 +204,9 @@ def test_percentage_of_occupancy_for_a_month() -> None:
 
 def test_percentage_of_occupancy_for_half_a_year() -> None:
     """Worked example, a 50-bed hospital with 9,001 inpatient service days from January to June
-    (181 days, indextestingapp.uonbi.ac.ke): 9001 x 100 / (50 x 181) = 99.46 %, given as 99.5."""
+    (181 days),
+    https://indextestingapp.uonbi.ac.ke/preguntia/29138385 :
+    9001 x 100 / (50 x 181) = 99.46 %, given as 99.5."""
     period = Period(date(2023, 1, 1), date(2023, 6, 30))
     assert period.days == 31 + 28 + 31 + 30 + 31 + 30 == 181
     stays = [stay(at(date(2022, 12, 20)), at(date(2023, 7, 3))) for _ in range(49)]
@@ -228,7 +234,8 @@ def _december_unit() -> list[Stay]:
 
 
 def test_occupancy_of_a_unit_in_parts_of_a_month() -> None:
-    """Worked example (justaaa.com, an HIM statistics exercise): a unit of 18 beds had 165
+    """Worked example, an HIM statistics exercise, https://justaaa.com/statistics-and-probability/
+    101588-1-on-may-5-a-hospital-with-70-beds-has-an (question 2): a unit of 18 beds had 165
     inpatient service days December 1-10, 162 on 11-20, 180 on 21-31. Occupancy 165/180 =
     91.67 %, 162/180 = 90.00 %, 180/198 = 90.91 %; the month 507/558 = 90.86 %."""
     stays = _december_unit()
@@ -288,7 +295,8 @@ def test_occupancy_above_100_percent_is_not_capped_and_says_the_beds_were_overfi
 
 
 def test_bed_turnover_rate() -> None:
-    """Worked example, "Bed turnover rate", easycalculation.com (Horton's direct formula):
+    """Worked example, "Bed turnover rate" (Horton's direct formula),
+    https://www.easycalculation.com/medical/bed-turnover-rate.php :
     an average of 200 beds from June to August 2016 and 20 discharges (deaths included) in the
     period: 20 / 200 = 0.1."""
     summer = Period(date(2016, 6, 1), date(2016, 8, 31))
@@ -302,7 +310,8 @@ def test_bed_turnover_rate() -> None:
 
 
 def test_length_of_stay_and_its_average() -> None:
-    """Worked example, "Length of stay", easycalculation.com: four patients in April 2013,
+    """Worked example, "Length of stay",
+    https://www.easycalculation.com/medical/learn-length-of-stay.php : four patients in April 2013,
     admitted on the 4th, 2nd, 15th and 22nd and discharged on the 10th, 13th, 20th and 30th:
     LOS 6, 11, 5 and 8, total 30 discharge days, average 30 / 4 = 7.5 days."""
     pairs = [(4, 10), (2, 13), (15, 20), (22, 30)]
@@ -336,8 +345,9 @@ def _deaths(discharged: int, died: int, early: int) -> list[Stay]:
 
 
 def test_gross_and_net_death_rates_valley_general() -> None:
-    """Worked example, Valley General Hospital (an HIM statistics exercise,
-    writemyclassessay.com): 700 discharges including deaths, 30 deaths, 10 of them less than 48
+    """Worked example, Valley General Hospital (an HIM statistics exercise on deaths and
+    discharges, writemyclassessay.com, "Use data provided on deaths and discharges of Community
+    Hospital"): 700 discharges including deaths, 30 deaths, 10 of them less than 48
     hours after admission. Gross = 30 x 100 / 700 = 4.29 %; net = (30 - 10) x 100 / (700 - 10)
     = 2.90 %."""
     found = death_rates(_deaths(700, 30, 10), Period(date(2024, 3, 1), date(2024, 3, 31)))
@@ -439,7 +449,8 @@ def test_crude_readmissions_within_30_days_and_the_exclusions_applied() -> None:
 
 
 def test_case_mix_index_from_the_sum_of_relative_weights() -> None:
-    """Worked example (an AHIMA-style exam question, questionai.com): the sum of a hospital's
+    """Worked example (an AHIMA-style exam question), https://questionai.com/amp/questions-
+    tQ4iWsPVer/sum-hospitals-relative-drg-weights-year-15192-hospital : the sum of a hospital's
     DRG relative weights for a year was 15,192 over 10,471 discharges: CMI = 15192 / 10471 =
     1.45. Built as 4,721 discharges of weight 2 and 5,750 of weight 1; one ungrouped discharge
     is reported apart, not counted."""
