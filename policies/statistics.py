@@ -168,12 +168,32 @@ class Scope:
             return False
         if self.unit is None and self.service is None:
             return True
-        move = stay.where(at)
+        return self.places(stay.where(at))
+
+    def places(self, move: Move | None) -> bool:
+        """Whether a placement is in this scope's unit and service (any, when none is given)."""
+        if self.unit is None and self.service is None:
+            return True
         if move is None:
             return False
         return (self.unit is None or move.unit == self.unit) and (
             self.service is None or move.service == self.service
         )
+
+    def counts_on(self, stay: Stay, day: date, census_hour: time = MIDNIGHT) -> bool:
+        """Whether `stay` counts in this scope at the census of `day`: where it lay is its last
+        move made within or before that day's 24 hours (`census_day`)."""
+        if stay.newborn != self.newborn:
+            return False
+        if self.attending is not None and stay.attending != self.attending:
+            return False
+        if self.unit is None and self.service is None:
+            return True
+        found = stay.moves[0] if stay.moves else None
+        for move in stay.moves:
+            if census_day(move.at, census_hour) <= day:
+                found = move
+        return self.places(found)
 
     def describe(self) -> str:
         parts = ["newborns" if self.newborn else "adults and children"]
@@ -195,6 +215,15 @@ def census_instant(day: date, census_hour: time = MIDNIGHT) -> datetime:
     if census_hour == MIDNIGHT:
         return datetime.combine(day + timedelta(days=1), MIDNIGHT)
     return datetime.combine(day, census_hour)
+
+
+def census_day(instant: datetime, census_hour: time = MIDNIGHT) -> date:
+    """The day whose census counts what happened at `instant`: the 24 hours after the previous
+    day's census up to (and, for an hour other than midnight, including) this day's. At
+    midnight, the instant's own date."""
+    if census_hour == MIDNIGHT or instant.time() <= census_hour:
+        return instant.date()
+    return instant.date() + timedelta(days=1)
 
 
 def _census_days(stay: Stay, census_hour: time) -> tuple[date, date | None, date | None]:
@@ -268,7 +297,7 @@ def _censuses(
         day = max(first, period.start)
         end = period.end if last is None else min(last, period.end)
         while day <= end:
-            in_beds[day] += scope.admits(stay, census_instant(day, census_hour))
+            in_beds[day] += scope.counts_on(stay, day, census_hour)
             day += timedelta(days=1)
     return tuple(DailyCensus(day, in_beds[day], same_day[day]) for day in period.each_day())
 
@@ -327,6 +356,65 @@ def average_daily_census(
     period divided by the number of days in the period."""
     days = inpatient_service_days(stays, period, scope=scope, census_hour=census_hour)
     return Fraction(days, period.days)
+
+
+@dataclass(frozen=True)
+class Movements:
+    """The day's recapitulation of a unit (Horton, ch. 3, the daily census report): admissions,
+    discharges (deaths included), intrahospital transfers in and out, and those admitted and
+    discharged the same day. Admissions and discharges include the admitted-and-discharged, so
+    census = previous census + admissions - discharges + transfers in - transfers out, and the
+    daily inpatient census adds `admitted_and_discharged` (who hold no bed at the census)."""
+
+    day: date
+    admissions: int
+    discharges: int
+    transfers_in: int
+    transfers_out: int
+    admitted_and_discharged: int
+
+
+def movements(
+    stays: Sequence[Stay],
+    period: Period,
+    *,
+    scope: Scope = ADULTS_AND_CHILDREN,
+    census_hour: time = MIDNIGHT,
+) -> tuple[Movements, ...]:
+    """Admissions, discharges, transfers in and out for each day of `period`, each counted on
+    the day whose census follows it (`census_day`). A transfer is a move to another unit or
+    service; it is in or out of the scope when the scope names a unit or a service (a
+    hospital-wide scope has none: the hospital's transfers in and out cancel)."""
+    _require_stays(stays, period, "census")
+    zero = dict.fromkeys(period.each_day(), 0)
+    admitted, left, came, went, same = dict(zero), dict(zero), dict(zero), dict(zero), dict(zero)
+    for stay in stays:
+        if stay.newborn != scope.newborn:
+            continue
+        if scope.attending is not None and stay.attending != scope.attending:
+            continue
+        first = stay.moves[0] if stay.moves else None
+        day = census_day(stay.admitted, census_hour)
+        if day in period and scope.places(first):
+            admitted[day] += 1
+        last = first
+        for move in stay.moves[1:]:
+            day = census_day(move.at, census_hour)
+            before, after = scope.places(last), scope.places(move)
+            if day in period and before != after:
+                (came if after else went)[day] += 1
+            last = move
+        if stay.discharged is not None:
+            day = census_day(stay.discharged, census_hour)
+            if day in period and scope.places(last):
+                left[day] += 1
+        _, _, both = _census_days(stay, census_hour)
+        if both is not None and both in period and scope.admits(stay, stay.admitted):
+            same[both] += 1
+    return tuple(
+        Movements(day, admitted[day], left[day], came[day], went[day], same[day])
+        for day in period.each_day()
+    )
 
 
 # -- beds -----------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from policies.statistics import (
     discharges,
     inpatient_service_days,
     length_of_stay,
+    movements,
     observed_expected_los,
     occupancy,
     readmissions,
@@ -105,30 +106,72 @@ def test_daily_inpatient_census_adds_the_patients_admitted_and_discharged_the_sa
 
 
 def test_a_units_service_days_count_only_the_patients_in_that_unit() -> None:
-    """Worked example, "Patient census data - Community Hospital",
-    http://www.solving-math-problems.com/patient-census-data-community-hospital.html :
-    at 11:59 pm on January 1 the census was 321 (12 of them in the ICU). On January 2, 73 were
-    admitted (4 to the ICU), 24 discharged (3 from the ICU), and 3 admitted and died that day (1
-    in the ICU). Hospital: census 321 + 73 - 24 = 370, daily inpatient census 370 + 3 = 373.
-    ICU inpatient service days for January 2: 12 + 4 - 3 + 1 = 14."""
+    """Horton, ch. 3, exercise 5 (Community Hospital; the answer key at
+    https://www.scribd.com/doc/204088238/Horton-Ch-3-Test-Answers reads the ICU apart from the
+    hospital's 321): at 11:59 pm on January 1 the census was 321, the ICU's 12. On January 2,
+    73 were admitted, 24 discharged, 3 admitted and died that day; in the ICU 4 admitted, 3
+    discharged, 1 admitted and died. Census: 321 + 73 - 24 = 370, the ICU 12 + 4 - 3 = 13,
+    the facility 370 + 13 = 383 (the key's figure); daily inpatient census 383 + 3 + 1 = 387;
+    ICU inpatient service days 13 + 1 = 14."""
     jan1, jan2 = date(2013, 1, 1), date(2013, 1, 2)
     later = at(date(2013, 1, 8))
     stays = (
         [stay(at(jan1, 8), later, unit="ICU") for _ in range(12 - 3)]
         + [stay(at(jan1, 8), at(jan2, 10), unit="ICU") for _ in range(3)]
-        + [stay(at(jan1, 8), later) for _ in range(321 - 12 - (24 - 3))]
-        + [stay(at(jan1, 8), at(jan2, 10)) for _ in range(24 - 3)]
+        + [stay(at(jan1, 8), later) for _ in range(321 - 24)]
+        + [stay(at(jan1, 8), at(jan2, 10)) for _ in range(24)]
         + [stay(at(jan2, 14), later, unit="ICU") for _ in range(4)]
-        + [stay(at(jan2, 14), later) for _ in range(73 - 4)]
+        + [stay(at(jan2, 14), later) for _ in range(73)]
         + [stay(at(jan2, 9), at(jan2, 20), unit="ICU", disposition="20")]
-        + [stay(at(jan2, 9), at(jan2, 20), disposition="20") for _ in range(3 - 1)]
+        + [stay(at(jan2, 9), at(jan2, 20), disposition="20") for _ in range(3)]
     )
     hospital = daily_census(stays, jan2)
-    assert hospital.in_beds == 321 + 73 - 24 == 370
-    assert hospital.daily_inpatient_census == 321 + 73 - 24 + 3 == 373
+    assert hospital.in_beds == (321 + 73 - 24) + (12 + 4 - 3) == 383
+    assert hospital.daily_inpatient_census == 383 + 3 + 1 == 387
     icu = Scope(unit="ICU")
     assert daily_census(stays, jan1, scope=icu).in_beds == 12
+    assert daily_census(stays, jan2, scope=icu).in_beds == 12 + 4 - 3 == 13
     assert inpatient_service_days(stays, Period(jan2, jan2), scope=icu) == 12 + 4 - 3 + 1 == 14
+    ward = Scope(unit="4W")
+    assert daily_census(stays, jan2, scope=ward).daily_inpatient_census == 321 + 73 - 24 + 3
+
+
+def test_a_units_day_recapitulated_with_its_transfers() -> None:
+    """Worked example, "Unit census calculation", https://mantrapaloalto.com/biology/
+    unit-census-calculation-reflecting-on-patient-admissions-and-discharges.html : April 1
+    unit census 21; April 2: 3 admissions, 2 discharges, 2 transfers in, 1 transfer out, 2
+    admitted and discharged the same day. Census 21 + 3 + 2 - 2 - 1 = 23; with the 2 A&D, 25
+    (the example's answer)."""
+    apr1, apr2, later = date(2024, 4, 1), date(2024, 4, 2), at(date(2024, 4, 9))
+    stays = [stay(at(apr1, 8), later, unit="3N") for _ in range(21 - 2 - 1)]
+    stays += [stay(at(apr1, 8), at(apr2, 11), unit="3N") for _ in range(2)]
+    stays += [
+        stay(
+            at(apr1, 8),
+            later,
+            moves=(Move(at(apr1, 8), "3N", "MED"), Move(at(apr2, 10), "ICU", "MED")),
+        )
+    ]
+    stays += [
+        stay(
+            at(date(2024, 3, 30), 8),
+            later,
+            moves=(Move(at(date(2024, 3, 30), 8), "ICU", "MED"), Move(at(apr2, 15), "3N", "MED")),
+        )
+        for _ in range(2)
+    ]
+    stays += [stay(at(apr2, 13), later, unit="3N") for _ in range(3)]
+    stays += [stay(at(apr2, 7), at(apr2, 19), unit="3N") for _ in range(2)]
+    unit = Scope(unit="3N")
+    assert daily_census(stays, apr1, scope=unit).in_beds == 21
+    day = movements(stays, Period(apr2, apr2), scope=unit)[0]
+    assert (day.admissions, day.discharges) == (3 + 2, 2 + 2)
+    assert (day.transfers_in, day.transfers_out, day.admitted_and_discharged) == (2, 1, 2)
+    census = daily_census(stays, apr2, scope=unit)
+    assert census.in_beds == 21 + 3 + 2 - 2 - 1 == 23
+    assert census.daily_inpatient_census == 21 + 3 + 2 - 2 - 1 + 2 == 25
+    hospital = movements(stays, Period(apr2, apr2))[0]
+    assert (hospital.transfers_in, hospital.transfers_out) == (0, 0)
 
 
 def test_average_daily_census_is_service_days_over_the_days_of_the_period() -> None:
@@ -708,3 +751,61 @@ def test_at_any_census_hour_a_stay_counts_once_per_census_it_is_in_a_bed(
     assert all(c.daily_inpatient_census <= 1 for c in censuses)
     assert sum(c.in_beds for c in censuses) == in_bed
     assert sum(c.daily_inpatient_census for c in censuses) == max(1, in_bed)
+
+
+@st.composite
+def stays_moving_between_units(draw: st.DrawFn) -> list[Stay]:
+    found: list[Stay] = []
+    for _ in range(draw(st.integers(min_value=1, max_value=15))):
+        admitted = datetime(2024, 1, 25) + timedelta(minutes=draw(st.integers(0, 40 * 24 * 60)))
+        minutes = draw(st.integers(1, 15 * 24 * 60))
+        discharged = admitted + timedelta(minutes=minutes)
+        offsets = (
+            sorted(draw(st.lists(st.integers(1, minutes - 1), max_size=3))) if minutes > 1 else []
+        )
+        units = draw(
+            st.lists(
+                st.sampled_from(["4W", "5E", "ICU"]),
+                min_size=len(offsets) + 1,
+                max_size=len(offsets) + 1,
+            )
+        )
+        later = [
+            Move(admitted + timedelta(minutes=m), u, "MED")
+            for m, u in zip(offsets, units[1:], strict=True)
+        ]
+        moves = (Move(admitted, units[0], "MED"), *later)
+        found.append(
+            stay(
+                admitted,
+                None if draw(st.booleans()) and draw(st.booleans()) else discharged,
+                moves=moves,
+            )
+        )
+    return found
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    stays_moving_between_units(),
+    st.sampled_from([time(0), time(11)]),
+    st.sampled_from(["4W", "ICU", None]),
+)
+def test_each_days_census_is_the_last_plus_its_movements(
+    stays: list[Stay], census_hour: time, unit: str | None
+) -> None:
+    """Horton, ch. 3, the census recapitulation: a unit's census is the previous day's plus
+    admissions and transfers in, less discharges and transfers out (and the hospital's
+    transfers in equal its transfers out)."""
+    scope = Scope(unit=unit)
+    period = Period(date(2024, 1, 20), date(2024, 3, 31))
+    censuses = daily_censuses(stays, period, scope=scope, census_hour=census_hour)
+    moved = movements(stays, period, scope=scope, census_hour=census_hour)
+    assert censuses[0].in_beds == 0
+    for before, census, day in zip(censuses, censuses[1:], moved[1:], strict=False):
+        assert census.in_beds == (
+            before.in_beds + day.admissions - day.discharges + day.transfers_in - day.transfers_out
+        )
+        assert census.admitted_and_discharged == day.admitted_and_discharged
+    if unit is None:
+        assert all(d.transfers_in == d.transfers_out == 0 for d in moved)
