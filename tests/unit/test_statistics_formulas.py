@@ -174,6 +174,22 @@ def test_a_units_day_recapitulated_with_its_transfers() -> None:
     assert (hospital.transfers_in, hospital.transfers_out) == (0, 0)
 
 
+def test_a_transfer_at_midnight_belongs_to_the_day_it_starts() -> None:
+    """A move at 00:00 on March 3 is March 3's transfer (the midnight census counts by dates),
+    so March 2's census still finds the patient in 4W, and March 3's in ICU."""
+    start = at(date(2024, 3, 1), 9)
+    moved = stay(
+        start,
+        at(date(2024, 3, 6)),
+        moves=(Move(start, "4W", "MED"), Move(datetime(2024, 3, 3), "ICU", "MED")),
+    )
+    days = Period(date(2024, 3, 2), date(2024, 3, 3))
+    assert [c.in_beds for c in daily_censuses([moved], days, scope=Scope(unit="4W"))] == [1, 0]
+    assert [c.in_beds for c in daily_censuses([moved], days, scope=Scope(unit="ICU"))] == [0, 1]
+    icu = movements([moved], days, scope=Scope(unit="ICU"))
+    assert [d.transfers_in for d in icu] == [0, 1]
+
+
 def test_average_daily_census_is_service_days_over_the_days_of_the_period() -> None:
     """Horton, ch. 3, average daily inpatient census = total inpatient service days / days in
     the period; the 18-bed unit of the December example below: 165 + 162 + 180 = 507 service
