@@ -266,6 +266,13 @@ MONITORING_EVENTS: tuple[type, ...] = (
 """What access monitoring remembers beyond the trail: deaths (with the encounters that tell
 whose) and reviews."""
 
+STATISTICS_EVENTS: tuple[type, ...] = (
+    Encounter.Opened,
+    Encounter.Transferred,
+    Encounter.Discharged,
+)
+"""What the statistics view keeps of each stay: its admission, moves and discharge (§46)."""
+
 LOCATION_EVENTS: dict[type, str] = {
     ChartVolume.Registered: "registered",
     ChartVolume.Requested: "requested",

@@ -10,6 +10,7 @@ from ledger.stores.database import Database
 from projections.audit import AuditTrail
 from projections.locations import ChartLocations
 from projections.monitoring import MonitoringFacts
+from projections.statistics import StatisticsView
 
 
 def every_view(db: Database) -> list[View]:
@@ -20,4 +21,5 @@ def every_view(db: Database) -> list[View]:
         AuditTrail(db),
         MonitoringFacts(db),
         ChartLocations(db),
+        StatisticsView(db),
     ]
