@@ -218,6 +218,10 @@ COMMANDS: Mapping[str, Lazy] = {
         "cli.roi:roi",
         "Release of information: requests, validation, release, accounting of disclosures.",
     ),
+    "stats": Lazy(
+        "cli.statistics:stats",
+        "Hospital statistics: the census and use of beds (aggregate figures, no patients named).",
+    ),
     "unit": Lazy(
         "cli.units:unit",
         "Nursing units: open, change bed counts, close (HIM director or administrator); list,"
