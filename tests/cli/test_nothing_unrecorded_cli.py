@@ -189,6 +189,10 @@ COMMANDS: dict[str, Shows | str] = {
     "roi suspend": WRITE,
     "roi validate": WRITE,
     "user enroll": NO_PATIENT,
+    "stats census": _reason(
+        "aggregate figures only (per-day counts, service days, bed count days, rates): no MRN, "
+        "no encounter and no patient whose trail it would belong to, so it records no access"
+    ),
     "unit beds": _reason("a write: prints a unit code, its counts and a day, no patient"),
     "unit close": _reason("a write: prints a unit code and a day, no patient"),
     "unit list": NO_PATIENT,
