@@ -107,6 +107,8 @@ class StatisticsView:
                 (encounter,),
             )
             row = cur.fetchone()
+            if row is None:  # every encounter opens first; a move of none is not a stay's
+                return
             bed = event.bed if event.bed is not None else row["bed"]
             service = event.service or str(row["service"])
             attending = event.attending or str(row["attending"])
