@@ -820,10 +820,12 @@ def procedure_prefix(code: str) -> str:
 def root_operation(value: str) -> str:
     """A root operation as the index matches it: its character (the code's 3rd, `T`) or its
     name (`resection`, any case); a sentence for anything else."""
+    from ledger.coding import icd10pcs
+
     text = value.strip()
     if len(text) == 1 and _PCS_PREFIX.fullmatch(text.upper()):
         return text.upper()
-    if _ROOT_NAME.fullmatch(text):
+    if _ROOT_NAME.fullmatch(text) and text.lower() in icd10pcs.root_operation_names():
         return text.lower()
     raise UsageError(
         f"'{_quoted(text)}' is not a root operation: give its character (the code's 3rd, "

@@ -83,6 +83,15 @@ def root_operation_name(code: str) -> str | None:
     return header.title.rsplit(", ", 1)[-1]
 
 
+@cache
+def root_operation_names() -> frozenset[str]:
+    """Every root operation (and root type) the carried tables name, lower case
+    ("resection", "bypass", …): what the operation index accepts by name."""
+    return frozenset(
+        row.title.rsplit(", ", 1)[-1].lower() for code, row in _table().items() if len(code) == 3
+    )
+
+
 def title(code: str) -> str | None:
     """The long title of a code in the newest carried file that has it, or None (no checks)."""
     row = _table().get(normalise(code))

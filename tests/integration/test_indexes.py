@@ -196,6 +196,9 @@ def test_bad_filters_are_one_sentence_and_record_nothing(department: Department)
          "not an ICD-10-PCS code"),
         (lambda: operation_index(d.ledger, purpose="operations", actor=coder, root="T1"),
          "not a root operation"),
+        # A word that names no root operation matches nothing: refused, not an empty index.
+        (lambda: operation_index(d.ledger, purpose="operations", actor=coder, root="ZZ"),
+         "not a root operation"),
         (lambda: physician_index(d.ledger, purpose="operations", actor=coder,
                                  since=date(2026, 5, 1), until=date(2026, 4, 1)),
          "before it starts"),
