@@ -94,7 +94,9 @@ class Stay:
     `moves` is the unit and service history, oldest first (the admission's placement first);
     `disposition` a NUBC patient discharge status, as code or word (`limits.discharge_disposition`).
     `drg_weight` and `gmlos` are the relative weight and geometric mean LOS of the DRG the stay
-    grouped to, when it did."""
+    grouped to, when it did. `principal_diagnosis` (ICD-10-CM, no dot), `procedures` (ICD-10-PCS,
+    the principal first), `drg`, `mdc`, `drg_weight` and `gmlos` come from the stay's final coding
+    abstract and the grouping it was signed with; an uncoded stay has none of them."""
 
     encounter_id: str
     patient: str
@@ -107,6 +109,9 @@ class Stay:
     drg: str | None = None
     drg_weight: Decimal | None = None
     gmlos: Decimal | None = None
+    principal_diagnosis: str | None = None
+    procedures: tuple[str, ...] = ()
+    mdc: int | None = None
 
     @property
     def disposition_word(self) -> str | None:

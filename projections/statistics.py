@@ -126,9 +126,14 @@ class StatisticsView:
             )
 
     # -- reading ----------------------------------------------------------------------------------
-    def stays(self, *, encounter_class: str | None = "inpatient") -> list[statistics.Stay]:
+    def stays(
+        self, *, as_of: datetime | None = None, encounter_class: str | None = "inpatient"
+    ) -> list[statistics.Stay]:
         """Every stay (of `encounter_class`; None: every class) as the formulas take it, in the
-        order admitted, each with its moves oldest first."""
+        order admitted, each with its moves oldest first; with `as_of`, as the ledger stood
+        then (only what was recorded by that moment)."""
+        if as_of is not None:
+            raise UsageError("As-of statistics are not built yet.")
         where = "" if encounter_class is None else "WHERE encounter_class=?"
         params: tuple[Any, ...] = () if encounter_class is None else (encounter_class,)
         with self.db.transaction(commit=False) as cur:
