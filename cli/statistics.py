@@ -164,3 +164,47 @@ def patients(
     table(f"{figure.strip().capitalize()} from {start} to {end}: {len(found)}", columns, rows)
     if not found and not found.withheld:
         say("No stay is behind this figure in the period.")
+
+
+@stats.command("changes")
+@click.option("--from", "since_day", required=True, help="The first day (YYYY-MM-DD).")
+@click.option("--to", "until_day", required=True, help="The last day (YYYY-MM-DD), included.")
+@click.option("--since", "since", required=True, help="The earlier moment (a report's as-of).")
+@click.option("--as-of", "as_of", help="The later moment (default now).")
+@json_option
+@pass_session
+def changes(
+    session: Session,
+    since_day: str,
+    until_day: str,
+    since: str,
+    as_of: str | None,
+    as_json: bool,
+) -> None:
+    """Why a period's figures differ between two moments: what was recorded in between (late
+    discharges, transfers, stays coded final or reopened), counted; the figures then and now."""
+    from cli.output import emit_json, say, table
+    from cli.parsing import parse_day, parse_time
+    from projections.statistics_changes import KINDS
+    from projections.statistics_changes import changes as changes_of
+
+    start = parse_day(since_day, what="first day")
+    end = parse_day(until_day, what="last day")
+    earlier = parse_time(since, what="moment")
+    later = None if as_of is None else parse_time(as_of, what="moment")
+    with session.ledger() as ledger:
+        found = changes_of(ledger, start=start, end=end, since=earlier, until=later)
+    if as_json:
+        emit_json(found.as_dict())
+        return
+    then, now = found.then.as_dict(), found.now.as_dict()
+    table(
+        f"From {start} to {end}: as of {earlier.isoformat(timespec='seconds')} and "
+        + ("now" if later is None else f"as of {later.isoformat(timespec='seconds')}"),
+        ["figure", "then", "now", "difference"],
+        [[name.replace("_", " "), str(then[name]), str(now[name]), f"{now[name] - then[name]:+d}"]
+         for name in then],
+    )  # fmt: skip
+    counted = dict(found.counts)
+    recorded = [f"{counted[kind]} {words}" for kind, words in KINDS if counted[kind]]
+    say("Recorded in between: " + ("; ".join(recorded) if recorded else "nothing") + ".")

@@ -70,6 +70,7 @@ LISTINGS = {
     "roi accounting",
     "roi list",
     "stats census",
+    "stats changes",
     "stats patients",
     "unit list",
     "unit show",

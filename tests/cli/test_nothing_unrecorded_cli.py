@@ -193,6 +193,10 @@ COMMANDS: dict[str, Shows | str] = {
         "aggregate figures only (per-day counts, service days, bed count days, rates): no MRN, "
         "no encounter and no patient whose trail it would belong to, so it records no access"
     ),
+    "stats changes": _reason(
+        "counts of stays changed by kind and the period's figures at two moments: no MRN, no "
+        "encounter and no patient whose trail it would belong to, so it records no access"
+    ),
     "stats patients": Shows(
         ("stats", "patients", "discharges", "--from", "{today}", "--to", "{today}"), "him1"
     ),

@@ -85,3 +85,37 @@ def test_refusals_are_one_sentence_and_write_nothing(clinic: tuple[Chartledger, 
         assert len(lines) == 1 and words in lines[0], result.output
         assert "Traceback" not in result.output
     assert stored(run) == before
+
+
+def test_what_changed_between_two_moments_is_counted_by_kind(
+    clinic: tuple[Chartledger, str],
+) -> None:
+    run, mrn = clinic
+    run.enrol("him1", "him-director")
+    run("unit", "open", "4W", "--name", "Four West", "--beds", "2", "--service", "medicine",
+        "--from", "2025-12-01", actor="him1")  # fmt: skip
+    out = run("encounter", "admit", mrn, "--attending", "dr1", "--service", "medicine", "--bed",
+              "4W-1", "--at", "2026-01-02T10:00+00:00", actor="tech1").output  # fmt: skip
+    encounter = out.split(" encounter ")[1].split()[0]
+    time.sleep(0.01)
+    moment = datetime.now(UTC).isoformat()
+    run("encounter", "transfer", encounter, "--bed", "4W-2", "--at", "2026-01-05T09:00+00:00",
+        actor="tech1")  # fmt: skip
+    run("encounter", "discharge", encounter, "--disposition", "expired", "--at",
+        "2026-01-09T12:00+00:00", actor="tech1")  # fmt: skip
+    before = stored(run)
+    args = ("stats", "changes", "--from", "2026-01-01", "--to", "2026-01-31", "--since", moment)
+    found = json.loads(run(*args, "--json").output)
+    assert found["changes"] == {"recorded": 0, "discharged": 1, "moved": 1, "signed": 0,
+                                "recoded": 0, "reopened": 0}  # fmt: skip
+    assert (found["then"]["discharges"], found["now"]["discharges"]) == (0, 1)
+    assert (found["then"]["deaths"], found["now"]["deaths"]) == (0, 1)
+    assert found["then"]["service_days"] - found["now"]["service_days"] == 31 - 8  # 2nd to 8th
+    text = run(*args).output
+    assert "1 discharges recorded; 1 stays with a transfer recorded." in text
+    assert mrn not in text and encounter not in text and "dr1" not in text
+    same = json.loads(run(*args, "--as-of", moment, "--json").output)
+    assert same["then"] == same["now"] and not any(same["changes"].values())
+    assert stored(run) == before  # counts only: no access recorded
+    late = run(*args, "--as-of", "2020-01-01T00:00Z", ok=False)
+    assert late.exit_code != 0 and "before the earlier one" in late.output
