@@ -87,3 +87,10 @@ def census(
         say(f"Bed turnover: {report.bed_turnover}")
     elif report.bed_count_days:
         say("Bed turnover: no discharges in the period.")
+
+
+# Length of stay, deaths, readmissions, diagnoses, procedures, case mix, trends (§47a).
+from cli.statistics_reports import COMMANDS as _REPORTS  # noqa: E402
+
+for _report in _REPORTS:
+    stats.add_command(_report)
