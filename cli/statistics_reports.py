@@ -58,7 +58,7 @@ def _window(since: str, until: str, as_of: str | None, as_json: bool, as_csv: bo
         raise UsageError("Give --json or --csv, not both.")
     start = parse_day(since, what="first day")
     end = parse_day(until, what="last day")
-    moment = parse_time(as_of, what="time") if as_of else None
+    moment = parse_time(as_of, what="moment") if as_of else None
     return start, end, moment
 
 
@@ -251,11 +251,15 @@ def _codes(
         ],
     )
     say(
-        f"{report.discharges} discharges; {report.not_coded} had no final coding abstract "
-        f"(not counted); {report.counted} codes counted."
+        f"{_count(report.discharges, 'discharge')}; {report.not_coded} had no final coding "
+        f"abstract (not counted); {_count(report.counted, 'code')} counted."
     )
     if report.without_code:
-        say(f"{report.without_code} coded discharges had no procedure.")
+        say(f"{_count(report.without_code, 'coded discharge')} without a procedure.")
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
 @click.command("diagnoses")
@@ -342,7 +346,7 @@ def trends(
     if as_json and as_csv:
         raise UsageError("Give --json or --csv, not both.")
     start, end = _month(first, "first month"), _month(last, "last month")
-    moment: datetime | None = parse_time(as_of, what="time") if as_of else None
+    moment: datetime | None = parse_time(as_of, what="moment") if as_of else None
     with session.ledger() as ledger:
         report = trends_report(ledger, first=start, last=end, newborn=newborns, as_of=moment)
     if as_json:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from functools import partial
@@ -590,10 +590,15 @@ class TrendsReport:
 # -- layer 2: from the ledger ---------------------------------------------------------------------
 
 
-def _stays(ledger: Ledger, as_of: datetime | None) -> list[Stay]:
+def _stays(
+    ledger: Ledger, as_of: datetime | None, first: date, last: date, after: int = 0
+) -> list[Stay]:
+    """The stays in the hospital some time from `first` to `after` days past `last` (where a
+    readmission may be), as the ledger stood at `as_of`."""
     from projections.statistics import caught_up_statistics
 
-    return caught_up_statistics(ledger).stays(as_of=as_of)
+    until = last + timedelta(days=after)
+    return caught_up_statistics(ledger).stays(as_of=as_of, between=(first, until))
 
 
 def _period(start: date, end: date) -> Period:
@@ -618,7 +623,7 @@ def length_of_stay_report(
     """Discharges, discharge days and ALOS of the period (both days included), per group."""
     period, scope = _period(start, end), Scope(newborn=newborn)
     by = _choose(by, LOS_GROUPINGS, "length of stay")
-    stays = _stays(ledger, as_of)
+    stays = _stays(ledger, as_of, start, end)
     report = _answer(lambda: length_of_stay_by(stays, period, by=by, scope=scope))
     return replace(report, as_of=as_of)
 
@@ -630,7 +635,7 @@ def deaths_report(
     """Gross and net death rates of the period's discharges, per group."""
     period, scope = _period(start, end), Scope(newborn=newborn)
     by = _choose(by, DEATH_GROUPINGS, "death rates")
-    stays = _stays(ledger, as_of)
+    stays = _stays(ledger, as_of, start, end)
     report = _answer(lambda: deaths_by(stays, period, by=by, scope=scope))
     return replace(report, as_of=as_of)
 
@@ -645,7 +650,7 @@ def readmissions_report(
     by = _choose(by, READMISSION_GROUPINGS, "readmission rate")
     if not 1 <= window_days <= 365:
         raise UsageError(f"The readmission window must be 1 to 365 days, not {window_days}.")
-    stays = _stays(ledger, as_of)
+    stays = _stays(ledger, as_of, start, end, window_days)
     report = _answer(
         lambda: readmissions_by(stays, period, by=by, window_days=window_days, scope=scope)
     )
@@ -659,7 +664,7 @@ def case_mix_report(
     """CMI and O/E LOS of the period's discharges grouped to a DRG, per group."""
     period, scope = _period(start, end), Scope(newborn=newborn)
     by = _choose(by, CASEMIX_GROUPINGS, "case mix")
-    stays = _stays(ledger, as_of)
+    stays = _stays(ledger, as_of, start, end)
     report = _answer(lambda: case_mix_by(stays, period, by=by, scope=scope))
     return replace(report, as_of=as_of)
 
@@ -675,7 +680,7 @@ def diagnoses_report(
     by = _choose(by, CODE_GROUPINGS, "diagnoses")
     if top < 1:
         raise UsageError(f"--top must be 1 or more, not {top}.")
-    stays = _stays(ledger, as_of)
+    stays = _stays(ledger, as_of, start, end)
     report = _answer(
         lambda: top_diagnoses(stays, period, by=by, top=top, scope=scope, title=icd10cm.describe)
     )
@@ -693,7 +698,7 @@ def procedures_report(
     by = _choose(by, CODE_GROUPINGS, "procedures")
     if top < 1:
         raise UsageError(f"--top must be 1 or more, not {top}.")
-    stays = _stays(ledger, as_of)
+    stays = _stays(ledger, as_of, start, end)
     report = _answer(
         lambda: top_procedures(
             stays, period, by=by, top=top, every=every, scope=scope, title=icd10pcs.title
@@ -709,7 +714,7 @@ def trends_report(
     """Monthly figures from `first`'s month to `last`'s (a month with none: empty figures)."""
     months = _answer(lambda: months_between(first, last))
     scope = Scope(newborn=newborn)
-    stays = _stays(ledger, as_of)
+    stays = _stays(ledger, as_of, months[0].start, months[-1].end, READMISSION_WINDOW_DAYS)
     figures = monthly_trends(stays, months, scope=scope)
     if not any(m.discharges for m in figures):
         raise UsageError(
