@@ -62,11 +62,11 @@ def _window(since: str, until: str, as_of: str | None, as_json: bool, as_csv: bo
     return start, end, moment
 
 
-def _csv(rows: list[dict[str, Any]]) -> None:
+def _csv(rows: list[dict[str, Any]], fields: list[str] | None = None) -> None:
     import csv
     import sys
 
-    fields: list[str] = []
+    fields = list(fields or [])
     for row in rows:
         fields += [name for name in row if name not in fields]
     writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
@@ -234,7 +234,10 @@ def _codes(
         emit_json(report.as_dict())
         return
     if as_csv:
-        _csv([{"rank": n, **row.as_dict()} for n, row in enumerate(report.rows, 1)])
+        _csv(
+            [{"rank": n, **row.as_dict()} for n, row in enumerate(report.rows, 1)],
+            ["rank", "code", "title", "count", "percent"],
+        )
         return
     table(
         _title(what, report),

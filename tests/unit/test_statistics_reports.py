@@ -378,6 +378,23 @@ def test_groups_add_up_to_the_total(found: list[Stay]) -> None:
         report = deaths_by(found, SPAN, by=by)
         for key in ("discharges", "deaths", "early_deaths"):
             assert _sum(report, key) == getattr(report.total, key)
+    by_diagnosis = readmissions_by(found, SPAN, by="diagnosis")
+    for group in by_diagnosis.groups:  # against a count of the definition, stay by stay
+        index = [
+            s for s in discharges(found, SPAN)
+            if (s.principal_diagnosis or NOT_CODED) == group.group
+            and s.disposition not in ("expired", "20", "02", "07")
+        ]  # fmt: skip
+        back = [
+            s for s in index
+            if s.discharged is not None and any(
+                o.patient == s.patient and o.encounter_id != s.encounter_id
+                and s.discharged <= o.admitted
+                and o.admitted.date() <= s.discharged.date() + timedelta(days=30)
+                for o in found
+            )
+        ]  # fmt: skip
+        assert (group.figures.index_discharges, group.figures.readmitted) == (len(index), len(back))
     for by in READMISSION_GROUPINGS:
         report = readmissions_by(found, SPAN, by=by)
         assert _sum(report, "index_discharges") == report.total.index_discharges
