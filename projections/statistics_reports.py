@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from functools import partial
@@ -64,6 +64,11 @@ def _text(value: Fraction | Decimal | None) -> str | None:
     if isinstance(value, Decimal):
         return str(value)
     return str(statistics.rounded(value))
+
+
+def _utc(moment: datetime | None) -> str | None:
+    """A moment in JSON: ISO 8601 in UTC, as every listing gives its times."""
+    return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
 def _choose(by: str, choices: Sequence[str], what: str) -> str:
@@ -244,7 +249,7 @@ class GroupedReport:
             "to": self.period.end.isoformat(),
             "scope": self.scope,
             "by": self.by,
-            "as_of": None if self.as_of is None else self.as_of.isoformat(),
+            "as_of": _utc(self.as_of),
             "groups": [{"group": g.group, **figures_dict(g.figures)} for g in self.groups],
             "total": figures_dict(self.total),
         }
@@ -407,7 +412,7 @@ class CodeReport:
             "to": self.period.end.isoformat(),
             "scope": self.scope,
             "by": self.by,
-            "as_of": None if self.as_of is None else self.as_of.isoformat(),
+            "as_of": _utc(self.as_of),
             "discharges": self.discharges,
             "not_coded": self.not_coded,
             "without_code": self.without_code,
@@ -582,7 +587,7 @@ class TrendsReport:
             "from_month": self.months[0].label,
             "to_month": self.months[-1].label,
             "scope": self.scope,
-            "as_of": None if self.as_of is None else self.as_of.isoformat(),
+            "as_of": _utc(self.as_of),
             "months": [m.as_dict() for m in self.months],
         }
 

@@ -282,9 +282,20 @@ def test_as_of_a_moment_before_a_late_discharge(clinic: tuple[Chartledger, str])
     new = json.loads(run("stats", "los", *JANUARY, "--json").output)
     assert (old["total"]["discharges"], old["total"]["discharge_days"]) == (1, 3)
     assert (new["total"]["discharges"], new["total"]["discharge_days"]) == (2, 5)
-    assert old["as_of"] is not None and new["as_of"] is None
+    assert datetime.fromisoformat(old["as_of"]) == datetime.fromisoformat(moment)
+    assert old["as_of"].endswith("+00:00") and new["as_of"] is None
     back = json.loads(run("stats", "readmissions", *JANUARY, "--as-of", moment, "--json").output)
     assert back["total"]["readmitted"] == 0  # A2 was not yet recorded
+    _final(run, a1, ("I50.21",))  # A1 coded and signed final after the moment too
+    old_dx = json.loads(run("stats", "diagnoses", *JANUARY, "--as-of", moment, "--json").output)
+    new_dx = json.loads(run("stats", "diagnoses", *JANUARY, "--json").output)
+    assert (old_dx["not_coded"], old_dx["counted"], old_dx["rows"]) == (1, 0, [])
+    assert (new_dx["not_coded"], new_dx["counted"]) == (1, 1)  # A2 is not coded
+    assert [(r["code"], r["count"]) for r in new_dx["rows"]] == [("I5021", 1)]
+    refused = run("stats", "casemix", *JANUARY, "--as-of", moment, ok=False)
+    assert refused.output.strip() == (
+        "Error: No stay discharged from 2026-01-01 to 2026-01-31 was grouped to a DRG."
+    )
     assert "(as of " in run("stats", "los", *JANUARY, "--as-of", moment).output
 
 
