@@ -110,8 +110,10 @@ class _Runner:
         """Each person works in their own home; the administrator in the one `init` made."""
         return self.admin_home if actor == "admin" else self.homes / actor
 
-    def __call__(self, actor: str, command: str, *, quiet: bool = False) -> str:
-        """Run `chartledger COMMAND --as ACTOR`; return what it printed."""
+    def __call__(
+        self, actor: str, command: str, *, quiet: bool = False, show: int = MAX_LINES
+    ) -> str:
+        """Run `chartledger COMMAND --as ACTOR`; return what it printed (showing `show` lines)."""
         from cli.main import cli
 
         args = shlex.split(command)
@@ -131,13 +133,14 @@ class _Runner:
                 code = failure.exit_code
         output = buffer.getvalue()
         if not quiet:
+            shown = show
             lines = output.rstrip("\n").split("\n")
             progress = [line for line in lines if _PROGRESS.fullmatch(line)]
             lines = [line for line in lines if line not in progress[:-1]]
-            for line in lines[: self.MAX_LINES]:
+            for line in lines[:shown]:
                 click.echo(f"   {line}")
-            if len(lines) > self.MAX_LINES:
-                click.echo(f"   … ({len(lines) - self.MAX_LINES} more lines)")
+            if len(lines) > shown:
+                click.echo(f"   … ({len(lines) - shown} more lines)")
             if code:
                 click.echo(f"   (exit code {code})")
         return output
@@ -306,6 +309,103 @@ def _coding_department(run: _Runner, *, stay: str, surgeon: str) -> None:
     run("him.director", f"index disease --code K35 --from {start} --purpose operations")
     run("him.director", f"index operation --root-operation T --from {start} --purpose operations")
     run("him.director", f"index physician --from {start} --purpose operations")
+
+
+def _statistics_department(run: _Runner, root: Path, *, physicians: list[str]) -> None:
+    """Last month's hospital statistics: the units and their beds as facts, a month of stays
+    (a transfer, a death within 48 hours, a readmission, a newborn, a same-day stay), the
+    census, length of stay, deaths, readmissions and case mix, the patients behind a figure
+    (recorded), the monthly report issued and verified, and a late discharge explained."""
+    now = datetime.now(UTC)
+    first = (now.replace(day=1) - timedelta(days=1)).replace(day=1)
+    last = now.replace(day=1) - timedelta(days=1)
+    month = f"{first:%Y-%m}"
+    period = f"--from {first.date()} --to {last.date()}"
+    medicine, surgeon, other = physicians[1], physicians[2], physicians[0]
+    director, tech, coder = "him.director", "tech.alvarez", "coder.lindqvist"
+
+    def on(day: int, hour: int = 10) -> str:
+        return first.replace(day=day, hour=hour, minute=0, second=0, microsecond=0).isoformat(
+            timespec="minutes"
+        )
+
+    _step("The HIM director records the nursing units: their beds are facts with dates")
+    opened = (first - timedelta(days=90)).date()
+    for unit, name, beds, service in (
+        ("4W", "Four West", "--beds 24", "medicine"),
+        ("5E", "Five East", "--beds 20", "surgery"),
+        ("NUR", "Newborn nursery", "--beds 0 --bassinets 8", "newborn"),
+    ):
+        run(director, f"unit open {unit} --name {q(name)} {beds} --service {service} "
+            f"--from {opened}", quiet=unit != "4W")  # fmt: skip
+    run(director, f"unit beds 5E --beds 18 --from {first.date() + timedelta(days=14)} "
+        "--reason 'two rooms closed for repair'")  # fmt: skip
+    run(director, "unit list")
+
+    _step(f"A month of stays on the wards ({month}), each entered as it happened")
+    stays: dict[str, str] = {}
+    for key, demographics, admission in (
+        ("santos", "--given Maria --family Santos --born 1949-05-03 --sex female",
+         f"--attending {medicine} --service medicine --bed 4W-1 --at {on(2)}"),
+        ("okoro", "--given Johnson --family Okoro --born 1962-11-21 --sex male",
+         f"--attending {surgeon} --service surgery --bed 5E-3 --at {on(3, 8)}"),
+        ("petrova", "--given Elena --family Petrova --born 1938-02-09 --sex female",
+         f"--attending {medicine} --service medicine --bed 4W-2 --at {on(8)}"),
+        ("baby", "--given Baby --family Haddad --born " + first.replace(day=12).date().isoformat()
+         + " --sex male", f"--attending {other} --service newborn --bed NUR-1 --at {on(12, 4)}"),
+        ("hassan", "--given Ahmed --family Hassan --born 1975-07-30 --sex male",
+         f"--attending {surgeon} --service surgery --bed 5E-1 --at {on(15, 7)}"),
+    ):  # fmt: skip
+        registered = run(tech, f"patient register {demographics}", quiet=True)
+        mrn = re.findall(r"Registered (\S+)", registered)[0].rstrip(".")
+        admitted = run(tech, f"encounter admit {mrn} {admission}", quiet=key != "santos")
+        stays[key] = re.findall(r"encounter (\S+)", admitted)[0]
+        stays[f"{key}-mrn"] = mrn
+    run(tech, f"encounter transfer {stays['okoro']} --bed 4W-5 --service medicine "
+        f"--attending {medicine} --at {on(5, 9)}")  # fmt: skip
+    for key, disposition, when in (
+        ("santos", "home", on(6, 12)), ("okoro", "home", on(9, 15)),
+        ("petrova", "expired", on(9, 20)), ("baby", "home", on(14, 11)),
+        ("hassan", "home", on(15, 19)),
+    ):  # fmt: skip
+        run(tech, f"encounter discharge {stays[key]} --disposition {disposition} --at {when}",
+            quiet=key != "petrova")  # fmt: skip
+    again = run(tech, f"encounter admit {stays['santos-mrn']} --attending {medicine} "
+                f"--service medicine --bed 4W-3 --at {on(20)}", quiet=True)  # fmt: skip
+    stays["santos-again"] = re.findall(r"encounter (\S+)", again)[0]
+    run(tech, f"encounter discharge {stays['santos-again']} --disposition home --at {on(24)}",
+        quiet=True)  # fmt: skip
+    click.echo("   (and four more admissions, a transfer and discharges the same way: Maria "
+               "Santos is back on the 20th)")  # fmt: skip
+
+    _step("The coder finishes the month's abstracts: the case mix comes from these groupings")
+    for key, codes in (
+        ("santos", "J18.9"), ("okoro", "K80.20"), ("petrova", "I21.4"), ("hassan", "K40.90"),
+        ("santos-again", "J44.1"),
+    ):  # fmt: skip
+        run(coder, f"code dx {stays[key]} {codes} --poa Y --principal", quiet=True)
+    run(coder, f"code px {stays['okoro']} 0FT44ZZ --on {first.date() + timedelta(days=3)} "
+        f"--surgeon {surgeon}", quiet=True)  # fmt: skip
+    run(coder, f"code px {stays['hassan']} 0YQ50ZZ --on {first.date() + timedelta(days=14)} "
+        f"--surgeon {surgeon}", quiet=True)  # fmt: skip
+    for key in ("santos", "okoro", "petrova", "hassan", "santos-again"):
+        run(coder, f"code group {stays[key]}", quiet=True)
+        run(coder, f"code final {stays[key]}", quiet=key != "santos")
+
+    _step("The month's census: every day, and the use of beds (figures only, nobody named)")
+    run(director, f"stats census {period}", show=40)
+    run(director, f"stats census {period} --newborns --json", quiet=True)
+
+    _step("Length of stay, deaths, readmissions (crude, unadjusted) and the case mix")
+    run(director, f"stats los {period} --by service")
+    run(director, f"stats deaths {period}")
+    run(director, f"stats readmissions {period}")
+    run(director, f"stats diagnoses {period} --by category")
+    run(director, f"stats casemix {period}")
+
+    _step("Who is behind a figure: listing the patients records the access first")
+    run(director, f"stats patients deaths {period}")
+    run(director, f"stats patients readmissions {period}")
 
 
 @click.command()
@@ -494,6 +594,7 @@ def demo(data: Path, folder: Path | None) -> None:
 
     stay = _records_department(run, root, mrn=mrn, attending=attending, surgeon=physicians[2])
     _coding_department(run, stay=stay, surgeon=physicians[2])
+    _statistics_department(run, root, physicians=physicians)
 
     with home.open(None) as ledger:
         _step(

@@ -141,14 +141,14 @@ def stays_behind(
         rows.append(
             StayLine(
                 mrn=mrn,
-                encounter_id=stay.encounter_id,
+                encounter_id=str(UUID(stay.encounter_id)),
                 admitted=stay.admitted,
                 discharged=stay.discharged,
                 unit=where.unit if where else "",
                 service=where.service if where else "",
                 attending=stay.attending,
                 disposition=stay.disposition,
-                readmission_id=None if again is None else again.encounter_id,
+                readmission_id=None if again is None else str(UUID(again.encounter_id)),
                 readmitted=None if again is None else again.admitted,
             )
         )
