@@ -1,0 +1,144 @@
+"""Plots of hospital statistics as SVG or PNG bytes, the same bytes for the same figures (§47b).
+
+matplotlib is imported inside the functions (it costs ~0.4 s: `chartledger --help` must not pay
+it) and drawn on a `Figure` of its own with no pyplot, so no global backend or window is
+involved; every setting is made inside `matplotlib.rc_context`, so nothing global is left
+changed. Reproducible bytes: the SVG ids are hashed with a fixed salt (`svg.hashsalt`), text is
+kept as text (`svg.fonttype` none: no font outlines that differ between font builds), and the
+files carry no date, creator or software metadata (matplotlib's creator names its web site).
+A figure that is None (it does not exist that day or month) is a gap in the line, not a zero.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Literal
+
+Format = Literal["svg", "png"]
+FORMATS: tuple[Format, ...] = ("svg", "png")
+
+Number = int | float | Decimal | Fraction
+
+HASH_SALT = "chartledger-statistics"
+WIDTH_INCHES = 7.0
+HEIGHT_INCHES = 3.0
+PNG_DPI = 150
+COLOURS = ("#1f4e79", "#c0504d", "#4f7f3a", "#7f6000", "#5b3f86")
+_SETTINGS: dict[str, Any] = {
+    "svg.hashsalt": HASH_SALT,
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "path.simplify": False,
+}
+_METADATA: dict[Format, dict[str, None]] = {
+    "svg": {"Date": None, "Creator": None, "Format": None, "Type": None},
+    "png": {"Software": None},
+}
+
+
+def renderer_version() -> str:
+    """What draws the plots: the bytes depend on matplotlib's version (recorded with a report)."""
+    import matplotlib
+
+    return f"matplotlib {matplotlib.__version__}"
+
+
+def _check(fmt: str, labels: Sequence[str], series: Mapping[str, Sequence[Number | None]]) -> None:
+    if fmt not in FORMATS:
+        raise ValueError(f"A plot is SVG or PNG, not '{fmt}'.")
+    if not labels:
+        raise ValueError("A plot needs at least one day or month to draw.")
+    for name, values in series.items():
+        if len(values) != len(labels):
+            raise ValueError(f"The series '{name}' has {len(values)} values for {len(labels)} days.")
+
+
+def _float(value: Number | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _save(figure: Any, fmt: Format) -> bytes:
+    buffer = io.BytesIO()
+    options: dict[str, Any] = {"format": fmt, "metadata": _METADATA[fmt]}
+    if fmt == "png":
+        options["dpi"] = PNG_DPI
+    figure.savefig(buffer, **options)
+    return buffer.getvalue()
+
+
+def _ticks(axes: Any, labels: Sequence[str]) -> None:
+    """At most about 16 labelled ticks (a month's days, a year's months), the last always."""
+    step = max(1, -(-len(labels) // 16))
+    shown = sorted({*range(0, len(labels), step), len(labels) - 1})
+    axes.set_xticks(shown, [labels[i] for i in shown], rotation=45, ha="right")
+
+
+def line_chart(
+    title: str,
+    labels: Sequence[str],
+    series: Mapping[str, Sequence[Number | None]],
+    y_label: str,
+    *,
+    fmt: Format = "svg",
+    steps: Sequence[str] = (),
+) -> bytes:
+    """One line per series over `labels` (days or months, in order); the series named in
+    `steps` are drawn as steps (bed counts change from a day on)."""
+    _check(fmt, labels, series)
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(_SETTINGS):
+        figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), layout="constrained")
+        axes = figure.add_subplot()
+        xs = list(range(len(labels)))
+        for colour, (name, values) in zip(_cycle(len(series)), series.items(), strict=True):
+            ys = [_float(v) for v in values]
+            if name in steps:
+                axes.step(xs, ys, where="mid", label=name, color=colour, linestyle="--")
+            else:
+                axes.plot(xs, ys, label=name, color=colour, marker="o", markersize=2.5)
+        axes.set_title(title)
+        axes.set_ylabel(y_label)
+        axes.set_ylim(bottom=0)
+        _ticks(axes, labels)
+        axes.grid(axis="y", linewidth=0.4, color="#cccccc")
+        if len(series) > 1:
+            axes.legend(loc="lower left", frameon=False, fontsize=8)
+        return _save(figure, fmt)
+
+
+def bar_chart(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[Number | None],
+    y_label: str,
+    *,
+    fmt: Format = "svg",
+) -> bytes:
+    """One bar per label (a unit, a service, a diagnosis), in the order given."""
+    _check(fmt, labels, {"values": values})
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(_SETTINGS):
+        figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), layout="constrained")
+        axes = figure.add_subplot()
+        xs = list(range(len(labels)))
+        axes.bar(xs, [_float(v) for v in values], color=COLOURS[0], width=0.6)
+        axes.set_title(title)
+        axes.set_ylabel(y_label)
+        axes.set_ylim(bottom=0)
+        axes.set_xticks(xs, list(labels), rotation=30 if len(labels) > 6 else 0, ha="right")
+        axes.grid(axis="y", linewidth=0.4, color="#cccccc")
+        return _save(figure, fmt)
+
+
+def _cycle(count: int) -> list[str]:
+    return [COLOURS[i % len(COLOURS)] for i in range(count)]
