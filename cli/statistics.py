@@ -22,6 +22,7 @@ def stats() -> None:
 @click.option("--unit", help="One nursing unit (its code).")
 @click.option("--service", help="One service (where the patient lay at each census).")
 @click.option("--newborns", is_flag=True, help="Count newborns (against bassinets), not A&C.")
+@click.option("--as-of", "as_of", help="As the ledger stood then (what was recorded by then).")
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print the days as CSV (with a header row).")
 @pass_session
@@ -32,6 +33,7 @@ def census(
     unit: str | None,
     service: str | None,
     newborns: bool,
+    as_of: str | None,
     as_json: bool,
     as_csv: bool,
 ) -> None:
@@ -41,7 +43,7 @@ def census(
     import sys
 
     from cli.output import emit_json, say, table
-    from cli.parsing import parse_day
+    from cli.parsing import parse_day, parse_time
     from ledger.errors import UsageError
     from projections.statistics import census as census_of
 
@@ -49,10 +51,12 @@ def census(
         raise UsageError("Give --json or --csv, not both.")
     start = parse_day(since, what="first day")
     end = parse_day(until, what="last day")
+    moment = None if as_of is None else parse_time(as_of, what="moment")
     with session.ledger() as ledger:
         report = census_of(
-            ledger, start=start, end=end, unit=unit, service=service, newborn=newborns
-        )
+            ledger, start=start, end=end, unit=unit, service=service, newborn=newborns,
+            as_of=moment,
+        )  # fmt: skip
     if as_json:
         emit_json(report.as_dict())
         return
