@@ -91,3 +91,12 @@ def census(
         say(f"Bed turnover: {report.bed_turnover}")
     elif report.bed_count_days:
         say("Bed turnover: no discharges in the period.")
+
+
+# issue 13, item 5: the monthly report, its issues and plots (cli/statistics_report.py, §47b)
+from cli.statistics_report import plot, report, reports, verify_report  # noqa: E402
+
+stats.add_command(report)
+stats.add_command(reports)
+stats.add_command(verify_report)
+stats.add_command(plot)

@@ -24,15 +24,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger.errors import UsageError
+from ledger.errors import LedgerError, NotFound, UsageError, require
 from policies import statistics
 from policies.reports import month_of, month_period, month_problem
 from projections.statistics import CensusReport, caught_up_statistics, census_of_stays
 
 if TYPE_CHECKING:
+    from ledger.aggregates.statistics_report import IssuedReport
     from ledger.application import Ledger
+    from ledger.integrity.keys import Identity
+    from ledger.reads.reports import IssuedReportRow
 
 LAYOUT = "chartledger monthly report/1"
 """The page's layout version: raise it whenever the bytes for the same figures change."""
@@ -89,16 +93,6 @@ class MonthlyFigures:
     """None when no newborn was in the nursery that month."""
 
 
-def stays_as_of(ledger: Ledger, as_of: datetime) -> list[statistics.Stay]:
-    """The stays as the ledger stood at `as_of` (at or after its last event: the view as it is)."""
-    from ledger.reads.reports import last_recorded_at
-
-    view = caught_up_statistics(ledger)
-    if as_of >= last_recorded_at(ledger):
-        return view.stays()
-    return view.stays(as_of=as_of)
-
-
 def _line(unit: str, report: CensusReport) -> UnitLine:
     return UnitLine(
         unit=unit,
@@ -122,7 +116,7 @@ def monthly_figures(ledger: Ledger, month: str, *, as_of: datetime) -> MonthlyFi
     if problem is not None:
         raise UsageError(problem)
     start, end = month_period(month)
-    stays = stays_as_of(ledger, as_of)
+    stays = caught_up_statistics(ledger).stays(as_of=as_of, between=(start, end))
     rows = bed_counts(ledger, between=(start, end), as_of=as_of)
     counts = [statistics.BedCount(r.unit, r.beds, r.bassinets, r.day, r.day) for r in rows]
     whole = census_of_stays(stays, counts, start=start, end=end, scope=statistics.Scope())
@@ -253,12 +247,32 @@ def _census_section(figures: MonthlyFigures) -> str:
         parts.append("<h3>By nursing unit</h3>")
         parts.append(
             _table(
-                ["Unit", "Bed count days", "Service days", "Average daily census",
-                 "Occupancy %", "Admissions", "Discharges", "Transfers in", "Transfers out"],
-                [(u.unit, u.bed_count_days, u.service_days, u.average_daily_census,
-                  u.occupancy_percent, u.admissions, u.discharges, u.transfers_in,
-                  u.transfers_out) for u in figures.units],
-            )  # fmt: skip
+                [
+                    "Unit",
+                    "Bed count days",
+                    "Service days",
+                    "Average daily census",
+                    "Occupancy %",
+                    "Admissions",
+                    "Discharges",
+                    "Transfers in",
+                    "Transfers out",
+                ],
+                [
+                    (
+                        u.unit,
+                        u.bed_count_days,
+                        u.service_days,
+                        u.average_daily_census,
+                        u.occupancy_percent,
+                        u.admissions,
+                        u.discharges,
+                        u.transfers_in,
+                        u.transfers_out,
+                    )
+                    for u in figures.units
+                ],
+            )
         )
         parts.append(
             '<p class="note">A unit\'s service days count the patients who lay in its beds at '
@@ -276,11 +290,10 @@ def _census_section(figures: MonthlyFigures) -> str:
     parts.append('<section id="days"><h2>2. The daily census of adults and children</h2>')
     parts.append(
         _table(
-            ["Day", "Census", "Admissions", "Discharges", "Transfers in", "Transfers out",
-             "Beds"],
+            ["Day", "Census", "Admissions", "Discharges", "Transfers in", "Transfers out", "Beds"],
             days,
             "days",
-        )  # fmt: skip
+        )
     )
     parts.append("</section>")
     return "".join(parts)
@@ -312,3 +325,111 @@ def monthly_report(ledger: Ledger, month: str, *, as_of: datetime) -> tuple[Mont
     """The month's figures as the ledger stood at `as_of`, and the page that shows them."""
     figures = monthly_figures(ledger, month, as_of=as_of)
     return figures, render_monthly_report(figures)
+
+
+# -- issuing and verifying ------------------------------------------------------------------------
+
+
+class ReportMismatch(LedgerError):
+    """A file that was issued as a report, which the ledger no longer reproduces."""
+
+    exit_code = 1
+
+
+def issue_monthly_report(
+    ledger: Ledger,
+    month: str,
+    out: Path,
+    *,
+    recipient: str,
+    actor: Identity,
+    as_of: datetime | None = None,
+    force: bool = False,
+) -> tuple[MonthlyFigures, IssuedReport]:
+    """Render the month's report as the ledger stands at `as_of` (default: when its last
+    event was recorded), write it to `out` and record, signed, that it went to `recipient`."""
+    from ledger.commands.reports import checked_recipient, issue_report
+    from ledger.files import check_new_file
+    from ledger.reads.as_of import check_as_of
+    from ledger.reads.reports import last_recorded_at
+    from policies.reports import may_issue_reports
+
+    require(may_issue_reports(ledger.authenticate(actor).roles))  # before the work
+    checked_recipient(recipient)
+    check_new_file(Path(out), force=force)
+    moment = last_recorded_at(ledger) if as_of is None else check_as_of(as_of, now=ledger.now())
+    figures, content = monthly_report(ledger, month, as_of=moment)
+    record = issue_report(
+        ledger,
+        Path(out),
+        content,
+        kind="monthly",
+        period_start=figures.start,
+        period_end=figures.end,
+        as_of=moment,
+        renderer=renderer(),
+        recipient=recipient,
+        actor=actor,
+        force=force,
+    )
+    return figures, record
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _issues(rows: Sequence[IssuedReportRow]) -> str:
+    return ", and ".join(f"to {row.recipient} by {row.actor} on {_when(row.issued_at)}"
+                         for row in rows)  # fmt: skip
+
+
+def verify_report(ledger: Ledger, content: bytes) -> str:
+    """The sentence saying which issued report these bytes are and that the ledger, as it
+    stood at the report's moment, gives the same bytes again; `NotFound` when no report with
+    these bytes was issued, `ReportMismatch` when it was but the ledger no longer gives them."""
+    from ledger.commands.reports import sha256_of
+    from ledger.reads.reports import reports_with_hash
+
+    digest = sha256_of(content)
+    rows = reports_with_hash(ledger, digest)
+    if not rows:
+        raise NotFound(f"No report with these bytes was ever issued (SHA-256 {digest}).")
+    first = rows[0]
+    month = month_of(first.period_start)
+    what = f"the {first.kind} report for {month} issued {_issues(rows)}"
+    if first.renderer != renderer():
+        raise ReportMismatch(
+            f"This is {what}, but it was rendered by {first.renderer} and this installation "
+            f"renders with {renderer()}, so it cannot be rendered again to compare."
+        )
+    _, again = monthly_report(ledger, month, as_of=first.as_of)
+    if sha256_of(again) != digest:
+        raise ReportMismatch(
+            f"This is {what}, but the ledger as it stood at {_moment(first.as_of)} now gives "
+            "different figures: it does not match the ledger."
+        )
+    return f"This is {what}; it matches the ledger."
+
+
+MAX_REPORT_BYTES = 64 * 1024 * 1024
+"""Larger than any monthly report: a file this big is not one."""
+
+
+def read_report(path: Path) -> bytes:
+    """The bytes of a report file to verify; a missing, special or huge file is one sentence."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(f"{path} is not a file; give the report's file.")
+        if st.st_size > MAX_REPORT_BYTES:
+            raise UsageError(f"{path} is larger than any report ({st.st_size} bytes).")
+        with open(path, "rb") as data:
+            return data.read(MAX_REPORT_BYTES + 1)
+    except FileNotFoundError:
+        raise UsageError(f"There is no file {path}.") from None
+    except OSError as error:
+        raise UsageError(f"{path} cannot be read ({error.strerror or 'refused'}).") from None

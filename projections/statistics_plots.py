@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
 
 Format = Literal["svg", "png"]
 FORMATS: tuple[Format, ...] = ("svg", "png")
@@ -56,7 +61,9 @@ def _check(fmt: str, labels: Sequence[str], series: Mapping[str, Sequence[Number
         raise ValueError("A plot needs at least one day or month to draw.")
     for name, values in series.items():
         if len(values) != len(labels):
-            raise ValueError(f"The series '{name}' has {len(values)} values for {len(labels)} days.")
+            raise ValueError(
+                f"The series '{name}' has {len(values)} values for {len(labels)} days."
+            )
 
 
 def _float(value: Number | None) -> float:
@@ -94,7 +101,7 @@ def line_chart(
     import matplotlib
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context(_SETTINGS):
+    with matplotlib.rc_context(cast(Any, _SETTINGS)):
         figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), layout="constrained")
         axes = figure.add_subplot()
         xs = list(range(len(labels)))
@@ -127,7 +134,7 @@ def bar_chart(
     import matplotlib
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context(_SETTINGS):
+    with matplotlib.rc_context(cast(Any, _SETTINGS)):
         figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), layout="constrained")
         axes = figure.add_subplot()
         xs = list(range(len(labels)))
@@ -135,10 +142,80 @@ def bar_chart(
         axes.set_title(title)
         axes.set_ylabel(y_label)
         axes.set_ylim(bottom=0)
-        axes.set_xticks(xs, list(labels), rotation=30 if len(labels) > 6 else 0, ha="right")
+        turned = len(labels) > 6
+        axes.set_xticks(
+            xs, list(labels), rotation=30 if turned else 0, ha="right" if turned else "center"
+        )
         axes.grid(axis="y", linewidth=0.4, color="#cccccc")
         return _save(figure, fmt)
 
 
 def _cycle(count: int) -> list[str]:
     return [COLOURS[i % len(COLOURS)] for i in range(count)]
+
+
+# -- plots of the ledger's figures ----------------------------------------------------------------
+
+
+def format_of(path: Path) -> Format:
+    """The plot format a file's name asks for (.svg or .png), else one sentence."""
+    from ledger.errors import UsageError
+
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix == "svg":
+        return "svg"
+    if suffix == "png":
+        return "png"
+    raise UsageError(f"Name the plot's file .svg or .png ({path.name} is neither).")
+
+
+def census_plot(
+    ledger: Ledger,
+    *,
+    start: date,
+    end: date,
+    unit: str | None = None,
+    as_of: datetime | None = None,
+    fmt: Format = "svg",
+) -> bytes:
+    """The daily inpatient census of adults and children (the hospital's, or a unit's) against
+    the beds set up each day, from `start` to `end`."""
+    from ledger.reads.units import bed_counts
+    from projections.statistics import census
+
+    report = census(ledger, start=start, end=end, unit=unit, as_of=as_of)
+    beds = {d.day: 0 for d in report.days}
+    for row in bed_counts(ledger, between=(start, end), unit=unit, as_of=as_of):
+        beds[row.day] += row.beds
+    where = "the hospital" if unit is None else f"unit {report.scope.split('unit ')[-1]}"
+    return line_chart(
+        f"Daily inpatient census and beds, {where}, {start} to {end}",
+        [d.day.isoformat()[5:] for d in report.days],
+        {"census (adults and children)": [d.census for d in report.days],
+         "beds set up": list(beds.values())},
+        "patients / beds",
+        fmt=fmt,
+        steps=("beds set up",),
+    )  # fmt: skip
+
+
+def write_census_plot(
+    ledger: Ledger,
+    out: Path,
+    *,
+    start: date,
+    end: date,
+    unit: str | None = None,
+    as_of: datetime | None = None,
+    force: bool = False,
+) -> int:
+    """Draw `census_plot` into the new file `out` (its format from its name); its size."""
+    from ledger.files import check_new_file, write_bytes
+    from ledger.reads.as_of import check_as_of
+
+    fmt = format_of(Path(out))
+    check_new_file(Path(out), force=force)
+    moment = None if as_of is None else check_as_of(as_of, now=ledger.now())
+    content = census_plot(ledger, start=start, end=end, unit=unit, as_of=moment, fmt=fmt)
+    write_bytes(Path(out), content, force=force)
+    return len(content)
