@@ -15,7 +15,6 @@ import os
 import re
 import resource
 import signal
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ import pytest
 from ledger.aggregates.statistics_report import IssuedReport
 from tests.cli.test_cli import Chartledger
 from tests.rawdb import RawDB
+from tests.unit.test_statistics_html import assert_self_contained, parsed
 
 COMMITTEE = "Medical staff committee"
 
@@ -59,42 +59,6 @@ def ward(run: Chartledger, mrn: str) -> str:
     run("encounter", "discharge", encounter, "--disposition", "home", "--at",
         "2026-01-06T12:00+00:00", actor="tech1")  # fmt: skip
     return encounter
-
-
-class Page(HTMLParser):
-    """Every tag and attribute of a page, and its text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.attributes: list[tuple[str, str, str]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        self.attributes += [(tag, name, value or "") for name, value in attrs]
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def parsed(content: bytes) -> Page:
-    page = Page()
-    page.feed(content.decode("utf-8"))
-    page.close()
-    return page
-
-
-def assert_self_contained(content: bytes) -> None:
-    page = parsed(content)
-    assert not {"script", "link", "img", "iframe", "object", "embed", "base"} & set(page.tags)
-    assert "svg" in page.tags and "style" in page.tags
-    for tag, name, value in page.attributes:
-        assert not name.startswith("on"), (tag, name)  # no event handler runs anything
-        if name in {"src", "href", "xlink:href", "action"}:
-            assert value.startswith("#"), (tag, name, value)  # only the plot's own parts
-    assert b"http" not in content.lower() and b"//" not in content.replace(b"<!--", b"")
-    assert b"url(" not in content.replace(b"url(#", b"")
 
 
 @pytest.fixture
