@@ -127,7 +127,9 @@ def monthly_figures(ledger: Ledger, month: str, *, as_of: datetime) -> MonthlyFi
     for code in sorted({r.unit for r in rows}):
         mine = [c for c in counts if c.unit == code]
         scope = statistics.Scope(unit=code)
-        units.append(_line(code, census_of_stays(stays, mine, start=start, end=end, scope=scope)))
+        line = _line(code, census_of_stays(stays, mine, start=start, end=end, scope=scope))
+        if line.bed_count_days or line.service_days:  # a nursery's bassinets are not beds
+            units.append(line)
     newborns = census_of_stays(stays, counts, start=start, end=end, scope=statistics.NEWBORNS)
     nursery_used = newborns.service_days or any(d.admissions for d in newborns.days)
     return MonthlyFigures(
@@ -161,7 +163,8 @@ figcaption { font-size: 8.5pt; color: #444; }
 table { border-collapse: collapse; width: 100%; margin: 0 0 3mm 0; break-inside: avoid;
   page-break-inside: avoid; }
 table.days { break-inside: auto; page-break-inside: auto; }
-th, td { border-bottom: 0.2mm solid #bbb; padding: 0.8mm 2mm; text-align: right; }
+th, td { border-bottom: 0.2mm solid #bbb; padding: 0.8mm 1.2mm; text-align: right; }
+table.wide { font-size: 8.5pt; }
 th:first-child, td:first-child { text-align: left; }
 thead th { border-bottom: 0.4mm solid #333; }
 tr { break-inside: avoid; page-break-inside: avoid; }
@@ -272,6 +275,7 @@ def _census_section(figures: MonthlyFigures) -> str:
                     )
                     for u in figures.units
                 ],
+                "wide",
             )
         )
         parts.append(

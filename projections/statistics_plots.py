@@ -117,7 +117,7 @@ def line_chart(
         _ticks(axes, labels)
         axes.grid(axis="y", linewidth=0.4, color="#cccccc")
         if len(series) > 1:
-            axes.legend(loc="lower left", frameon=False, fontsize=8)
+            axes.legend(loc="best", frameon=True, framealpha=0.9, fontsize=8)
         return _save(figure, fmt)
 
 
