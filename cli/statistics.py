@@ -93,6 +93,12 @@ def census(
         say("Bed turnover: no discharges in the period.")
 
 
+# Length of stay, deaths, readmissions, diagnoses, procedures, case mix, trends (§47a).
+from cli.statistics_reports import COMMANDS as _REPORTS  # noqa: E402
+
+for _report in _REPORTS:
+    stats.add_command(_report)
+
 # issue 13, item 5: the monthly report, its issues and plots (cli/statistics_report.py, §47b)
 from cli.statistics_report import plot, report, reports, verify_report  # noqa: E402
 
