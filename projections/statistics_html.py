@@ -20,23 +20,30 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ledger.errors import LedgerError, NotFound, UsageError, require
 from policies import statistics
-from policies.reports import month_of, month_period, month_problem
+from policies.reports import month_of, month_period, month_problem, months_ending
+from policies.statistics import EXCLUDED_FROM_READMISSION
 from projections.statistics import CensusReport, caught_up_statistics, census_of_stays
+from projections.statistics_reports import CaseMixFigures
 
 if TYPE_CHECKING:
     from ledger.aggregates.statistics_report import IssuedReport
     from ledger.application import Ledger
     from ledger.integrity.keys import Identity
     from ledger.reads.reports import IssuedReportRow
+    from ledger.reads.units import BedCount as UnitBedCount
+    from projections.statistics_reports import CodeReport, GroupedReport, MonthFigures
+
+T = TypeVar("T")
 
 LAYOUT = "chartledger monthly report/1"
 """The page's layout version: raise it whenever the bytes for the same figures change."""
@@ -78,6 +85,23 @@ class UnitLine:
 
 
 @dataclass(frozen=True)
+class Outcomes:
+    """The month's discharge figures (§47a's reports, over the same stays); each None where
+    it does not exist (no discharge; no discharge grouped to a DRG)."""
+
+    length_of_stay: GroupedReport | None
+    deaths: GroupedReport | None
+    readmissions: GroupedReport | None
+    diagnoses: CodeReport | None
+    procedures: CodeReport | None
+    case_mix: GroupedReport | None
+    trends: tuple[MonthFigures, ...]
+
+
+NO_OUTCOMES = Outcomes(None, None, None, None, None, None, ())
+
+
+@dataclass(frozen=True)
 class MonthlyFigures:
     """Everything a monthly report shows; nothing about any one patient."""
 
@@ -91,6 +115,7 @@ class MonthlyFigures:
     units: tuple[UnitLine, ...]
     newborns: CensusReport | None
     """None when no newborn was in the nursery that month."""
+    outcomes: Outcomes = NO_OUTCOMES
 
 
 def _line(unit: str, report: CensusReport) -> UnitLine:
@@ -107,30 +132,79 @@ def _line(unit: str, report: CensusReport) -> UnitLine:
     )
 
 
-def monthly_figures(ledger: Ledger, month: str, *, as_of: datetime) -> MonthlyFigures:
-    """The figures of `month` (YYYY-MM) as the ledger stood at `as_of`. A month no stay
-    touches, or a bad month, is one sentence (`UsageError`)."""
-    from ledger.reads.units import bed_counts
+TREND_MONTHS = 12
+"""The trends plotted: the twelve months that end with the report's month."""
+TOP_CODES = 10
+READMISSIONS_BY = "category"
+"""Readmissions by the index stay's principal diagnosis category (three characters)."""
 
-    problem = month_problem(month)
-    if problem is not None:
-        raise UsageError(problem)
+Title = Callable[[str], "str | None"]
+
+
+def _maybe(call: Callable[[], T]) -> T | None:
+    try:
+        return call()
+    except statistics.PeriodProblem:
+        return None
+
+
+def outcomes_of(
+    stays: Sequence[statistics.Stay],
+    month: str,
+    *,
+    diagnosis_title: Title | None = None,
+    procedure_title: Title | None = None,
+) -> Outcomes:
+    """Length of stay and deaths by service, readmissions by diagnosis category, the most
+    frequent principal diagnoses and procedures, case mix by service, and the twelve months'
+    trends ending with `month`: every figure `projections.statistics_reports`' (§47a)."""
+    from projections import statistics_reports as reports
+
     start, end = month_period(month)
-    stays = caught_up_statistics(ledger).stays(as_of=as_of, between=(start, end))
-    rows = bed_counts(ledger, between=(start, end), as_of=as_of)
+    period = statistics.Period(start, end)
+    months = tuple(statistics.Period(*month_period(m)) for m in months_ending(month, TREND_MONTHS))
+    return Outcomes(
+        length_of_stay=_maybe(lambda: reports.length_of_stay_by(stays, period, by="service")),
+        deaths=_maybe(lambda: reports.deaths_by(stays, period, by="service")),
+        readmissions=_maybe(lambda: reports.readmissions_by(stays, period, by=READMISSIONS_BY)),
+        diagnoses=_maybe(
+            lambda: reports.top_diagnoses(stays, period, top=TOP_CODES, title=diagnosis_title)
+        ),
+        procedures=_maybe(
+            lambda: reports.top_procedures(stays, period, top=TOP_CODES, title=procedure_title)
+        ),
+        case_mix=_maybe(lambda: reports.case_mix_by(stays, period, by="service")),
+        trends=reports.monthly_trends(stays, months),
+    )
+
+
+def figures_from(
+    stays: Sequence[statistics.Stay],
+    rows: Sequence[UnitBedCount],
+    month: str,
+    *,
+    as_of: datetime,
+    diagnosis_title: Title | None = None,
+    procedure_title: Title | None = None,
+) -> MonthlyFigures:
+    """The figures of `month` from stays and the bed counts in force each day (pure: what
+    `monthly_figures` reads from the ledger, or what a test writes by hand)."""
+    start, end = month_period(month)
     counts = [statistics.BedCount(r.unit, r.beds, r.bassinets, r.day, r.day) for r in rows]
-    whole = census_of_stays(stays, counts, start=start, end=end, scope=statistics.Scope())
+    listed = list(stays)
+    whole = census_of_stays(listed, counts, start=start, end=end, scope=statistics.Scope())
     beds = {day: 0 for day in statistics.Period(start, end).each_day()}
     for row in rows:
-        beds[row.day] += row.beds
+        if row.day in beds:
+            beds[row.day] += row.beds
     units = []
     for code in sorted({r.unit for r in rows}):
         mine = [c for c in counts if c.unit == code]
         scope = statistics.Scope(unit=code)
-        line = _line(code, census_of_stays(stays, mine, start=start, end=end, scope=scope))
+        line = _line(code, census_of_stays(listed, mine, start=start, end=end, scope=scope))
         if line.bed_count_days or line.service_days:  # a nursery's bassinets are not beds
             units.append(line)
-    newborns = census_of_stays(stays, counts, start=start, end=end, scope=statistics.NEWBORNS)
+    newborns = census_of_stays(listed, counts, start=start, end=end, scope=statistics.NEWBORNS)
     nursery_used = newborns.service_days or any(d.admissions for d in newborns.days)
     return MonthlyFigures(
         month=month_of(start),
@@ -141,7 +215,50 @@ def monthly_figures(ledger: Ledger, month: str, *, as_of: datetime) -> MonthlyFi
         beds=tuple(beds.values()),
         units=tuple(units),
         newborns=newborns if nursery_used else None,
+        outcomes=outcomes_of(
+            listed, month, diagnosis_title=diagnosis_title, procedure_title=procedure_title
+        ),
     )
+
+
+def _diagnosis_title(code: str) -> str | None:
+    from ledger.coding import icd10cm
+
+    return icd10cm.describe(code)
+
+
+def _procedure_title(code: str) -> str | None:
+    from ledger.coding import icd10pcs
+
+    return icd10pcs.title(code)
+
+
+def monthly_figures(ledger: Ledger, month: str, *, as_of: datetime) -> MonthlyFigures:
+    """The figures of `month` (YYYY-MM) as the ledger stood at `as_of`: the stays of the
+    twelve months' trends and the readmission window after the month, read once. A month no
+    stay touches, or a bad month, is one sentence (`UsageError`)."""
+    from ledger.reads.units import bed_counts
+    from policies.statistics import READMISSION_WINDOW_DAYS
+
+    problem = month_problem(month)
+    if problem is not None:
+        raise UsageError(problem)
+    start, end = month_period(month)
+    first, _ = month_period(months_ending(month, TREND_MONTHS)[0])
+    until = end + timedelta(days=READMISSION_WINDOW_DAYS)
+    stays = caught_up_statistics(ledger).stays(as_of=as_of, between=(first, until))
+    rows = bed_counts(ledger, between=(start, end), as_of=as_of)
+    try:
+        return figures_from(
+            stays,
+            rows,
+            month,
+            as_of=as_of,
+            diagnosis_title=_diagnosis_title,
+            procedure_title=_procedure_title,
+        )
+    except statistics.PeriodProblem as problem_:
+        raise UsageError(str(problem_)) from None
 
 
 # -- the page -------------------------------------------------------------------------------------
@@ -165,6 +282,7 @@ table { border-collapse: collapse; width: 100%; margin: 0 0 3mm 0; break-inside:
 table.days { break-inside: auto; page-break-inside: auto; }
 th, td { border-bottom: 0.2mm solid #bbb; padding: 0.8mm 1.2mm; text-align: right; }
 table.wide { font-size: 8.5pt; }
+table.codes td:nth-child(2), table.codes th:nth-child(2) { text-align: left; }
 th:first-child, td:first-child { text-align: left; }
 thead th { border-bottom: 0.4mm solid #333; }
 tr { break-inside: avoid; page-break-inside: avoid; }
@@ -286,17 +404,269 @@ def _census_section(figures: MonthlyFigures) -> str:
         parts.append("<h3>Newborns (against bassinets)</h3>")
         parts.append(_table(["Figure", "Month"], _census_figures(figures.newborns, "Bassinet")))
     parts.append("</section>")
+    return "".join(parts)
+
+
+def _days_section(figures: MonthlyFigures, number: int) -> str:
     days = [
         (d.day.isoformat(), d.census, d.admissions, d.discharges, d.transfers_in,
          d.transfers_out, beds)
-        for d, beds in zip(report.days, figures.beds, strict=True)
+        for d, beds in zip(figures.adults_and_children.days, figures.beds, strict=True)
     ]  # fmt: skip
-    parts.append('<section id="days"><h2>2. The daily census of adults and children</h2>')
-    parts.append(
-        _table(
+    return (
+        f'<section id="days"><h2>{number}. The daily census of adults and children</h2>'
+        + _table(
             ["Day", "Census", "Admissions", "Discharges", "Transfers in", "Transfers out", "Beds"],
             days,
             "days",
+        )
+        + "</section>"
+    )
+
+
+def _shown(value: Fraction | Decimal | None) -> Decimal | None:
+    """A figure as shown: exact until here, rounded half up to two places."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    return statistics.rounded(value)
+
+
+def _none(what: str) -> str:
+    return f'<p class="note">{_e(what)}</p>'
+
+
+def _outcome_rows(los: GroupedReport, deaths: GroupedReport | None) -> list[tuple[object, ...]]:
+    died = {} if deaths is None else {g.group: g.figures for g in deaths.groups}
+    rows: list[tuple[object, ...]] = []
+    for name, stay, death in [
+        *((g.group, g.figures, died.get(g.group)) for g in los.groups),
+        ("All services", los.total, None if deaths is None else deaths.total),
+    ]:
+        if not isinstance(stay, statistics.LengthOfStay):
+            continue
+        rates = death if isinstance(death, statistics.DeathRates) else None
+        rows.append((
+            name, stay.discharges, stay.discharge_days, _shown(stay.average),
+            None if rates is None else rates.deaths,
+            None if rates is None else rates.early_deaths,
+            None if rates is None else _shown(rates.gross_percent),
+            None if rates is None else _shown(rates.net_percent),
+        ))  # fmt: skip
+    return rows
+
+
+def _stays_section(outcomes: Outcomes, number: int) -> str:
+    parts = [f'<section id="stays"><h2>{number}. Length of stay and deaths by service</h2>']
+    if outcomes.length_of_stay is None:
+        parts.append(_none("No adult or child was discharged in the month."))
+    else:
+        parts.append(
+            _table(
+                [
+                    "Service at discharge",
+                    "Discharges",
+                    "Discharge days",
+                    "ALOS",
+                    "Deaths",
+                    "Deaths under 48 h",
+                    "Gross death %",
+                    "Net death %",
+                ],
+                _outcome_rows(outcomes.length_of_stay, outcomes.deaths),
+                "wide",
+            )
+        )
+        parts.append(
+            _none(
+                "Average length of stay: discharge days over discharges (a stay admitted and "
+                "discharged the same day counts one day). Gross death rate: deaths over "
+                "discharges (deaths included); net: less the deaths under 48 hours after "
+                "admission, over the discharges less those."
+            )
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _readmissions_section(outcomes: Outcomes, number: int) -> str:
+    parts = [f'<section id="readmissions"><h2>{number}. Readmissions (crude, unadjusted)</h2>']
+    report = outcomes.readmissions
+    total = None if report is None else report.total
+    if report is None or not isinstance(total, statistics.Readmissions):
+        parts.append(_none("No adult or child was discharged in the month."))
+        parts.append("</section>")
+        return "".join(parts)
+    rate = _shown(total.percent) if total.index_discharges else None
+    parts.append(
+        f'<p class="lead">{_e(total.label[:1].upper() + total.label[1:])}: '
+        f"{_cell(rate)} % ({total.readmitted} of {total.index_discharges} index discharges "
+        f"readmitted within {total.window_days} days).</p>"
+    )
+    parts.append("<h3>Index discharges left out</h3>")
+    parts.append(
+        _table(
+            ["Exclusion", "Discharges"],
+            [(EXCLUDED_FROM_READMISSION[reason], count) for reason, count in total.excluded],
+        )
+    )
+    rows = []
+    for group in report.groups:
+        figures = group.figures
+        if isinstance(figures, statistics.Readmissions):
+            shown = _shown(figures.percent) if figures.index_discharges else None
+            rows.append((group.group, figures.index_discharges, figures.readmitted, shown))
+    parts.append("<h3>By principal diagnosis category of the index stay</h3>")
+    parts.append(_table(["Category", "Index discharges", "Readmitted", "Rate %"], rows))
+    parts.append(
+        _none(
+            "A readmission is a later stay of the same patient admitted within the window "
+            "after an index discharge, in the month or after it, as far as the ledger knew "
+            "when this report was read: a readmission recorded later is not in it. Not risk "
+            "adjusted; not comparable with the CMS measures."
+        )
+    )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def dotted_diagnosis(code: str) -> str:
+    """An ICD-10-CM code as people read it: the dot after the category (I5021: I50.21)."""
+    return code if len(code) <= 3 else f"{code[:3]}.{code[3:]}"
+
+
+def _codes_table(report: CodeReport | None, what: str, shown: Callable[[str], str] = str) -> str:
+    if report is None:
+        return _none("No adult or child was discharged in the month.")
+    if not report.rows:
+        return _none(
+            f"None of the {report.discharges} discharges has a {what} in a final abstract."
+        )
+    table = _table(
+        ["Code", "Title", "Count", "%"],
+        [(shown(row.code), row.title, row.count, _shown(row.share)) for row in report.rows],
+        "codes",
+    )
+    missing = f"{report.not_coded} of {report.discharges} discharges have no final abstract"
+    if report.without_code:
+        missing += f"; {report.without_code} coded ones have no procedure"
+    return table + _none(missing + ".")
+
+
+def _codes_section(outcomes: Outcomes, number: int) -> str:
+    return (
+        f'<section id="codes"><h2>{number}. The most frequent principal diagnoses and '
+        "procedures</h2><h3>Principal diagnoses (ICD-10-CM)</h3>"
+        + _codes_table(outcomes.diagnoses, "principal diagnosis", dotted_diagnosis)
+        + "<h3>Principal procedures (ICD-10-PCS)</h3>"
+        + _codes_table(outcomes.procedures, "procedure")
+        + "</section>"
+    )
+
+
+def _case_mix_section(outcomes: Outcomes, number: int) -> str:
+    parts = [f'<section id="casemix"><h2>{number}. Case mix and length of stay against '
+             "GMLOS</h2>"]  # fmt: skip
+    report = outcomes.case_mix
+    if report is None:
+        parts.append(_none("No discharge of the month was grouped to an MS-DRG."))
+        parts.append("</section>")
+        return "".join(parts)
+    rows = []
+    for name, figures in [*((g.group, g.figures) for g in report.groups),
+                          ("All services", report.total)]:  # fmt: skip
+        if not isinstance(figures, CaseMixFigures):
+            continue
+        mix, oe = figures.case_mix, figures.observed_expected
+        rows.append((
+            name, figures.discharges, 0 if mix is None else mix.grouped, figures.ungrouped,
+            None if mix is None else _shown(mix.index),
+            None if oe is None else _shown(oe.observed_average),
+            None if oe is None else _shown(oe.expected_average),
+            None if oe is None else _shown(oe.ratio),
+        ))  # fmt: skip
+    parts.append(
+        _table(
+            [
+                "Service at discharge",
+                "Discharges",
+                "Grouped",
+                "Not grouped",
+                "CMI",
+                "ALOS",
+                "GMLOS",
+                "O/E",
+            ],
+            rows,
+            "wide",
+        )
+    )
+    parts.append(
+        _none(
+            "Case mix index: the mean MS-DRG relative weight of the discharges grouped on a "
+            "final abstract (the others are counted apart). O/E: their discharge days over "
+            "the sum of their DRGs' geometric mean length of stay."
+        )
+    )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _trends_section(figures: MonthlyFigures, number: int) -> str:
+    from projections.statistics_plots import line_chart
+
+    months = figures.outcomes.trends
+    parts = [f'<section id="trends"><h2>{number}. Twelve months to {_e(figures.month)}</h2>']
+    if not months:
+        parts.append(_none("No trends were computed."))
+        parts.append("</section>")
+        return "".join(parts)
+    labels = [m.label for m in months]
+    plots = (
+        ("alos", "Average length of stay", {"ALOS": [m.average_length_of_stay for m in months]},
+         "days"),
+        ("rates", "Death and readmission rates",
+         {"gross death rate": [m.gross_death_rate for m in months],
+          "net death rate": [m.net_death_rate for m in months],
+          "readmission rate (crude)": [m.readmission_rate for m in months]}, "%"),
+        ("mix", "Case mix index and O/E length of stay",
+         {"CMI": [m.case_mix_index for m in months],
+          "O/E LOS": [m.observed_expected_los for m in months]}, "index / ratio"),
+    )  # fmt: skip
+    for key, title, series, unit in plots:
+        plot = line_chart(title, labels, series, unit)
+        parts.append(f"<figure>{inline_svg(plot, key)}</figure>")
+    parts.append(
+        _table(
+            [
+                "Month",
+                "Discharges",
+                "ALOS",
+                "Gross death %",
+                "Net death %",
+                "Readmission %",
+                "CMI",
+                "O/E",
+            ],
+            [
+                (
+                    m.label,
+                    m.discharges,
+                    _shown(m.average_length_of_stay),
+                    _shown(m.gross_death_rate),
+                    _shown(m.net_death_rate),
+                    _shown(m.readmission_rate),
+                    _shown(m.case_mix_index),
+                    _shown(m.observed_expected_los),
+                )
+                for m in months
+            ],
+            "wide",
+        )
+    )
+    parts.append(
+        _none(
+            "A month with no discharge (or none grouped to a DRG) has no figure: a gap in the "
+            "line and a dash in the table. Readmission rates are crude and unadjusted."
         )
     )
     parts.append("</section>")
@@ -321,7 +691,17 @@ def render_monthly_report(figures: MonthlyFigures) -> bytes:
         "in the ledger: <code>chartledger stats verify-report FILE</code> shows to whom it "
         "was given and that it matches the ledger.</p></header>"
     )
-    page = head + header + _census_section(figures) + "</body></html>\n"
+    outcomes = figures.outcomes
+    sections = (
+        _census_section(figures)
+        + _stays_section(outcomes, 2)
+        + _readmissions_section(outcomes, 3)
+        + _codes_section(outcomes, 4)
+        + _case_mix_section(outcomes, 5)
+        + _trends_section(figures, 6)
+        + _days_section(figures, 7)
+    )
+    page = head + header + sections + "</body></html>\n"
     return page.encode("utf-8")
 
 
