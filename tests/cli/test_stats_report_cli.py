@@ -97,6 +97,12 @@ def test_a_report_is_issued_listed_verified_and_the_same_twice(
     # 4W: 62 bed days, 3 service days, ADC 3/31 = 0.10, 4.84 % (300 / 62), 1 admission,
     # 1 discharge, 1 transfer in (back on the 5th), 1 out (to 6N on the 4th)
     assert "4W 62 3 0.10 4.84 1 1 1 1" in text
+    # one discharge, medicine, 4 days (2nd to 6th), home, not coded
+    assert "medicine 1 4 4.00 0 0 0.00 0.00" in text and "All services 1 4 4.00" in text
+    assert "(unadjusted): 0.00 % (0 of 1 index discharges readmitted within 30 days)" in text
+    assert "None of the 1 discharges has a principal diagnosis in a final abstract." in text
+    assert "No discharge of the month was grouped to an MS-DRG." in text
+    assert "2026-01 1 4.00 0.00 0.00 0.00 — —" in text
     for secret in (mrn, "Okafor", encounter, "dr1"):
         assert secret not in content.decode()
 

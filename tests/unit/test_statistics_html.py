@@ -5,14 +5,18 @@ the same figures the same bytes, and the only time in it the moment the ledger w
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 
+from ledger.reads.units import BedCount as UnitBedCount
+from policies.statistics import Move, Stay
 from projections.statistics import CensusDay, CensusReport
 from projections.statistics_html import (
     MonthlyFigures,
     UnitLine,
+    figures_from,
     inline_svg,
     month_title,
     render_monthly_report,
@@ -156,3 +160,103 @@ def test_two_plots_inline_share_no_id() -> None:
 
 def test_month_titles_are_spelled_here_not_by_the_locale() -> None:
     assert month_title("2026-01") == "January 2026" and month_title("1999-12") == "December 1999"
+
+
+# -- the sections of discharges, from stays written by hand ---------------------------------------
+
+
+def _stay(
+    encounter: str, patient: str, service: str, unit: str, admitted: str, discharged: str,
+    disposition: str = "home", **coded: object,
+) -> Stay:  # fmt: skip
+    at = datetime.fromisoformat(admitted)
+    return Stay(
+        encounter_id=encounter,
+        patient=patient,
+        admitted=at,
+        discharged=datetime.fromisoformat(discharged),
+        moves=(Move(at, unit, service),),
+        disposition=disposition,
+        attending="dr1",
+        **coded,  # type: ignore[arg-type]
+    )
+
+
+def _coded(
+    diagnosis: str, drg: str, weight: str, gmlos: str, mdc: int, *px: str
+) -> dict[str, object]:
+    return {"principal_diagnosis": diagnosis, "drg": drg, "drg_weight": Decimal(weight),
+            "gmlos": Decimal(gmlos), "mdc": mdc, "procedures": px}  # fmt: skip
+
+
+STAYS = (
+    # A: heart failure, 4 days, home; readmitted on the 20th (14 days later), 3 days, uncoded
+    _stay("s1", "A", "medicine", "4W", "2026-01-02T10:00", "2026-01-06T12:00",
+          **_coded("I5021", "292", "0.9", "3.0", 5)),
+    # B: appendicitis, operated, died 50 hours after admission (a net death: 48 h or more)
+    _stay("s2", "B", "surgery", "5E", "2026-01-10T08:00", "2026-01-12T10:00", "expired",
+          **_coded("K3580", "343", "1.0", "1.5", 6, "0DTJ4ZZ")),
+    _stay("s3", "A", "medicine", "4W", "2026-01-20T09:00", "2026-01-23T09:00"),
+    # C: pneumonia, in and out the same day against medical advice (one day)
+    _stay("s4", "C", "medicine", "4W", "2026-01-25T08:00", "2026-01-25T20:00",
+          "against-medical-advice", **_coded("J189", "195", "1.2", "2.0", 4)),
+)  # fmt: skip
+BEDS = tuple(
+    UnitBedCount(date(2026, 1, 1) + timedelta(days=i), unit, service, beds, 0)
+    for i in range(31)
+    for unit, service, beds in (("4W", "medicine", 2), ("5E", "surgery", 1))
+)
+
+
+def test_the_discharge_sections_show_the_figures_counted_by_hand() -> None:
+    titles = {"I5021": "Acute systolic heart failure", "K3580": "Acute appendicitis"}
+    figures = figures_from(
+        STAYS, BEDS, "2026-01", as_of=AS_OF, diagnosis_title=titles.get,
+        procedure_title={"0DTJ4ZZ": "Resection of Appendix"}.get,
+    )  # fmt: skip
+    content = render_monthly_report(figures)
+    assert_self_contained(content)
+    text = words(content)
+    # length of stay and deaths by service at discharge: medicine 3 discharges, 4 + 3 + 1 = 8
+    # days, ALOS 2.67; surgery 1 discharge of 2 days, a death at 50 hours (in the net rate);
+    # all: 4 discharges, 10 days, ALOS 2.50, 1 death: gross and net 25.00 %
+    assert "medicine 3 8 2.67 0 0 0.00 0.00" in text
+    assert "surgery 1 2 2.00 1 0 100.00 100.00" in text
+    assert "All services 4 10 2.50 1 0 25.00 25.00" in text
+    # readmissions: index discharges s1 and s3 (s2 died, s4 left AMA); s1 readmitted by s3
+    assert (
+        "Crude 30-day readmission rate (unadjusted): 50.00 % (1 of 2 index discharges "
+        "readmitted within 30 days)." in text
+    )
+    assert "discharged by death (NUBC 20, 40, 41, 42) 1" in text
+    assert "transferred to another acute care hospital (NUBC 02) 0" in text
+    assert "left against medical advice (NUBC 07) 1" in text
+    assert "I50 1 1 100.00" in text and "not coded 1 0 0.00" in text
+    # principal diagnoses: three coded discharges, one each (33.33 %), ties by code
+    assert (
+        "I50.21 Acute systolic heart failure 1 33.33 J18.9 — 1 33.33 "
+        "K35.80 Acute appendicitis 1 33.33" in text
+    )
+    assert "1 of 4 discharges have no final abstract." in text
+    assert "0DTJ4ZZ Resection of Appendix 1 100.00" in text
+    assert "1 of 4 discharges have no final abstract; 2 coded ones have no procedure." in text
+    # case mix: medicine grouped s1 (0.9) and s4 (1.2): CMI 1.05, 5 days against 3.0 + 2.0
+    # GMLOS: O/E 1.00; surgery 1.00, 2 days against 1.5: 1.33; all: 3.1 / 3 = 1.03, 7 / 6.5
+    assert "medicine 3 2 1 1.05 2.50 2.50 1.00" in text
+    assert "surgery 1 1 0 1.00 2.00 1.50 1.33" in text
+    assert "All services 4 3 1 1.03 2.33 2.17 1.08" in text
+    # twelve months to January: only January has discharges
+    assert "2026-01 4 2.50 25.00 25.00 50.00 1.03 1.08" in text
+    assert "2025-02 0 — — — — — —" in text and text.count(" 0 — — — — — —") == 11
+    assert "Twelve months to 2026-01" in text and content.count(b"<svg") == 4
+
+
+def test_a_month_with_no_discharge_says_so_in_each_section() -> None:
+    figures = figures_from(STAYS[:1], BEDS, "2026-01", as_of=AS_OF)
+    quiet = figures_from(
+        [replace(STAYS[0], discharged=None)], BEDS, "2026-01", as_of=AS_OF
+    )  # in the hospital all month from the 2nd, never discharged
+    text = words(render_monthly_report(quiet))
+    assert text.count("No adult or child was discharged in the month.") == 4
+    assert "No discharge of the month was grouped to an MS-DRG." in text
+    assert "medicine 1 4 4.00" in words(render_monthly_report(figures))
