@@ -123,3 +123,39 @@ def plot_census(
             ledger, out, start=start, end=end, unit=unit, as_of=moment, force=force
         )
     say(f"Wrote the census plot to {out} ({size} bytes).")
+
+
+@plot.command("trends")
+@click.option("--from-month", "first_month", required=True, help="The first month (YYYY-MM).")
+@click.option("--to-month", "last_month", required=True, help="The last month (YYYY-MM).")
+@click.option(
+    "--figure",
+    required=True,
+    type=click.Choice(["alos", "deaths", "readmissions", "cmi", "oe"]),
+    help="Which monthly figure to draw.",
+)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="FILE.svg or FILE.png.")
+@click.option("--as-of", "as_of", help="Read the ledger as it stood then.")
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+@pass_session
+def plot_trends(
+    session: Session,
+    first_month: str,
+    last_month: str,
+    figure: str,
+    out: Path,
+    as_of: str | None,
+    force: bool,
+) -> None:
+    """One monthly figure over months: ALOS, death rates, readmissions, CMI or O/E LOS."""
+    from cli.output import say
+    from cli.parsing import parse_time
+    from projections.statistics_plots import write_trends_plot
+
+    moment = None if as_of is None else parse_time(as_of, what="moment")
+    with session.ledger() as ledger:
+        size = write_trends_plot(
+            ledger, out, first_month=first_month, last_month=last_month, figure=figure,
+            as_of=moment, force=force,
+        )  # fmt: skip
+    say(f"Wrote the {figure} trend to {out} ({size} bytes).")

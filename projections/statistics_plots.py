@@ -219,3 +219,86 @@ def write_census_plot(
     content = census_plot(ledger, start=start, end=end, unit=unit, as_of=moment, fmt=fmt)
     write_bytes(Path(out), content, force=force)
     return len(content)
+
+
+TREND_FIGURES: dict[str, tuple[str, tuple[tuple[str, str], ...], str]] = {
+    "alos": ("Average length of stay", (("ALOS", "average_length_of_stay"),), "days"),
+    "deaths": (
+        "Gross and net death rates",
+        (("gross death rate", "gross_death_rate"), ("net death rate", "net_death_rate")),
+        "%",
+    ),
+    "readmissions": (
+        "Crude 30-day readmission rate (unadjusted)",
+        (("readmission rate", "readmission_rate"),),
+        "%",
+    ),
+    "cmi": ("Case mix index", (("CMI", "case_mix_index"),), "mean relative weight"),
+    "oe": (
+        "Observed over expected length of stay",
+        (("O/E LOS", "observed_expected_los"),),
+        "ratio",
+    ),
+}
+"""Each figure `stats plot trends --figure` draws: title, (label, MonthFigures field)…, unit."""
+
+
+def trends_plot(
+    ledger: Ledger,
+    *,
+    first_month: str,
+    last_month: str,
+    figure: str,
+    as_of: datetime | None = None,
+    fmt: Format = "svg",
+) -> bytes:
+    """One monthly figure (or two: the death rates) from `first_month` to `last_month`
+    (YYYY-MM, both included), as the ledger stood at `as_of`."""
+    from ledger.errors import UsageError
+    from policies.reports import month_period, month_problem
+    from projections.statistics_reports import trends_report
+
+    chosen = figure.strip().lower()
+    if chosen not in TREND_FIGURES:
+        shown = figure if len(figure) <= 40 else figure[:40] + "…"
+        raise UsageError(f"'{shown}' is not a trend figure (give {', '.join(TREND_FIGURES)}).")
+    for month in (first_month, last_month):
+        problem = month_problem(month)
+        if problem is not None:
+            raise UsageError(problem)
+    first, _ = month_period(first_month)
+    _, last = month_period(last_month)
+    report = trends_report(ledger, first=first, last=last, as_of=as_of)
+    title, fields, unit = TREND_FIGURES[chosen]
+    return line_chart(
+        f"{title}, {report.months[0].label} to {report.months[-1].label}",
+        [m.label for m in report.months],
+        {label: [getattr(m, name) for m in report.months] for label, name in fields},
+        unit,
+        fmt=fmt,
+    )
+
+
+def write_trends_plot(
+    ledger: Ledger,
+    out: Path,
+    *,
+    first_month: str,
+    last_month: str,
+    figure: str,
+    as_of: datetime | None = None,
+    force: bool = False,
+) -> int:
+    """Draw `trends_plot` into the new file `out` (its format from its name); its size."""
+    from ledger.files import check_new_file, write_bytes
+    from ledger.reads.as_of import check_as_of
+
+    fmt = format_of(Path(out))
+    check_new_file(Path(out), force=force)
+    moment = None if as_of is None else check_as_of(as_of, now=ledger.now())
+    content = trends_plot(
+        ledger, first_month=first_month, last_month=last_month, figure=figure, as_of=moment,
+        fmt=fmt,
+    )  # fmt: skip
+    write_bytes(Path(out), content, force=force)
+    return len(content)

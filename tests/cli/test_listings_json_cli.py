@@ -147,6 +147,7 @@ NOT_LISTINGS = {
     "roi suspend": WRITE,
     "roi validate": WRITE,
     "stats plot census": "writes a plot file; prints where and its size",
+    "stats plot trends": "writes a plot file; prints where and its size",
     "stats report": "writes a report file and records its issue; prints where and its hash",
     "stats verify-report": "one sentence: which issued report a file is, and if it matches",
     "unit beds": WRITE,

@@ -225,6 +225,10 @@ COMMANDS: dict[str, Shows | str] = {
         "writes a picture of aggregate figures (the daily census and the beds): no MRN, no "
         "encounter, no name, so it records no access"
     ),
+    "stats plot trends": _reason(
+        "writes a picture of monthly aggregate figures (ALOS, rates, CMI, O/E): no MRN, no "
+        "encounter, no name, so it records no access"
+    ),
     "stats report": _reason(
         "writes a page of aggregate figures (census, beds, rates): no MRN, no encounter, no "
         "name, so no access; the issue itself is recorded, signed (IssuedReport.Issued)"

@@ -269,3 +269,40 @@ def test_the_census_plot_as_svg_and_png(clinic: tuple[Chartledger, str], folder:
     assert sorted(p.name for p in folder.iterdir()) == [
         "census.PNG", "census.svg", "same.svg"
     ]  # fmt: skip
+
+
+def test_the_trends_plot(clinic: tuple[Chartledger, str], folder: Path) -> None:
+    from cli.statistics_report import plot_trends
+    from projections.statistics_plots import TREND_FIGURES
+
+    choices = next(p for p in plot_trends.params if p.name == "figure").type
+    assert list(choices.choices) == list(TREND_FIGURES)  # type: ignore[attr-defined]
+    run, mrn = clinic
+    ward(run, mrn)
+    before = stored(run)
+    out = folder / "alos.svg"
+    said = run("stats", "plot", "trends", "--from-month", "2025-12", "--to-month", "2026-01",
+               "--figure", "alos", "--out", str(out), actor="tech1").output  # fmt: skip
+    assert said.startswith(f"Wrote the alos trend to {out} (")
+    svg = out.read_bytes()
+    assert b"Average length of stay, 2025-12 to 2026-01" in svg
+    assert b">2025-12</text>" in svg and b">2026-01</text>" in svg
+    deaths = folder / "deaths.png"
+    run("stats", "plot", "trends", "--from-month", "2026-01", "--to-month", "2026-01",
+        "--figure", "deaths", "--out", str(deaths))  # fmt: skip
+    assert deaths.read_bytes()[:4] == b"\x89PNG"
+    assert stored(run) == before
+    cases = [
+        (("--from-month", "2026-1", "--to-month", "2026-01", "--figure", "cmi"), 2,
+         "'2026-1' is not a month (give YYYY-MM)."),
+        (("--from-month", "2026-02", "--to-month", "2026-01", "--figure", "cmi"), 2,
+         "The months end (2026-01) before they start (2026-02)."),
+        (("--from-month", "2025-01", "--to-month", "2025-03", "--figure", "oe"), 2,
+         "No adults and children were discharged from 2025-01 to 2025-03, so there are no "
+         "trends."),
+    ]  # fmt: skip
+    for args, code, sentence in cases:
+        result = run("stats", "plot", "trends", *args, "--out", str(folder / "t.svg"), ok=False)
+        assert result.exit_code == code, (args, result.output)
+        assert result.output.strip() == f"Error: {sentence}", args
+    assert sorted(p.name for p in folder.iterdir()) == ["alos.svg", "deaths.png"]
