@@ -55,10 +55,12 @@ MONTH_NAMES = (
 
 
 def renderer() -> str:
-    """What makes a monthly report's bytes: this layout and the plotting library's version."""
+    """What makes a monthly report's bytes besides the ledger: this layout, the plotting
+    library's version, and the code sets the diagnosis and procedure titles come from."""
+    from ledger.coding import icd10cm, icd10pcs
     from projections.statistics_plots import renderer_version
 
-    return f"{LAYOUT}; {renderer_version()}"
+    return f"{LAYOUT}; {renderer_version()}; {icd10cm.CODE_SET_RELEASE}; {icd10pcs.DATA_FILE}"
 
 
 def month_title(month: str) -> str:

@@ -306,3 +306,43 @@ def test_the_trends_plot(clinic: tuple[Chartledger, str], folder: Path) -> None:
         assert result.exit_code == code, (args, result.output)
         assert result.output.strip() == f"Error: {sentence}", args
     assert sorted(p.name for p in folder.iterdir()) == ["alos.svg", "deaths.png"]
+
+
+def test_an_issue_the_ledger_does_not_reproduce_is_said(
+    clinic: tuple[Chartledger, str], folder: Path
+) -> None:
+    """Two issues recorded through the command itself: one of bytes rendered by another
+    renderer, one whose bytes are not what the ledger gives as of its moment."""
+    from datetime import date
+
+    from ledger.commands.reports import issue_report
+    from ledger.home import LedgerHome
+    from ledger.reads.reports import last_recorded_at
+    from projections.statistics_html import monthly_report, renderer
+
+    run, mrn = clinic
+    ward(run, mrn)
+    him = run.identity("him1")
+    with LedgerHome(run.home).open(run.store_url) as ledger:
+        moment = last_recorded_at(ledger)
+        _, content = monthly_report(ledger, "2026-01", as_of=moment)
+        assert b"<h1>Monthly" in content and b"service days" in content
+        period = {"period_start": date(2026, 1, 1), "period_end": date(2026, 1, 31)}
+        old = content.replace(b"<h1>Monthly", b"<h1>The monthly")
+        issue_report(ledger, folder / "old.html", old, kind="monthly", as_of=moment,
+                     renderer="chartledger monthly report/0; matplotlib 3.0", recipient="The board",
+                     actor=him, **period)  # fmt: skip
+        other = content.replace(b"service days", b"service dayz")  # never rendered
+        issue_report(ledger, folder / "other.html", other, kind="monthly", as_of=moment,
+                     renderer=renderer(), recipient="The board", actor=him, **period)  # fmt: skip
+    result = run("stats", "verify-report", str(folder / "old.html"), ok=False)
+    assert result.exit_code == 1
+    assert result.output.strip().endswith(
+        "but it was rendered by chartledger monthly report/0; matplotlib 3.0 and this "
+        f"installation renders with {renderer()}, so it cannot be rendered again to compare."
+    )
+    result = run("stats", "verify-report", str(folder / "other.html"), ok=False)
+    assert result.exit_code == 1 and result.output.startswith(
+        "Error: This is the monthly report for 2026-01 issued to The board by him1 on "
+    )
+    assert "now gives different figures: it does not match the ledger." in result.output
