@@ -308,6 +308,26 @@ def _coding_department(run: _Runner, *, stay: str, surgeon: str) -> None:
     run("him.director", f"index physician --from {start} --purpose operations")
 
 
+def _statistics_department(run: _Runner, root: Path) -> None:
+    """Beds as facts, a month's census, and the monthly report issued to the medical staff."""
+    now = datetime.now(UTC)
+    month = (now - timedelta(days=30)).strftime("%Y-%m")
+    opened = (now - timedelta(days=400)).date()
+    _step("The HIM director sets up the nursing units: beds are facts with effective dates")
+    run("him.director", f"unit open 4W --name 'Four West' --beds 24 --service medicine "
+        f"--from {opened}")  # fmt: skip
+    around = (now - timedelta(days=31)).date(), (now - timedelta(days=29)).date()
+    _step("The census around the appendectomy's discharge: aggregate figures, no access recorded")
+    run("him.director", f"stats census --from {around[0]} --to {around[1]}")
+    report = root / f"statistics-{month}.html"
+    _step("The monthly report (printable HTML, plots inline, no scripts), issued as a signed event")
+    run("him.director", f"stats report --month {month} --to 'Medical staff committee' "
+        f"--out {q(str(report))}")  # fmt: skip
+    _step("Anyone can later show which figures were given to whom")
+    run("compliance.reyes", f"stats verify-report {q(str(report))}")
+    run("compliance.reyes", "stats reports")
+
+
 @click.command()
 @click.option(
     "--data",
@@ -494,6 +514,7 @@ def demo(data: Path, folder: Path | None) -> None:
 
     stay = _records_department(run, root, mrn=mrn, attending=attending, surgeon=physicians[2])
     _coding_department(run, stay=stay, surgeon=physicians[2])
+    _statistics_department(run, root)
 
     with home.open(None) as ledger:
         _step(
