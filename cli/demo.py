@@ -407,6 +407,28 @@ def _statistics_department(run: _Runner, root: Path, *, physicians: list[str]) -
     run(director, f"stats patients deaths {period}")
     run(director, f"stats patients readmissions {period}")
 
+    report = root / f"statistics-{month}.html"
+    _step("The monthly report (printable HTML, plots inline, no scripts), issued as a signed event")
+    issued = run(director, f"stats report --month {month} --to 'Medical staff committee' "
+                 f"--out {q(str(report))}")  # fmt: skip
+    as_of = re.findall(r"stood at (\S+?);", issued)
+    run(director, f"stats plot census {period} --out {q(str(root / f'census-{month}.svg'))}")
+
+    _step("A discharge entered late changes the next report, not the one given; the difference "
+          "is explained")  # fmt: skip
+    late = run(tech, "patient register --given Grace --family Mbeki --born 1957-03-14 "
+               "--sex female", quiet=True)  # fmt: skip
+    late_mrn = re.findall(r"Registered (\S+)", late)[0].rstrip(".")
+    admitted = run(tech, f"encounter admit {late_mrn} --attending {medicine} --service medicine "
+                   f"--bed 4W-4 --at {on(26)}", quiet=True)  # fmt: skip
+    late_stay = re.findall(r"encounter (\S+)", admitted)[0]
+    run(tech, f"encounter discharge {late_stay} --disposition home --at {on(28, 11)}")
+    run("compliance.reyes", f"stats verify-report {q(str(report))}")
+    if as_of:
+        run(director, f"stats changes {period} --since {as_of[0]}")
+    run("compliance.reyes", "stats reports")
+    click.echo(f"   Open {report} in a browser to read (and print) the month's report.")
+
 
 @click.command()
 @click.option(

@@ -206,7 +206,11 @@ def changes(
          for name in then],
     )  # fmt: skip
     counted = dict(found.counts)
-    recorded = [f"{counted[kind]} {words}" for kind, words in KINDS if counted[kind]]
+    recorded = [
+        f"{counted[kind]} {one if counted[kind] == 1 else several}"
+        for kind, one, several in KINDS
+        if counted[kind]
+    ]
     say("Recorded in between: " + ("; ".join(recorded) if recorded else "nothing") + ".")
 
 
@@ -215,3 +219,11 @@ from cli.statistics_reports import COMMANDS as _REPORTS  # noqa: E402
 
 for _report in _REPORTS:
     stats.add_command(_report)
+
+# issue 13, item 5: the monthly report, its issues and plots (cli/statistics_report.py, §47b)
+from cli.statistics_report import plot, report, reports, verify_report  # noqa: E402
+
+stats.add_command(report)
+stats.add_command(reports)
+stats.add_command(verify_report)
+stats.add_command(plot)

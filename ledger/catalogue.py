@@ -32,6 +32,7 @@ from ledger.aggregates.query import PhysicianQuery
 from ledger.aggregates.registry import AGGREGATES
 from ledger.aggregates.release import DisclosureSuspension, ReleaseRequest
 from ledger.aggregates.review import AccessReview
+from ledger.aggregates.statistics_report import IssuedReport
 from ledger.aggregates.user import User
 from ledger.integrity.export_record import ExportRecord
 
@@ -211,6 +212,11 @@ CATALOGUE: dict[type, Declaration] = {
         )
         for cls in (NursingUnit.Opened, NursingUnit.CountsChanged, NursingUnit.Closed)
     },
+    IssuedReport.Created: NotAboutAPatient(_NEVER_STORED),
+    IssuedReport.Issued: NotAboutAPatient(
+        "a statistical report given to someone: its period and content hash; aggregate "
+        "figures, no patient's record"
+    ),
     User.Created: NotAboutAPatient(_NEVER_STORED),
     **{
         cls: NotAboutAPatient("a user's account and key, no patient's record")

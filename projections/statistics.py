@@ -483,8 +483,21 @@ def census(
     service = None if service is None or not service.strip() else service.strip()
     counts = _bed_counts(ledger, start, end, unit, service, as_of)  # unknown unit: NotFound
     stays = caught_up_statistics(ledger).stays(as_of=as_of, between=(start, end))
-    period = statistics.Period(start, end)
     scope = statistics.Scope(newborn=newborn, unit=unit, service=service)
+    return census_of_stays(stays, counts, start=start, end=end, scope=scope)
+
+
+def census_of_stays(
+    stays: list[statistics.Stay],
+    counts: list[statistics.BedCount],
+    *,
+    start: date,
+    end: date,
+    scope: statistics.Scope,
+) -> CensusReport:
+    """The census report of stays and bed counts already read (`census` reads them; the
+    monthly report reads them once for the hospital, each unit and the nursery)."""
+    period = statistics.Period(start, end)
     try:
         censuses = statistics.daily_censuses(stays, period, scope=scope)
     except statistics.PeriodProblem as problem:

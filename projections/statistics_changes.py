@@ -19,14 +19,18 @@ from policies import statistics
 from projections.statistics import caught_up_statistics
 
 KINDS = (
-    ("recorded", "stays recorded (admitted in or before the period, entered later)"),
-    ("discharged", "discharges recorded"),
-    ("moved", "stays with a transfer recorded"),
-    ("signed", "stays coded final"),
-    ("recoded", "stays whose final coding changed"),
-    ("reopened", "stays whose final coding was reopened"),
+    (
+        "recorded",
+        "stay recorded late (admitted by the period's end)",
+        "stays recorded late (admitted by the period's end)",
+    ),
+    ("discharged", "discharge recorded", "discharges recorded"),
+    ("moved", "stay with a transfer recorded", "stays with a transfer recorded"),
+    ("signed", "stay coded final", "stays coded final"),
+    ("recoded", "stay whose final coding changed", "stays whose final coding changed"),
+    ("reopened", "stay whose final coding was reopened", "stays whose final coding was reopened"),
 )
-"""Each kind of late change, and how the report words it."""
+"""Each kind of late change, and how the report words one of it and several."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ def changes(
     before = view.stays(as_of=since, between=window)
     after = view.stays(as_of=until, between=window)
     then = {s.encounter_id: s for s in before}
-    counts = dict.fromkeys((kind for kind, _ in KINDS), 0)
+    counts = dict.fromkeys((kind for kind, _, _ in KINDS), 0)
     for stay in after:
         if stay.admitted.date() > end:
             continue

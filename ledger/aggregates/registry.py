@@ -21,6 +21,7 @@ from ledger.aggregates.patient import MrnRegistry, Patient
 from ledger.aggregates.query import PhysicianQuery
 from ledger.aggregates.release import DisclosureSuspension, ReleaseRequest
 from ledger.aggregates.review import AccessReview
+from ledger.aggregates.statistics_report import IssuedReport
 from ledger.aggregates.user import User
 from ledger.integrity.export_record import ExportRecord
 
@@ -37,6 +38,7 @@ AGGREGATES = (
     Encounter,
     ExportRecord,
     ImportedResource,
+    IssuedReport,
     MrnRegistry,
     NursingUnit,
     Patient,

@@ -228,6 +228,24 @@ COMMANDS: dict[str, Shows | str] = {
         "aggregate figures only (one row of rates per month): no MRN, no encounter, no "
         "patient, so no access"
     ),
+    "stats plot census": _reason(
+        "writes a picture of aggregate figures (the daily census and the beds): no MRN, no "
+        "encounter, no name, so it records no access"
+    ),
+    "stats plot trends": _reason(
+        "writes a picture of monthly aggregate figures (ALOS, rates, CMI, O/E): no MRN, no "
+        "encounter, no name, so it records no access"
+    ),
+    "stats report": _reason(
+        "writes a page of aggregate figures (census, beds, rates): no MRN, no encounter, no "
+        "name, so no access; the issue itself is recorded, signed (IssuedReport.Issued)"
+    ),
+    "stats reports": _reason(
+        "lists issued reports: when, by whom (staff), to whom, the period and the hash; no patient"
+    ),
+    "stats verify-report": _reason(
+        "one sentence naming an issued report's period, recipient and issuer; no patient"
+    ),
     "unit beds": _reason("a write: prints a unit code, its counts and a day, no patient"),
     "unit close": _reason("a write: prints a unit code and a day, no patient"),
     "unit list": NO_PATIENT,

@@ -112,7 +112,7 @@ def test_what_changed_between_two_moments_is_counted_by_kind(
     assert (found["then"]["deaths"], found["now"]["deaths"]) == (0, 1)
     assert found["then"]["service_days"] - found["now"]["service_days"] == 31 - 8  # 2nd to 8th
     text = run(*args).output
-    assert "1 discharges recorded; 1 stays with a transfer recorded." in text
+    assert "1 discharge recorded; 1 stay with a transfer recorded." in text
     assert mrn not in text and encounter not in text and "dr1" not in text
     same = json.loads(run(*args, "--as-of", moment, "--json").output)
     assert same["then"] == same["now"] and not any(same["changes"].values())
