@@ -220,7 +220,7 @@ from cli.statistics_reports import COMMANDS as _REPORTS  # noqa: E402
 for _report in _REPORTS:
     stats.add_command(_report)
 
-# issue 13, item 5: the monthly report, its issues and plots (cli/statistics_report.py, §47b)
+# issue 13, item 5: the monthly report, its issues and plots (cli/statistics_report.py, §49)
 from cli.statistics_report import plot, report, reports, verify_report  # noqa: E402
 
 stats.add_command(report)

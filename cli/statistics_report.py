@@ -1,5 +1,5 @@
 """`chartledger stats report|reports|verify-report|plot …`: the monthly HTML report, issued as a
-signed event, and plots as SVG or PNG (decisions §47b).
+signed event, and plots as SVG or PNG (decisions §49).
 
 Aggregate figures only: no patient is named, so nothing here records an access. Issuing a
 report records who gave which figures to whom; a plot is a picture of figures, not an issue.

@@ -3,7 +3,7 @@
 Pure: plain inputs, a decision or a sentence out. A report given to someone (the medical staff
 committee, the board) is recorded as a signed event with its period and content hash, so anyone
 can later show which figures were given to whom; issuing one is the HIM director's work (the
-statistics are theirs) or an administrator's (decisions §47b).
+statistics are theirs) or an administrator's (decisions §49).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The monthly statistics report: one self-contained HTML page an HIM director prints (§47b).
+"""The monthly statistics report: one self-contained HTML page an HIM director prints (§49).
 
 `monthly_figures` reads the ledger as it stood at a moment (the stays of the statistics view
 and the bed counts recorded by then) and computes, through `policies.statistics`, the month's

@@ -1,4 +1,4 @@
-"""Plots of hospital statistics as SVG or PNG bytes, the same bytes for the same figures (§47b).
+"""Plots of hospital statistics as SVG or PNG bytes, the same bytes for the same figures (§49).
 
 matplotlib is imported inside the functions (it costs ~0.4 s: `chartledger --help` must not pay
 it) and drawn on a `Figure` of its own with no pyplot, so no global backend or window is

@@ -1,4 +1,4 @@
-"""An issued statistical report: which figures were given to whom (issue 13, item 5; §47b).
+"""An issued statistical report: which figures were given to whom (issue 13, item 5; §49).
 
 One `IssuedReport` aggregate per issue, one event (`Issued`), never contended. The event holds
 what is needed to show later that a file is the report that was given, and to give it again:

@@ -4,7 +4,7 @@ Only the HIM director or an administrator may (`policies.reports.may_issue_repor
 are written to a hidden file beside the destination first (0600, synced), then the signed
 `IssuedReport.Issued` event (period, as-of moment, SHA-256, size, renderer, recipient, actor) is
 saved, and only then is the file renamed into place: a full disk or a bad path is one sentence
-with no event recorded and no file left, and a refused save leaves no file (decisions §47b).
+with no event recorded and no file left, and a refused save leaves no file (decisions §49).
 """
 
 from __future__ import annotations

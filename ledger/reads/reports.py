@@ -3,7 +3,7 @@
 An issued report names no patient (aggregate figures only), so these reads record no access.
 `last_recorded_at` is the moment a new report is read as of by default: the recorded time of
 the ledger's last event that is not itself a report's issue, so that giving the same report to
-a second recipient gives the same bytes (decisions §47b).
+a second recipient gives the same bytes (decisions §49).
 """
 
 from __future__ import annotations

@@ -486,7 +486,7 @@ def test_the_demo_runs_end_to_end_and_catches_its_own_tampering(tmp_path: Path) 
     # The misfiled operative report: moved by events, and the next scan finds the report.
     assert "from MR0000004 to MR0000005" in out and "Resolved discrepancy" in out
     assert "0 assigned, 1 completed" in out
-    # The statistics: a census, and the monthly report issued, then verified (§47b).
+    # The statistics: a census, and the monthly report issued, then verified (§49).
     assert "Inpatient service days:" in out and "; it matches the ledger." in out
     assert len(list((tmp_path / "demo").glob("statistics-*.html"))) == 1
     again = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])

@@ -1,4 +1,4 @@
-"""`chartledger stats report|reports|verify-report|plot`, on every store (decisions §47b).
+"""`chartledger stats report|reports|verify-report|plot`, on every store (decisions §49).
 
 A monthly report is written, issued as one signed event, listed and verified; the same ledger
 and month give the same bytes; a later discharge changes a new report and not the old one; a

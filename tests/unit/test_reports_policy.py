@@ -1,4 +1,4 @@
-"""Who issues a statistical report, and what a report's month is (policies.reports, §47b)."""
+"""Who issues a statistical report, and what a report's month is (policies.reports, §49)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The monthly HTML page (decisions §47b), from figures written by hand: self-contained (no
+"""The monthly HTML page (decisions §49), from figures written by hand: self-contained (no
 script, no link, no image file, no address), every text escaped, ids unique across its plots,
 the same figures the same bytes, and the only time in it the moment the ledger was read as of."""
 

@@ -1,4 +1,4 @@
-"""Plots as bytes (decisions §47b): the same figures give the same bytes, SVG and PNG; another
+"""Plots as bytes (decisions §49): the same figures give the same bytes, SVG and PNG; another
 figure gives other bytes; no date, software or address is in them; nothing global is changed;
 matplotlib is imported only when a plot is drawn."""
 
