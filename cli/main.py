@@ -220,7 +220,7 @@ COMMANDS: Mapping[str, Lazy] = {
     ),
     "stats": Lazy(
         "cli.statistics:stats",
-        "Hospital statistics: the census and use of beds (aggregate figures, no patients named).",
+        "Hospital statistics: census, beds, stays, deaths, readmissions, case mix, monthly report.",
     ),
     "unit": Lazy(
         "cli.units:unit",

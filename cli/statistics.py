@@ -14,7 +14,11 @@ from cli.output import json_option
 
 @click.group("stats")
 def stats() -> None:
-    """Hospital statistics: the census and use of beds (aggregate figures, no patients named)."""
+    """Hospital statistics: census, beds, stays, deaths, readmissions, case mix; the monthly report.
+
+    Figures name no patient and record nothing; `stats patients` lists the stays behind a figure
+    and records the access first. Every figure takes --as-of: as the ledger stood then.
+    """
 
 
 @stats.command("census")
