@@ -14,7 +14,7 @@ from cli.output import json_option
 
 @click.group("stats")
 def stats() -> None:
-    """Hospital statistics: census, beds, stays, deaths, readmissions, case mix; the monthly report.
+    """Hospital statistics: census, beds, stays, deaths, readmissions, case mix, monthly report.
 
     Figures name no patient and record nothing; `stats patients` lists the stays behind a figure
     and records the access first. Every figure takes --as-of: as the ledger stood then.
