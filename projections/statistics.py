@@ -109,6 +109,43 @@ class StatisticsView:
         )
 
     # -- following the log ------------------------------------------------------------------------
+    def prepare(self, cur: Cursor, events: list[Any]) -> None:
+        """Read, in a few queries, what the batch's events need of earlier batches: the state of
+        each abstract a coding event changes and the last placement of each stay moved."""
+        abstracts = {
+            e.originator_id.hex
+            for e in events
+            if isinstance(e, CODING_EVENTS) and not isinstance(e, CodingAbstract.Started)
+        } - set(self._abstracts)
+        moved = {e.originator_id.hex for e in events if isinstance(e, Encounter.Transferred)} - set(
+            self._placed
+        )
+        for chunk in _chunks(sorted(abstracts)):
+            marks = ", ".join("?" * len(chunk))
+            cur.execute(
+                f"SELECT abstract_id, encounter_id, state FROM {self.abstracts_table}"
+                f" WHERE abstract_id IN ({marks})",
+                chunk,
+            )
+            for row in cur.fetchall():
+                abstract = str(row["abstract_id"])
+                self._abstracts[abstract] = {
+                    "encounter": str(row["encounter_id"]),
+                    **json.loads(str(row["state"])),
+                }
+                self._known.add(abstract)
+        for chunk in _chunks(sorted(moved)):
+            marks = ", ".join("?" * len(chunk))
+            cur.execute(
+                f"SELECT encounter_id, bed, service, attending FROM {self.moves_table}"
+                f" WHERE encounter_id IN ({marks}) ORDER BY position",
+                chunk,
+            )
+            for row in cur.fetchall():  # the last placement of each, in log order, wins
+                self._placed[str(row["encounter_id"])] = (
+                    row["bed"], str(row["service"]), str(row["attending"])
+                )  # fmt: skip
+
     def apply(self, cur: Cursor, event: Any, notification_id: int) -> None:
         if isinstance(event, CODING_EVENTS):
             self._coding(cur, event, notification_id)
@@ -344,6 +381,11 @@ CODING_EVENTS = (
     CodingAbstract.SignedFinal,
     CodingAbstract.Reopened,
 )
+
+
+def _chunks(keys: list[str], size: int = 500) -> list[list[str]]:
+    """Keys in groups small enough for one `IN (…)` on every store."""
+    return [keys[i : i + size] for i in range(0, len(keys), size)]
 
 
 def _decimal(value: Any) -> Decimal | None:
