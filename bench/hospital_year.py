@@ -106,6 +106,8 @@ TRANSFER_SHARE = 0.22
 READMIT_SHARE = 0.11
 RETURN_SHARE = 0.04
 BIRTH_SHARE = 0.9
+CODED_SHARE = 0.9
+"""The discharged stays given a final abstract by default (the rest are still being coded)."""
 
 # principal diagnosis, procedure (or None), by service; each valid in FY2025 and FY2026
 _CODES: dict[str, tuple[tuple[str, str | None], ...]] = {
@@ -131,7 +133,6 @@ class PatientPlan:
     birth_date: date
     given: str
     family: str
-    mrn: str | None = None
 
 
 @dataclass
@@ -157,7 +158,6 @@ class StayPlan:
     principal: str = ""
     secondary: tuple[str, ...] = ()
     procedure: str | None = None
-    encounter: UUID | None = None
 
     @property
     def unit(self) -> str:
@@ -503,6 +503,10 @@ class Built:
     seconds: dict[str, float] = field(default_factory=dict)
     events: int = 0
     refusals: list[str] = field(default_factory=list)
+    mrns: dict[int, str] = field(default_factory=dict)
+    """Each planned patient's MRN in this ledger."""
+    encounters: dict[int, UUID] = field(default_factory=dict)
+    """Each planned stay's encounter id in this ledger."""
 
 
 def build_hospital(
@@ -510,11 +514,12 @@ def build_hospital(
     admin: Identity,
     plan: HospitalPlan,
     *,
-    coded: int = 0,
+    coded: int | None = 0,
     on_progress: Callable[[str], None] | None = None,
 ) -> Built:
     """Write `plan` through the ledger's commands (see the module); `coded` of the discharged
-    stays, a seeded sample, get a final coding abstract. Returns counts and timings."""
+    stays, a seeded sample, get a final coding abstract (None: `CODED_SHARE` of them). Returns
+    counts and timings."""
     built = Built()
     say = on_progress or (lambda _: None)
     started = time.perf_counter()
@@ -548,35 +553,37 @@ def build_hospital(
             batch = Batch(ledger)
         batch_day = when.date()
         if kind == 1:
-            person = plan.patients[stay.patient]
-            if person.mrn is None:
-                person.mrn = patients.register_patient(
+            if stay.patient not in built.mrns:
+                person = plan.patients[stay.patient]
+                built.mrns[stay.patient] = patients.register_patient(
                     ledger,
                     {"given_name": person.given, "family_name": person.family,
                      "birth_date": person.birth_date, "sex": person.sex},
                     actor=tech, likely_matches=[], batch=batch,
                 )  # fmt: skip
             first = stay.moves[0]
-            stay.encounter = encounters.open_encounter(
-                ledger, person.mrn, encounter_class="inpatient", attending=stay.attending,
-                service=stay.service, bed=first.bed, effective_at=when, actor=tech, batch=batch,
+            built.encounters[stay.index] = encounters.open_encounter(
+                ledger, built.mrns[stay.patient], encounter_class="inpatient",
+                attending=stay.attending, service=stay.service, bed=first.bed, effective_at=when,
+                actor=tech, batch=batch,
             )  # fmt: skip
             built.stays += 1
         elif kind == 2:
-            assert stay.encounter is not None and placement is not None
-            if batch.holds(stay.encounter):  # the command reads the saved encounter
+            encounter = built.encounters[stay.index]
+            assert placement is not None
+            if batch.holds(encounter):  # the command reads the saved encounter
                 batch.save(signer=tech)
                 batch = Batch(ledger)
             encounters.transfer(
-                ledger, stay.encounter, bed=placement.bed, service=placement.service,
+                ledger, encounter, bed=placement.bed, service=placement.service,
                 attending=placement.attending, effective_at=when, actor=tech,
             )  # fmt: skip
             built.transfers += 1
         else:
-            assert stay.encounter is not None and stay.disposition is not None
+            assert stay.disposition is not None
             encounters.discharge(
-                ledger, stay.encounter, disposition=stay.disposition, effective_at=when,
-                actor=tech, batch=batch,
+                ledger, built.encounters[stay.index], disposition=stay.disposition,
+                effective_at=when, actor=tech, batch=batch,
             )  # fmt: skip
         done += 1
         if done % 5000 == 0:
@@ -586,6 +593,8 @@ def build_hospital(
     built.seconds["stays"] = time.perf_counter() - started
 
     started = time.perf_counter()
+    if coded is None:
+        coded = round(CODED_SHARE * sum(1 for s in plan.stays if s.discharged is not None))
     if coded:
         _code(ledger, plan, coder, coded, built, say)
     built.seconds["coding"] = time.perf_counter() - started
@@ -604,31 +613,32 @@ def _code(
     """A final abstract for a seeded sample of discharged stays: each diagnosis, the procedure
     and the status one command each, then `group_stays` over them all, then `sign_final`."""
     rng = random.Random(plan.seed + 1)
-    discharged = [s for s in plan.stays if s.discharged is not None and s.encounter is not None]
+    discharged = [s for s in plan.stays if s.discharged is not None and s.index in built.encounters]
     sample = sorted(rng.sample(discharged, min(wanted, len(discharged))), key=lambda s: s.index)
     ready: list[UUID] = []
     for n, stay in enumerate(sample, 1):
-        assert stay.encounter is not None and stay.discharged is not None
+        assert stay.discharged is not None
+        encounter = built.encounters[stay.index]
         try:
             for i, code in enumerate((stay.principal, *stay.secondary)):
                 coding.code_diagnosis(
-                    ledger, stay.encounter, code=code, poa="Y", principal=i == 0, actor=coder
+                    ledger, encounter, code=code, poa="Y", principal=i == 0, actor=coder
                 )
             if stay.procedure is not None:
                 on = min(stay.discharged.date(), stay.admitted.date() + timedelta(days=1))
                 coding.code_procedure(
-                    ledger, stay.encounter, code=stay.procedure, on=on,
+                    ledger, encounter, code=stay.procedure, on=on,
                     operating_physician=stay.attending, actor=coder,
                 )  # fmt: skip
             coding.set_status(
-                ledger, stay.encounter, discharge_status=stay.disposition, admission_source="1",
+                ledger, encounter, discharge_status=stay.disposition, admission_source="1",
                 actor=coder,
             )  # fmt: skip
         except LedgerError as refusal:
             built.coding_refused += 1
             built.refusals.append(f"{stay.principal}/{stay.procedure}: {refusal}")
             continue
-        ready.append(stay.encounter)
+        ready.append(encounter)
         if n % 500 == 0:
             say(f"coded {n:,} of {len(sample):,} stays")
     for grouping in coding.group_stays(ledger, ready, actor=coder):
