@@ -270,8 +270,19 @@ STATISTICS_EVENTS: tuple[type, ...] = (
     Encounter.Opened,
     Encounter.Transferred,
     Encounter.Discharged,
+    CodingAbstract.Started,
+    CodingAbstract.DiagnosisCoded,
+    CodingAbstract.DiagnosisChanged,
+    CodingAbstract.DiagnosisRemoved,
+    CodingAbstract.ProcedureCoded,
+    CodingAbstract.ProcedureChanged,
+    CodingAbstract.ProcedureRemoved,
+    CodingAbstract.Grouped,
+    CodingAbstract.SignedFinal,
+    CodingAbstract.Reopened,
 )
-"""What the statistics view keeps of each stay: its admission, moves and discharge (§46)."""
+"""What the statistics view keeps of each stay: its admission, moves and discharge (§46), and
+the codes and grouping its final abstract was signed with (§47)."""
 
 LOCATION_EVENTS: dict[type, str] = {
     ChartVolume.Registered: "registered",

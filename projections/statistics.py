@@ -13,12 +13,14 @@ no access. It computes nothing itself: every figure is `policies.statistics`'s.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from ledger import catalogue
+from ledger.aggregates.coding import CodingAbstract
 from ledger.aggregates.encounter import Encounter
 from ledger.application import Ledger
 from ledger.errors import UsageError
@@ -39,136 +41,335 @@ def is_newborn(service: str) -> bool:
 
 
 class StatisticsView:
-    """`stat_stays` (one row per encounter) and `stat_moves` (one per placement), in log order."""
+    """The stays, their moves and discharges, and the stays' final coding, each row as recorded.
+
+    Every table is appended to, never updated: a row notes its log position and the moment its
+    event was recorded, so `stays(as_of=T)` gives the stays as the ledger stood at T (§47).
+    `stat_abstracts` is the one working table: each abstract's current codes and groupings, from
+    which a `SignedFinal` takes the principal diagnosis, the procedures and the grouping it signed.
+    Rows are buffered and written once per batch (`flush`), as the audit trail does (§21).
+    """
 
     name = "statistics"
-    version = 1
-    tables = ("stat_stays", "stat_moves")
+    version = 2
+    tables = ("stat_stays", "stat_moves", "stat_discharges", "stat_abstracts", "stat_finals")
     topics = catalogue.topics_of(catalogue.STATISTICS_EVENTS)
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.stays_table = db.table("stat_stays")
         self.moves_table = db.table("stat_moves")
+        self.discharges_table = db.table("stat_discharges")
+        self.abstracts_table = db.table("stat_abstracts")
+        self.finals_table = db.table("stat_finals")
+        self._stays: list[tuple[Any, ...]] = []
+        self._moves: list[tuple[Any, ...]] = []
+        self._discharges: list[tuple[Any, ...]] = []
+        self._finals: list[tuple[Any, ...]] = []
+        self._placed: dict[str, tuple[str | None, str, str]] = {}
+        """This batch's last placement (bed, service, attending) of each stay it touched."""
+        self._abstracts: dict[str, dict[str, Any]] = {}
+        """This batch's working state of each abstract it touched (written back at the flush)."""
+        self._known: set[str] = set()
+        """The abstracts of `_abstracts` that already have a row."""
 
     def create_tables(self, cur: Cursor) -> None:
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {self.stays_table} (encounter_id TEXT PRIMARY KEY,"
             " patient_id TEXT NOT NULL, encounter_class TEXT NOT NULL, newborn INTEGER NOT NULL,"
-            " admitted TEXT NOT NULL, discharged TEXT, disposition TEXT,"
-            " bed TEXT, service TEXT NOT NULL, attending TEXT NOT NULL,"
-            " position BIGINT NOT NULL)"
+            " admitted TEXT NOT NULL, recorded TEXT NOT NULL, position BIGINT NOT NULL)"
         )
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {self.moves_table} (position BIGINT PRIMARY KEY,"
             " encounter_id TEXT NOT NULL, at TEXT NOT NULL, bed TEXT, unit TEXT NOT NULL,"
-            " service TEXT NOT NULL, attending TEXT NOT NULL)"
+            " service TEXT NOT NULL, attending TEXT NOT NULL, recorded TEXT NOT NULL)"
         )
         cur.execute(
             "CREATE INDEX IF NOT EXISTS stat_moves_by_encounter "
-            f"ON {self.moves_table} (encounter_id, at, position)"
+            f"ON {self.moves_table} (encounter_id, position)"
         )
-
-    def _move(
-        self, cur: Cursor, position: int, encounter: str, at: datetime, bed: str | None,
-        service: str, attending: str,
-    ) -> None:  # fmt: skip
         cur.execute(
-            f"INSERT INTO {self.moves_table} VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (position, encounter, stamp(at), bed, unit_of_bed(bed) or NO_UNIT, service, attending),
+            f"CREATE TABLE IF NOT EXISTS {self.discharges_table} (position BIGINT PRIMARY KEY,"
+            " encounter_id TEXT NOT NULL, discharged TEXT NOT NULL, disposition TEXT,"
+            " recorded TEXT NOT NULL)"
+        )
+        cur.execute(
+            "CREATE INDEX IF NOT EXISTS stat_discharges_by_encounter "
+            f"ON {self.discharges_table} (encounter_id)"
+        )
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.abstracts_table} (abstract_id TEXT PRIMARY KEY,"
+            " encounter_id TEXT NOT NULL, state TEXT NOT NULL)"
+        )
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.finals_table} (position BIGINT PRIMARY KEY,"
+            " encounter_id TEXT NOT NULL, final INTEGER NOT NULL, principal_diagnosis TEXT,"
+            " procedures TEXT NOT NULL, drg INTEGER, mdc INTEGER, weight TEXT, gmlos TEXT,"
+            " recorded TEXT NOT NULL)"
         )
 
+    # -- following the log ------------------------------------------------------------------------
     def apply(self, cur: Cursor, event: Any, notification_id: int) -> None:
+        if isinstance(event, CODING_EVENTS):
+            self._coding(cur, event, notification_id)
+            return
         encounter = event.originator_id.hex
+        recorded = stamp(event.timestamp)
         if isinstance(event, Encounter.Opened):
-            cur.execute(
-                f"INSERT INTO {self.stays_table} (encounter_id, patient_id, encounter_class,"
-                " newborn, admitted, bed, service, attending, position)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    encounter,
-                    event.patient_id.hex,
-                    event.encounter_class,
-                    int(is_newborn(event.service)),
-                    stamp(event.effective_at),
-                    event.bed,
-                    event.service,
-                    event.attending,
-                    notification_id,
-                ),
-            )
-            self._move(
-                cur, notification_id, encounter, event.effective_at, event.bed, event.service,
-                event.attending,
+            self._stays.append(
+                (encounter, event.patient_id.hex, event.encounter_class,
+                 int(is_newborn(event.service)), stamp(event.effective_at), recorded,
+                 notification_id)
             )  # fmt: skip
+            self._place(notification_id, encounter, event.effective_at, event.bed,
+                        event.service, event.attending, recorded)  # fmt: skip
         elif isinstance(event, Encounter.Transferred):
-            cur.execute(
-                f"SELECT bed, service, attending FROM {self.stays_table} WHERE encounter_id=?",
-                (encounter,),
-            )
-            row = cur.fetchone()
-            if row is None:  # every encounter opens first; a move of none is not a stay's
+            last = self._last_placement(cur, encounter)
+            if last is None:  # every encounter opens first; a move of none is not a stay's
                 return
-            bed = event.bed if event.bed is not None else row["bed"]
-            service = event.service or str(row["service"])
-            attending = event.attending or str(row["attending"])
-            cur.execute(
-                f"UPDATE {self.stays_table} SET bed=?, service=?, attending=?, position=?"
-                " WHERE encounter_id=?",
-                (bed, service, attending, notification_id, encounter),
-            )
-            self._move(cur, notification_id, encounter, event.effective_at, bed, service, attending)
+            bed = event.bed if event.bed is not None else last[0]
+            self._place(notification_id, encounter, event.effective_at, bed,
+                        event.service or last[1], event.attending or last[2], recorded)  # fmt: skip
         elif isinstance(event, Encounter.Discharged):
-            cur.execute(
-                f"UPDATE {self.stays_table} SET discharged=?, disposition=?, position=?"
-                " WHERE encounter_id=?",
-                (stamp(event.effective_at), event.disposition, notification_id, encounter),
+            self._discharges.append(
+                (notification_id, encounter, stamp(event.effective_at), event.disposition,
+                 recorded)
+            )  # fmt: skip
+
+    def _place(
+        self, position: int, encounter: str, at: datetime, bed: str | None, service: str,
+        attending: str, recorded: str,
+    ) -> None:  # fmt: skip
+        self._moves.append(
+            (position, encounter, stamp(at), bed, unit_of_bed(bed) or NO_UNIT, service,
+             attending, recorded)
+        )  # fmt: skip
+        self._placed[encounter] = (bed, service, attending)
+
+    def _last_placement(self, cur: Cursor, encounter: str) -> tuple[str | None, str, str] | None:
+        if encounter in self._placed:
+            return self._placed[encounter]
+        cur.execute(
+            f"SELECT bed, service, attending FROM {self.moves_table} WHERE encounter_id=?"
+            " ORDER BY position DESC LIMIT 1",
+            (encounter,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        placed = (row["bed"], str(row["service"]), str(row["attending"]))
+        self._placed[encounter] = placed
+        return placed
+
+    def _abstract(self, cur: Cursor, abstract: str) -> dict[str, Any] | None:
+        if abstract in self._abstracts:
+            return self._abstracts[abstract]
+        cur.execute(
+            f"SELECT encounter_id, state FROM {self.abstracts_table} WHERE abstract_id=?",
+            (abstract,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        state = {"encounter": str(row["encounter_id"]), **json.loads(str(row["state"]))}
+        self._abstracts[abstract] = state
+        self._known.add(abstract)
+        return state
+
+    def _coding(self, cur: Cursor, event: Any, position: int) -> None:
+        abstract = event.originator_id.hex
+        if isinstance(event, CodingAbstract.Started):
+            self._abstracts[abstract] = {
+                "encounter": event.encounter_id.hex, "dx": [], "px": [], "groupings": {}
+            }  # fmt: skip
+            return
+        state = self._abstract(cur, abstract)
+        if state is None:  # every abstract starts first
+            return
+        dx: list[list[Any]] = state["dx"]
+        px: list[str] = state["px"]
+        if isinstance(event, CodingAbstract.DiagnosisCoded):
+            dx.append([event.code, bool(event.principal)])
+        elif isinstance(event, CodingAbstract.DiagnosisChanged):
+            state["dx"] = [[event.new, p] if code == event.old else [code, p] for code, p in dx]
+        elif isinstance(event, CodingAbstract.DiagnosisRemoved):
+            state["dx"] = [[code, p] for code, p in dx if code != event.code]
+        elif isinstance(event, CodingAbstract.ProcedureCoded):
+            px.append(event.code)
+        elif isinstance(event, CodingAbstract.ProcedureChanged):
+            state["px"] = [event.new if code == event.old else code for code in px]
+        elif isinstance(event, CodingAbstract.ProcedureRemoved):
+            state["px"] = [code for code in px if code != event.code]
+        elif isinstance(event, CodingAbstract.Grouped):
+            state["groupings"][str(event.originator_version)] = [
+                event.drg, event.mdc,
+                None if event.relative_weight is None else str(event.relative_weight),
+                None if event.gmlos is None else str(event.gmlos),
+            ]  # fmt: skip
+        elif isinstance(event, CodingAbstract.SignedFinal):
+            drg, mdc, weight, gmlos = state["groupings"].get(
+                str(event.grouping_version), [event.drg, None, None, None]
             )
+            principal = next((code for code, p in state["dx"] if p), None)
+            self._finals.append(
+                (position, state["encounter"], 1, principal, " ".join(state["px"]), drg, mdc,
+                 weight, gmlos, stamp(event.timestamp))
+            )  # fmt: skip
+        elif isinstance(event, CodingAbstract.Reopened):
+            self._finals.append(
+                (position, state["encounter"], 0, None, "", None, None, None, None,
+                 stamp(event.timestamp))
+            )  # fmt: skip
+
+    def flush(self, cur: Cursor) -> None:
+        """Write the batch's rows, a statement a table (the follower calls it before it records
+        how far the view has come, in the same transaction)."""
+        writes = (
+            (self.stays_table, self._stays),
+            (self.moves_table, self._moves),
+            (self.discharges_table, self._discharges),
+            (self.finals_table, self._finals),
+        )
+        for table, rows in writes:
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                cur.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        states = [
+            (abstract, state["encounter"],
+             json.dumps({k: v for k, v in state.items() if k != "encounter"}, sort_keys=True))
+            for abstract, state in self._abstracts.items()
+        ]  # fmt: skip
+        fresh = [row for row in states if row[0] not in self._known]
+        again = [(row[2], row[0]) for row in states if row[0] in self._known]
+        if fresh:
+            cur.executemany(f"INSERT INTO {self.abstracts_table} VALUES (?, ?, ?)", fresh)
+        if again:
+            cur.executemany(f"UPDATE {self.abstracts_table} SET state=? WHERE abstract_id=?", again)
+        self.discard()
+
+    def discard(self) -> None:
+        """Forget the batch (written, or its transaction failed)."""
+        self._stays, self._moves, self._discharges, self._finals = [], [], [], []
+        self._placed, self._abstracts, self._known = {}, {}, set()
 
     # -- reading ----------------------------------------------------------------------------------
     def stays(
-        self, *, as_of: datetime | None = None, encounter_class: str | None = "inpatient"
+        self,
+        *,
+        as_of: datetime | None = None,
+        between: tuple[date, date] | None = None,
+        encounter_class: str | None = "inpatient",
     ) -> list[statistics.Stay]:
         """Every stay (of `encounter_class`; None: every class) as the formulas take it, in the
-        order admitted, each with its moves oldest first; with `as_of`, as the ledger stood
-        then (only what was recorded by that moment)."""
+        order admitted, each with its moves oldest first and its final coding, if any.
+
+        With `as_of`, as the ledger stood then: only what was recorded by that moment (a stay
+        admitted, moved, discharged or signed final later is not yet so). With `between`, only the
+        stays that were in the hospital some time from the first day to the last (admitted by its
+        end and not discharged before its start): what a report of that period needs."""
+        where = ["1=1"]
+        params: list[Any] = []
+        join = ""
         if as_of is not None:
-            raise UsageError("As-of statistics are not built yet.")
-        where = "" if encounter_class is None else "WHERE encounter_class=?"
-        params: tuple[Any, ...] = () if encounter_class is None else (encounter_class,)
+            join = " AND d.recorded <= ?"
+            params.append(stamp(as_of))
+        if encounter_class is not None:
+            where.append("s.encounter_class=?")
+            params.append(encounter_class)
+        if as_of is not None:
+            where.append("s.recorded <= ?")
+            params.append(stamp(as_of))
+        if between is not None:
+            first, last = between
+            where.append("s.admitted < ?")
+            params.append(stamp(datetime.combine(last + timedelta(days=1), time(), UTC)))
+            where.append("(d.discharged IS NULL OR d.discharged >= ?)")
+            params.append(stamp(datetime.combine(first, time(), UTC)))
+        chosen = (
+            f"FROM {self.stays_table} s LEFT JOIN {self.discharges_table} d"
+            f" ON d.encounter_id = s.encounter_id{join} WHERE {' AND '.join(where)}"
+        )
+        later = "" if as_of is None else " WHERE x.recorded <= ?"
+        recorded: tuple[Any, ...] = () if as_of is None else (stamp(as_of),)
         with self.db.transaction(commit=False) as cur:
             cur.execute(
-                f"SELECT * FROM {self.stays_table} {where} ORDER BY admitted, position", params
+                "SELECT s.encounter_id, s.patient_id, s.newborn, s.admitted, s.position,"
+                f" d.discharged, d.disposition {chosen} ORDER BY s.admitted, s.position",
+                params,
             )
             rows = cur.fetchall()
             cur.execute(
-                f"SELECT encounter_id, at, unit, service FROM {self.moves_table} "
-                "ORDER BY encounter_id, at, position"
+                "SELECT x.encounter_id, x.at, x.unit, x.service, x.attending"
+                f" FROM {self.moves_table} x JOIN (SELECT s.encounter_id {chosen}) w"
+                f" ON w.encounter_id = x.encounter_id{later} ORDER BY x.position",
+                (*params, *recorded),
             )
-            moves: dict[str, list[statistics.Move]] = {}
+            moves: dict[str, list[tuple[datetime, str, str, str]]] = {}
             for m in cur.fetchall():
                 moves.setdefault(str(m["encounter_id"]), []).append(
-                    statistics.Move(parse_stamp(m["at"]), str(m["unit"]), str(m["service"]))
+                    (parse_stamp(m["at"]), str(m["unit"]), str(m["service"]), str(m["attending"]))
                 )
-        return [
-            statistics.Stay(
-                encounter_id=str(r["encounter_id"]),
-                patient=str(r["patient_id"]),
-                admitted=parse_stamp(r["admitted"]),
-                discharged=None if r["discharged"] is None else parse_stamp(r["discharged"]),
-                moves=tuple(moves.get(str(r["encounter_id"]), ())),
-                newborn=bool(r["newborn"]),
-                disposition=r["disposition"],
-                attending=str(r["attending"]),
+            cur.execute(
+                f"SELECT x.* FROM {self.finals_table} x JOIN (SELECT s.encounter_id {chosen}) w"
+                f" ON w.encounter_id = x.encounter_id{later} ORDER BY x.position",
+                (*params, *recorded),
             )
-            for r in rows
-        ]
+            finals: dict[str, Any] = {}
+            for f in cur.fetchall():  # the last signing or reopening as of the read decides
+                finals[str(f["encounter_id"])] = f if f["final"] else None
+        return [_stay(r, moves.get(str(r["encounter_id"]), []),
+                      finals.get(str(r["encounter_id"]))) for r in rows]  # fmt: skip
 
     def positions(self) -> dict[str, int]:
-        """The log position that last changed each stay's row."""
+        """The log position that last changed each stay (its admission, a move or discharge)."""
+        found: dict[str, int] = {}
         with self.db.transaction(commit=False) as cur:
-            cur.execute(f"SELECT encounter_id, position FROM {self.stays_table}")
-            return {str(r["encounter_id"]): int(r["position"]) for r in cur.fetchall()}
+            for table in (self.stays_table, self.moves_table, self.discharges_table):
+                cur.execute(f"SELECT encounter_id, MAX(position) AS p FROM {table} GROUP BY 1")
+                for r in cur.fetchall():
+                    key = str(r["encounter_id"])
+                    found[key] = max(found.get(key, 0), int(r["p"]))
+        return found
+
+
+CODING_EVENTS = (
+    CodingAbstract.Started,
+    CodingAbstract.DiagnosisCoded,
+    CodingAbstract.DiagnosisChanged,
+    CodingAbstract.DiagnosisRemoved,
+    CodingAbstract.ProcedureCoded,
+    CodingAbstract.ProcedureChanged,
+    CodingAbstract.ProcedureRemoved,
+    CodingAbstract.Grouped,
+    CodingAbstract.SignedFinal,
+    CodingAbstract.Reopened,
+)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _stay(row: Any, moves: list[tuple[datetime, str, str, str]], final: Any) -> statistics.Stay:
+    """A view row, its moves (oldest recorded first, then put in the order they took effect) and
+    its final coding row (None: not final as of the read) as one `statistics.Stay`."""
+    ordered = sorted(moves, key=lambda m: m[0])  # stable: the same instant keeps log order
+    return statistics.Stay(
+        encounter_id=str(row["encounter_id"]),
+        patient=str(row["patient_id"]),
+        admitted=parse_stamp(row["admitted"]),
+        discharged=None if row["discharged"] is None else parse_stamp(row["discharged"]),
+        moves=tuple(statistics.Move(at, unit, service) for at, unit, service, _ in ordered),
+        newborn=bool(row["newborn"]),
+        disposition=row["disposition"],
+        attending=moves[-1][3] if moves else None,
+        drg=None if final is None or final["drg"] is None else f"{int(final['drg']):03d}",
+        drg_weight=None if final is None else _decimal(final["weight"]),
+        gmlos=None if final is None else _decimal(final["gmlos"]),
+        principal_diagnosis=None if final is None else final["principal_diagnosis"],
+        procedures=() if final is None else tuple(str(final["procedures"]).split()),
+        mdc=None if final is None or final["mdc"] is None else int(final["mdc"]),
+    )
 
 
 def caught_up_statistics(ledger: Ledger) -> StatisticsView:
@@ -245,11 +446,16 @@ class CensusReport:
 
 
 def _bed_counts(
-    ledger: Ledger, start: date, end: date, unit: str | None, service: str | None
+    ledger: Ledger,
+    start: date,
+    end: date,
+    unit: str | None,
+    service: str | None,
+    as_of: datetime | None = None,
 ) -> list[statistics.BedCount]:
     from ledger.reads.units import bed_counts
 
-    rows = bed_counts(ledger, between=(start, end), unit=unit)
+    rows = bed_counts(ledger, between=(start, end), unit=unit, as_of=as_of)
     return [
         statistics.BedCount(r.unit, r.beds, r.bassinets, r.day, r.day)
         for r in rows
@@ -265,16 +471,18 @@ def census(
     unit: str | None = None,
     service: str | None = None,
     newborn: bool = False,
+    as_of: datetime | None = None,
 ) -> CensusReport:
     """The census of `start` to `end` (both included) for the hospital, a unit or a service:
-    adults and children, or newborns. An end before the start, an unknown unit, or a period no
-    stay touches is one sentence (`UsageError`, `NotFound`)."""
+    adults and children, or newborns; with `as_of`, as the ledger stood then (the stays and the
+    bed counts recorded by that moment). An end before the start, an unknown unit, or a period
+    no stay touches is one sentence (`UsageError`, `NotFound`)."""
     if end < start:
         raise UsageError(f"The period ends ({end}) before it starts ({start}).")
     unit = None if unit is None else normal_code(unit)
     service = None if service is None or not service.strip() else service.strip()
-    counts = _bed_counts(ledger, start, end, unit, service)  # an unknown unit: NotFound
-    stays = caught_up_statistics(ledger).stays()
+    counts = _bed_counts(ledger, start, end, unit, service, as_of)  # unknown unit: NotFound
+    stays = caught_up_statistics(ledger).stays(as_of=as_of, between=(start, end))
     period = statistics.Period(start, end)
     scope = statistics.Scope(newborn=newborn, unit=unit, service=service)
     try:

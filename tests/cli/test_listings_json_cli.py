@@ -70,6 +70,8 @@ LISTINGS = {
     "roi accounting",
     "roi list",
     "stats census",
+    "stats changes",
+    "stats patients",
     "unit list",
     "unit show",
     "user list",

@@ -193,6 +193,13 @@ COMMANDS: dict[str, Shows | str] = {
         "aggregate figures only (per-day counts, service days, bed count days, rates): no MRN, "
         "no encounter and no patient whose trail it would belong to, so it records no access"
     ),
+    "stats changes": _reason(
+        "counts of stays changed by kind and the period's figures at two moments: no MRN, no "
+        "encounter and no patient whose trail it would belong to, so it records no access"
+    ),
+    "stats patients": Shows(
+        ("stats", "patients", "discharges", "--from", "{today}", "--to", "{today}"), "him1"
+    ),
     "unit beds": _reason("a write: prints a unit code, its counts and a day, no patient"),
     "unit close": _reason("a write: prints a unit code and a day, no patient"),
     "unit list": NO_PATIENT,
@@ -315,6 +322,7 @@ def prepared(run: Chartledger, tmp_path: Path) -> dict[str, list[str]]:
             "{request}": _request(run),
             "{fhir}": str(fhir),
             "{now}": datetime.now(UTC).isoformat(),
+            "{today}": datetime.now(UTC).date().isoformat(),
             "{doc}": str(tmp_path / f"document-{phase}.txt"),
             "{export}": str(tmp_path / f"export-{phase}"),
             "{legal}": str(tmp_path / f"legal-{phase}"),
