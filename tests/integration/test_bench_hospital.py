@@ -9,7 +9,10 @@ from collections import Counter
 from datetime import date, datetime
 from itertools import pairwise
 
-from bench.hospital_year import build_hospital, plan_hospital
+from hypothesis import given, settings
+from hypothesis.strategies import integers
+
+from bench.hospital_year import HospitalPlan, build_hospital, plan_hospital
 from policies import statistics as st
 from policies.limits import discharge_disposition
 from projections.statistics import caught_up_statistics, census
@@ -41,16 +44,29 @@ def test_the_plan_is_a_hospital() -> None:
     readmitted = st.readmissions(facts, plan.period)
     assert 6 <= readmitted.percent <= 11
     assert all(count > 0 for _, count in readmitted.excluded)  # deaths, AMA, acute transfers
-    # a bed holds one patient at a time: no two stays in one bed at once
-    held: dict[str, list[tuple[datetime, datetime | None]]] = {}
-    for stay in plan.stays:
-        for i, move in enumerate(stay.moves):
-            until = stay.moves[i + 1].at if i + 1 < len(stay.moves) else stay.discharged
-            held.setdefault(move.bed, []).append((move.at, until))
-    for spans in held.values():
-        spans.sort(key=lambda span: span[0])
-        for (_, end), (start, _) in pairwise(spans):
-            assert end is not None and end <= start
+    _no_bed_twice(plan)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=integers(0, 10_000),
+    stays=integers(20, 400),
+    days=integers(5, 60),
+)
+def test_any_plan_keeps_its_beds_and_counts_as_the_formulas(
+    seed: int, stays: int, days: int
+) -> None:
+    """For any seed and size: no bed holds two patients at once, the midnight census never
+    exceeds the beds, and the plan's own count is what `policies.statistics` computes."""
+    plan = plan_hospital(stays, days=days, seed=seed)
+    _no_bed_twice(plan)
+    period = plan.period
+    counts = plan.census_counts(period)
+    facts = plan.facts()
+    if any(counts):
+        assert counts == [c.daily_inpatient_census for c in st.daily_censuses(facts, period)]
+    for census_day in st.daily_censuses(facts, period) if any(counts) else ():
+        assert census_day.in_beds <= plan.beds
 
 
 def test_the_built_hospital_has_the_census_the_plan_counts(hospital: Hospital) -> None:
@@ -76,3 +92,16 @@ def test_the_built_hospital_has_the_census_the_plan_counts(hospital: Hospital) -
     assert Counter(s.disposition for s in stays) == Counter(  # the ledger keeps the word
         None if s.disposition is None else discharge_disposition(s.disposition) for s in plan.stays
     )
+
+
+def _no_bed_twice(plan: HospitalPlan) -> None:
+    """A bed holds one patient at a time: its stays' spans there do not overlap."""
+    held: dict[str, list[tuple[datetime, datetime | None]]] = {}
+    for stay in plan.stays:
+        for i, move in enumerate(stay.moves):
+            until = stay.moves[i + 1].at if i + 1 < len(stay.moves) else stay.discharged
+            held.setdefault(move.bed, []).append((move.at, until))
+    for spans in held.values():
+        spans.sort(key=lambda span: span[0])
+        for (_, end), (start, _) in pairwise(spans):
+            assert end is not None and end <= start
