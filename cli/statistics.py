@@ -208,3 +208,10 @@ def changes(
     counted = dict(found.counts)
     recorded = [f"{counted[kind]} {words}" for kind, words in KINDS if counted[kind]]
     say("Recorded in between: " + ("; ".join(recorded) if recorded else "nothing") + ".")
+
+
+# Length of stay, deaths, readmissions, diagnoses, procedures, case mix, trends (§47a).
+from cli.statistics_reports import COMMANDS as _REPORTS  # noqa: E402
+
+for _report in _REPORTS:
+    stats.add_command(_report)

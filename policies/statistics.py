@@ -650,7 +650,11 @@ def _exclusion(stay: Stay) -> str | None:
 
 
 def readmissions(
-    stays: Sequence[Stay], period: Period, *, scope: Scope = ADULTS_AND_CHILDREN
+    stays: Sequence[Stay],
+    period: Period,
+    *,
+    scope: Scope = ADULTS_AND_CHILDREN,
+    window_days: int = READMISSION_WINDOW_DAYS,
 ) -> Readmissions:
     """Readmissions within 30 days of an eligible discharge (crude, unadjusted; the CMS
     Hospital-Wide Readmission measure's all-cause definition without its risk adjustment or
@@ -659,7 +663,10 @@ def readmissions(
     discharges against medical advice (NUBC 07). A readmission is any stay of the same patient
     admitted after the index discharge and no more than 30 days after its date (it may fall
     after the period: give the stays that follow it). `readmitted_encounters` pairs each
-    readmitted index encounter id with its first readmission's."""
+    readmitted index encounter id with its first readmission's. `window_days` other than 30
+    is for a local measure (a 7-day rate), labelled with its window."""
+    if window_days < 1:
+        raise PeriodProblem(f"A readmission window of {window_days} days is not a window.")
     found = discharges(stays, period, scope=scope)
     _require_discharges(found, period, scope, "readmission rate")
     excluded = dict.fromkeys(EXCLUDED_FROM_READMISSION, 0)
@@ -683,7 +690,7 @@ def readmissions(
                 for other in by_patient[stay.patient]
                 if other.encounter_id != stay.encounter_id
                 and other.admitted >= left
-                and (other.admitted.date() - left.date()).days <= READMISSION_WINDOW_DAYS
+                and (other.admitted.date() - left.date()).days <= window_days
             ),
             key=lambda other: other.admitted,
         )
@@ -694,6 +701,7 @@ def readmissions(
         readmitted=len(pairs),
         excluded=tuple(excluded.items()),
         readmitted_encounters=tuple(pairs),
+        window_days=window_days,
     )
 
 

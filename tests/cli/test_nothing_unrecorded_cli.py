@@ -200,6 +200,34 @@ COMMANDS: dict[str, Shows | str] = {
     "stats patients": Shows(
         ("stats", "patients", "discharges", "--from", "{today}", "--to", "{today}"), "him1"
     ),
+    "stats casemix": _reason(
+        "aggregate figures only (counts, DRG weights, days, CMI, O/E; groups are services, "
+        "attending user names or DRGs): no MRN, no encounter, no patient, so no access"
+    ),
+    "stats deaths": _reason(
+        "aggregate figures only (discharges, deaths, rates per service or attending user "
+        "name): no MRN, no encounter, no patient, so no access"
+    ),
+    "stats diagnoses": _reason(
+        "aggregate figures only (codes, titles, counts of discharges): no MRN, no encounter, "
+        "no patient, so no access"
+    ),
+    "stats los": _reason(
+        "aggregate figures only (discharges, discharge days, ALOS per service, attending user "
+        "name or unit): no MRN, no encounter, no patient, so no access"
+    ),
+    "stats procedures": _reason(
+        "aggregate figures only (codes, titles, counts of procedures): no MRN, no encounter, "
+        "no patient, so no access"
+    ),
+    "stats readmissions": _reason(
+        "aggregate figures only (index discharges, readmitted, rates, exclusion counts per "
+        "diagnosis group or service): no MRN, no encounter, no patient, so no access"
+    ),
+    "stats trends": _reason(
+        "aggregate figures only (one row of rates per month): no MRN, no encounter, no "
+        "patient, so no access"
+    ),
     "unit beds": _reason("a write: prints a unit code, its counts and a day, no patient"),
     "unit close": _reason("a write: prints a unit code and a day, no patient"),
     "unit list": NO_PATIENT,
