@@ -15,7 +15,9 @@ Then, per store:
   events the view applies (the `Encounter` events it is given);
 - `projections.statistics.census` (what `stats census` computes) for one month and for the
   year, the hospital's adults and children, as the CLI runs it (the view caught up first);
-  with `projections/statistics_reports.py` present, each of its `*_report` functions too;
+  with `projections/statistics_reports.py` present (issue 13 items 3 and 4), its length of
+  stay, deaths, readmissions, case mix, diagnoses, procedures and trends reports too, each
+  against its own formulas on the same stays already read from the view;
 - the same figures computed by `policies.statistics` on the plan's own stays held in memory
   (the "bare" baseline: the formulas without the ledger), and whether the ledger's census
   equals it day by day.
