@@ -309,7 +309,7 @@ def plan_hospital(
     end = datetime.combine(start + timedelta(days=days), day_time(0), UTC)
     fresh = per_day * (1 - READMIT_SHARE) * ARRIVALS_OVER
 
-    # the heap: (when, order, kind, payload); kinds: arrive, transfer, leave
+    # the heap: (when, order, kind, payload); kinds: arrive, readmit, transfer, leave
     heap: list[tuple[datetime, int, str, object]] = []
     order = 0
 
