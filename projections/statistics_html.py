@@ -88,7 +88,7 @@ class UnitLine:
 
 @dataclass(frozen=True)
 class Outcomes:
-    """The month's discharge figures (§47a's reports, over the same stays); each None where
+    """The month's discharge figures (§48's reports, over the same stays); each None where
     it does not exist (no discharge; no discharge grouped to a DRG)."""
 
     length_of_stay: GroupedReport | None
@@ -159,7 +159,7 @@ def outcomes_of(
 ) -> Outcomes:
     """Length of stay and deaths by service, readmissions by diagnosis category, the most
     frequent principal diagnoses and procedures, case mix by service, and the twelve months'
-    trends ending with `month`: every figure `projections.statistics_reports`' (§47a)."""
+    trends ending with `month`: every figure `projections.statistics_reports`' (§48)."""
     from projections import statistics_reports as reports
 
     start, end = month_period(month)
