@@ -311,6 +311,56 @@ def _coding_department(run: _Runner, *, stay: str, surgeon: str) -> None:
     run("him.director", f"index physician --from {start} --purpose operations")
 
 
+_HISTORY = [
+    # (given, family, born, sex, service, bed, diagnosis, procedure, days, disposition)
+    ("Ines", "Moreau", "1944-03-02", "female", "medicine", "4W-2", "J18.9", None, 5, "home"),
+    ("Piotr", "Nowak", "1951-07-19", "male", "surgery", "5E-1", "K80.20", "0FT44ZZ", 2, "home"),
+    ("Keiko", "Tanabe", "1939-12-05", "female", "medicine", "4W-4", "I50.21", None, 7, "snf"),
+    ("Omar", "Farouk", "1968-01-27", "male", "surgery", "5E-2", "K35.80", "0DTJ4ZZ", 3, "home"),
+    ("Lucia", "Bianchi", "1947-09-14", "female", "medicine", "4W-1", "J44.1", None, 4, "home"),
+    ("Tendai", "Moyo", "1958-04-30", "male", "medicine", "4W-3", "I21.4", None, 2, "expired"),
+]
+"""The year before the report's month: the stays entered for its trends, one pattern a stay."""
+
+
+def _history(run: _Runner, first: datetime, *, medicine: str, surgeon: str) -> int:
+    """Three stays in each of the eleven months before `first`, each coded final; returns how
+    many. Each patient is registered once, then readmitted some months later."""
+    mrns: dict[str, str] = {}
+    made = 0
+    for back in range(11, 0, -1):
+        month = first
+        for _ in range(back):
+            month = (month - timedelta(days=1)).replace(day=1)
+        for slot in range(3):
+            given, family, born, sex, service, bed, dx, px, days, leaving = _HISTORY[
+                (back * 3 + slot) % len(_HISTORY)
+            ]
+            if family not in mrns:
+                out = run("tech.alvarez", f"patient register --given {given} --family {family} "
+                          f"--born {born} --sex {sex}", quiet=True)  # fmt: skip
+                mrns[family] = re.findall(r"Registered (\S+)", out)[0].rstrip(".")
+            if leaving == "expired" and back > 1:
+                leaving = "home"  # one death, in the last of these months
+            admitted = month.replace(day=3 + slot * 8, hour=9)
+            doctor = surgeon if service == "surgery" else medicine
+            opened = run("tech.alvarez", f"encounter admit {mrns[family]} --attending {doctor} "
+                         f"--service {service} --bed {bed} --at {admitted.isoformat()}",
+                         quiet=True)  # fmt: skip
+            stay = re.findall(r"encounter (\S+)", opened)[0]
+            left = admitted + timedelta(days=days, hours=3)
+            run("tech.alvarez", f"encounter discharge {stay} --disposition {leaving} "
+                f"--at {left.isoformat()}", quiet=True)  # fmt: skip
+            run("coder.lindqvist", f"code dx {stay} {dx} --poa Y --principal", quiet=True)
+            if px is not None:
+                run("coder.lindqvist", f"code px {stay} {px} --on {admitted.date()} "
+                    f"--surgeon {surgeon}", quiet=True)  # fmt: skip
+            run("coder.lindqvist", f"code group {stay}", quiet=True)
+            run("coder.lindqvist", f"code final {stay}", quiet=True)
+            made += 1
+    return made
+
+
 def _statistics_department(run: _Runner, root: Path, *, physicians: list[str]) -> None:
     """Last month's hospital statistics: the units and their beds as facts, a month of stays
     (a transfer, a death within 48 hours, a readmission, a newborn, a same-day stay), the
@@ -330,17 +380,21 @@ def _statistics_department(run: _Runner, root: Path, *, physicians: list[str]) -
         )
 
     _step("The HIM director records the nursing units: their beds are facts with dates")
-    opened = (first - timedelta(days=90)).date()
+    opened = (first - timedelta(days=400)).date()
     for unit, name, beds, service in (
-        ("4W", "Four West", "--beds 24", "medicine"),
-        ("5E", "Five East", "--beds 20", "surgery"),
-        ("NUR", "Newborn nursery", "--beds 0 --bassinets 8", "newborn"),
+        ("4W", "Four West", "--beds 6", "medicine"),
+        ("5E", "Five East", "--beds 4", "surgery"),
+        ("NUR", "Newborn nursery", "--beds 0 --bassinets 2", "newborn"),
     ):
         run(director, f"unit open {unit} --name {q(name)} {beds} --service {service} "
             f"--from {opened}", quiet=unit != "4W")  # fmt: skip
-    run(director, f"unit beds 5E --beds 18 --from {first.date() + timedelta(days=14)} "
-        "--reason 'two rooms closed for repair'")  # fmt: skip
+    run(director, f"unit beds 5E --beds 3 --from {first.date() + timedelta(days=14)} "
+        "--reason 'a room closed for repair'")  # fmt: skip
     run(director, "unit list")
+
+    _step("The year before: a few stays a month, coded final (entered quietly, as they happened)")
+    count = _history(run, first, medicine=medicine, surgeon=surgeon)
+    click.echo(f"   {count} earlier stays admitted, discharged and coded, month by month")
 
     _step(f"A month of stays on the wards ({month}), each entered as it happened")
     stays: dict[str, str] = {}
