@@ -272,10 +272,7 @@ MONITORING_EVENTS: tuple[type, ...] = (
 """What access monitoring remembers beyond the trail: deaths (with the encounters that tell
 whose) and reviews."""
 
-STATISTICS_EVENTS: tuple[type, ...] = (
-    Encounter.Opened,
-    Encounter.Transferred,
-    Encounter.Discharged,
+STATISTICS_CODING_EVENTS: tuple[type, ...] = (
     CodingAbstract.Started,
     CodingAbstract.DiagnosisCoded,
     CodingAbstract.DiagnosisChanged,
@@ -286,6 +283,14 @@ STATISTICS_EVENTS: tuple[type, ...] = (
     CodingAbstract.Grouped,
     CodingAbstract.SignedFinal,
     CodingAbstract.Reopened,
+)
+"""The coding events the statistics view follows: what a final abstract was signed with (§47)."""
+
+STATISTICS_EVENTS: tuple[type, ...] = (
+    Encounter.Opened,
+    Encounter.Transferred,
+    Encounter.Discharged,
+    *STATISTICS_CODING_EVENTS,
 )
 """What the statistics view keeps of each stay: its admission, moves and discharge (§46), and
 the codes and grouping its final abstract was signed with (§47)."""

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from ledger import catalogue
 from ledger.aggregates.coding import CodingAbstract
@@ -113,7 +113,7 @@ class StatisticsView:
         """Read, in a few queries, what the batch's events need of earlier batches: the state of
         each abstract a coding event changes and the last placement of each stay moved."""
         abstracts = {
-            e.originator_id.hex
+            cast(Any, e).originator_id.hex
             for e in events
             if isinstance(e, CODING_EVENTS) and not isinstance(e, CodingAbstract.Started)
         } - set(self._abstracts)
@@ -369,18 +369,7 @@ class StatisticsView:
         return found
 
 
-CODING_EVENTS = (
-    CodingAbstract.Started,
-    CodingAbstract.DiagnosisCoded,
-    CodingAbstract.DiagnosisChanged,
-    CodingAbstract.DiagnosisRemoved,
-    CodingAbstract.ProcedureCoded,
-    CodingAbstract.ProcedureChanged,
-    CodingAbstract.ProcedureRemoved,
-    CodingAbstract.Grouped,
-    CodingAbstract.SignedFinal,
-    CodingAbstract.Reopened,
-)
+CODING_EVENTS = catalogue.STATISTICS_CODING_EVENTS
 
 
 def _chunks(keys: list[str], size: int = 500) -> list[list[str]]:
