@@ -111,7 +111,9 @@ class StatisticsView:
     # -- following the log ------------------------------------------------------------------------
     def prepare(self, cur: Cursor, events: list[Any]) -> None:
         """Read, in a few queries, what the batch's events need of earlier batches: the state of
-        each abstract a coding event changes and the last placement of each stay moved."""
+        each abstract a coding event changes and the last placement of each stay moved. The
+        follower calls it before it applies a batch; `apply` reads only what it left (and what
+        the batch itself made), never the tables."""
         abstracts = {
             cast(Any, e).originator_id.hex
             for e in events
@@ -148,7 +150,7 @@ class StatisticsView:
 
     def apply(self, cur: Cursor, event: Any, notification_id: int) -> None:
         if isinstance(event, CODING_EVENTS):
-            self._coding(cur, event, notification_id)
+            self._coding(event, notification_id)
             return
         encounter = event.originator_id.hex
         recorded = stamp(event.timestamp)
@@ -161,7 +163,7 @@ class StatisticsView:
             self._place(notification_id, encounter, event.effective_at, event.bed,
                         event.service, event.attending, recorded)  # fmt: skip
         elif isinstance(event, Encounter.Transferred):
-            last = self._last_placement(cur, encounter)
+            last = self._placed.get(encounter)  # `prepare` read it, or this batch placed it
             if last is None:  # every encounter opens first; a move of none is not a stay's
                 return
             bed = event.bed if event.bed is not None else last[0]
@@ -183,44 +185,14 @@ class StatisticsView:
         )  # fmt: skip
         self._placed[encounter] = (bed, service, attending)
 
-    def _last_placement(self, cur: Cursor, encounter: str) -> tuple[str | None, str, str] | None:
-        if encounter in self._placed:
-            return self._placed[encounter]
-        cur.execute(
-            f"SELECT bed, service, attending FROM {self.moves_table} WHERE encounter_id=?"
-            " ORDER BY position DESC LIMIT 1",
-            (encounter,),
-        )
-        row = cur.fetchone()
-        if row is None:
-            return None
-        placed = (row["bed"], str(row["service"]), str(row["attending"]))
-        self._placed[encounter] = placed
-        return placed
-
-    def _abstract(self, cur: Cursor, abstract: str) -> dict[str, Any] | None:
-        if abstract in self._abstracts:
-            return self._abstracts[abstract]
-        cur.execute(
-            f"SELECT encounter_id, state FROM {self.abstracts_table} WHERE abstract_id=?",
-            (abstract,),
-        )
-        row = cur.fetchone()
-        if row is None:
-            return None
-        state = {"encounter": str(row["encounter_id"]), **json.loads(str(row["state"]))}
-        self._abstracts[abstract] = state
-        self._known.add(abstract)
-        return state
-
-    def _coding(self, cur: Cursor, event: Any, position: int) -> None:
+    def _coding(self, event: Any, position: int) -> None:
         abstract = event.originator_id.hex
         if isinstance(event, CodingAbstract.Started):
             self._abstracts[abstract] = {
                 "encounter": event.encounter_id.hex, "dx": [], "px": [], "groupings": {}
             }  # fmt: skip
             return
-        state = self._abstract(cur, abstract)
+        state = self._abstracts.get(abstract)  # `prepare` read it, or this batch started it
         if state is None:  # every abstract starts first
             return
         dx: list[list[Any]] = state["dx"]
