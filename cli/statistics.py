@@ -10,6 +10,7 @@ import click
 
 from cli.main import Session, pass_session
 from cli.output import json_option
+from policies.purposes import PURPOSES
 
 
 @click.group("stats")
@@ -108,10 +109,10 @@ def census(
 @click.option("--as-of", "as_of", help="As the ledger stood then (what was recorded by then).")
 @click.option(
     "--purpose",
-    type=click.Choice(["operations", "treatment", "legal"]),
-    default="operations",
-    show_default=True,
-    help="Why you are looking (recorded with the access).",
+    envvar="CHARTLEDGER_PURPOSE",
+    type=click.Choice(PURPOSES),
+    required=True,
+    help="Why you are looking (recorded with the access). Env: CHARTLEDGER_PURPOSE.",
 )
 @json_option
 @pass_session

@@ -18,6 +18,7 @@ from uuid import UUID
 from ledger.aggregates.access import Shown
 from ledger.application import Ledger
 from ledger.commands import access
+from ledger.commands.units import load_unit
 from ledger.errors import UsageError
 from ledger.integrity.keys import Identity
 from ledger.reads.charts import chart_mrn
@@ -114,6 +115,8 @@ def stays_behind(
         raise UsageError(f"'{figure}' is not a figure to list (give one of {', '.join(FIGURES)}).")
     if end < start:
         raise UsageError(f"The period ends ({end}) before it starts ({start}).")
+    if unit is not None:
+        load_unit(ledger, unit)  # a code that is not a unit's: one sentence, as the census says
     period = statistics.Period(start, end)
     scope = statistics.Scope(
         newborn=newborn,

@@ -198,7 +198,18 @@ COMMANDS: dict[str, Shows | str] = {
         "encounter and no patient whose trail it would belong to, so it records no access"
     ),
     "stats patients": Shows(
-        ("stats", "patients", "discharges", "--from", "{today}", "--to", "{today}"), "him1"
+        (
+            "stats",
+            "patients",
+            "discharges",
+            "--from",
+            "{today}",
+            "--to",
+            "{today}",
+            "--purpose",
+            "operations",
+        ),
+        "him1",
     ),
     "stats casemix": _reason(
         "aggregate figures only (counts, DRG weights, days, CMI, O/E; groups are services, "

@@ -26,7 +26,8 @@ def test_the_stays_behind_a_figure_are_listed_after_the_access_is_recorded(
     _ward(run, mrn)
     run.enrol("him2", "him-director")
     before = stored(run)
-    args = ("stats", "patients", "discharges", "--from", "2026-01-01", "--to", "2026-01-31")
+    args = ("stats", "patients", "discharges", "--from", "2026-01-01", "--to", "2026-01-31",
+            "--purpose", "operations")  # fmt: skip
     listed = json.loads(run(*args, "--json", actor="him2").output)
     assert [(row["mrn"], row["unit"], row["disposition"]) for row in listed] == [
         (mrn, "4W", "home")
@@ -38,10 +39,11 @@ def test_the_stays_behind_a_figure_are_listed_after_the_access_is_recorded(
     assert "encounters" in str(queries[0]["categories"])
     text = run(*args, actor="him2").output
     assert mrn in text and "Discharges from 2026-01-01 to 2026-01-31: 1" in text
-    assert json.loads(run("stats", "patients", "deaths", "--from", "2026-01-01", "--to",
-                          "2026-01-31", "--json", actor="him2").output) == []  # fmt: skip
+    deaths = ("stats", "patients", "deaths", "--from", "2026-01-01", "--to", "2026-01-31")
+    assert json.loads(run(*deaths, "--purpose", "operations", "--json", actor="him2").output) == []
     admissions = ("stats", "patients", "admissions", "--from", "2026-01-02", "--to", "2026-01-02")
-    admitted = json.loads(run(*admissions, "--unit", "4w", "--json", actor="him2").output)
+    admitted = json.loads(run(*admissions, "--unit", "4w", "--purpose", "operations", "--json",
+                              actor="him2").output)  # fmt: skip
     assert [row["mrn"] for row in admitted] == [mrn]
 
 
@@ -71,11 +73,17 @@ def test_refusals_are_one_sentence_and_write_nothing(clinic: tuple[Chartledger, 
     _ward(run, mrn)
     before = stored(run)
     for args, words in [
-        (("stats", "patients", "births", "--from", "2026-01-01", "--to", "2026-01-31"),
+        (("stats", "patients", "births", "--from", "2026-01-01", "--to", "2026-01-31",
+          "--purpose", "operations"),
          "not a figure"),
-        (("stats", "patients", "deaths", "--from", "2026-01-31", "--to", "2026-01-01"), "before"),
+        (("stats", "patients", "deaths", "--from", "2026-01-31", "--to", "2026-01-01",
+          "--purpose", "operations"), "before"),
         (("stats", "patients", "deaths", "--from", "2026-01-01", "--to", "2026-01-31",
-          "--as-of", "yesterday"), "not a moment"),
+          "--as-of", "yesterday", "--purpose", "operations"), "not a moment"),
+        (("stats", "patients", "deaths", "--from", "2026-01-01", "--to", "2026-01-31",
+          "--unit", "9Z", "--purpose", "operations"), "no nursing unit 9Z"),
+        (("stats", "patients", "deaths", "--from", "2026-01-01", "--to", "2026-01-31",
+          "--unit", "x;DROP", "--purpose", "operations"), "letters and digits"),
         (("stats", "census", "--from", "2026-01-01", "--to", "2026-01-31", "--as-of", "soon"),
          "not a moment"),
     ]:  # fmt: skip
