@@ -14,6 +14,7 @@ no access. It computes nothing itself: every figure is `policies.statistics`'s.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -51,7 +52,7 @@ class StatisticsView:
     """
 
     name = "statistics"
-    version = 2
+    version = 3
     tables = ("stat_stays", "stat_moves", "stat_discharges", "stat_abstracts", "stat_finals")
     topics = catalogue.topics_of(catalogue.STATISTICS_EVENTS)
 
@@ -77,7 +78,8 @@ class StatisticsView:
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {self.stays_table} (encounter_id TEXT PRIMARY KEY,"
             " patient_id TEXT NOT NULL, encounter_class TEXT NOT NULL, newborn INTEGER NOT NULL,"
-            " admitted TEXT NOT NULL, recorded TEXT NOT NULL, position BIGINT NOT NULL)"
+            " admitted TEXT NOT NULL, recorded TEXT NOT NULL, position BIGINT NOT NULL,"
+            " mrn TEXT NOT NULL)"
         )
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {self.moves_table} (position BIGINT PRIMARY KEY,"
@@ -158,7 +160,7 @@ class StatisticsView:
             self._stays.append(
                 (encounter, event.patient_id.hex, event.encounter_class,
                  int(is_newborn(event.service)), stamp(event.effective_at), recorded,
-                 notification_id)
+                 notification_id, event.mrn)
             )  # fmt: skip
             self._place(notification_id, encounter, event.effective_at, event.bed,
                         event.service, event.attending, recorded)  # fmt: skip
@@ -328,6 +330,20 @@ class StatisticsView:
                 finals[str(f["encounter_id"])] = f if f["final"] else None
         return [_stay(r, moves.get(str(r["encounter_id"]), []),
                       finals.get(str(r["encounter_id"]))) for r in rows]  # fmt: skip
+
+    def mrns(self, encounter_ids: Sequence[str]) -> dict[str, str]:
+        """The MRN each encounter was opened under (a drill-down follows merges from it)."""
+        found: dict[str, str] = {}
+        with self.db.transaction(commit=False) as cur:
+            for chunk in _chunks(sorted(set(encounter_ids))):
+                marks = ", ".join("?" * len(chunk))
+                cur.execute(
+                    f"SELECT encounter_id, mrn FROM {self.stays_table}"
+                    f" WHERE encounter_id IN ({marks})",
+                    chunk,
+                )
+                found.update({str(r["encounter_id"]): str(r["mrn"]) for r in cur.fetchall()})
+        return found
 
     def positions(self) -> dict[str, int]:
         """The log position that last changed each stay (its admission, a move or discharge)."""

@@ -124,12 +124,12 @@ def stays_behind(
         service=None if service is None or not service.strip() else service.strip(),
     )
     reach = end + timedelta(days=statistics.READMISSION_WINDOW_DAYS)
-    stays = caught_up_statistics(ledger).stays(as_of=as_of, between=(start, reach))
+    view = caught_up_statistics(ledger)
+    stays = view.stays(as_of=as_of, between=(start, reach))
     picked = _picked(stays, figure, period, scope)
-    mrns: dict[str, str] = {}
-    for stay, _ in picked:
-        encounter = ledger.encounter(UUID(stay.encounter_id))
-        mrns[stay.encounter_id] = chart_mrn(ledger, encounter.mrn)
+    opened_under = view.mrns([stay.encounter_id for stay, _ in picked])
+    charts = {mrn: chart_mrn(ledger, mrn) for mrn in set(opened_under.values())}
+    mrns = {encounter: charts[mrn] for encounter, mrn in opened_under.items()}
     listed = access.record_shown(
         ledger, set(mrns.values()), actor=actor, section=SECTION, purpose=purpose
     )
