@@ -54,6 +54,22 @@ def _write_aside(staging: Path, content: bytes, shown: Path) -> None:
     os.close(fd)
 
 
+def _move_into_place(staging: Path, path: Path, *, force: bool) -> None:
+    """The issue is recorded: put its bytes at `path` (never over a file that appeared
+    meanwhile, without `force`); if that fails, keep them where they are and say so."""
+    try:
+        if force:
+            os.replace(staging, path)
+        else:
+            os.link(staging, path)  # refuses an existing file, unlike a rename
+            staging.unlink()
+    except OSError as error:
+        raise UsageError(
+            f"The report was issued and recorded, but {path} could not be written "
+            f"({error.strerror or 'refused'}); its bytes are in {staging}: move them there."
+        ) from None
+
+
 def issue_report(
     ledger: Ledger,
     path: Path,
@@ -92,12 +108,8 @@ def issue_report(
             actor=actor.name,
         )
         ledger.save(record, signer=actor)
-        check_new_file(path, force=force)  # nothing appeared there meanwhile
-        os.replace(staging, path)
-    except OSError as error:
-        staging.unlink(missing_ok=True)
-        raise UsageError(f"{path} could not be written ({error.strerror or 'refused'}).") from None
     except BaseException:
-        staging.unlink(missing_ok=True)
+        staging.unlink(missing_ok=True)  # nothing recorded: nothing left behind
         raise
+    _move_into_place(staging, path, force=force)
     return record
