@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
+from policies.limits import year_problem
+
 
 def parse_time(value: str | None, *, what: str) -> datetime:
     """`None` means now; a time without an offset is this machine's local time."""
@@ -18,6 +20,9 @@ def parse_time(value: str | None, *, what: str) -> datetime:
         raise UsageError(
             f"'{value}' is not a {what} (give YYYY-MM-DDTHH:MM, optionally with an offset)."
         ) from None
+    far = year_problem(parsed.year)
+    if far is not None:
+        raise UsageError(f"'{_shown(value)}' is not a {what}: {far}.")
     return parsed if parsed.tzinfo is not None else parsed.astimezone()
 
 
@@ -26,10 +31,17 @@ def parse_day(value: str, *, what: str = "date") -> date:
     from ledger.errors import UsageError
 
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
-        shown = value if len(value) <= 40 else value[:40] + "…"
-        raise UsageError(f"'{shown}' is not a {what} (give YYYY-MM-DD).") from None
+        raise UsageError(f"'{_shown(value)}' is not a {what} (give YYYY-MM-DD).") from None
+    far = year_problem(day.year)
+    if far is not None:
+        raise UsageError(f"'{_shown(value)}' is not a {what}: {far}.")
+    return day
+
+
+def _shown(value: str) -> str:
+    return value if len(value) <= 40 else value[:40] + "…"
 
 
 def parse_uuid(value: str, what: str) -> UUID:

@@ -66,12 +66,14 @@ def _csv(rows: list[dict[str, Any]], fields: list[str] | None = None) -> None:
     import csv
     import sys
 
+    from policies.limits import csv_cell
+
     fields = list(fields or [])
     for row in rows:
         fields += [name for name in row if name not in fields]
     writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
 
 
 def _title(what: str, report: Any) -> str:
@@ -315,13 +317,17 @@ def _month(value: str, what: str) -> Any:
     from datetime import date
 
     from ledger.errors import UsageError
+    from policies.limits import year_problem
 
     text = value.strip()
     try:
         year, month = text.split("-")
         if len(year) != 4 or len(month) != 2:
             raise ValueError(text)
-        return date(int(year), int(month), 1)
+        first = date(int(year), int(month), 1)
+        if year_problem(first.year) is not None:
+            raise ValueError(text)
+        return first
     except ValueError:
         shown = value if len(value) <= 40 else value[:40] + "…"
         raise UsageError(f"'{shown}' is not a {what} (give YYYY-MM).") from None

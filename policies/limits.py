@@ -219,3 +219,15 @@ def disposition_problem(value: str) -> str | None:
 
 def _cap(what: str) -> str:
     return what[:1].upper() + what[1:]
+
+
+FIRST_YEAR, LAST_YEAR = 1000, 9000
+"""The years a date typed into the ledger may fall in: outside them a date is a typing slip, and
+a period near the calendar's ends would overflow the day arithmetic of every report."""
+
+
+def year_problem(year: int) -> str | None:
+    """None for a year the ledger keeps, else the clause that says which it keeps."""
+    if FIRST_YEAR <= year <= LAST_YEAR:
+        return None
+    return f"the ledger keeps years {FIRST_YEAR} to {LAST_YEAR}"

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from datetime import date, timedelta
 
+from policies.limits import year_problem
 from policies.roles import ADMINISTRATOR, Decision
 
 POLICY_VERSION = "reports/1"
@@ -47,6 +48,9 @@ def month_problem(text: str) -> str | None:
     shown = text if isinstance(text, str) and len(text) <= 40 else "That"
     if found is None or not 1 <= int(found.group(2)) <= 12 or int(found.group(1)) < 1:
         return f"'{shown}' is not a month (give YYYY-MM)."
+    far = year_problem(int(found.group(1)))
+    if far is not None:
+        return f"'{shown}' is not a month: {far}."
     return None
 
 

@@ -52,6 +52,10 @@ def rounded(value: Fraction, places: int = 2) -> Decimal:
 # -- facts ----------------------------------------------------------------------------------------
 
 
+MAX_PERIOD_DAYS = 50 * 365
+"""The longest period a figure is computed for (each day of it is counted, per unit)."""
+
+
 @dataclass(frozen=True)
 class Period:
     """The days from `start` to `end`, both included."""
@@ -62,6 +66,10 @@ class Period:
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise PeriodProblem(f"The period ends ({self.end}) before it starts ({self.start}).")
+        if (self.end - self.start).days >= MAX_PERIOD_DAYS:
+            raise PeriodProblem(
+                f"The period {self} is longer than {MAX_PERIOD_DAYS // 365} years: ask for less."
+            )
 
     @property
     def days(self) -> int:

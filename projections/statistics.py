@@ -391,6 +391,14 @@ def _stay(row: Any, moves: list[tuple[datetime, str, str, str]], final: Any) -> 
     )
 
 
+def period_of(start: date, end: date) -> statistics.Period:
+    """The period from `start` to `end`, or its refusal as one sentence (`UsageError`)."""
+    try:
+        return statistics.Period(start, end)
+    except statistics.PeriodProblem as problem:
+        raise UsageError(str(problem)) from None
+
+
 def caught_up_statistics(ledger: Ledger) -> StatisticsView:
     from ledger.follower import Follower
 
@@ -496,8 +504,7 @@ def census(
     adults and children, or newborns; with `as_of`, as the ledger stood then (the stays and the
     bed counts recorded by that moment). An end before the start, an unknown unit, or a period
     no stay touches is one sentence (`UsageError`, `NotFound`)."""
-    if end < start:
-        raise UsageError(f"The period ends ({end}) before it starts ({start}).")
+    period_of(start, end)  # an end before the start, or too long a period: one sentence
     unit = None if unit is None else normal_code(unit)
     service = None if service is None or not service.strip() else service.strip()
     counts = _bed_counts(ledger, start, end, unit, service, as_of)  # unknown unit: NotFound

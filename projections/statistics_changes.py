@@ -16,7 +16,7 @@ from typing import Any
 from ledger.application import Ledger
 from ledger.errors import UsageError
 from policies import statistics
-from projections.statistics import caught_up_statistics
+from projections.statistics import caught_up_statistics, period_of
 
 KINDS = (
     (
@@ -120,11 +120,9 @@ def changes(
 ) -> Changes:
     """What was recorded after `since` (and by `until`, default now) about the stays of
     `start` to `end`, counted by kind, with the period's figures at both moments."""
-    if end < start:
-        raise UsageError(f"The period ends ({end}) before it starts ({start}).")
+    period = period_of(start, end)
     if until is not None and until < since:
         raise UsageError("The later moment (--as-of) is before the earlier one (--since).")
-    period = statistics.Period(start, end)
     view = caught_up_statistics(ledger)
     window = (start, end + timedelta(days=statistics.READMISSION_WINDOW_DAYS))
     before = view.stays(as_of=since, between=window)

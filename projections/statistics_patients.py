@@ -24,7 +24,7 @@ from ledger.integrity.keys import Identity
 from ledger.reads.charts import chart_mrn
 from policies import statistics
 from policies.units import normal_code
-from projections.statistics import caught_up_statistics
+from projections.statistics import caught_up_statistics, period_of
 
 FIGURES = ("admissions", "discharges", "deaths", "readmissions")
 """What a drill-down can list: the stays behind each of these figures."""
@@ -113,11 +113,9 @@ def stays_behind(
     access recorded first. An unknown figure, an end before the start: one sentence."""
     if figure not in FIGURES:
         raise UsageError(f"'{figure}' is not a figure to list (give one of {', '.join(FIGURES)}).")
-    if end < start:
-        raise UsageError(f"The period ends ({end}) before it starts ({start}).")
+    period = period_of(start, end)
     if unit is not None:
         load_unit(ledger, unit)  # a code that is not a unit's: one sentence, as the census says
-    period = statistics.Period(start, end)
     scope = statistics.Scope(
         newborn=newborn,
         unit=None if unit is None else normal_code(unit),

@@ -607,10 +607,9 @@ def _stays(
 
 
 def _period(start: date, end: date) -> Period:
-    try:
-        return Period(start, end)
-    except PeriodProblem as problem:
-        raise UsageError(str(problem)) from None
+    from projections.statistics import period_of
+
+    return period_of(start, end)
 
 
 def _answer(call: Callable[[], T]) -> T:

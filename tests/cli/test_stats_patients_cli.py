@@ -86,6 +86,15 @@ def test_refusals_are_one_sentence_and_write_nothing(clinic: tuple[Chartledger, 
           "--unit", "x;DROP", "--purpose", "operations"), "letters and digits"),
         (("stats", "census", "--from", "2026-01-01", "--to", "2026-01-31", "--as-of", "soon"),
          "not a moment"),
+        (("stats", "census", "--from", "9999-12-01", "--to", "9999-12-31"), "years 1000 to 9000"),
+        (("stats", "census", "--from", "1000-01-01", "--to", "8999-12-31"), "longer than 50"),
+        (("stats", "changes", "--from", "1000-01-01", "--to", "8999-12-31", "--since",
+          "2026-01-01"), "longer than 50"),
+        (("stats", "patients", "deaths", "--from", "1000-01-01", "--to", "8999-12-31",
+          "--purpose", "operations"), "longer than 50"),
+        (("stats", "los", "--from", "2026-01-01", "--to", "2026-01-31", "--as-of",
+          "0001-01-01T00:00"), "years 1000 to 9000"),
+
     ]:  # fmt: skip
         result = run(*args, actor="tech1", ok=False)
         assert result.exit_code != 0
