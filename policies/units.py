@@ -23,7 +23,7 @@ MAX_CODE_CHARS = 12
 MAX_COUNT = 10_000
 """More beds than any one nursing unit holds: a typo, not a unit."""
 
-_CODE = re.compile(r"[A-Z0-9]{1,12}")
+_CODE = re.compile(rf"[A-Z0-9]{{1,{MAX_CODE_CHARS}}}")
 
 
 def may_manage_units(actor_roles: Iterable[str]) -> Decision:
@@ -44,7 +44,7 @@ def normal_code(value: str) -> str:
 
 def code_problem(value: str) -> str | None:
     """None for a usable unit code, else one sentence (the value is not repeated)."""
-    if not _CODE.fullmatch(normal_code(value)):
+    if not value.strip().isascii() or not _CODE.fullmatch(normal_code(value)):
         return (
             f"A unit code is 1 to {MAX_CODE_CHARS} letters and digits, with no spaces or '-' "
             "(a bed label is the unit code, '-', and the bed: 4W-12)."
@@ -71,5 +71,4 @@ def unit_of_bed(label: str | None) -> str | None:
     prefix, dash, rest = label.strip().partition("-")
     if not dash or not rest.strip():
         return None
-    code = normal_code(prefix)
-    return code if _CODE.fullmatch(code) else None
+    return normal_code(prefix) if code_problem(prefix) is None else None

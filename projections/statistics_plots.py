@@ -181,13 +181,14 @@ def census_plot(
     """The daily inpatient census of adults and children (the hospital's, or a unit's) against
     the beds set up each day, from `start` to `end`."""
     from ledger.reads.units import bed_counts
+    from policies.units import normal_code
     from projections.statistics import census
 
     report = census(ledger, start=start, end=end, unit=unit, as_of=as_of)
     beds = {d.day: 0 for d in report.days}
     for row in bed_counts(ledger, between=(start, end), unit=unit, as_of=as_of):
         beds[row.day] += row.beds
-    where = "the hospital" if unit is None else f"unit {report.scope.split('unit ')[-1]}"
+    where = "the hospital" if unit is None else f"unit {normal_code(unit)}"
     return line_chart(
         f"Daily inpatient census and beds, {where}, {start} to {end}",
         [d.day.isoformat()[5:] for d in report.days],

@@ -159,7 +159,9 @@ def test_unit_codes_accepted(code: str) -> None:
     assert code_problem(code) is None
 
 
-@pytest.mark.parametrize("code", ["", " ", "4-W", "4 W", "ABCDEFGHIJKLM", "Ü1", "4W;"])
+@pytest.mark.parametrize(
+    "code", ["", " ", "4-W", "4 W", "ABCDEFGHIJKLM", "Ü1", "4W;", "ß1", "\ufb00", "\u01314"]
+)
 def test_unit_codes_refused(code: str) -> None:
     problem = code_problem(code)
     assert problem is not None and problem.startswith("A unit code is 1 to 12 letters")
@@ -178,6 +180,7 @@ def test_unit_codes_refused(code: str) -> None:
         ("Room 4-12", None),
         ("", None),
         (None, None),
+        ("\ufb01-1", None),  # the ligature fi upper-cases to FI: not a unit code as typed
     ],
 )
 def test_the_unit_of_a_bed_is_its_label_before_the_first_dash(
