@@ -282,20 +282,20 @@ def log_status(session: Session, as_json: bool) -> None:
     """How many events the log holds, how many wait to enter it, and the latest checkpoint."""
     with session.ledger() as ledger:
         logged = ledger.merkle_log.size()
-        stored = sum(1 for _ in ledger.log_events())
+        waiting = ledger.merkle_log.waiting()
         checkpoints = ledger.merkle_log.checkpoints()
     latest = checkpoints[-1][0] if checkpoints else None
     if as_json:
         emit_json(
             {
                 "logged": logged,
-                "waiting": stored - logged,
+                "waiting": waiting,
                 "latest_checkpoint": latest,
                 "checkpoints": len(checkpoints),
             }
         )
         return
-    click.echo(f"{logged} events in the Merkle log, {stored - logged} waiting to enter it.")
+    click.echo(f"{logged} events in the Merkle log, {waiting} waiting to enter it.")
     if latest is None:
         click.echo("No checkpoint yet: run 'chartledger checkpoint'.")
     else:

@@ -57,6 +57,7 @@ from ledger.stores.database import (
     schema_lock,
     store_failure,
     stored_schema_version,
+    topic_index_statement,
 )
 from ledger.verifier import checkpoint as notes
 from ledger.verifier import merkle
@@ -144,8 +145,10 @@ class Ledger(Application[UUID]):
         self.data_keys.create_table()
         self.blobs.create_table()
         index = ChartIndex(self.db)
+        events_table = self.db.table(self.recorder.events_table_name)  # type: ignore[attr-defined]
         with self.db.transaction(commit=True) as cur:
             index.create_tables(cur)
+            cur.execute(topic_index_statement(events_table, postgres=self.db.is_postgres))
         self.merkle_log.set_meta(f"tables:{index.name}", "1")
         self.merkle_log.set_meta("schema_version", str(SCHEMA_VERSION))
 

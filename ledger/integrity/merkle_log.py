@@ -312,6 +312,18 @@ class MerkleLog:
             row = cur.fetchone()
         return 0 if row is None or row["top"] is None else int(row["top"]) + 1
 
+    def waiting(self) -> int:
+        """How many stored events wait to enter the log: those after the last one admitted,
+        counted by position (an index range, not a read of the history)."""
+        admitted = self.tracking.max_tracking_id(LOG_NAME) or 0
+        position = "notification_id" if self.db.is_postgres else "rowid"
+        with self.db.transaction(commit=False) as cur:
+            cur.execute(
+                f"SELECT COUNT(*) AS waiting FROM {self.t_events} WHERE {position} > ?", (admitted,)
+            )
+            row = cur.fetchone()
+        return int(row["waiting"])
+
     def registry(self) -> KeyRegistry:
         """The key registry as of the last admitted event (cached until the next failure)."""
         if self._registry is None:

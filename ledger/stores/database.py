@@ -24,10 +24,11 @@ from ledger.errors import ConfigurationError, LedgerError, StoreUnavailable, Usa
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The version of the ledger's tables, kept in its meta table as `schema_version`. `init` writes
 it; `chartledger upgrade` adds what a newer version needs and raises it; an open refuses a store
-whose version is not this one (a newer one it would misread, an older one lacks tables)."""
+whose version is not this one (a newer one it would misread, an older one lacks tables).
+Version 2 (issue 14) adds the index of the event table by topic (`topic_index_statement`)."""
 
 
 @dataclass(frozen=True)
@@ -491,6 +492,16 @@ class Database:
                     (f"chartledger tables {self.store.schema}",),
                 )
             yield cur
+
+
+def topic_index_statement(events_table: str, *, postgres: bool) -> str:
+    """The index every topic-filtered read of the event table uses (users, registers, requests,
+    discrepancies, the views' filtered catch-ups): by topic, then log position, so a read of
+    one topic walks that topic's rows in log order and never the whole table. (SQLite's log
+    position is the rowid, which every SQLite index holds already.)"""
+    name = events_table.rsplit(".", 1)[-1].strip('"')
+    columns = "topic, notification_id" if postgres else "topic"
+    return f"CREATE INDEX IF NOT EXISTS {name}_by_topic ON {events_table} ({columns})"
 
 
 class Cursor:

@@ -102,12 +102,60 @@ def expected() -> dict[str, Any]:
 
 @pytest.fixture
 def old(store_url: str, tmp_path: Path) -> Chartledger:
-    """The fixture unpacked in tmp, its store the SQLite file itself or a PostgreSQL copy."""
+    """The fixture unpacked in tmp, its store the SQLite file itself or a PostgreSQL copy,
+    brought to today's schema by `chartledger upgrade` as an administrator would."""
     folder = _unpack(tmp_path / "old")
     if store_url.startswith("postgresql"):
         _load_into_postgres(folder / "ledger.db", store_url)
-        return Chartledger(folder / "home", store_url)
-    return Chartledger(folder / "home", f"sqlite:///{folder / 'ledger.db'}")
+        ledger = Chartledger(folder / "home", store_url)
+    else:
+        ledger = Chartledger(folder / "home", f"sqlite:///{folder / 'ledger.db'}")
+    ledger("upgrade")
+    return ledger
+
+
+def test_an_old_ledger_is_refused_until_upgrade_adds_the_topic_index(
+    store_url: str, tmp_path: Path
+) -> None:
+    """The fixture is at schema version 1: no index of the events by topic. Today's code refuses
+    to open it, in one sentence, until `upgrade` adds the index (schema version 2)."""
+    from tests.rawdb import RawDB
+
+    folder = _unpack(tmp_path / "old")
+    if store_url.startswith("postgresql"):
+        _load_into_postgres(folder / "ledger.db", store_url)
+        ledger = Chartledger(folder / "home", store_url)
+        _drop_topic_index(store_url)
+    else:
+        ledger = Chartledger(folder / "home", f"sqlite:///{folder / 'ledger.db'}")
+    refused = ledger("log", "status", ok=False)
+    assert refused.exit_code == 3
+    assert "has schema version 1; run 'chartledger upgrade'" in refused.output
+    assert "Traceback" not in refused.output
+    assert not _has_topic_index(RawDB(ledger.store_url))
+    upgraded = ledger("upgrade").output
+    assert "from schema version 1 to 2" in upgraded
+    assert _has_topic_index(RawDB(ledger.store_url))
+    assert ledger("log", "status").exit_code == 0
+
+
+def _has_topic_index(raw: Any) -> bool:
+    if raw.pg:
+        rows = raw._run(
+            "SELECT indexname FROM pg_indexes WHERE schemaname=?", (raw.store.schema,), fetch=True
+        )
+    else:
+        rows = raw._run("SELECT name FROM sqlite_master WHERE type='index'", fetch=True)
+    return any(str(row[0]).endswith("_events_by_topic") for row in rows)
+
+
+def _drop_topic_index(url: str) -> None:
+    """The PostgreSQL copy is made by today's `init`, which builds the index; an old ledger had
+    none, so the copy drops it again."""
+    import psycopg
+
+    with psycopg.connect(PG_URL) as pg:
+        pg.execute(f'DROP INDEX "{parse_store_url(url).schema}".chartledger_events_by_topic')
 
 
 def test_the_fixture_is_small_and_complete(expected: dict[str, Any]) -> None:
