@@ -245,7 +245,7 @@ def list_requests(session: Session, only_due: bool, on: str | None, as_json: boo
     actor = session.identity()
     day = (_day(on, "date") or _today()) if only_due else None
     with session.ledger() as ledger:
-        found = requests(ledger, actor=actor)
+        found = requests(ledger, actor=actor, open_only=day is not None)
         if day is not None:
             found = due(found, on=day)
         listed = record_shown(  # the queue names patients: recorded before it is shown

@@ -20,6 +20,7 @@ from ledger.application import Ledger
 from ledger.commands import access
 from ledger.errors import require
 from ledger.integrity.keys import Identity
+from ledger.reads import physician_queries as stored
 from ledger.reads.physician_queries import all_queries, physician_query
 from policies import queries as rules
 
@@ -147,7 +148,7 @@ def open_queries(
     now = ledger.now()
     kept = [
         q
-        for q in all_queries(ledger)
+        for q in (stored.open_queries(ledger) if open_only else all_queries(ledger))
         if (physician is None or q.physician == physician.strip())
         and (mine is None or q.physician == mine)
         and (encounter_id is None or q.encounter_id == encounter_id)

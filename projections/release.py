@@ -17,7 +17,12 @@ from typing import Any
 from uuid import UUID
 
 from ledger.aggregates.patient import patient_id
-from ledger.aggregates.release import ReleaseRequest, all_requests, suspensions_of
+from ledger.aggregates.release import (
+    ReleaseRequest,
+    all_requests,
+    release_request,
+    suspensions_of,
+)
 from ledger.application import Ledger
 from ledger.commands import access
 from ledger.commands.release import Package, PackageDocument
@@ -25,6 +30,7 @@ from ledger.errors import UsageError, require
 from ledger.integrity.keys import Identity
 from ledger.reads import charts
 from ledger.reads.documents import documents_of, read_document
+from ledger.reads.work_items import work_items
 from policies import release as rules
 from policies.access import may_read_audit_trail
 from projections.queries import attribution
@@ -87,10 +93,14 @@ def _content(ledger: Ledger, document_id: UUID) -> bytes:
     return read_document(ledger, document_id)[1]
 
 
-def requests(ledger: Ledger, *, actor: Identity) -> list[ReleaseRequest]:
-    """Every request (ROI staff only; the list names MRNs and requesters, not clinical data)."""
+def requests(ledger: Ledger, *, actor: Identity, open_only: bool = False) -> list[ReleaseRequest]:
+    """Every request, or the open ones (neither released nor denied), in the order received
+    (ROI staff only; the list names MRNs and requesters, not clinical data)."""
     require(rules.may_handle_releases(ledger.authenticate(actor).roles))
-    return all_requests(ledger)
+    if not open_only:
+        return all_requests(ledger)
+    ids = work_items(ledger).ids("release-request", open_only=True)
+    return [release_request(ledger, request_id) for request_id in ids]
 
 
 def due(found: list[ReleaseRequest], *, on: date) -> list[ReleaseRequest]:
@@ -122,7 +132,8 @@ def accounting_of(
         purpose="patient-request",
     )
     disclosures = []
-    for request in all_requests(ledger):
+    ids = work_items(ledger).ids("release-request", patient_ids=[patient.id])
+    for request in (release_request(ledger, request_id) for request_id in ids):
         if request.mrn != patient.mrn or request.status != "released":
             continue
         for event in ledger.events.get(request.id):

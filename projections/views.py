@@ -6,6 +6,7 @@ from __future__ import annotations
 from ledger.follower import View
 from ledger.reads.chart_index import ChartIndex
 from ledger.reads.patient_index import PatientIndex
+from ledger.reads.work_items import WorkItems
 from ledger.stores.database import Database
 from projections.audit import AuditTrail
 from projections.locations import ChartLocations
@@ -22,4 +23,5 @@ def every_view(db: Database) -> list[View]:
         MonitoringFacts(db),
         ChartLocations(db),
         StatisticsView(db),
+        WorkItems(db),
     ]

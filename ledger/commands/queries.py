@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 from ledger.aggregates.access_policy import current_completion_rules
 from ledger.aggregates.query import PhysicianQuery
 from ledger.errors import NotFound, UsageError, require
-from ledger.reads.physician_queries import all_queries, physician_query
+from ledger.reads.physician_queries import open_queries, physician_query
 from policies import queries as rules
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ def escalate_overdue(ledger: Ledger, *, actor: Identity) -> list[PhysicianQuery]
     (none: nothing is written)."""
     require(rules.may_escalate(ledger.authenticate(actor).roles))
     now = ledger.now()
-    overdue = [q for q in all_queries(ledger) if q.status == "sent" and q.is_overdue(now)]
+    overdue = [q for q in open_queries(ledger) if q.status == "sent" and q.is_overdue(now)]
     for query in overdue:
         query.escalate(now=now, actor=actor.name)
     if overdue:

@@ -3,7 +3,7 @@ recorded as shown first, through the access gate)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -13,6 +13,7 @@ from ledger.aggregates.discrepancy import Discrepancy
 from ledger.aggregates.patient import patient_id
 from ledger.commands import access
 from ledger.errors import AccessDenied, NotFound
+from ledger.reads.work_items import work_items
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
@@ -38,10 +39,8 @@ def discrepancies(
     if mrn is not None:
         patient = ledger.patient(mrn)
         wanted = {patient.id, *(patient_id(m) for m in patient.absorbed)}
-    opened = ledger.recorder.select_notifications(
-        start=None, limit=10_000_000, topics=[Discrepancy.Opened.TOPIC]
-    )
-    found = [discrepancy(ledger, cast(UUID, n.originator_id)) for n in opened]
+    ids = work_items(ledger).ids("discrepancy", open_only=open_only, patient_ids=wanted)
+    found = [discrepancy(ledger, discrepancy_id) for discrepancy_id in ids]
     kept = [
         d
         for d in found

@@ -38,11 +38,20 @@ def all_queries(ledger: Ledger) -> list[PhysicianQuery]:
     return [physician_query(ledger, cast(UUID, note.originator_id)) for note in raised]
 
 
+def open_queries(ledger: Ledger) -> list[PhysicianQuery]:
+    """The queries not yet answered or withdrawn, in the order raised (the work-items view's
+    open rows, then each query itself)."""
+    from ledger.reads.work_items import work_items
+
+    ids = work_items(ledger).ids("query", open_only=True)
+    return [physician_query(ledger, query_id) for query_id in ids]
+
+
 def awaiting_by_encounter(ledger: Ledger) -> dict[str, tuple[QueryFacts, ...]]:
     """The queries sent and not yet answered or withdrawn, by encounter id (as text), as chart
     completion weighs them."""
     found: dict[str, list[QueryFacts]] = defaultdict(list)
-    for query in all_queries(ledger):
+    for query in open_queries(ledger):
         if query.awaiting_answer and query.sent_at is not None:
             found[str(query.encounter_id)].append(
                 QueryFacts(str(query.id), query.physician, query.sent_at)
@@ -53,4 +62,4 @@ def awaiting_by_encounter(ledger: Ledger) -> dict[str, tuple[QueryFacts, ...]]:
 def encounters_held_by_queries(ledger: Ledger) -> set[UUID]:
     """The encounters with a query raised and not yet answered or withdrawn: the coding worklist
     holds them (final coding waits for the answer)."""
-    return {query.encounter_id for query in all_queries(ledger) if query.is_open}
+    return {query.encounter_id for query in open_queries(ledger) if query.is_open}
