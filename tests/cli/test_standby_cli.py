@@ -7,6 +7,8 @@ of `tests/integration/test_standby.py` (skipped, with the reason, when there is 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ledger.stores.database import parse_store_url
@@ -23,7 +25,7 @@ def _events(run: Chartledger) -> int:
 
 
 def test_reports_read_the_standby_and_record_on_the_primary(
-    clinic: tuple[Chartledger, str], request: pytest.FixtureRequest
+    clinic: tuple[Chartledger, str], request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     run, mrn = clinic
     run.enrol("privacy1", "compliance-officer")
@@ -53,6 +55,12 @@ def test_reports_read_the_standby_and_record_on_the_primary(
     assert f"Verified {parse_store_url(read_db).display}" in verified.output
     assert _events(run) == before + 1  # verify records nothing
 
+    folder = tmp_path / "export"
+    run("export", str(folder), "--purpose", "outside audit", "--read-db", read_db)
+    checked = run("verify", "--export", str(folder))
+    assert "every event in it is under that signed root" in checked.output
+    assert _events(run) > before + 1  # the export's record, on the primary
+
     refused = run("verify", "--read-db", run.store_url, ok=False)
     assert "is not a standby in recovery" in refused.output
-    assert len(_stored(run.store_url)) == before + 1
+    assert len(_stored(run.store_url)) == _events(run)
