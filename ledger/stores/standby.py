@@ -42,7 +42,7 @@ class Lag:
         return (
             f"Read from the standby {display}: it holds {self.standby_log} of the primary's "
             f"{self.primary_log} events ({self.events_behind} behind){replayed}; what this "
-            "command recorded went to the primary."
+            "command recorded (if anything) went to the primary."
         )
 
     def as_json(self) -> dict[str, Any]:
