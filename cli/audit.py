@@ -156,7 +156,7 @@ def patient(
     window = _window(since, until, purpose, break_glass, denied)
     if as_of:
         window = replace(window, as_of=parse_time(as_of, what="time"))
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         mrns, rows = audit_patient(
             ledger, mrn, reader=reader, purpose_of_use=purpose_of_use, window=window
         )
@@ -187,7 +187,7 @@ def user(
 
     reader = session.identity()
     window = _window(since, until, purpose, break_glass, denied)
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         rows = audit_user(ledger, name, reader=reader, purpose_of_use=purpose_of_use, window=window)
     _show(f"Audit trail of user {name}", rows, as_json, as_csv)
 
@@ -213,7 +213,7 @@ def between(
 
     reader = session.identity()
     window = _window(start, end, purpose, break_glass, denied)
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         rows = audit_between(ledger, reader=reader, purpose_of_use=purpose_of_use, window=window)
     assert window.since is not None and window.until is not None  # noqa: S101 (both given)
     _show(f"Audit trail {_short(window.since)} to {_short(window.until)}", rows, as_json, as_csv)

@@ -719,7 +719,7 @@ def worklist(session: Session, purpose: str, coder: str | None, as_json: bool) -
     from projections.coding import coding_worklist
 
     actor = session.identity()
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         rows = coding_worklist(ledger, purpose=purpose, actor=actor, coder=coder)
     note_withheld(rows, "stay")
     if as_json:

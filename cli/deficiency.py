@@ -98,7 +98,7 @@ def list_deficiencies(
     from projections.completion import open_deficiencies
 
     actor = session.identity()
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         found = open_deficiencies(ledger, now=_when(on), actor=actor, physician=physician)
     note_withheld(found, "deficiency line")
     if as_json:

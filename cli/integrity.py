@@ -193,7 +193,7 @@ def verify(
         if anchor is None and session.home.exists():
             configured = session.home.config().get("genesis")
             anchor = bytes.fromhex(configured) if isinstance(configured, str) else None
-        with session.ledger() as ledger:
+        with session.reports() as ledger:
             report = ledger.verify(expected_genesis=anchor)
             source = ledger.store.display
     seconds = time.perf_counter() - started
@@ -251,7 +251,7 @@ def export(session: Session, folder: Path, purpose: str, force: bool) -> None:
 
     actor = session.identity()
     node = session.home.node_identity()
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         done = export_ledger(ledger, folder, actor=actor, node=node, purpose=purpose, force=force)
     click.echo(
         f"Exported {done.events} events to {folder} (recorded as export {done.record}), ending at "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -27,6 +28,7 @@ class Session:
     db: str | None
     actor: str | None
     key_file: Path | None
+    read_db: str | None = None
 
     @property
     def home(self) -> LedgerHome:
@@ -35,6 +37,9 @@ class Session:
         return LedgerHome(self.home_path or default_home())
 
     def ledger(self) -> Ledger:
+        return self._home_with_ledger().open(self.db)
+
+    def _home_with_ledger(self) -> LedgerHome:
         home = self.home
         if self.db is None and not home.exists():
             from ledger.errors import ConfigurationError
@@ -42,7 +47,22 @@ class Session:
             raise ConfigurationError(
                 f"No ledger at {home.path}; run 'chartledger init' or set CHARTLEDGER_HOME."
             )
-        return home.open(self.db)
+        return home
+
+    @contextmanager
+    def reports(self) -> Iterator[Ledger]:
+        """The ledger a report reads: `--read-db` (a hot standby) if given, else the primary.
+        On a standby, what the report records goes to the primary, and the standby's lag is
+        said on stderr once the report is out."""
+        if not self.read_db:
+            with self.ledger() as ledger:
+                yield ledger
+            return
+        with self._home_with_ledger().open_reports(self.db, self.read_db) as ledger:
+            lag = ledger.standby_lag()
+            yield ledger
+        if lag is not None:
+            click.echo(lag.sentence(ledger.store.display), err=True)
 
     def identity(self) -> Identity:
         """The acting user's key: unlocked by CHARTLEDGER_PASSPHRASE, or asked for at a terminal."""
@@ -88,6 +108,14 @@ _SHARED: list[tuple[str, str, click.Path | None, str, str]] = [
         None,
         "CHARTLEDGER_DB",
         "Store URL: sqlite:///path/ledger.db or postgresql://user@host/db[?schema=name].",
+    ),
+    (
+        "--read-db",
+        "read_db",
+        None,
+        "CHARTLEDGER_READ_DB",
+        "Reports (audit, stats, worklists, deficiency list, export, verify) read this hot "
+        "standby of --db; what they record still goes to --db.",
     ),
     ("--as", "actor", None, "CHARTLEDGER_USER", "Who is acting (a user name)."),
     (

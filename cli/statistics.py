@@ -58,7 +58,7 @@ def census(
     start = parse_day(since, what="first day")
     end = parse_day(until, what="last day")
     moment = None if as_of is None else parse_time(as_of, what="moment")
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         report = census_of(
             ledger, start=start, end=end, unit=unit, service=service, newborn=newborns,
             as_of=moment,
@@ -140,7 +140,7 @@ def patients(
     end = parse_day(until, what="last day")
     moment = None if as_of is None else parse_time(as_of, what="moment")
     actor = session.identity()
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         found = stays_behind(
             ledger, figure.strip().lower(), start=start, end=end, actor=actor, unit=unit,
             service=service, newborn=newborns, as_of=moment, purpose=purpose,
@@ -197,7 +197,7 @@ def changes(
     end = parse_day(until_day, what="last day")
     earlier = parse_time(since, what="moment")
     later = None if as_of is None else parse_time(as_of, what="moment")
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         found = changes_of(ledger, start=start, end=end, since=earlier, until=later)
     if as_json:
         emit_json(found.as_dict())

@@ -39,7 +39,7 @@ def report(
 
     moment = None if as_of is None else parse_time(as_of, what="moment")
     actor = session.identity()
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         figures, record = issue_monthly_report(
             ledger, month, out, recipient=recipient, actor=actor, as_of=moment, force=force
         )
@@ -58,7 +58,7 @@ def reports(session: Session, as_json: bool) -> None:
     from cli.output import emit_json, table, utc
     from ledger.reads.reports import issued_reports
 
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         rows = issued_reports(ledger)
     if as_json:
         emit_json([row.as_dict() for row in rows])
@@ -84,7 +84,7 @@ def verify_report(session: Session, file: Path) -> None:
     from projections.statistics_html import verify_report as verify
 
     content = read_report(file)
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         say(verify(ledger, content))
 
 
@@ -118,7 +118,7 @@ def plot_census(
     start = parse_day(since, what="first day")
     end = parse_day(until, what="last day")
     moment = None if as_of is None else parse_time(as_of, what="moment")
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         size = write_census_plot(
             ledger, out, start=start, end=end, unit=unit, as_of=moment, force=force
         )
@@ -153,7 +153,7 @@ def plot_trends(
     from projections.statistics_plots import write_trends_plot
 
     moment = None if as_of is None else parse_time(as_of, what="moment")
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         size = write_trends_plot(
             ledger, out, first_month=first_month, last_month=last_month, figure=figure,
             as_of=moment, force=force,

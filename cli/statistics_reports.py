@@ -126,7 +126,7 @@ def los(
     from projections.statistics_reports import length_of_stay_report
 
     start, end, moment = _window(since, until, as_of, as_json, as_csv)
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         report = length_of_stay_report(
             ledger, start=start, end=end, by=by, newborn=newborns, as_of=moment
         )
@@ -148,7 +148,7 @@ def deaths(
     from projections.statistics_reports import deaths_report
 
     start, end, moment = _window(since, until, as_of, as_json, as_csv)
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         report = deaths_report(ledger, start=start, end=end, by=by, newborn=newborns, as_of=moment)
     _grouped(report, as_json, as_csv, "Death rates",
              [("discharges", "discharges"), ("deaths", "deaths"),
@@ -172,7 +172,7 @@ def readmissions(
     from projections.statistics_reports import readmissions_report
 
     start, end, moment = _window(since, until, as_of, as_json, as_csv)
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         report = readmissions_report(
             ledger, start=start, end=end, by=by, window_days=window, newborn=newborns,
             as_of=moment,
@@ -205,7 +205,7 @@ def casemix(
     from projections.statistics_reports import case_mix_report
 
     start, end, moment = _window(since, until, as_of, as_json, as_csv)
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         report = case_mix_report(
             ledger, start=start, end=end, by=by, newborn=newborns, as_of=moment
         )
@@ -282,7 +282,7 @@ def diagnoses(
     from projections.statistics_reports import diagnoses_report
 
     start, end, moment = _window(since, until, as_of, as_json, as_csv)
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         report = diagnoses_report(
             ledger, start=start, end=end, by=by, top=top, newborn=newborns, as_of=moment
         )
@@ -304,7 +304,7 @@ def procedures(
     from projections.statistics_reports import procedures_report
 
     start, end, moment = _window(since, until, as_of, as_json, as_csv)
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         report = procedures_report(
             ledger, start=start, end=end, by=by, top=top, every=every, newborn=newborns,
             as_of=moment,
@@ -356,7 +356,7 @@ def trends(
         raise UsageError("Give --json or --csv, not both.")
     start, end = _month(first, "first month"), _month(last, "last month")
     moment: datetime | None = parse_time(as_of, what="moment") if as_of else None
-    with session.ledger() as ledger:
+    with session.reports() as ledger:
         report = trends_report(ledger, first=start, last=end, newborn=newborns, as_of=moment)
     if as_json:
         emit_json(report.as_dict())

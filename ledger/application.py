@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from ledger.errors import (
     LedgerError,
     NotFound,
     PatientNotFound,
+    StoreUnavailable,
     UsageError,
 )
 from ledger.follower import Follower
@@ -59,6 +61,7 @@ from ledger.stores.database import (
     stored_schema_version,
     topic_index_statement,
 )
+from ledger.stores.standby import Lag, check_standby, replayed_at, same_ledger
 from ledger.verifier import checkpoint as notes
 from ledger.verifier import merkle
 from ledger.verifier.envelope import opened_hash
@@ -89,13 +92,20 @@ class Ledger(Application[UUID]):
     """Every aggregate the log may hold (imported, so that every event topic resolves)."""
 
     def __init__(
-        self, store: StoreURL, *, master_key: bytes | None = None, create: bool = False
+        self,
+        store: StoreURL,
+        *,
+        master_key: bytes | None = None,
+        create: bool = False,
+        writer: Ledger | None = None,
     ) -> None:
         """Open the ledger a store holds; `create` (for `init` and `upgrade` only) makes the
         schema first. An open creates nothing: a store that holds no ledger (a missing or empty
         SQLite file, a missing PostgreSQL schema or table) or one of another schema version is
-        refused with one sentence."""
+        refused with one sentence. With `writer` (the primary) the store is a read-only hot
+        standby (`open_standby`): reads come from it as replicated, saves go to the writer."""
         self.store = store
+        self.writer = writer
         if create:
             prepare_store(store)
             with schema_lock(store):
@@ -104,9 +114,53 @@ class Ledger(Application[UUID]):
             check_ledger_store(store)
             self._open(store, master_key, create=False)
         self.signed_events.integrity = self.merkle_log
+        self.merkle_log.read_only = writer is not None
         self.origin = self.merkle_log.meta("origin") or ""
         self._chart_index: tuple[ChartIndex, Follower] | None = None
         self._index_caught_up = False
+
+    @classmethod
+    def open_standby(
+        cls, standby: StoreURL, primary: Ledger, *, master_key: bytes | None = None
+    ) -> Ledger:
+        """The ledger as a hot standby of `primary` holds it, for reports: refused in one
+        sentence when the store is unreachable, not a standby, or holds another ledger."""
+        check_standby(standby, primary.store)
+        reader = cls(standby, master_key=master_key, writer=primary)
+        try:
+            same_ledger(
+                standby,
+                primary.store,
+                (reader.origin, reader._genesis_bytes()),
+                (primary.origin, primary._genesis_bytes()),
+            )
+        except BaseException:
+            reader.close()
+            raise
+        return reader
+
+    def _genesis_bytes(self) -> bytes:
+        """The first stored event, as stored: it names the ledger (its first administrator's
+        key, signed), and a standby has it as soon as it has anything."""
+        first = self.recorder.select_notifications(start=1, limit=1)
+        return bytes(first[0].state) if first else b""
+
+    def standby_lag(self) -> Lag | None:
+        """How far behind the primary the standby this ledger reads is (None: not a standby)."""
+        if self.writer is None:
+            return None
+        return Lag(
+            standby_log=self.recorder.max_notification_id() or 0,
+            primary_log=self.writer.recorder.max_notification_id() or 0,
+            replayed_at=replayed_at(self.store),
+        )
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self.writer is not None:
+                self.writer.close()
 
     clock: Callable[[], datetime] = staticmethod(utc_now)
     """Where this ledger reads the time (`ledger.clock`); a test may give it another."""
@@ -216,6 +270,9 @@ class Ledger(Application[UUID]):
         """Save aggregates' new events, each signed by `signer` (keyword-only on purpose)."""
         from ledger.text_checks import check_events
 
+        if self.writer is not None:  # a standby is read-only: what a report records goes there
+            cast(OneReadRepository, self.repository).forget(o.id for o in objs if o is not None)
+            return self.writer.save(*objs, signer=signer, **kwargs)
         check_events(objs)  # no invalid UTF-8, control character or unbounded text is stored
         cast(OneReadRepository, self.repository).forget(obj.id for obj in objs if obj is not None)
         return super().save(*objs, signer=signer, **kwargs)
@@ -343,7 +400,12 @@ class Ledger(Application[UUID]):
         return key
 
     def checkpoint(self, node: Identity) -> tuple[int, str]:
-        """Bring the Merkle log up to date and sign a checkpoint of it with the node key."""
+        """Bring the Merkle log up to date and sign a checkpoint of it with the node key (on a
+        standby: signed on the primary, and returned once the standby has replayed it)."""
+        if self.writer is not None:
+            signed = self.writer.checkpoint(node)
+            self._await_replay(lambda: signed[0] in dict(self.merkle_log.checkpoints()))
+            return signed
         self.node_identity_check(node)
         self.merkle_log.catch_up()
         size = self.merkle_log.size()
@@ -358,6 +420,16 @@ class Ledger(Application[UUID]):
         )
         self.merkle_log.store_checkpoint(size, root, note)
         return size, note
+
+    def _await_replay(self, done: Callable[[], bool], seconds: float = 30.0) -> None:
+        deadline = time.monotonic() + seconds
+        while not done():
+            if time.monotonic() > deadline:
+                raise StoreUnavailable(
+                    f"The standby at {self.store.display} has not replayed what the primary "
+                    f"wrote within {seconds:.0f} s; nothing more was read."
+                )
+            time.sleep(0.05)
 
     def node_verifier(self) -> notes.NoteVerifier:
         return notes.NoteVerifier(self.origin, public_key_from_raw(self._node_key()))

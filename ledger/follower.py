@@ -56,6 +56,11 @@ class Follower:
         self.views = list(views)
         self.tracking: Any = ledger.factory.tracking_recorder()
         for view in self.views:  # once per store, safe under concurrent opens
+            if ledger.writer is not None and ledger.db.tables_version(view.name) is None:
+                raise StaleView(
+                    f"The {view.name} view is not on the standby yet; run the command once "
+                    "against the primary (without --read-db), then again here."
+                )
             built = ledger.db.create_tables(
                 view.name, view.create_tables, version=view_version(view)
             )
@@ -66,7 +71,10 @@ class Follower:
                 )
 
     def catch_up(self, batch_size: int = 2000) -> int:
-        """Apply every admitted event each view has not seen; returns how many were applied."""
+        """Apply every admitted event each view has not seen; returns how many were applied.
+        On a hot standby the views are the primary's as replicated: nothing is applied."""
+        if self.ledger.writer is not None:
+            return 0
         self.ledger.merkle_log.catch_up()
         applied = 0
         for view in self.views:

@@ -115,6 +115,22 @@ class LedgerHome:
 
         return Ledger(parse_store_url(self.db_url(db)), master_key=self.master_key())
 
+    def open_reports(self, db: str | None = None, read_db: str | None = None) -> Ledger:
+        """The ledger a report reads: this home's (or `db`), or with `read_db` a hot standby of
+        it, read as replicated, whose saves (the report's access events) go to the primary."""
+        primary = self.open(db)
+        if not read_db:
+            return primary
+        from ledger.application import Ledger
+
+        try:
+            return Ledger.open_standby(
+                parse_store_url(read_db), primary, master_key=self.master_key()
+            )
+        except BaseException:
+            primary.close()
+            raise
+
     def identity(
         self, name: str | None, *, key_file: Path | None = None, passphrase: bytes | None = None
     ) -> Identity:

@@ -98,6 +98,9 @@ class _DbNodes:
 class MerkleLog:
     """The ledger's Merkle log over its own database."""
 
+    read_only = False
+    """True on a read-only hot standby: the primary admits events, the standby replays them."""
+
     def __init__(
         self,
         db: Database,
@@ -139,7 +142,10 @@ class MerkleLog:
 
     # -- following the notification log ---------------------------------------------------
     def catch_up(self, batch_size: int = 1000) -> int:
-        """Admit every event not yet in the log; raise at the first one that fails its checks."""
+        """Admit every event not yet in the log; raise at the first one that fails its checks.
+        A log read on a hot standby (`read_only`) is the primary's as replicated: nothing to do."""
+        if self.read_only:
+            return 0
         added = 0
         while True:
             last = self.tracking.max_tracking_id(LOG_NAME) or 0
