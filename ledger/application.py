@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from eventsourcing.application import (
@@ -25,7 +25,6 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 
-from ledger.aggregates import registry as aggregates
 from ledger.aggregates.documents import Document
 from ledger.aggregates.encounter import Encounter
 from ledger.aggregates.patient import Patient, patient_id
@@ -43,11 +42,9 @@ from ledger.errors import (
 from ledger.follower import Follower
 from ledger.integrity.data_keys import DataKeys
 from ledger.integrity.event_store import SignedEventStore, SignedMapper
-from ledger.integrity.export import write_export
 from ledger.integrity.keys import Identity
 from ledger.integrity.merkle_log import Leaf, MerkleLog
 from ledger.reads.chart_index import ChartIndex, check_chart_index, expected_index
-from ledger.reads.documents import check_documents
 from ledger.stores.blobs import BlobStore
 from ledger.stores.database import (
     SCHEMA_VERSION,
@@ -65,12 +62,13 @@ from ledger.stores.standby import Lag, check_standby, replayed_at, same_ledger
 from ledger.verifier import checkpoint as notes
 from ledger.verifier import merkle
 from ledger.verifier.envelope import opened_hash
-from ledger.verifier.export import key_document
 from ledger.verifier.identities import NODE_USER, user_id
-from ledger.verifier.log import LogEvent, Report, verify_log
 from ledger.verifier.public_keys import public_key_from_raw
 from ledger.verifier.transcoder import MsgpackTranscoder
 from policies.roles import NODE
+
+if TYPE_CHECKING:  # what only `verify` and `export` import, when they run (decisions §53)
+    from ledger.verifier.log import LogEvent, Report
 
 
 @dataclass(frozen=True)
@@ -88,8 +86,8 @@ class Ledger(Application[UUID]):
     """The write side: every command takes the acting identity and signs what it records."""
 
     name = "chartledger"
-    aggregate_classes = aggregates.AGGREGATES
-    """Every aggregate the log may hold (imported, so that every event topic resolves)."""
+    # Every aggregate the log may hold is in `ledger.aggregates.registry`: the mapper imports
+    # each aggregate's module when a topic of it is first met, not at start (decisions §53).
 
     def __init__(
         self,
@@ -488,6 +486,8 @@ class Ledger(Application[UUID]):
     # -- verification and export -----------------------------------------------------------
     def log_events(self, batch_size: int = 2000) -> Iterator[LogEvent]:
         """Every stored event in notification order, numbered as log positions."""
+        from ledger.verifier.log import LogEvent
+
         position = 0
         start: int | None = None
         while True:
@@ -515,6 +515,9 @@ class Ledger(Application[UUID]):
         self, *, expected_genesis: bytes | None = None, workers: int | None = None
     ) -> Report:
         """Check every signature, chain, checkpoint and the stored log; raise at the first."""
+        from ledger.reads.documents import check_documents
+        from ledger.verifier.log import verify_log
+
         report = verify_log(
             self.log_events(),
             self.merkle_log.checkpoints(),
@@ -568,6 +571,9 @@ class Ledger(Application[UUID]):
         """Write the export folder of every logged event, checkpoint and key, after signing a
         fresh checkpoint with the node key: every exported event is under a signed root (and
         no event past it is written). Returns the exported tree size."""
+        from ledger.integrity.export import write_export
+        from ledger.verifier.export import key_document
+
         size, _ = self.checkpoint(node)
         registry = self.merkle_log.registry()
         keys = key_document(registry, self.origin, self._node_key())
@@ -582,7 +588,7 @@ def project_events(aggregate: Any, events: Iterable[Any]) -> Any:
     its `assert isinstance(event, CanMutateProtocol)`: a check against a runtime-checkable
     Protocol costs about 10 µs an event on Python 3.11, a third of reading an aggregate. Every
     event this store gives back is an `Aggregate.Event` (its topic resolved to one of
-    `aggregates.AGGREGATES`' classes), and each has `mutate`."""
+    the classes of `ledger.aggregates.registry.AGGREGATES`), and each has `mutate`."""
     for event in events:
         aggregate = event.mutate(aggregate)
     return aggregate

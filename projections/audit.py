@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO, cast
 
+from eventsourcing.utils import get_topic
+
 from ledger import catalogue
 from ledger.aggregates.access import Shown
 from ledger.aggregates.documents import Document
@@ -192,7 +194,7 @@ class AuditTrail:
 
     # -- keeping it -------------------------------------------------------------------------------
     def apply(self, cur: Cursor, event: Any, notification_id: int) -> None:
-        meaning = catalogue.AUDITED.get(type(event))
+        meaning = catalogue.AUDITED.get(get_topic(type(event)))
         if meaning is None:  # not about a patient (the catalogue says why)
             return
         mrns = self._patients(cur, event, meaning)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from eventsourcing.utils import get_topic
+
 from ledger import catalogue
 from ledger.aggregates.access import Shown
 from ledger.aggregates.chart_volume import ChartVolume
@@ -16,7 +18,7 @@ from ledger.integrity.keys import Identity
 from ledger.stores.database import Cursor, Database
 from projections.audit import parse_stamp, stamp
 
-_WHAT = catalogue.LOCATION_EVENTS
+_WHAT = catalogue.LOCATION_TOPICS
 
 
 def _time(value: Any) -> datetime | None:
@@ -52,7 +54,7 @@ class Volume:
 class ChartLocations:
     name = "chart-locations"
     tables = ("chart_volumes", "chart_movements")
-    topics = catalogue.topics_of(_WHAT)
+    topics = frozenset(_WHAT)
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -75,7 +77,7 @@ class ChartLocations:
         )
 
     def apply(self, cur: Cursor, event: Any, notification_id: int) -> None:
-        what = _WHAT.get(type(event))
+        what = _WHAT.get(get_topic(type(event)))
         if what is None:
             return
         at = stamp(event.timestamp)

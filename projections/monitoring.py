@@ -52,7 +52,7 @@ class MonitoringFacts:
 
     name = "monitoring-facts"
     tables = ("monitoring_encounters", "monitoring_deceased", "monitoring_reviews")
-    topics = catalogue.topics_of(catalogue.MONITORING_EVENTS)
+    topics = catalogue.MONITORING_TOPICS
 
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -2,7 +2,7 @@
 
 Statistics come from a view that follows the log (issue 13, item 7), not from rebuilding every
 encounter for every report. The view keeps, from the `Encounter` events the catalogue declares
-(`catalogue.STATISTICS_EVENTS`), what `policies.statistics.Stay` needs: the encounter and patient
+(`catalogue.STATISTICS_TOPICS`), what `policies.statistics.Stay` needs: the encounter and patient
 ids, the admission and discharge times, each placement (bed, its unit, service, attending) from
 the admission on, whether the stay is a newborn's, the disposition and the attending. Each row
 notes the log position that last changed it, so a report as of a past moment can filter later.
@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, cast
+
+from eventsourcing.utils import get_topic
 
 from ledger import catalogue
 from ledger.aggregates.coding import CodingAbstract
@@ -54,7 +56,7 @@ class StatisticsView:
     name = "statistics"
     version = 3
     tables = ("stat_stays", "stat_moves", "stat_discharges", "stat_abstracts", "stat_finals")
-    topics = catalogue.topics_of(catalogue.STATISTICS_EVENTS)
+    topics = catalogue.STATISTICS_TOPICS
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -119,7 +121,7 @@ class StatisticsView:
         abstracts = {
             cast(Any, e).originator_id.hex
             for e in events
-            if isinstance(e, CODING_EVENTS) and not isinstance(e, CodingAbstract.Started)
+            if get_topic(type(e)) in CODING_TOPICS and not isinstance(e, CodingAbstract.Started)
         } - set(self._abstracts)
         moved = {e.originator_id.hex for e in events if isinstance(e, Encounter.Transferred)} - set(
             self._placed
@@ -151,7 +153,7 @@ class StatisticsView:
                 )  # fmt: skip
 
     def apply(self, cur: Cursor, event: Any, notification_id: int) -> None:
-        if isinstance(event, CODING_EVENTS):
+        if get_topic(type(event)) in CODING_TOPICS:
             self._coding(event, notification_id)
             return
         encounter = event.originator_id.hex
@@ -357,7 +359,7 @@ class StatisticsView:
         return found
 
 
-CODING_EVENTS = catalogue.STATISTICS_CODING_EVENTS
+CODING_TOPICS = catalogue.STATISTICS_CODING_TOPICS
 
 
 def _chunks(keys: list[str], size: int = 500) -> list[list[str]]:

@@ -22,18 +22,12 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from ledger.aggregates.coding_ids import abstract_id as abstract_id  # its home since §53
 from ledger.errors import UsageError
-
-CODING_NAMESPACE = uuid5(NAMESPACE_URL, "https://chartledger.invalid/coding-abstract")
-
-
-def abstract_id(encounter_id: UUID | str) -> UUID:
-    """The id of an encounter's coding abstract (derived: an encounter finds it with no index)."""
-    return uuid5(CODING_NAMESPACE, str(encounter_id))
 
 
 def plain_code(code: str) -> str:

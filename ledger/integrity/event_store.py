@@ -1,9 +1,11 @@
 """Where the signed envelope plugs into `eventsourcing` (DESIGN.md section 4).
 
 `SignedMapper` seals each event's body into a v1 envelope and opens it before any topic is
-resolved. `SignedEventStore.put` links each event to its aggregate's previous one and signs it
-with the acting identity; `get` catches a tampered row by checking each row's hash against what
-the Merkle log recorded, and verifies signatures only of events the log has not reached yet.
+resolved (importing the topic's aggregate module the first time one is met,
+`ledger.aggregates.registry`). `SignedEventStore.put` links each event to its aggregate's
+previous one and signs it with the acting identity; `get` catches a tampered row by checking
+each row's hash against what the Merkle log recorded, and verifies signatures only of events
+the log has not reached yet.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
+from ledger.aggregates import registry
 from ledger.errors import (
     ConfigurationError,
     ConflictError,
@@ -136,6 +139,7 @@ class SignedMapper(Mapper[UUID]):
                     originator_version=stored_event.originator_version,
                 ) from None
             body = open_body(key, key_id, body)
+        registry.load(stored_event.topic)  # its aggregate's module, the first time one is met
         return super().to_domain_event(
             StoredEvent(
                 stored_event.originator_id,

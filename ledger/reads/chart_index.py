@@ -27,7 +27,7 @@ class ChartIndex:
 
     name = "chart-index"
     tables = ("chart_index",)
-    topics = catalogue.topics_of(catalogue.CHART_INDEX_EVENTS)
+    topics = catalogue.CHART_INDEX_TOPICS
 
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from eventsourcing.domain import CanMutateAggregate
 
-from ledger.aggregates.coding import abstract_id
+from ledger.aggregates.coding_ids import abstract_id
 from ledger.aggregates.encounter import Encounter
 from ledger.aggregates.patient import Patient, patient_id
 from ledger.errors import UsageError

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.utils import get_topic
+
 from ledger.aggregates.chart_volume import ChartVolume
 from ledger.aggregates.release import ReleaseRequest
 from ledger.catalogue import AUDITED
@@ -103,7 +105,7 @@ def test_routing_and_each_release_of_information_step_reach_the_patients_trail(
         assert rows, f"{cls.__qualname__} is not in the patient's trail"
         assert {r["action"] for r in rows} == {action}, cls.__qualname__
         assert {r["mrn"] for r in rows} == {mrn}
-        assert AUDITED[cls].action == action
+        assert AUDITED[get_topic(cls)].action == action
     assert len(by_class[ReleaseRequest.Requested]) == 2
     (routed,) = by_class[ChartVolume.Routed]
     assert routed["recipient"] == "Admissions" and routed["purpose"] == "operations"

