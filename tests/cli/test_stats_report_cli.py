@@ -34,7 +34,9 @@ def stored(run: Chartledger) -> int:
 
 def topics(run: Chartledger) -> list[str]:
     db = RawDB(run.store_url)
-    return [str(r[0]) for r in db._run(f"SELECT topic FROM {db.events}", fetch=True)]
+    return [
+        str(r[0]) for r in db._run(f"SELECT topic FROM {db.events} ORDER BY {db.nid}", fetch=True)
+    ]
 
 
 def admit(run: Chartledger, mrn: str, bed: str, at: str) -> str:
