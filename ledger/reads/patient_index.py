@@ -128,26 +128,33 @@ class PatientIndex:
         from policies.matching import MAX_SEARCH_BLOCK
 
         cap = MAX_SEARCH_BLOCK if max_block is None else max_block
-        marks = ", ".join("?" * len(keys))
         with self.db.transaction(commit=False) as cur:
-            cur.execute(
-                f"SELECT p.* FROM {self.table} p WHERE p.merged_into IS NULL AND p.patient_id IN"
-                f" (SELECT k.patient_id FROM {self.keys} k WHERE k.key IN"
-                f" (SELECT b.key FROM {self.keys} b WHERE b.key IN ({marks})"
-                " GROUP BY b.key HAVING COUNT(*) <= ?)) ORDER BY p.mrn",
-                (*keys, cap),
-            )
+            cur.execute(self.candidate_query(len(keys)), (*keys, cap))
             rows = cur.fetchall()
             if not rows:  # every key too common, or none filed at all
-                cur.execute(
-                    f"SELECT p.* FROM {self.table} p JOIN {self.keys} k"
-                    " ON k.patient_id = p.patient_id WHERE p.merged_into IS NULL AND k.key ="
-                    f" (SELECT b.key FROM {self.keys} b WHERE b.key IN ({marks})"
-                    " GROUP BY b.key ORDER BY COUNT(*), b.key LIMIT 1) ORDER BY p.mrn LIMIT ?",
-                    (*keys, cap),
-                )
+                cur.execute(self.smallest_block_query(len(keys)), (*keys, cap))
                 rows = cur.fetchall()
         return [_row(r) for r in rows]
+
+    def candidate_query(self, count: int) -> str:
+        """The candidates' SQL for `count` keys then the largest block kept (parameters)."""
+        marks = ", ".join("?" * count)
+        return (
+            f"SELECT p.* FROM {self.table} p WHERE p.merged_into IS NULL AND p.patient_id IN"
+            f" (SELECT k.patient_id FROM {self.keys} k WHERE k.key IN"
+            f" (SELECT b.key FROM {self.keys} b WHERE b.key IN ({marks})"
+            " GROUP BY b.key HAVING COUNT(*) <= ?)) ORDER BY p.mrn"
+        )
+
+    def smallest_block_query(self, count: int) -> str:
+        """The SQL of the smallest block among `count` keys, at most a number of patients."""
+        marks = ", ".join("?" * count)
+        return (
+            f"SELECT p.* FROM {self.table} p JOIN {self.keys} k"
+            " ON k.patient_id = p.patient_id WHERE p.merged_into IS NULL AND k.key ="
+            f" (SELECT b.key FROM {self.keys} b WHERE b.key IN ({marks})"
+            " GROUP BY b.key ORDER BY COUNT(*), b.key LIMIT 1) ORDER BY p.mrn LIMIT ?"
+        )
 
     def all(self, *, include_merged: bool = False) -> list[IndexedPatient]:
         with self.db.transaction(commit=False) as cur:
