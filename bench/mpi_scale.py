@@ -12,7 +12,9 @@ over `--runs` queries each (half of them a mis-typed existing patient, half a ne
   the access record of the MRNs shown, signed);
 - `register`: `register_after_search` with an override reason (catch-up, search, the access
   record when a match is shown, and the registration).
-It prints p50/p95 in milliseconds and the mean number of candidates scored. The goal is flat in
+It prints p50/p95 in milliseconds and the mean number of candidates scored; up to
+`--scan-up-to` patients (default 10,000) also the search as it was before the key table (every
+unmerged patient read and scored: `rank_candidates` over `PatientIndex.all`). The goal is flat in
 N (< 50 ms at 1,000,000 patients, in-process).
 
     .venv/bin/python bench/mpi_scale.py [--sizes 1000,10000,100000] [--store sqlite|postgresql]
@@ -144,7 +146,16 @@ def _ms(samples: list[float]) -> str:
     return f"{statistics.median(ordered) * 1000:8.1f} {p95 * 1000:8.1f}"
 
 
-def measure(kind: str, size: int, runs: int, seed: int) -> None:
+def scan(index: PatientIndex, query: dict[str, Any]) -> None:
+    """The search before the key table: every patient of the index read and scored."""
+    from policies.matching import rank_candidates
+
+    patients = index.all()
+    records = [matching_demographics(p.demographics).normalise() for p in patients]
+    rank_candidates(matching_demographics(query).normalise(), records, limit=5)
+
+
+def measure(kind: str, size: int, runs: int, seed: int, scan_up_to: int) -> None:
     people = People(seed)
     with stores() as made:
         subject = made.ledger(kind, f"mpi-{size}")
@@ -164,6 +175,7 @@ def measure(kind: str, size: int, runs: int, seed: int) -> None:
         find: list[float] = []
         register: list[float] = []
         scored: list[int] = []
+        scanned: list[float] = []
         why = Purpose("operations")
         for query in queries:
             caught_up = current_index(ledger)
@@ -172,6 +184,10 @@ def measure(kind: str, size: int, runs: int, seed: int) -> None:
             search.append(time.perf_counter() - started)
             wanted = matching_demographics(query).normalise()
             scored.append(len(index.candidates(search_keys(wanted))))
+            if size <= scan_up_to:
+                started = time.perf_counter()
+                scan(caught_up, query)
+                scanned.append(time.perf_counter() - started)
             started = time.perf_counter()
             find_patients(ledger, query, actor=tech, why=why, limit=10)
             find.append(time.perf_counter() - started)
@@ -180,7 +196,8 @@ def measure(kind: str, size: int, runs: int, seed: int) -> None:
             register.append(time.perf_counter() - started)
         print(
             f"{kind:<10} {size:>9} {filled:>7.1f}s {statistics.mean(scored):>7.1f}"
-            f"  {_ms(search)}  {_ms(find)}  {_ms(register)}",
+            f"  {_ms(search)}  {_ms(find)}  {_ms(register)}"
+            f"  {_ms(scanned) if scanned else '       -        -'}",
             flush=True,
         )
 
@@ -191,6 +208,9 @@ def main() -> int:
     parser.add_argument("--store", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--runs", type=int, default=100, help="queries timed per size")
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument(
+        "--scan-up-to", type=int, default=10_000, help="time the old full scan up to this size"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     kinds = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
@@ -201,11 +221,11 @@ def main() -> int:
     print(
         f"{'store':<10} {'patients':>9} {'filled':>8} {'scored':>7}"
         f"  {'search p50':>8} {'p95':>8}  {'find p50':>8} {'p95':>8}"
-        f"  {'register p50':>8} {'p95':>8}"
+        f"  {'register p50':>8} {'p95':>8}  {'scan p50':>8} {'p95':>8}"
     )
     for kind in kinds:
         for size in sizes:
-            measure(kind, size, args.runs, args.seed)
+            measure(kind, size, args.runs, args.seed, args.scan_up_to)
     return 0
 
 
