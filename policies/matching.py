@@ -706,14 +706,18 @@ def index_keys(record: Record) -> list[str]:
 def search_keys(query: Record) -> list[str]:
     """The keys a (possibly partial) query looks candidates up by; empty when it has none.
 
-    A query with a birth date (every registration's duplicate check) uses the blocking keys,
-    whose blocks stay small as the index grows; one without adds each name's code, so that a
-    search by a name alone, or by two names the wrong way round, still finds its candidates.
+    A query with a birth date (every registration's duplicate check) uses the blocking keys but
+    the given name's code with the family initial: that block grows with the index (a common
+    given name under one initial is ~0.1 % of everyone), and on FEBRL the others find every pair
+    it does (`bench/mpi.py`). A query without a birth date keeps it and adds each name's code, so
+    that a search by a name alone, or by two names the wrong way round, still finds candidates.
     """
     n = _normalised(query)
     keys = blocking_keys(n)
     if n.birth_date is None:
         keys += _name_keys(n)
+    else:
+        keys = [key for key in keys if not key.startswith("given+family:")]
     return list(dict.fromkeys(keys))
 
 

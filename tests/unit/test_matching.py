@@ -469,10 +469,9 @@ def test_index_and_search_keys() -> None:
     ada = Demographics("Ada", "Okafor", date(1961, 4, 2), postcode="4011")
     filed = set(index_keys(ada))
     assert set(blocking_keys(ada)) < filed and {"name:AD", "name:OCAFAR"} <= filed
-    # a full query looks up by the blocking keys only: their blocks stay small
-    assert search_keys(Demographics("Adah", "Okafor", date(1961, 4, 2))) == blocking_keys(
-        Demographics("Adah", "Okafor", date(1961, 4, 2))
-    )
+    # a full query looks up by the blocking keys only, but the one that grows with the index
+    full = Demographics("Adah", "Okafor", date(1961, 4, 2))
+    assert search_keys(full) == [k for k in blocking_keys(full) if "given+family" not in k]
     # a query without a birth date adds the name codes: one name, or names swapped and mistyped
     assert set(search_keys(Demographics("Okafr", "Ada"))) & filed
     assert search_keys(Demographics(family_name="Okafor")) == ["name:OCAFAR"]
