@@ -682,6 +682,45 @@ def blocking_keys(record: Record) -> list[str]:
     return keys
 
 
+MAX_SEARCH_BLOCK: Final = 1000
+"""A search skips a key shared by more patients than this (unless every key of the query is):
+like `MAX_BLOCK`, a key that common says little, and scoring it would grow with the index."""
+
+
+def _name_keys(n: NormalisedDemographics) -> list[str]:
+    """One key per phonetic code of either name: a one-name or swapped-name search's keys."""
+    codes = {code for code in (n.given_codes[0], n.family_codes[0]) if code}
+    return [f"name:{code}" for code in sorted(codes)]
+
+
+def index_keys(record: Record) -> list[str]:
+    """The keys a patient index files a patient under: the blocking keys and each name's code.
+
+    A search (`search_keys`) looks up candidates by these, so that it scores only the patients
+    sharing a key with the query instead of every patient in the index.
+    """
+    n = _normalised(record)
+    return list(dict.fromkeys([*blocking_keys(n), *_name_keys(n)]))
+
+
+def search_keys(query: Record) -> list[str]:
+    """The keys a (possibly partial) query looks candidates up by; empty when it has none.
+
+    A query with a birth date (every registration's duplicate check) uses the blocking keys but
+    the given name's code with the family initial: that block grows with the index (a common
+    given name under one initial is ~0.1 % of everyone), and on FEBRL the others find every pair
+    it does (`bench/mpi.py`). A query without a birth date keeps it and adds each name's code, so
+    that a search by a name alone, or by two names the wrong way round, still finds candidates.
+    """
+    n = _normalised(query)
+    keys = blocking_keys(n)
+    if n.birth_date is None:
+        keys += _name_keys(n)
+    else:
+        keys = [key for key in keys if not key.startswith("given+family:")]
+    return list(dict.fromkeys(keys))
+
+
 def _blocks(records: Sequence[NormalisedDemographics]) -> Iterable[list[int]]:
     blocks: dict[str, list[int]] = defaultdict(list)
     for index, record in enumerate(records):

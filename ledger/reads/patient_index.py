@@ -34,20 +34,34 @@ class IndexedPatient:
 
 
 class PatientIndex:
-    """A view kept by the follower: one row per MRN (demographics are PHI: read via access)."""
+    """A view kept by the follower: one row per MRN (demographics are PHI: read via access),
+    and the keys each patient is filed under (`policies.matching.index_keys`), one row per key
+    and patient, so that a search scores only the patients sharing a key with the query.
+
+    Version 2 adds the key table.
+    """
 
     name = "patient-index"
-    tables = ("patient_index",)
+    tables = ("patient_index", "patient_index_keys")
+    version = 2
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.table = db.table("patient_index")
+        self.keys = db.table("patient_index_keys")
 
     def create_tables(self, cur: Cursor) -> None:
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {self.table} ("
             f" mrn TEXT PRIMARY KEY, patient_id TEXT NOT NULL UNIQUE, {_COLUMNS},"
             " merged_into TEXT, registered_at TEXT NOT NULL)"
+        )
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.keys} ("
+            " key TEXT NOT NULL, patient_id TEXT NOT NULL, PRIMARY KEY (key, patient_id))"
+        )
+        cur.execute(
+            f"CREATE INDEX IF NOT EXISTS patient_index_keys_by_patient ON {self.keys} (patient_id)"
         )
 
     def apply(self, cur: Cursor, event: Any, notification_id: int) -> None:
@@ -60,6 +74,7 @@ class PatientIndex:
                 f"VALUES (?, ?, {', '.join('?' * len(DEMOGRAPHIC_FIELDS))}, ?)",
                 (event.mrn, event.originator_id.hex, *values, event.timestamp.isoformat()),
             )
+            self._file(cur, event.originator_id.hex)
         elif isinstance(event, Patient.DemographicsCorrected):
             for name, value in event.changes.items():
                 if name in DEMOGRAPHIC_FIELDS:
@@ -67,6 +82,7 @@ class PatientIndex:
                         f"UPDATE {self.table} SET {name}=? WHERE patient_id=?",
                         (_text(value), event.originator_id.hex),
                     )
+            self._file(cur, event.originator_id.hex)
         elif isinstance(event, Patient.MergedInto):
             cur.execute(
                 f"UPDATE {self.table} SET merged_into=? WHERE patient_id=?",
@@ -76,6 +92,69 @@ class PatientIndex:
             cur.execute(
                 f"UPDATE {self.table} SET merged_into=NULL WHERE mrn=?", (event.retired_mrn,)
             )
+
+    def _file(self, cur: Cursor, patient_id: str) -> None:
+        """(Re)file a patient under the keys of the demographics the index now holds."""
+        from policies.matching import index_keys
+
+        cur.execute(f"DELETE FROM {self.keys} WHERE patient_id=?", (patient_id,))
+        cur.execute(f"SELECT * FROM {self.table} WHERE patient_id=?", (patient_id,))
+        row = cur.fetchone()
+        if row is None:
+            return
+        keys = index_keys(matching_demographics(_row(row).demographics))
+        if keys:
+            cur.executemany(
+                f"INSERT INTO {self.keys} (key, patient_id) VALUES (?, ?)",
+                [(key, patient_id) for key in keys],
+            )
+
+    def purge(self, cur: Cursor, patient_id: str) -> None:
+        """Remove one patient (by aggregate id, hex) from the index and its keys, as when the
+        records are destroyed at the end of their retention.
+
+        The view is derived from the log: the purge lasts as long as the patient's events are
+        gone too, or a rebuild (`chartledger upgrade`) files the patient again.
+        """
+        cur.execute(f"DELETE FROM {self.keys} WHERE patient_id=?", (patient_id,))
+        cur.execute(f"DELETE FROM {self.table} WHERE patient_id=?", (patient_id,))
+
+    def candidates(self, keys: list[str], *, max_block: int | None = None) -> list[IndexedPatient]:
+        """The unmerged patients filed under any of `keys`, by MRN, in one indexed query; keys
+        shared by more than `max_block` patients are left out, unless every key is (then the
+        smallest key's block, at most `max_block` patients of it)."""
+        if not keys:
+            return []
+        from policies.matching import MAX_SEARCH_BLOCK
+
+        cap = MAX_SEARCH_BLOCK if max_block is None else max_block
+        with self.db.transaction(commit=False) as cur:
+            cur.execute(self.candidate_query(len(keys)), (*keys, cap))
+            rows = cur.fetchall()
+            if not rows:  # every key too common, or none filed at all
+                cur.execute(self.smallest_block_query(len(keys)), (*keys, cap))
+                rows = cur.fetchall()
+        return [_row(r) for r in rows]
+
+    def candidate_query(self, count: int) -> str:
+        """The candidates' SQL for `count` keys then the largest block kept (parameters)."""
+        marks = ", ".join("?" * count)
+        return (
+            f"SELECT p.* FROM {self.table} p WHERE p.merged_into IS NULL AND p.patient_id IN"
+            f" (SELECT k.patient_id FROM {self.keys} k WHERE k.key IN"
+            f" (SELECT b.key FROM {self.keys} b WHERE b.key IN ({marks})"
+            " GROUP BY b.key HAVING COUNT(*) <= ?)) ORDER BY p.mrn"
+        )
+
+    def smallest_block_query(self, count: int) -> str:
+        """The SQL of the smallest block among `count` keys, at most a number of patients."""
+        marks = ", ".join("?" * count)
+        return (
+            f"SELECT p.* FROM {self.table} p JOIN {self.keys} k"
+            " ON k.patient_id = p.patient_id WHERE p.merged_into IS NULL AND k.key ="
+            f" (SELECT b.key FROM {self.keys} b WHERE b.key IN ({marks})"
+            " GROUP BY b.key ORDER BY COUNT(*), b.key LIMIT 1) ORDER BY p.mrn LIMIT ?"
+        )
 
     def all(self, *, include_merged: bool = False) -> list[IndexedPatient]:
         with self.db.transaction(commit=False) as cur:
@@ -162,10 +241,12 @@ def matching_demographics(fields: dict[str, Any]) -> Demographics:
 def ranked(
     index: PatientIndex, query: dict[str, Any], limit: int
 ) -> list[tuple[IndexedPatient, MatchScore]]:
-    """The index's best `limit` matches of `query`, best first."""
-    patients = index.all()
-    records = [matching_demographics(p.demographics).normalise() for p in patients]
-    from policies.matching import rank_candidates
+    """The index's best `limit` matches of `query`, best first, among the patients that share a
+    key with it (`policies.matching.search_keys`): none when the query has no key."""
+    from policies.matching import rank_candidates, search_keys
 
-    found = rank_candidates(matching_demographics(query).normalise(), records, limit=limit)
+    wanted = matching_demographics(query).normalise()
+    patients = index.candidates(search_keys(wanted))
+    records = [matching_demographics(p.demographics).normalise() for p in patients]
+    found = rank_candidates(wanted, records, limit=limit)
     return [(patients[i], score) for i, score in found]

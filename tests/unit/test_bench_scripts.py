@@ -33,6 +33,16 @@ def test_the_script_starts(script: str) -> None:
     assert "usage" in done.stdout.lower(), done.stdout[:500]
 
 
+def test_the_mpi_scale_bench_runs_at_a_tiny_size() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "mpi_scale.py"), "--sizes", "50", "--runs", "2",
+         "--store", "sqlite"],
+        capture_output=True, text=True, timeout=300, cwd=BENCH.parent,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "sqlite" in done.stdout and "50" in done.stdout, done.stdout[-2000:]
+
+
 def test_a_sibling_gets_the_standard_librarys_statistics() -> None:
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]); import statistics; "

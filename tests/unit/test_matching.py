@@ -461,3 +461,18 @@ def test_febrl_dataset1_precision_and_recall() -> None:
     assert len(candidate_pairs(records)) < 5000  # blocking, not all 499,500 pairs
     assert hits / len(proposed) >= 0.95, "precision"
     assert hits / len(truth) >= 0.95, "recall"
+
+
+def test_index_and_search_keys() -> None:
+    from policies.matching import index_keys, search_keys
+
+    ada = Demographics("Ada", "Okafor", date(1961, 4, 2), postcode="4011")
+    filed = set(index_keys(ada))
+    assert set(blocking_keys(ada)) < filed and {"name:AD", "name:OCAFAR"} <= filed
+    # a full query looks up by the blocking keys only, but the one that grows with the index
+    full = Demographics("Adah", "Okafor", date(1961, 4, 2))
+    assert search_keys(full) == [k for k in blocking_keys(full) if "given+family" not in k]
+    # a query without a birth date adds the name codes: one name, or names swapped and mistyped
+    assert set(search_keys(Demographics("Okafr", "Ada"))) & filed
+    assert search_keys(Demographics(family_name="Okafor")) == ["name:OCAFAR"]
+    assert search_keys(Demographics(sex="female")) == []
