@@ -35,6 +35,7 @@ from ledger.aggregates.review import AccessReview
 from ledger.aggregates.statistics_report import IssuedReport
 from ledger.aggregates.user import User
 from ledger.integrity.export_record import ExportRecord
+from ledger.integrity.verification_record import Verification
 
 EVERY_PATIENT: Literal["*"] = "*"
 """The MRN of a row about every patient at once: an export of the whole ledger."""
@@ -137,6 +138,10 @@ CATALOGUE: dict[type, Declaration] = {
     DisclosureSuspension.Started: AuditMeaning("create", ("disclosure-suspension",)),
     DisclosureSuspension.Suspended: AuditMeaning("change", ("disclosure-suspension",)),
     ExportRecord.Created: NotAboutAPatient(_NEVER_STORED),
+    Verification.Created: NotAboutAPatient(_NEVER_STORED),
+    Verification.Completed: NotAboutAPatient(
+        "a verification of the whole log: sizes, hashes and the key registry, no patient"
+    ),
     ExportRecord.Exported: AuditMeaning(
         "disclose", ("export",), patient=EVERY_PATIENT, purpose="purpose"
     ),

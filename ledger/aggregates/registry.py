@@ -24,6 +24,7 @@ from ledger.aggregates.review import AccessReview
 from ledger.aggregates.statistics_report import IssuedReport
 from ledger.aggregates.user import User
 from ledger.integrity.export_record import ExportRecord
+from ledger.integrity.verification_record import Verification
 
 AGGREGATES = (
     Access,
@@ -45,4 +46,5 @@ AGGREGATES = (
     PhysicianQuery,
     ReleaseRequest,
     User,
+    Verification,
 )

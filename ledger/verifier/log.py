@@ -11,7 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -28,7 +28,7 @@ from ledger.verifier.public_keys import public_key_from_raw
 from ledger.verifier.registry import KeyRegistry
 from ledger.verifier.sigcheck import SignatureItem, first_bad_signature
 
-CHUNK = 2048
+CHUNK = 512
 """Signatures sent to a worker process at once: enough to make the pickling cheap per event."""
 IN_FLIGHT_PER_WORKER = 3
 """Chunks queued per worker before the reader waits: the memory verify holds is this many chunks,
@@ -36,6 +36,18 @@ whatever the log's length."""
 
 Heads = dict[bytes, bytes]
 """Each aggregate's chain head: its id's 16 bytes to 4 bytes of version and its last hash."""
+
+
+@dataclass
+class Resume:
+    """Where a verification takes up from an earlier one: the tree size it had verified (the
+    next event's position), the key registry and the Merkle frontier as they were there, and how
+    to read the hash of an aggregate's last event before that size (None: there is none)."""
+
+    size: int
+    registry: KeyRegistry
+    frontier: merkle.Frontier
+    earlier_hash: Callable[[UUID, int], bytes | None]
 
 
 class LogEvent(NamedTuple):
@@ -65,6 +77,10 @@ class Report:
     indexed: int = 0
     """Rows of the chart index checked against the encounters and documents."""
     registry: KeyRegistry = field(default_factory=KeyRegistry)
+    since: int = 0
+    """The log position this run began at: 0, or the size an earlier verification reached."""
+    frontier: merkle.Frontier = field(default_factory=merkle.Frontier, repr=False)
+    """The tree's compact range at `tree_size` (O(log n) hashes), for a later run to resume."""
 
 
 class _Failures:
@@ -91,6 +107,7 @@ def verify_log(
     workers: int | None = None,
     stored_hashes: Iterable[bytes] | None = None,
     chunk: int = CHUNK,
+    resume: Resume | None = None,
 ) -> Report:
     """Verify a whole log, streamed once; raise `IntegrityViolation` naming the first failure.
 
@@ -98,12 +115,20 @@ def verify_log(
     checkpoint's size as the stream passes it), the stored log is compared event by event as both
     streams advance, signatures go to worker processes a chunk at a time, and what is kept for
     the whole run is the key registry and each aggregate's chain head (16 + 36 bytes).
+
+    With `resume` the events are those from `resume.size` on, and `checkpoints` those after it;
+    an aggregate whose earlier events lie before that size continues from the hash
+    `resume.earlier_hash` reads.
     """
-    report = Report()
+    start = resume.size if resume is not None else 0
+    report = Report(registry=resume.registry if resume is not None else KeyRegistry())
+    report.since = start
     failures = _Failures()
     registry = report.registry
     heads: Heads = {}
-    frontier = merkle.Frontier()
+    earlier = resume.earlier_hash if resume is not None else None
+    frontier = resume.frontier if resume is not None else merkle.Frontier()
+    checkpoints = [item for item in checkpoints if item[0] > start]
     sizes = sorted({size for size, _ in checkpoints})
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in sizes else {}
     next_size = iter(size for size in sizes if size > 0)
@@ -114,7 +139,7 @@ def verify_log(
     pending_ids: list[tuple[UUID, int]] = []
     stop_at: int | None = None
     try:
-        for expected_position, event in enumerate(events):
+        for expected_position, event in enumerate(events, start=start):
             if event.position != expected_position:
                 failures.add(
                     expected_position,
@@ -127,7 +152,7 @@ def verify_log(
                 stop_at = expected_position
                 break
             try:
-                item, digest = _replay(event, registry, heads, transcoder)
+                item, digest = _replay(event, registry, heads, transcoder, earlier)
             except IntegrityViolation as violation:
                 failures.add(event.position, violation)
                 stop_at = event.position
@@ -149,7 +174,7 @@ def verify_log(
                 watch = next(next_size, None)
         if pending:
             pool.submit(pending, pending_ids, failures)
-        report.events = frontier.size
+        report.events = frontier.size - start
         report.signatures = report.events
         report.aggregates = len(heads)
         report.genesis = registry.genesis
@@ -185,6 +210,7 @@ def verify_log(
     report.checkpoints = len(checkpoints)
     report.tree_size = frontier.size
     report.root = frontier.root()
+    report.frontier = frontier
     return report
 
 
@@ -207,10 +233,15 @@ def _replay(
     registry: KeyRegistry,
     heads: Heads,
     transcoder: Transcoder,
+    earlier: Callable[[UUID, int], bytes | None] | None = None,
 ) -> tuple[SignatureItem, bytes]:
     key = event.originator_id.bytes
     head = heads.get(key)
     version = event.originator_version
+    if head is None and version > 1 and earlier is not None:
+        found = earlier(event.originator_id, version - 1)
+        if found is not None:
+            head = (version - 1).to_bytes(4, "big") + found
     problem = ""
     expected: bytes | None = head[4:] if head is not None else envelope.GENESIS_PREV
     if head is None and version != 1:

@@ -272,9 +272,16 @@ class Frontier:
     perfect subtree hash per set bit of the size, O(log n) hashes in all, so a stream of leaves
     can be hashed to the root at any size it passes without keeping the leaves."""
 
-    def __init__(self) -> None:
-        self.size = 0
-        self._stack: list[bytes] = []
+    def __init__(self, size: int = 0, stack: Sequence[bytes] = ()) -> None:
+        if len(stack) != bin(size).count("1") or any(len(h) != HASH_SIZE for h in stack):
+            raise ValueError(f"{len(stack)} hashes are not the frontier of a tree of {size}")
+        self.size = size
+        self._stack = list(stack)
+
+    @property
+    def hashes(self) -> list[bytes]:
+        """The perfect subtrees' hashes, largest (leftmost) first: with the size, the state."""
+        return list(self._stack)
 
     def append(self, leaf_hash: bytes) -> None:
         digest, n = leaf_hash, self.size
