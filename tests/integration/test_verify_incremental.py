@@ -118,3 +118,15 @@ def test_a_tampered_event_before_it_is_left_to_a_full_verification(hospital: Hos
     with pytest.raises(IntegrityViolation) as caught:
         hospital.reopen().verify()
     assert caught.value.position == size - 2
+
+
+def test_the_recorded_registry_is_the_registry(hospital: Hospital) -> None:
+    """Rotated, revoked and invited: what a resumed run starts from is what the log built."""
+    from ledger.verifier.registry import KeyRegistry
+
+    people = seed(hospital)
+    users.revoke_key(hospital.ledger, "tech2", "left", actor=hospital.admin)
+    users.invite(hospital.ledger, "nurse9", ["nurse"], actor=hospital.admin)
+    registry = hospital.reopen().verify().registry
+    assert KeyRegistry.from_state(registry.to_state()) == registry
+    assert people
