@@ -13,6 +13,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import NamedTuple
 from uuid import UUID
@@ -369,7 +370,12 @@ class _SignaturePool:
     def _collect(self, failures: _Failures) -> None:
         future, ids = self.flying.popleft()
         start = self._starts.popleft()
-        self._record(future.result(), ids, start, failures)
+        try:
+            bad = future.result()
+        except BrokenProcessPool:
+            _POOLS.pop(self.count, None)  # a worker died: the next run starts a fresh pool
+            raise
+        self._record(bad, ids, start, failures)
 
     def _record(
         self, bad: int | None, ids: list[tuple[UUID, int]], start: int, failures: _Failures
