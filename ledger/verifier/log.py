@@ -333,21 +333,24 @@ class _SignaturePool:
     """Signatures checked in worker processes, a chunk of raw (position, key, signature,
     message) bytes at a time, at most a few chunks per worker in flight. The Python work around
     each verification (and the reading thread's) holds the GIL, so threads cannot use every
-    core; processes can. A log of one chunk is verified here, with no worker started."""
+    core; processes can. A log of one chunk is verified here, with no worker started; if the
+    workers cannot run (a worker died, or a script that calls verify at import, without the
+    `if __name__ == "__main__"` guard the workers' start needs), the rest is verified here."""
 
     def __init__(self, workers: int | None) -> None:
         self.count = workers if workers is not None else (os.cpu_count() or 1)
         self.executor: ProcessPoolExecutor | None = None
         self.held: tuple[list[SignatureItem], list[tuple[UUID, int]]] | None = None
-        self.flying: deque[tuple[Future[int | None], list[tuple[UUID, int]]]] = deque()
+        self.flying: deque[
+            tuple[Future[int | None], list[SignatureItem], list[tuple[UUID, int]]]
+        ] = deque()
         self.bad = False
-        self._starts: deque[int] = deque()
 
     def submit(
         self, items: list[SignatureItem], ids: list[tuple[UUID, int]], failures: _Failures
     ) -> None:
         if self.count <= 1:
-            self._record(first_bad_signature(items), ids, items[0][0], failures)
+            self._record(first_bad_signature(items), items, ids, failures)
             return
         if self.executor is None:
             if self.held is None:
@@ -355,35 +358,59 @@ class _SignaturePool:
                 return
             self.executor = _pool(self.count)
             first, self.held = self.held, None
-            self._send(*first, failures)
-        self._send(items, ids, failures)
+            self._send(self.executor, *first, failures)
+        self._send(self.executor, items, ids, failures)
 
     def _send(
-        self, items: list[SignatureItem], ids: list[tuple[UUID, int]], failures: _Failures
+        self,
+        executor: ProcessPoolExecutor,
+        items: list[SignatureItem],
+        ids: list[tuple[UUID, int]],
+        failures: _Failures,
     ) -> None:
-        executor = self.executor or _pool(self.count)
         while len(self.flying) >= self.count * IN_FLIGHT_PER_WORKER:
             self._collect(failures)
-        self.flying.append((executor.submit(first_bad_signature, items), ids))
-        self._starts.append(items[0][0])
+        if self.count <= 1:  # the workers failed meanwhile
+            self._record(first_bad_signature(items), items, ids, failures)
+            return
+        try:
+            future = executor.submit(first_bad_signature, items)
+        except BrokenProcessPool:
+            self._broken(failures)
+            self._record(first_bad_signature(items), items, ids, failures)
+            return
+        self.flying.append((future, items, ids))
 
     def _collect(self, failures: _Failures) -> None:
-        future, ids = self.flying.popleft()
-        start = self._starts.popleft()
+        future, items, ids = self.flying.popleft()
         try:
             bad = future.result()
         except BrokenProcessPool:
-            _POOLS.pop(self.count, None)  # a worker died: the next run starts a fresh pool
-            raise
-        self._record(bad, ids, start, failures)
+            self.flying.appendleft((future, items, ids))
+            self._broken(failures)
+            return
+        self._record(bad, items, ids, failures)
+
+    def _broken(self, failures: _Failures) -> None:
+        """The workers cannot run: forget the pool (a later run starts a fresh one) and check
+        every chunk still in flight, and the rest of the log, in this process."""
+        _POOLS.pop(self.count, None)
+        self.count, self.executor = 1, None
+        while self.flying:
+            _, items, ids = self.flying.popleft()
+            self._record(first_bad_signature(items), items, ids, failures)
 
     def _record(
-        self, bad: int | None, ids: list[tuple[UUID, int]], start: int, failures: _Failures
+        self,
+        bad: int | None,
+        items: list[SignatureItem],
+        ids: list[tuple[UUID, int]],
+        failures: _Failures,
     ) -> None:
         if bad is None or self.bad:
             return
         self.bad = True  # the first bad signature in log order is the one to name
-        oid, version = ids[bad - start]
+        oid, version = ids[bad - items[0][0]]
         failures.add(
             bad,
             IntegrityViolation(
@@ -401,13 +428,12 @@ class _SignaturePool:
         if self.held is not None:
             items, ids = self.held
             self.held = None
-            self._record(first_bad_signature(items), ids, items[0][0], failures)
+            self._record(first_bad_signature(items), items, ids, failures)
         while self.flying:
             self._collect(failures)
 
     def shutdown(self) -> None:
         """Drop what is still queued (a failure or an error cut the run short)."""
-        for future, _ in self.flying:
+        for future, _, _ in self.flying:
             future.cancel()
         self.flying.clear()
-        self._starts.clear()
