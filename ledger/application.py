@@ -462,7 +462,8 @@ class Ledger(Application[UUID]):
             stored_hashes=self.merkle_log.stored_hashes(start),
             resume=resume,
         )
-        documents = check_documents(self, can_decrypt=self.data_keys.available)
+        after = self.merkle_log.at(start - 1).notification_id if start else None
+        documents = check_documents(self, can_decrypt=self.data_keys.available, after=after)
         report.documents, report.documents_skipped = documents.checked, documents.skipped
         if self.data_keys.available:
             report.indexed = self._check_chart_index()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from eventsourcing.persistence import StoredEvent
 
@@ -13,6 +15,7 @@ from ledger.verifier import envelope
 from ledger.verifier.envelope import opened_hash
 from ledger.verifier.identities import user_id
 from tests.conftest import Hospital
+from tests.integration.test_documents import blob_rows, set_blob, setup
 from tests.integration.test_tamper import flip_body_byte, seed
 from tests.rawdb import RawDB
 
@@ -130,3 +133,25 @@ def test_the_recorded_registry_is_the_registry(hospital: Hospital) -> None:
     registry = hospital.reopen().verify().registry
     assert KeyRegistry.from_state(registry.to_state()) == registry
     assert people
+
+
+def test_only_the_documents_filed_after_it_are_re_hashed(
+    hospital: Hospital, tmp_path: Path
+) -> None:
+    from ledger.commands import documents
+
+    tech, mrn, scan = setup(hospital, tmp_path)
+    first = documents.file_document(hospital.ledger, mrn, scan, kind="consent", actor=tech)
+    verified_and_recorded(hospital)
+    other = tmp_path / "letter.pdf"
+    other.write_bytes(b"%PDF-1.4 " + bytes(range(256)) * 30)
+    documents.file_document(hospital.ledger, mrn, other, kind="correspondence", actor=tech)
+    assert hospital.reopen().verify(since_last=True).documents == 1
+    assert hospital.reopen().verify().documents == 2
+    digest = hospital.ledger.document_info(first).sha256
+    rows = {row[0]: row for row in blob_rows(hospital.ledger)}
+    set_blob(hospital.ledger, digest, rows[digest][2][:-1] + b"\x00")
+    assert hospital.reopen().verify(since_last=True).documents == 1  # filed before: not read
+    with pytest.raises(IntegrityViolation) as caught:
+        hospital.reopen().verify()
+    assert caught.value.check == "document"
