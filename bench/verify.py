@@ -55,8 +55,8 @@ def raw_single_core(count: int) -> float:
     return rate(count, time.perf_counter() - start)
 
 
-def build(made: Stores, kind: str, events: int) -> tuple[Subject, float, int]:
-    subject = made.ledger(kind)
+def build(made: Stores, kind: str, events: int, name: str = "ledger") -> tuple[Subject, float, int]:
+    subject = made.ledger(kind, name)
     ledger = subject.ledger
     assert ledger is not None and subject.home is not None
     start = time.perf_counter()

@@ -161,6 +161,16 @@ def prove(
     help="Verify a legal request package (no database needed).",
 )
 @click.option("--genesis", help="The trust anchor: the genesis fingerprint (hex) you kept.")
+@click.option(
+    "--since-last",
+    is_flag=True,
+    help="Verify only the events after the latest recorded verification (see --record).",
+)
+@click.option(
+    "--record",
+    is_flag=True,
+    help="Record the verification as a signed event (your key), for --since-last to resume.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_session
 def verify(
@@ -168,6 +178,8 @@ def verify(
     export_dir: Path | None,
     package_dir: Path | None,
     genesis: str | None,
+    since_last: bool,
+    record: bool,
     as_json: bool,
 ) -> None:
     """Check every signature, chain, checkpoint and the log; name the first failure."""
@@ -179,6 +191,9 @@ def verify(
         raise UsageError("--genesis must be the hexadecimal fingerprint printed by init.") from None
     if export_dir is not None and package_dir is not None:
         raise UsageError("Give --export or --package, not both.")
+    if (since_last or record) and (export_dir is not None or package_dir is not None):
+        raise UsageError("--since-last and --record verify the database, not a folder.")
+    recorded = None
     started = time.perf_counter()
     if package_dir is not None:
         _verify_package(package_dir, anchor, as_json, started)
@@ -193,8 +208,13 @@ def verify(
         if anchor is None and session.home.exists():
             configured = session.home.config().get("genesis")
             anchor = bytes.fromhex(configured) if isinstance(configured, str) else None
+        actor = session.identity() if record else None  # asked before the work, not after
         with session.reports() as ledger:
-            report = ledger.verify(expected_genesis=anchor)
+            if actor is not None:
+                ledger.authenticate(actor)
+            report = ledger.verify(expected_genesis=anchor, since_last=since_last)
+            if actor is not None:
+                recorded = ledger.record_verification(report, actor)
             source = ledger.store.display
     seconds = time.perf_counter() - started
     if as_json:
@@ -204,6 +224,8 @@ def verify(
                 "source": source,
                 **({"ends_at": _ends_at_json(report)} if export_dir is not None else {}),
                 "events": report.events,
+                "since": report.since,
+                "recorded": str(recorded) if recorded is not None else None,
                 "aggregates": report.aggregates,
                 "signatures": report.signatures,
                 "checkpoints": report.checkpoints,
@@ -223,6 +245,13 @@ def verify(
         f"({seconds:.2f} s)."
     )
     click.echo(f"Root of {report.tree_size} events: {base64.b64encode(report.root).decode()}")
+    if report.since:
+        click.echo(
+            f"Resumed at log position {report.since}, where the last recorded verification "
+            "ended: the events before it were not read again (a full 'verify' reads them)."
+        )
+    if recorded is not None:
+        click.echo(f"Recorded as verification {recorded}.")
     if export_dir is not None:
         click.echo(
             f"The export ends at {_ends_at(report.tree_size, report.root)}: every event in it is "

@@ -68,7 +68,8 @@ from ledger.verifier.transcoder import MsgpackTranscoder
 from policies.roles import NODE
 
 if TYPE_CHECKING:  # what only `verify` and `export` import, when they run (decisions §53)
-    from ledger.verifier.log import LogEvent, Report
+    from ledger.integrity.verification_record import Resumable
+    from ledger.verifier.log import LogEvent, Report, Resume
 
 
 @dataclass(frozen=True)
@@ -484,12 +485,14 @@ class Ledger(Application[UUID]):
         return stored[old_size], stored[new_size], hashes
 
     # -- verification and export -----------------------------------------------------------
-    def log_events(self, batch_size: int = 2000) -> Iterator[LogEvent]:
-        """Every stored event in notification order, numbered as log positions."""
+    def log_events(self, batch_size: int = 2000, *, after: int = 0) -> Iterator[LogEvent]:
+        """Every stored event in notification order, numbered as log positions; with `after`,
+        those from that position on (the notification the Merkle log holds at `after` - 1 is
+        where the reading starts)."""
         from ledger.verifier.log import LogEvent
 
-        position = 0
-        start: int | None = None
+        position = after
+        start: int | None = self.merkle_log.at(after - 1).notification_id if after else None
         while True:
             batch = (
                 self.recorder.select_notifications(
@@ -512,26 +515,119 @@ class Ledger(Application[UUID]):
             start = batch[-1].id
 
     def verify(
-        self, *, expected_genesis: bytes | None = None, workers: int | None = None
+        self,
+        *,
+        expected_genesis: bytes | None = None,
+        workers: int | None = None,
+        since_last: bool = False,
     ) -> Report:
-        """Check every signature, chain, checkpoint and the stored log; raise at the first."""
+        """Check every signature, chain, checkpoint and the stored log; raise at the first.
+        With `since_last`, only the events after the latest recorded verification (all of
+        them if there is none): see ledger/integrity/verification_record.py."""
         from ledger.reads.documents import check_documents
         from ledger.verifier.log import verify_log
 
+        earlier = self.last_verification() if since_last else None
+        resume = self._resume(earlier) if earlier is not None else None
+        start = resume.size if resume is not None else 0
         report = verify_log(
-            self.log_events(),
+            self.log_events(after=start),
             self.merkle_log.checkpoints(),
             origin=self.origin,
             transcoder=self.mapper.transcoder,
             expected_genesis=expected_genesis,
             workers=workers,
-            stored_hashes=self.merkle_log.stored_hashes(),
+            stored_hashes=self.merkle_log.stored_hashes(start),
+            resume=resume,
         )
-        documents = check_documents(self, can_decrypt=self.data_keys.available)
+        after = self.merkle_log.at(start - 1).notification_id if start else None
+        documents = check_documents(self, can_decrypt=self.data_keys.available, after=after)
         report.documents, report.documents_skipped = documents.checked, documents.skipped
         if self.data_keys.available:
             report.indexed = self._check_chart_index()
         return report
+
+    def last_verification(self) -> Resumable | None:
+        """The latest recorded `Verification.Completed`, read (and so its signature checked)
+        from the store, or None."""
+        from ledger.integrity.verification_record import Verification, resumable
+
+        last: UUID | None = None
+        start: int | None = None
+        while True:
+            batch = self.recorder.select_notifications(
+                start=start,
+                limit=1000,
+                topics=[Verification.Completed.TOPIC],
+                inclusive_of_start=start is None,
+            )
+            if not batch:
+                break
+            last, start = cast(UUID, batch[-1].originator_id), batch[-1].id
+        if last is None:
+            return None
+        return resumable(cast(Verification, self.repository.get(last)))
+
+    def _resume(self, earlier: Resumable) -> Resume | None:
+        """Check a recorded verification against the log, and resume from it."""
+        size = earlier.tree_size
+        if size == 0:
+            return None
+        self.merkle_log.catch_up()
+        where = self.merkle_log.find(earlier.record, 1).position
+        if where < size:
+            raise IntegrityViolation(
+                "verification",
+                f"the recorded verification {earlier.record} stands at log position {where}, "
+                f"before the {size} events it claims to have verified",
+                position=where,
+            )
+        later = [(n, note) for n, note in self.merkle_log.checkpoints() if n >= size]
+        if later:
+            node_keys = [
+                notes.NoteVerifier(self.origin, public_key_from_raw(r.public_key))
+                for r in self.merkle_log.registry().keys.values()
+                if r.user == NODE_USER
+            ]
+            checkpoint = notes.open_checkpoint(later[-1][1], node_keys)
+            merkle.verify_consistency(
+                size,
+                checkpoint.size,
+                earlier.root,
+                checkpoint.root,
+                self.merkle_log.consistency_proof(size, checkpoint.size),
+            )
+        from ledger.verifier.log import Resume
+
+        return Resume(size, earlier.registry, earlier.frontier, self._earlier_hash(size))
+
+    def _earlier_hash(self, size: int) -> Callable[[UUID, int], bytes | None]:
+        """How a resumed run reads an aggregate's last event before `size`: from the store,
+        hashed again, and only if the Merkle log holds that hash at a position before `size`."""
+
+        def earlier_hash(originator_id: UUID, version: int) -> bytes | None:
+            rows = self.recorder.select_events(originator_id, gt=version - 1, lte=version)
+            if not rows:
+                return None
+            try:
+                leaf = self.merkle_log.find(originator_id, version)
+            except NotFound:
+                return None
+            digest = opened_hash(rows[0], leaf.position)[2]
+            if leaf.position >= size or digest != leaf.event_hash:
+                return None
+            return digest
+
+        return earlier_hash
+
+    def record_verification(self, report: Report, actor: Identity) -> UUID:
+        """`Verification.Completed` for this report, signed by the person who verified."""
+        from ledger.integrity.verification_record import Verification
+
+        user = self.authenticate(actor)
+        record = Verification.completed(user.name, report)
+        self.save(record, signer=actor)
+        return record.id
 
     def _check_chart_index(self) -> int:
         """The chart index against the events. Another process may move the index on between

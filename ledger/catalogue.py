@@ -129,6 +129,10 @@ CATALOGUE: dict[str, Declaration] = {
         "change", ("disclosure-suspension",)
     ),
     "chartledger/export/created": NotAboutAPatient(_NEVER_STORED),
+    "chartledger/verification/created": NotAboutAPatient(_NEVER_STORED),
+    "chartledger/verification/completed": NotAboutAPatient(
+        "a verification of the whole log: sizes, hashes and the key registry, no patient"
+    ),
     "chartledger/export/exported": AuditMeaning(
         "disclose", ("export",), patient=EVERY_PATIENT, purpose="purpose"
     ),

@@ -37,6 +37,7 @@ AGGREGATES: Mapping[str, str] = {
     "chartledger/release-request": "ledger.aggregates.release:ReleaseRequest",
     "chartledger/statistics-report": "ledger.aggregates.statistics_report:IssuedReport",
     "chartledger/user": "ledger.aggregates.user:User",
+    "chartledger/verification": "ledger.integrity.verification_record:Verification",
 }
 """Each aggregate's stored topic, and where its class is (an `eventsourcing` topic,
 `module:Class`). Its events are stored under `<its topic>/<event>`."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -483,11 +483,21 @@ class MerkleLog:
             cur.execute(f"DELETE FROM {self.t_meta} WHERE name=?", (name,))
             cur.execute(f"INSERT INTO {self.t_meta} VALUES (?, ?)", (name, value))
 
-    def stored_hashes(self) -> list[bytes]:
-        """Every event hash the log recorded, by position."""
-        with self.db.transaction(commit=False) as cur:
-            cur.execute(f"SELECT event_hash FROM {self.t_leaves} ORDER BY position")
-            return [bytes(r["event_hash"]) for r in cur.fetchall()]
+    def stored_hashes(self, start: int = 0, batch_size: int = 5000) -> Iterator[bytes]:
+        """Every event hash the log recorded from position `start` on, by position, read a
+        batch at a time (a short transaction each) so a long log is never held whole."""
+        while True:
+            with self.db.transaction(commit=False) as cur:
+                cur.execute(
+                    f"SELECT event_hash FROM {self.t_leaves} WHERE position>=? "
+                    "ORDER BY position LIMIT ?",
+                    (start, batch_size),
+                )
+                rows = [bytes(r["event_hash"]) for r in cur.fetchall()]
+            yield from rows
+            if len(rows) < batch_size:
+                return
+            start += len(rows)
 
     # -- checkpoints ----------------------------------------------------------------------
     def store_checkpoint(self, size: int, root: bytes, note: str) -> None:

@@ -36,27 +36,39 @@ def documents_of(ledger: Ledger, mrn: str) -> list[Document]:
     return [cast(Document, ledger.repository.get(document_id)) for document_id in ids]
 
 
-def check_documents(ledger: Ledger, *, can_decrypt: bool) -> DocumentCheck:
-    """Re-hash every filed document's bytes (needs the master key; skipped without it)."""
+def check_documents(
+    ledger: Ledger, *, can_decrypt: bool, after: int | None = None, batch_size: int = 1000
+) -> DocumentCheck:
+    """Re-hash every filed document's bytes (needs the master key; skipped without it), read a
+    batch of filings at a time; with `after`, only those filed after that notification id
+    (an incremental verification's)."""
     if not can_decrypt:
         return DocumentCheck(0, skipped=True)
-    filed = ledger.recorder.select_notifications(
-        start=None, limit=10_000_000, topics=[Document.Filed.TOPIC]
-    )
     checked = 0
-    for note in filed:
-        try:
-            found = cast(Document, ledger.repository.get(cast(UUID, note.originator_id)))
-            for _ in ledger.blobs.chunks(found.patient_id, found.sha256):
-                pass  # re-hashed piece by piece; the last step compares the whole
-        except DataDestroyed:
-            continue  # shredded at the end of retention: nothing left to compare
-        except IntegrityViolation as failure:
-            raise IntegrityViolation(
-                "document",
-                failure.detail,
-                originator_id=cast(UUID, note.originator_id),
-                originator_version=1,
-            ) from None
-        checked += 1
+    start = after
+    while True:
+        filed = ledger.recorder.select_notifications(
+            start=start,
+            limit=batch_size,
+            topics=[Document.Filed.TOPIC],
+            inclusive_of_start=start is None,
+        )
+        if not filed:
+            break
+        start = filed[-1].id
+        for note in filed:
+            try:
+                found = cast(Document, ledger.repository.get(cast(UUID, note.originator_id)))
+                for _ in ledger.blobs.chunks(found.patient_id, found.sha256):
+                    pass  # re-hashed piece by piece; the last step compares the whole
+            except DataDestroyed:
+                continue  # shredded at the end of retention: nothing left to compare
+            except IntegrityViolation as failure:
+                raise IntegrityViolation(
+                    "document",
+                    failure.detail,
+                    originator_id=cast(UUID, note.originator_id),
+                    originator_version=1,
+                ) from None
+            checked += 1
     return DocumentCheck(checked, skipped=False)

@@ -265,3 +265,37 @@ class MemoryTree:
         if not 0 <= size <= self._size:
             raise ValueError(f"the tree has {self._size} leaves, not {size}")
         return size
+
+
+class Frontier:
+    """The compact range of a growing tree (RFC 9162's "tree head from the right edge"): one
+    perfect subtree hash per set bit of the size, O(log n) hashes in all, so a stream of leaves
+    can be hashed to the root at any size it passes without keeping the leaves."""
+
+    def __init__(self, size: int = 0, stack: Sequence[bytes] = ()) -> None:
+        if len(stack) != bin(size).count("1") or any(len(h) != HASH_SIZE for h in stack):
+            raise ValueError(f"{len(stack)} hashes are not the frontier of a tree of {size}")
+        self.size = size
+        self._stack = list(stack)
+
+    @property
+    def hashes(self) -> list[bytes]:
+        """The perfect subtrees' hashes, largest (leftmost) first: with the size, the state."""
+        return list(self._stack)
+
+    def append(self, leaf_hash: bytes) -> None:
+        digest, n = leaf_hash, self.size
+        while n & 1:
+            digest = node_hash(self._stack.pop(), digest)
+            n >>= 1
+        self._stack.append(digest)
+        self.size += 1
+
+    def root(self) -> bytes:
+        """The Merkle Tree Hash of every leaf appended so far."""
+        if not self._stack:
+            return EMPTY_ROOT
+        digest = self._stack[-1]
+        for left in reversed(self._stack[:-1]):
+            digest = node_hash(left, digest)
+        return digest

@@ -121,6 +121,75 @@ class KeyRegistry:
             registry.invitations[invitation.user_id] = invitation
         return registry
 
+    def to_state(self) -> dict[str, Any]:
+        """The registry as plain values (hex, ISO dates), for a signed fact to carry: what a
+        verification resumed from there needs, without replaying the log before it."""
+        return {
+            "genesis": self.genesis.hex() if self.genesis is not None else None,
+            "keys": [
+                [
+                    r.fingerprint.hex(),
+                    r.public_key.hex(),
+                    r.user,
+                    str(r.user_id),
+                    list(r.roles),
+                    r.valid_from,
+                    r.revoked_at,
+                ]
+                for r in self.keys.values()
+            ],
+            "invitations": [
+                [
+                    str(i.user_id),
+                    i.user,
+                    list(i.roles),
+                    i.code_hash.hex(),
+                    i.expires.isoformat(),
+                    i.opened_at,
+                    i.used_at,
+                ]
+                for i in self.invitations.values()
+            ],
+            "current": [[str(uid), fp.hex()] for uid, fp in self.current.items()],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> KeyRegistry:
+        """The registry `to_state` wrote (ValueError, KeyError or TypeError if it is not one)."""
+        records = [
+            KeyRecord(
+                fingerprint=bytes.fromhex(f),
+                public_key=bytes.fromhex(k),
+                user=str(user),
+                user_id=UUID(uid),
+                roles=[str(role) for role in roles],
+                valid_from=int(start),
+                revoked_at=None if end is None else int(end),
+            )
+            for f, k, user, uid, roles, start, end in state["keys"]
+        ]
+        invitations = [
+            Invitation(
+                user_id=UUID(uid),
+                user=str(user),
+                roles=[str(role) for role in roles],
+                code_hash=bytes.fromhex(code),
+                expires=datetime.fromisoformat(expires),
+                opened_at=int(opened),
+                used_at=None if used is None else int(used),
+            )
+            for uid, user, roles, code, expires, opened, used in state["invitations"]
+        ]
+        genesis = state["genesis"]
+        registry = cls(genesis=None if genesis is None else bytes.fromhex(genesis))
+        for record in records:
+            registry.keys[record.fingerprint] = record
+        for uid, fp in state["current"]:
+            registry.current[UUID(uid)] = bytes.fromhex(fp)
+        for invitation in invitations:
+            registry.invitations[invitation.user_id] = invitation
+        return registry
+
     def signing_key(
         self,
         *,

@@ -378,3 +378,26 @@ def test_every_consistency_proof_verifies(
     assert proof == reference_subproof(m, hashes, True)
     forked = merkle.root([merkle.leaf_hash(b"fork"), *hashes[1:m]])
     rejected(CONSISTENCY, merkle.verify_consistency, m, n, forked, new_root, proof)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=8), max_size=70))
+def test_the_frontier_has_the_reference_root_at_every_size(inputs: list[bytes]) -> None:
+    hashes = [merkle.leaf_hash(x) for x in inputs]
+    frontier = merkle.Frontier()
+    assert frontier.root() == merkle.EMPTY_ROOT
+    for n, digest in enumerate(hashes, start=1):
+        frontier.append(digest)
+        assert frontier.size == n
+        assert frontier.root() == merkle.root(hashes[:n])
+        assert len(frontier._stack) == bin(n).count("1")  # O(log n) hashes, never the leaves
+
+
+def test_the_frontier_matches_the_published_roots(
+    leaves: list[bytes], roots: dict[int, bytes]
+) -> None:
+    frontier = merkle.Frontier()
+    for n, digest in enumerate(leaves, start=1):
+        frontier.append(digest)
+        if n in roots:
+            assert frontier.root() == roots[n]
