@@ -274,7 +274,7 @@ def _chart(
 def _release(ledger: Ledger, staff: Staff, mrn: str, today: date) -> None:
     request = release.request_release(
         ledger, mrn, requester_kind="patient", requester="the patient", address=None,
-        asks="copy of the chart", sections=["chart"], purpose="individual-request",
+        asks="copy of the chart", sections=["chart"], purpose="patient-request",
         received=today, actor=staff.clerk,
     )  # fmt: skip
     try:
