@@ -8,10 +8,11 @@ each visit is an outpatient visit (or, one in five, an inpatient stay) opened by
 registrar, charted by its attending (two to six entries), sometimes with a scanned document
 (one in four), read by its attending and a nurse (access events decided by
 `policies.access.decide`, as `record_access` decides them), and discharged. One release of
-information is requested and validated for one visit in 200, and one inpatient stay in 20
-gets a final coding abstract (diagnosis, status, grouping, sign-off). Every event is signed by
-the key of the user who caused it (registrar, physicians, nurses, coder, release clerk, each
-enrolled with their own key), exactly as the commands sign alone: the work is batched
+information is requested and validated for one visit in 200, and one inpatient stay in four
+(of those the grouper covers) gets a final coding abstract (diagnosis, status, grouping,
+sign-off). Every event is signed by the key of the user who caused it (registrar,
+physicians, nurses, coder, release clerk, each enrolled with their own key), exactly as the
+commands sign alone: the work is batched
 (`ledger.commands.batch.Batch`), one save per actor per chunk of `--chunk` visits, so a chunk
 of a thousand visits is a handful of transactions. Nothing the verify checks is skipped.
 
@@ -45,7 +46,7 @@ from ledger.commands import coding, documents, encounters, entries, patients, re
 from ledger.commands.batch import Batch  # noqa: E402
 from ledger.errors import LedgerError  # noqa: E402
 from ledger.home import LedgerHome  # noqa: E402
-from ledger.integrity.keys import Identity  # noqa: E402
+from ledger.integrity.keys import Identity, write_key_file  # noqa: E402
 from policies import access as policy  # noqa: E402
 
 _GIVEN = (
@@ -83,7 +84,9 @@ NURSES = 8
 INPATIENT_SHARE = 0.2
 DOCUMENT_SHARE = 0.25
 RELEASE_EVERY = 200
-CODED_SHARE = 0.05
+CODED_SHARE = 0.25
+GROUPER_FROM = date(2022, 10, 2)
+"""The first discharges the ledger's MS-DRG grouper (version 400) covers."""
 
 
 @dataclass
@@ -93,6 +96,7 @@ class Staff:
     clerk: Identity
     physicians: list[Identity]
     nurses: list[Identity]
+    auditor: Identity
 
 
 @dataclass
@@ -110,15 +114,23 @@ class Generated:
     mrns: list[str] = field(default_factory=list)
 
 
-def hire(ledger: Ledger, admin: Identity) -> Staff:
-    """The users, each enrolled with a key of their own."""
-    return Staff(
+def hire(ledger: Ledger, admin: Identity, keys: LedgerHome | None = None) -> Staff:
+    """The users, each enrolled with a key of their own (written to `keys`' key folder, so the
+    CLI can act as them, when given)."""
+    staff = Staff(
         registrar=enrol(ledger, admin, "registrar1", ["technician"]),
         coder=enrol(ledger, admin, "coder1", ["coder"]),
         clerk=enrol(ledger, admin, "roi1", ["roi-specialist"]),
         physicians=[enrol(ledger, admin, f"dr{i:02d}", ["physician"]) for i in range(PHYSICIANS)],
         nurses=[enrol(ledger, admin, f"rn{i:02d}", ["nurse"]) for i in range(NURSES)],
+        auditor=enrol(ledger, admin, "privacy1", ["compliance-officer"]),
     )
+    if keys is not None:
+        keys.keys_dir.mkdir(parents=True, exist_ok=True)
+        for person in (staff.registrar, staff.coder, staff.clerk, staff.auditor,
+                       *staff.physicians, *staff.nurses):  # fmt: skip
+            write_key_file(person, keys.key_path(person.name))
+    return staff
 
 
 def _read(ledger: Ledger, reader: Identity, roles: list[str], mrn: str) -> Access:
@@ -145,6 +157,7 @@ def generate(
     seed: int = 14,
     chunk: int = 500,
     on_progress: Callable[[str], None] | None = None,
+    keys: LedgerHome | None = None,
 ) -> Generated:
     """Write patients and their visits until the ledger holds `events_wanted` events (see the
     module); returns the counts."""
@@ -152,10 +165,10 @@ def generate(
     rng = random.Random(seed)
     out = Generated()
     started = time.perf_counter()
-    staff = hire(ledger, admin)
+    staff = hire(ledger, admin, keys)
     now = ledger.now()
     clock = now - timedelta(days=3650)
-    step = timedelta(days=3640) / max(1, events_wanted // 4)
+    step = timedelta(days=3640) / max(1, events_wanted // 9)  # about 9 events a visit
     to_code: list[UUID] = []
     while (ledger.recorder.max_notification_id() or 0) < events_wanted:
         visits: list[tuple[str, UUID, Identity, bool]] = []
@@ -224,7 +237,8 @@ def generate(
         discharging.save(signer=staff.registrar)
         out.encounters += len(visits)
         out.inpatient += sum(1 for v in visits if v[3])
-        to_code += [v[1] for v in visits if v[3] and rng.random() < CODED_SHARE * 5]
+        if clock.date() >= GROUPER_FROM:  # older stays were coded by the grouper of their time
+            to_code += [v[1] for v in visits if v[3] and rng.random() < CODED_SHARE]
         for mrn, _, _, _ in visits:
             if rng.random() < 1 / RELEASE_EVERY:
                 _release(ledger, staff, mrn, now.date())
@@ -324,7 +338,7 @@ def main() -> None:
         home_dir = Path(args.home or tempfile.mkdtemp(prefix="chartledger-gen-"))
         home = LedgerHome(home_dir)
         ledger, _ = home.initialise(admin=ACTOR, origin="bench", db=args.url)
-        _run(ledger, home.identity(ACTOR), args)
+        _run(ledger, home.identity(ACTOR), args, home)
         print(f"ledger kept at {args.url}; home (keys) at {home_dir}")
         return
     with stores() as made:
@@ -333,10 +347,13 @@ def main() -> None:
         _run(subject.ledger, subject.signer, args)
 
 
-def _run(ledger: Ledger, admin: Identity, args: argparse.Namespace) -> None:
+def _run(
+    ledger: Ledger, admin: Identity, args: argparse.Namespace, home: LedgerHome | None = None
+) -> None:
     out = generate(
         ledger, admin, patients_wanted=args.patients, events_wanted=args.events,
         seed=args.seed, chunk=args.chunk, on_progress=lambda s: print(f"  {s}", flush=True),
+        keys=home,
     )  # fmt: skip
     print(
         f"{args.store}: {out.events:,} events in {out.seconds:.1f} s = "
