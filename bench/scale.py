@@ -147,7 +147,7 @@ def measure(home_dir: Path, mrns: list[str], samples: int, rounds: int) -> list[
         return max(runs)
 
     mrn = rng.choice(mrns)
-    show = timed("chart show", "dr00", "chart", "show", mrn, "--purpose", "treatment")
+    show = timed("chart show", "registrar1", "chart", "show", mrn, "--purpose", "operations")
     lines.append(goal("chart show, every run", show, 0.4, "s"))
     deficiencies = timed("deficiency list", "dr00", "deficiency", "list")
     lines.append(goal("deficiency list", deficiencies, 0.3, "s"))
