@@ -14,9 +14,7 @@ from tests.conftest import Hospital
 
 def test_a_generated_ledger_verifies_and_holds_its_plan(hospital: Hospital) -> None:
     ledger = hospital.ledger
-    out = generate(
-        ledger, hospital.admin, patients_wanted=40, events_wanted=700, seed=3, chunk=25
-    )
+    out = generate(ledger, hospital.admin, patients_wanted=40, events_wanted=700, seed=3, chunk=25)
     assert out.events >= 700
     ledger.verify()
 
