@@ -54,3 +54,24 @@ def test_a_sibling_gets_the_standard_librarys_statistics() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     value, path = done.stdout.split()
     assert value == "2" and Path(path).parent != BENCH
+
+
+@pytest.mark.parametrize(
+    "script, options",
+    [
+        ("hospital.py", ["--patients", "20", "--events", "300", "--chunk", "20"]),
+        ("scale.py", ["--events", "300", "--samples", "2", "--rounds", "1"]),
+    ],
+)
+def test_the_generator_and_the_scale_bench_run_at_a_tiny_size(
+    script: str, options: list[str]
+) -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), "--store", "sqlite", *options],
+        capture_output=True, text=True, timeout=300, cwd=BENCH.parent,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "events" in done.stdout
+    if script == "scale.py":
+        goals = [line for line in done.stdout.splitlines() if line.startswith("GOAL ")]
+        assert len(goals) == 9 and all(line.endswith("MET") for line in goals), goals
