@@ -8,6 +8,7 @@ from ledger.reads.chart_index import ChartIndex
 from ledger.reads.patient_index import PatientIndex
 from ledger.stores.database import Database
 from projections.audit import AuditTrail
+from projections.completion_view import CompletionWorklist
 from projections.locations import ChartLocations
 from projections.monitoring import MonitoringFacts
 from projections.statistics import StatisticsView
@@ -22,4 +23,5 @@ def every_view(db: Database) -> list[View]:
         MonitoringFacts(db),
         ChartLocations(db),
         StatisticsView(db),
+        CompletionWorklist(db),
     ]
