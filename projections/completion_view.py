@@ -74,7 +74,8 @@ class CompletionWorklist:
 
     def candidates(self, key: str) -> list[tuple[UUID, int]]:
         """The encounters not settled since they last changed (every encounter when `key`, what
-        else decides deficiencies, is not the one they were settled under), with that change, in the order they were opened (the chart index's, which a list's ties keep)."""
+        else decides deficiencies, is not the one they were settled under), with that change,
+        in the order they were opened (the chart index's, which a list's ties keep)."""
         with self.db.transaction(commit=False) as cur:
             cur.execute(f"SELECT settled_key FROM {self.key}")
             row = cur.fetchone()
