@@ -42,7 +42,7 @@ END_OF_TIME = datetime(9000, 1, 1, tzinfo=UTC)
 """Later than any deficiency falls due: an encounter with none due then has none at any time."""
 
 
-def _settling_key(rules: CompletionRules, physicians: set[str]) -> str:
+def settling_key(rules: CompletionRules, physicians: set[str]) -> str:
     """What else than an encounter's own events decides its deficiencies (stable across runs)."""
     settings = {f.name: getattr(rules, f.name) for f in fields(rules)}
     settings["trainees"] = sorted(rules.trainees)
@@ -84,15 +84,16 @@ def open_deficiencies(
 ) -> list[OpenDeficiency]:
     in_force = rules or current_completion_rules(ledger)
     physicians = physicians_of(ledger)
-    key = _settling_key(in_force, physicians)
+    key = settling_key(in_force, physicians)
     view = caught_up_worklist(ledger)
-    unsettled = view.candidates(key)
+    unsettled = view.candidates("deficiency", key)
     only = [encounter for encounter, _ in unsettled]
     known = registers_of(ledger, only)
     every = encounter_facts(
         ledger, known, queries=awaiting_by_encounter(ledger), only=only, physicians=physicians
     )
     view.settle(
+        "deficiency",
         key,
         [
             (encounter, change, not deficiencies(facts, now=END_OF_TIME, rules=in_force))

@@ -20,6 +20,9 @@ from uuid import UUID
 from ledger.aggregates.encounter import Encounter
 from ledger.stores.database import Cursor, Database
 
+LISTS = ("deficiency", "coding")
+"""The lists that read the view: `deficiency list` and `code worklist`."""
+
 
 class CompletionWorklist:
     name = "completion-worklist"
@@ -39,13 +42,18 @@ class CompletionWorklist:
         )
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {self.open} (encounter_id TEXT PRIMARY KEY,"
-            " opened BIGINT NOT NULL, changed BIGINT NOT NULL, pending INTEGER NOT NULL)"
+            " opened BIGINT NOT NULL, changed BIGINT NOT NULL,"
+            " pending_deficiency INTEGER NOT NULL, pending_coding INTEGER NOT NULL)"
         )
+        for which in LISTS:
+            cur.execute(
+                f"CREATE INDEX IF NOT EXISTS completion_open_{which} "
+                f"ON {self.open} (pending_{which}, opened)"
+            )
         cur.execute(
-            "CREATE INDEX IF NOT EXISTS completion_open_pending "
-            f"ON {self.open} (pending, encounter_id)"
+            f"CREATE TABLE IF NOT EXISTS {self.key} (list TEXT PRIMARY KEY,"
+            " settled_key TEXT NOT NULL)"
         )
-        cur.execute(f"CREATE TABLE IF NOT EXISTS {self.key} (settled_key TEXT NOT NULL)")
 
     def apply(self, cur: Cursor, event: Any, notification_id: int) -> None:
         originator = event.originator_id.hex
@@ -66,39 +74,47 @@ class CompletionWorklist:
             )
         for encounter in sorted(touched):
             cur.execute(
-                f"INSERT INTO {self.open} (encounter_id, opened, changed, pending) "
-                "VALUES (?, ?, ?, 1) "
-                "ON CONFLICT (encounter_id) DO UPDATE SET changed=excluded.changed, pending=1",
+                f"INSERT INTO {self.open} (encounter_id, opened, changed, pending_deficiency,"
+                " pending_coding) VALUES (?, ?, ?, 1, 1) "
+                "ON CONFLICT (encounter_id) DO UPDATE SET changed=excluded.changed,"
+                " pending_deficiency=1, pending_coding=1",
                 (encounter, notification_id, notification_id),
             )
 
-    def candidates(self, key: str) -> list[tuple[UUID, int]]:
+    def candidates(self, which: str, key: str) -> list[tuple[UUID, int]]:
         """The encounters not settled since they last changed (every encounter when `key`, what
         else decides deficiencies, is not the one they were settled under), with that change,
-        in the order they were opened (the chart index's, which a list's ties keep)."""
+        in the order they were opened (the chart index's, which a list's ties keep). `which`:
+        "deficiency" or "coding", the list asking."""
+        column = _column(which)
         with self.db.transaction(commit=False) as cur:
-            cur.execute(f"SELECT settled_key FROM {self.key}")
+            cur.execute(f"SELECT settled_key FROM {self.key} WHERE list=?", (which,))
             row = cur.fetchone()
-            which = "" if row is not None and row["settled_key"] == key else "OR pending=0"
+            every = "" if row is not None and row["settled_key"] == key else f"OR {column}=0"
             cur.execute(
-                f"SELECT encounter_id, changed FROM {self.open} WHERE pending=1 {which} "
+                f"SELECT encounter_id, changed FROM {self.open} WHERE {column}=1 {every} "
                 "ORDER BY opened"
             )
             return [(UUID(str(r["encounter_id"])), int(r["changed"])) for r in cur.fetchall()]
 
-    def settle(self, key: str, read: Iterable[tuple[UUID, int, bool]]) -> None:
+    def settle(self, which: str, key: str, read: Iterable[tuple[UUID, int, bool]]) -> None:
         """Record what a list found of the encounters it read: each (encounter, the change it
         was read at, settled). A settled one stops being a candidate unless it changed since."""
-        rows = list(read)
+        column = _column(which)
+        rows = [(0 if settled else 1, e.hex, changed) for e, changed, settled in read]
         with self.db.transaction(commit=True, derived=True) as cur:
-            for encounter, changed, settled in rows:
+            for row in rows:
                 cur.execute(
-                    f"UPDATE {self.open} SET pending=? WHERE encounter_id=? AND changed=?",
-                    (0 if settled else 1, encounter.hex, changed),
+                    f"UPDATE {self.open} SET {column}=? WHERE encounter_id=? AND changed=?", row
                 )
-            cur.execute(f"SELECT settled_key FROM {self.key}")
-            row = cur.fetchone()
-            if row is None:
-                cur.execute(f"INSERT INTO {self.key} (settled_key) VALUES (?)", (key,))
-            elif row["settled_key"] != key:
-                cur.execute(f"UPDATE {self.key} SET settled_key=?", (key,))
+            cur.execute(
+                f"INSERT INTO {self.key} (list, settled_key) VALUES (?, ?) "
+                "ON CONFLICT (list) DO UPDATE SET settled_key=excluded.settled_key",
+                (which, key),
+            )
+
+
+def _column(which: str) -> str:
+    if which not in LISTS:
+        raise ValueError(f"no worklist {which!r}")
+    return f"pending_{which}"
