@@ -19,7 +19,9 @@ SCRIPTS = sorted(p.name for p in BENCH.glob("*.py") if p.name not in NOT_SCRIPTS
 
 
 def test_every_script_is_listed() -> None:
-    assert {"statistics.py", "append.py", "cli_help.py", "coding.py"} <= set(SCRIPTS)
+    assert {"statistics.py", "append.py", "cli_help.py", "coding.py", "worklists.py"} <= set(
+        SCRIPTS
+    )
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
