@@ -55,7 +55,7 @@ class Builder:
                 },
                 actor=self.tech,
                 likely_matches=[],
-            )  # fmt: skip
+            )
             for i in range(20)
         ]
         self.made = 0
