@@ -3,8 +3,9 @@ size): N encounters built through the commands (outpatient visits, each with a s
 discharged: complete; among the first 300, every 100th note left unsigned: deficient, and
 every 50th an inpatient stay, discharged, not coded: on the coding worklist and deficient),
 then both lists timed in process at two sizes: the first call after the growth (it catches
-the view up and settles the new charts) and the median of the next rounds (steady state), beside the full replay of every
-encounter that the lists did before the completion-worklist view (decisions §56).
+the view up and settles the new charts) and the median of the next rounds (steady state),
+beside the full replay of every encounter that the lists did before the completion-worklist
+view (decisions §56).
 
 Usage: .venv/bin/python bench/worklists.py [--store sqlite|postgresql|both] [--sizes 300,1200]
        [--rounds 5]
