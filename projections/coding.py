@@ -29,7 +29,7 @@ from uuid import UUID
 from ledger.aggregates.access import Shown
 from ledger.aggregates.access_policy import current_completion_rules
 from ledger.aggregates.coding import CodingAbstract, dotted_diagnosis, plain_code
-from ledger.aggregates.completion import facts_of, registers
+from ledger.aggregates.completion import facts_of, physicians_of, registers_of
 from ledger.aggregates.encounter import Encounter
 from ledger.application import Ledger
 from ledger.commands import access
@@ -41,6 +41,7 @@ from ledger.reads.physician_queries import all_queries
 from policies import coding as rules
 from policies.deficiency import QueryFacts, deficiencies, tracked
 from policies.limits import csv_cell
+from projections.completion import caught_up_worklist, settling_key
 
 # -- the abstract of a stay -----------------------------------------------------------------------
 
@@ -525,38 +526,49 @@ def coding_worklist(
     with ledger.one_read():
         moment = now or ledger.now()
         completion = current_completion_rules(ledger)
-        known = registers(ledger)
+        physicians = physicians_of(ledger)
+        key = settling_key(completion, physicians)
+        view = caught_up_worklist(ledger)
+        unsettled = view.candidates("coding", key)
+        only = [encounter for encounter, _ in unsettled]
+        known = registers_of(ledger, only)
         open_queries: dict[UUID, list[Any]] = defaultdict(list)
         for query in all_queries(ledger):
             if query.is_open:
                 open_queries[query.encounter_id].append(query)
-        physicians = {u.name for u in ledger.users() if "physician" in u.roles}
         index = ledger.chart_index()
         documents = index.document_kinds_by_encounter()
         mrn_of = _Mrns(ledger)
         found: list[WorklistRow] = []
-        for encounter_id in index.all_encounter_ids():
+        settled: list[tuple[UUID, int, bool]] = []
+        for encounter_id, change in unsettled:
             encounter = ledger.encounter(encounter_id)
             discharged = encounter.discharged_at
-            if discharged is None or encounter.encounter_class not in rules.WORKLIST_CLASSES:
-                continue
             abstract = abstract_of(ledger, encounter_id)
-            if abstract is not None and abstract.final:
+            facts = facts_of(
+                encounter,
+                documents.get(encounter_id, []),
+                physicians,
+                known,
+                tuple(
+                    QueryFacts(str(q.id), q.physician, q.sent_at)
+                    for q in open_queries.get(encounter_id, [])
+                    if q.awaiting_answer and q.sent_at is not None
+                ),
+            )
+            off = (
+                discharged is None
+                or encounter.encounter_class not in rules.WORKLIST_CLASSES
+                or (abstract is not None and abstract.final)
+                or not tracked(facts, completion)
+            )  # none of these changes but by an event of the stay's, or of the rules
+            settled.append((encounter_id, change, off))
+            if off or discharged is None:
                 continue
             coders = _coders(abstract)
             if coder is not None and coder not in coders:
                 continue
             queries = open_queries.get(encounter_id, [])
-            awaiting = tuple(
-                QueryFacts(str(q.id), q.physician, q.sent_at)
-                for q in queries
-                if q.awaiting_answer and q.sent_at is not None
-            )
-            facts = facts_of(
-                encounter, documents.get(encounter_id, []), physicians, known, awaiting
-            )
-            if not tracked(facts, completion):
-                continue
             lacking = [
                 d
                 for d in deficiencies(facts, now=moment + LACKS_HORIZON, rules=completion)
@@ -590,6 +602,7 @@ def coding_worklist(
                     relative_weight=None if last is None else _weight(last.fields),
                 )
             )
+        view.settle("coding", key, settled)
         found.sort(key=lambda r: (r.discharged_at, r.mrn, str(r.encounter_id)))
         listed = access.record_shown(
             ledger, {r.mrn for r in found}, actor=actor, section=LIST_SECTION, purpose=purpose

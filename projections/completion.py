@@ -10,12 +10,17 @@ are recorded as an access (purpose operations) first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
 
 from ledger.aggregates.access import Shown
 from ledger.aggregates.access_policy import current_completion_rules
-from ledger.aggregates.completion import encounter_facts, registers
+from ledger.aggregates.completion import (
+    encounter_facts,
+    physicians_of,
+    registers,
+    registers_of,
+)
 from ledger.application import Ledger
 from ledger.commands import access
 from ledger.integrity.keys import Identity
@@ -30,8 +35,26 @@ from policies.deficiency import (
     delinquent,
     jeopardy,
 )
+from projections.completion_view import CompletionWorklist
 
 RATE_MONTHS = 3
+END_OF_TIME = datetime(9000, 1, 1, tzinfo=UTC)
+"""Later than any deficiency falls due: an encounter with none due then has none at any time."""
+
+
+def settling_key(rules: CompletionRules, physicians: set[str]) -> str:
+    """What else than an encounter's own events decides its deficiencies (stable across runs)."""
+    settings = {f.name: getattr(rules, f.name) for f in fields(rules)}
+    settings["trainees"] = sorted(rules.trainees)
+    return repr((sorted(settings.items()), sorted(physicians)))
+
+
+def caught_up_worklist(ledger: Ledger) -> CompletionWorklist:
+    from ledger.follower import Follower
+
+    view = CompletionWorklist(ledger.db)
+    Follower(ledger, [view]).catch_up()
+    return view
 
 
 @dataclass(frozen=True)
@@ -60,10 +83,26 @@ def open_deficiencies(
     rules: CompletionRules | None = None,
 ) -> list[OpenDeficiency]:
     in_force = rules or current_completion_rules(ledger)
-    known = registers(ledger)
+    physicians = physicians_of(ledger)
+    key = settling_key(in_force, physicians)
+    view = caught_up_worklist(ledger)
+    unsettled = view.candidates("deficiency", key)
+    only = [encounter for encounter, _ in unsettled]
+    known = registers_of(ledger, only)
+    every = encounter_facts(
+        ledger, known, queries=awaiting_by_encounter(ledger), only=only, physicians=physicians
+    )
+    view.settle(
+        "deficiency",
+        key,
+        [
+            (encounter, change, not deficiencies(facts, now=END_OF_TIME, rules=in_force))
+            for (encounter, change), facts in zip(unsettled, every, strict=True)
+        ],
+    )
     found = [
         d
-        for facts in encounter_facts(ledger, known, queries=awaiting_by_encounter(ledger))
+        for facts in every
         for d in deficiencies(facts, now=now, rules=in_force)
         if physician is None or d.physician == physician
     ]

@@ -9,6 +9,7 @@ from ledger.reads.patient_index import PatientIndex
 from ledger.reads.work_items import WorkItems
 from ledger.stores.database import Database
 from projections.audit import AuditTrail
+from projections.completion_view import CompletionWorklist
 from projections.locations import ChartLocations
 from projections.monitoring import MonitoringFacts
 from projections.statistics import StatisticsView
@@ -24,4 +25,5 @@ def every_view(db: Database) -> list[View]:
         ChartLocations(db),
         StatisticsView(db),
         WorkItems(db),
+        CompletionWorklist(db),
     ]

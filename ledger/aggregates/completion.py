@@ -14,7 +14,7 @@ them is `policies.records`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -214,16 +214,35 @@ def register_of(ledger: Ledger, encounter_id: UUID) -> EncounterCompletion | Non
         return None
 
 
+def registers_of(ledger: Ledger, encounter_ids: Iterable[UUID]) -> Registers:
+    """The deficiency registers of these encounters only (those that have one)."""
+    found = Registers()
+    for encounter_id in encounter_ids:
+        register = register_of(ledger, encounter_id)
+        if register is not None:
+            found.by_encounter[str(register.encounter_id)] = register
+    return found
+
+
+def physicians_of(ledger: Ledger) -> set[str]:
+    """The user names with the physician role (whose entries must be signed)."""
+    return {u.name for u in ledger.users() if "physician" in u.roles}
+
+
 def encounter_facts(
     ledger: Ledger,
     waived: Registers | None,
     *,
     queries: Mapping[str, tuple[QueryFacts, ...]],
+    only: Sequence[UUID] | None = None,
+    physicians: set[str] | None = None,
 ) -> list[EncounterFacts]:
-    """The completion facts of every encounter: its entries, the kinds of its documents and the
-    physician queries awaiting an answer (`ledger.reads.physician_queries.awaiting_by_encounter`,
-    given by the caller: an aggregate reads no read model)."""
-    physicians = {u.name for u in ledger.users() if "physician" in u.roles}
+    """The completion facts of every encounter (or of those `only`, in that order): its entries,
+    the kinds of its documents and the physician queries awaiting an answer
+    (`ledger.reads.physician_queries.awaiting_by_encounter`, given by the caller: an aggregate
+    reads no read model)."""
+    if physicians is None:
+        physicians = physicians_of(ledger)
     index = ledger.chart_index()
     documents = index.document_kinds_by_encounter()
     return [
@@ -234,7 +253,7 @@ def encounter_facts(
             waived,
             queries.get(str(encounter_id), ()),
         )
-        for encounter_id in index.all_encounter_ids()
+        for encounter_id in (index.all_encounter_ids() if only is None else only)
     ]
 
 
