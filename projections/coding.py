@@ -36,8 +36,8 @@ from ledger.commands import access
 from ledger.commands.coding import GROUPING_SECTIONS, abstract_of
 from ledger.errors import UsageError, require
 from ledger.integrity.keys import Identity
+from ledger.reads import physician_queries as stored_queries
 from ledger.reads.charts import chart_mrn
-from ledger.reads.physician_queries import all_queries
 from policies import coding as rules
 from policies.deficiency import QueryFacts, deficiencies, tracked
 from policies.limits import csv_cell
@@ -533,7 +533,7 @@ def coding_worklist(
         only = [encounter for encounter, _ in unsettled]
         known = registers_of(ledger, only)
         open_queries: dict[UUID, list[Any]] = defaultdict(list)
-        for query in all_queries(ledger):
+        for query in stored_queries.open_queries(ledger):
             if query.is_open:
                 open_queries[query.encounter_id].append(query)
         index = ledger.chart_index()
@@ -602,7 +602,8 @@ def coding_worklist(
                     relative_weight=None if last is None else _weight(last.fields),
                 )
             )
-        view.settle("coding", key, settled)
+        if ledger.writer is None:  # a standby's tables are read-only: its marks come replicated
+            view.settle("coding", key, settled)
         found.sort(key=lambda r: (r.discharged_at, r.mrn, str(r.encounter_id)))
         listed = access.record_shown(
             ledger, {r.mrn for r in found}, actor=actor, section=LIST_SECTION, purpose=purpose

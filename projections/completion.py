@@ -92,14 +92,15 @@ def open_deficiencies(
     every = encounter_facts(
         ledger, known, queries=awaiting_by_encounter(ledger), only=only, physicians=physicians
     )
-    view.settle(
-        "deficiency",
-        key,
-        [
-            (encounter, change, not deficiencies(facts, now=END_OF_TIME, rules=in_force))
-            for (encounter, change), facts in zip(unsettled, every, strict=True)
-        ],
-    )
+    if ledger.writer is None:  # a standby's tables are read-only: its marks come replicated
+        view.settle(
+            "deficiency",
+            key,
+            [
+                (encounter, change, not deficiencies(facts, now=END_OF_TIME, rules=in_force))
+                for (encounter, change), facts in zip(unsettled, every, strict=True)
+            ],
+        )
     found = [
         d
         for facts in every

@@ -61,6 +61,18 @@ def test_reports_read_the_standby_and_record_on_the_primary(
     assert "every event in it is under that signed root" in checked.output
     assert _events(run) > before + 1  # the export's record, on the primary
 
+    # The worklists read the standby too; the marks they keep there are left to replication.
+    run.enrol("him1", "him-director")
+    worklists = (
+        (("deficiency", "list"), "him1"),
+        (("code", "worklist", "--purpose", "operations"), "coder1"),
+    )
+    for args, actor in worklists:
+        run(*args, actor=actor)  # their views built on the primary
+    _wait_for_replay(standby)
+    for args, actor in worklists:
+        listed = run(*args, "--read-db", read_db, actor=actor)
+        assert "Read from the standby" in listed.output, listed.output
     refused = run("verify", "--read-db", run.store_url, ok=False)
     assert "is not a standby in recovery" in refused.output
     assert len(_stored(run.store_url)) == _events(run)
