@@ -210,8 +210,11 @@ def verify(
             anchor = bytes.fromhex(configured) if isinstance(configured, str) else None
         actor = session.identity() if record else None  # asked before the work, not after
         with session.reports() as ledger:
-            if actor is not None:
-                ledger.authenticate(actor)
+            if actor is not None:  # refused before the work, not after it
+                from ledger.errors import require
+                from policies.roles import may_record_verification
+
+                require(may_record_verification(ledger.authenticate(actor).roles))
             report = ledger.verify(expected_genesis=anchor, since_last=since_last)
             if actor is not None:
                 recorded = ledger.record_verification(report, actor)

@@ -38,6 +38,7 @@ from ledger.errors import (
     PatientNotFound,
     StoreUnavailable,
     UsageError,
+    require,
 )
 from ledger.follower import Follower
 from ledger.integrity.data_keys import DataKeys
@@ -623,8 +624,10 @@ class Ledger(Application[UUID]):
     def record_verification(self, report: Report, actor: Identity) -> UUID:
         """`Verification.Completed` for this report, signed by the person who verified."""
         from ledger.integrity.verification_record import Verification
+        from policies.roles import may_record_verification
 
         user = self.authenticate(actor)
+        require(may_record_verification(user.roles))
         record = Verification.completed(user.name, report)
         self.save(record, signer=actor)
         return record.id

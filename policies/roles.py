@@ -77,3 +77,17 @@ def may_import_records(actor_roles: Iterable[str]) -> Decision:
     return Decision(
         False, "only an interface user may import records (what it imports is signed as theirs)"
     )
+
+
+VERIFICATION_ROLES = frozenset({ADMINISTRATOR, "compliance-officer", "him-director"})
+
+
+def may_record_verification(actor_roles: Iterable[str]) -> Decision:
+    """A recorded verification is an attestation the next `verify --since-last` builds on:
+    only those who answer for the ledger's integrity sign one."""
+    if VERIFICATION_ROLES & set(actor_roles):
+        return Decision(True, "those who answer for the ledger's integrity record verifications")
+    return Decision(
+        False,
+        "only an administrator, a compliance officer or the HIM director may record a verification",
+    )

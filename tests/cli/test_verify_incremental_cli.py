@@ -30,3 +30,20 @@ def test_recording_needs_a_key_and_a_database(clinic: tuple[Chartledger, str]) -
     refused = run("verify", "--since-last", "--export", str(run.home), ok=False)
     assert "not a folder" in refused.output and refused.exit_code == 2
     assert RawDB(run.store_url).rows() == before
+
+
+def test_only_those_answering_for_integrity_record_a_verification(
+    clinic: tuple[Chartledger, str],
+) -> None:
+    """A technician may verify, but not sign the attestation the next --since-last builds on:
+    one sentence, refused before the work, nothing written."""
+    run, _ = clinic
+    before = RawDB(run.store_url).rows()
+    assert run("verify", actor="tech1").exit_code == 0
+    refused = run("verify", "--record", actor="tech1", ok=False)
+    lines = refused.output.strip().splitlines()
+    assert len(lines) == 1 and "may record a verification" in lines[0], refused.output
+    assert "Verified" not in refused.output
+    assert RawDB(run.store_url).rows() == before
+    run.enrol("privacy1", "compliance-officer")
+    assert json.loads(run("verify", "--record", "--json", actor="privacy1").output)["recorded"]
