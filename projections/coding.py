@@ -29,7 +29,7 @@ from uuid import UUID
 from ledger.aggregates.access import Shown
 from ledger.aggregates.access_policy import current_completion_rules
 from ledger.aggregates.coding import CodingAbstract, dotted_diagnosis, plain_code
-from ledger.aggregates.completion import facts_of, physicians_of, registers_of
+from ledger.aggregates.completion import facts_of
 from ledger.aggregates.encounter import Encounter
 from ledger.application import Ledger
 from ledger.commands import access
@@ -41,7 +41,7 @@ from ledger.reads.charts import chart_mrn
 from policies import coding as rules
 from policies.deficiency import QueryFacts, deficiencies, tracked
 from policies.limits import csv_cell
-from projections.completion import caught_up_worklist, settling_key
+from projections.completion import unsettled
 
 # -- the abstract of a stay -----------------------------------------------------------------------
 
@@ -526,12 +526,7 @@ def coding_worklist(
     with ledger.one_read():
         moment = now or ledger.now()
         completion = current_completion_rules(ledger)
-        physicians = physicians_of(ledger)
-        key = settling_key(completion, physicians)
-        view = caught_up_worklist(ledger)
-        unsettled = view.candidates("coding", key)
-        only = [encounter for encounter, _ in unsettled]
-        known = registers_of(ledger, only)
+        charts = unsettled(ledger, "coding", completion)
         open_queries: dict[UUID, list[Any]] = defaultdict(list)
         for query in stored_queries.open_queries(ledger):
             if query.is_open:
@@ -541,15 +536,15 @@ def coding_worklist(
         mrn_of = _Mrns(ledger)
         found: list[WorklistRow] = []
         settled: list[tuple[UUID, int, bool]] = []
-        for encounter_id, change in unsettled:
+        for encounter_id, change in charts.read:
             encounter = ledger.encounter(encounter_id)
             discharged = encounter.discharged_at
             abstract = abstract_of(ledger, encounter_id)
             facts = facts_of(
                 encounter,
                 documents.get(encounter_id, []),
-                physicians,
-                known,
+                charts.physicians,
+                charts.known,
                 tuple(
                     QueryFacts(str(q.id), q.physician, q.sent_at)
                     for q in open_queries.get(encounter_id, [])
@@ -602,8 +597,7 @@ def coding_worklist(
                     relative_weight=None if last is None else _weight(last.fields),
                 )
             )
-        if ledger.writer is None:  # a standby's tables are read-only: its marks come replicated
-            view.settle("coding", key, settled)
+        charts.settle(ledger, settled)
         found.sort(key=lambda r: (r.discharged_at, r.mrn, str(r.encounter_id)))
         listed = access.record_shown(
             ledger, {r.mrn for r in found}, actor=actor, section=LIST_SECTION, purpose=purpose

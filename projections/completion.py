@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from ledger.aggregates.access import Shown
 from ledger.aggregates.access_policy import current_completion_rules
 from ledger.aggregates.completion import (
+    Registers,
     encounter_facts,
     physicians_of,
     registers,
@@ -58,6 +60,39 @@ def caught_up_worklist(ledger: Ledger) -> CompletionWorklist:
 
 
 @dataclass(frozen=True)
+class Unsettled:
+    """What a worklist must read now: the encounters not settled since they last changed (each
+    with that change), their registers and the physicians, under the settling key."""
+
+    view: CompletionWorklist
+    which: str
+    key: str
+    physicians: set[str]
+    read: list[tuple[UUID, int]]
+    known: Registers
+
+    @property
+    def only(self) -> list[UUID]:
+        return [encounter for encounter, _ in self.read]
+
+    def settle(self, ledger: Ledger, found: list[tuple[UUID, int, bool]]) -> None:
+        """Record which of them settled. A standby's tables are read-only: its marks come
+        replicated from the primary, so there nothing is written."""
+        if ledger.writer is None:
+            self.view.settle(self.which, self.key, found)
+
+
+def unsettled(ledger: Ledger, which: str, rules: CompletionRules) -> Unsettled:
+    """The encounters worklist `which` must read, with what deciding them needs."""
+    physicians = physicians_of(ledger)
+    key = settling_key(rules, physicians)
+    view = caught_up_worklist(ledger)
+    read = view.candidates(which, key)
+    known = registers_of(ledger, [encounter for encounter, _ in read])
+    return Unsettled(view, which, key, physicians, read, known)
+
+
+@dataclass(frozen=True)
 class OpenDeficiency:
     deficiency: Deficiency
     assigned_at: datetime | None
@@ -83,24 +118,22 @@ def open_deficiencies(
     rules: CompletionRules | None = None,
 ) -> list[OpenDeficiency]:
     in_force = rules or current_completion_rules(ledger)
-    physicians = physicians_of(ledger)
-    key = settling_key(in_force, physicians)
-    view = caught_up_worklist(ledger)
-    unsettled = view.candidates("deficiency", key)
-    only = [encounter for encounter, _ in unsettled]
-    known = registers_of(ledger, only)
+    charts = unsettled(ledger, "deficiency", in_force)
+    known = charts.known
     every = encounter_facts(
-        ledger, known, queries=awaiting_by_encounter(ledger), only=only, physicians=physicians
+        ledger,
+        known,
+        queries=awaiting_by_encounter(ledger),
+        only=charts.only,
+        physicians=charts.physicians,
     )
-    if ledger.writer is None:  # a standby's tables are read-only: its marks come replicated
-        view.settle(
-            "deficiency",
-            key,
-            [
-                (encounter, change, not deficiencies(facts, now=END_OF_TIME, rules=in_force))
-                for (encounter, change), facts in zip(unsettled, every, strict=True)
-            ],
-        )
+    charts.settle(
+        ledger,
+        [
+            (encounter, change, not deficiencies(facts, now=END_OF_TIME, rules=in_force))
+            for (encounter, change), facts in zip(charts.read, every, strict=True)
+        ],
+    )
     found = [
         d
         for facts in every
